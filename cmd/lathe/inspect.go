@@ -1,0 +1,190 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lathe-ml/lathe/pkg/runs"
+	"github.com/lathe-ml/lathe/recipes"
+	"github.com/spf13/cobra"
+)
+
+// runView is the JSON form of a run for scripts: accuracies are fractions.
+type runView struct {
+	ID           string             `json:"id"`
+	Name         string             `json:"name"`
+	Status       runs.Status        `json:"status"`
+	Backend      string             `json:"backend"`
+	RecipePath   string             `json:"recipe_path"`
+	Started      time.Time          `json:"started"`
+	Finished     *time.Time         `json:"finished,omitempty"`
+	DurationS    float64            `json:"duration_s"`
+	Error        string             `json:"error,omitempty"`
+	Params       map[string]string  `json:"params"`
+	Stages       []runs.StageResult `json:"stages"`
+	FinalMetrics map[string]float64 `json:"final_metrics"`
+}
+
+func viewOf(r *runs.Run) runView {
+	v := runView{ID: r.ID, Name: r.Name, Status: r.Status, Backend: r.Backend, RecipePath: r.RecipePath,
+		Started: r.Started, DurationS: r.Duration().Seconds(), Error: r.Error, Params: r.Params,
+		Stages: r.Stages, FinalMetrics: r.Final}
+	if !r.Finished.IsZero() {
+		f := r.Finished
+		v.Finished = &f
+	}
+	if v.Stages == nil {
+		v.Stages = []runs.StageResult{}
+	}
+	return v
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func lsCmd(g *globalFlags) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List runs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := runs.OpenExisting(storeDir(g))
+			if err != nil {
+				if asJSON {
+					return writeJSON(os.Stdout, []runView{})
+				}
+				return err
+			}
+			defer store.Close()
+			list, err := store.List()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				views := make([]runView, 0, len(list))
+				for _, r := range list {
+					views = append(views, viewOf(r))
+				}
+				return writeJSON(os.Stdout, views)
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tBACKEND\tTEST ACC\tDURATION\tSTARTED")
+			for _, r := range list {
+				acc := "-"
+				if v, ok := r.Final["test_accuracy"]; ok {
+					acc = fmt.Sprintf("%.2f%%", 100*v)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Status, orDash(r.Backend), acc,
+					r.Duration().Round(time.Second), r.Started.Local().Format("2006-01-02 15:04"))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func showCmd(g *globalFlags) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show RUN",
+		Short: "Show a run: params, stage results, final metrics (RUN: id, id prefix or name)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := runs.OpenExisting(storeDir(g))
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			r, err := store.Get(args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(os.Stdout, viewOf(r))
+			}
+			printRun(os.Stdout, r)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printRun(w io.Writer, r *runs.Run) {
+	fmt.Fprintf(w, "run      %s\nname     %s\nstatus   %s\nbackend  %s\nrecipe   %s\nstarted  %s\nduration %s\n",
+		r.ID, r.Name, r.Status, orDash(r.Backend), orDash(r.RecipePath),
+		r.Started.Local().Format(time.DateTime), r.Duration().Round(time.Second))
+	if r.Error != "" {
+		fmt.Fprintf(w, "error    %s\n", r.Error)
+	}
+	fmt.Fprintln(w, "\nparams")
+	keys := make([]string, 0, len(r.Params))
+	for k := range r.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, k := range keys {
+		fmt.Fprintf(tw, "  %s\t%s\n", k, r.Params[k])
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nstages")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, st := range r.Stages {
+		d := "-"
+		if !st.Finished.IsZero() {
+			d = st.Finished.Sub(st.Started).Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", st.Index+1, st.Kind, st.Status, d, formatMetrics(withoutKey(st.Metrics, "wall_s")))
+	}
+	tw.Flush()
+	if len(r.Final) > 0 {
+		fmt.Fprintln(w, "\nfinal metrics")
+		for _, k := range sortedMetricNames(r.Final) {
+			fmt.Fprintf(w, "  %s\n", formatMetric(k, r.Final[k]))
+		}
+	}
+}
+
+func withoutKey(m map[string]float64, key string) map[string]float64 {
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func recipesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "recipes",
+		Short: "List the shipped recipes (run one with `lathe run NAME`)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tDESCRIPTION")
+			for _, name := range recipes.Names() {
+				desc := "-"
+				if rec, err := loadRecipe(name); err == nil && rec.Description != "" {
+					desc = rec.Description
+				} else if err != nil {
+					desc = "invalid: " + strings.TrimSpace(err.Error())
+				}
+				fmt.Fprintf(tw, "%s\t%s\n", name, desc)
+			}
+			return tw.Flush()
+		},
+	}
+}

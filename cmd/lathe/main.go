@@ -1,0 +1,49 @@
+// Command lathe runs Lathe recipes and inspects their runs.
+//
+//	lathe run quickstart            run a shipped recipe (or a recipe file)
+//	lathe ls                        list runs
+//	lathe show RUN                  a run's params, stage results and metrics
+//	lathe recipes                   list shipped recipes
+//	lathe doctor                    backends, plugins, devices and datasets found
+//
+// Errors are one line on stderr and a non-zero exit status.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/spf13/cobra"
+)
+
+// Exit statuses: 1 for errors, 130 (as shells report ctrl-c) for a stopped run.
+const (
+	exitError   = 1
+	exitStopped = 130
+)
+
+type globalFlags struct {
+	runsDir string
+	backend string
+}
+
+func main() {
+	var g globalFlags
+	root := &cobra.Command{
+		Use:           "lathe",
+		Short:         "Lathe: recipes that make neural networks cheaper to train and run",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.runsDir, "runs-dir", "", "run store directory (default $LATHE_RUNS or ./runs)")
+	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g))
+	if err := root.Execute(); err != nil {
+		fmt.Fprintf(os.Stderr, "lathe: %v\n", err)
+		if errors.Is(err, recipe.ErrStopped) {
+			os.Exit(exitStopped)
+		}
+		os.Exit(exitError)
+	}
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// lathe is the binary under test, built once for all CLI tests.
+var lathe string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lathe-cli")
+	if err != nil {
+		panic(err)
+	}
+	lathe = filepath.Join(dir, "lathe")
+	if out, err := exec.Command("go", "build", "-o", lathe, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func runLathe(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(lathe, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOMLX_NO_AUTO_INSTALL=1", "GOMLX_BACKEND=", "LATHE_RUNS=")
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errOut.String(), code}
+}
+
+// TestBadInputAsANewUserWould: each mistake is one line on stderr naming the
+// file and position (or the missing path), a non-zero exit, and no store
+// written for a recipe that never started.
+func TestBadInputAsANewUserWould(t *testing.T) {
+	dir := t.TempDir()
+	good := "name: t\nbackend: go\ndata: {dataset: blobs, batch_size: 32, train_size: 300, test_size: 100}\n" +
+		"model: {arch: mlp, hidden: [8]}\nstages:\n  - train: {epochs: 1}\n  - evaluate: {split: test}\n"
+	cases := []struct {
+		name, recipe, want string
+		failedRun          bool // the run started, so a failed-run record exists
+	}{
+		{"typo in a key", strings.Replace(good, "epochs:", "epoch:", 1), `typo.yaml:6:13: unknown key "epoch"`, false},
+		{"wrong type", strings.Replace(good, "batch_size: 32", "batch_size: many", 1), "wrong.yaml:3:36: data.batch_size must be an integer", false},
+		{"unknown stage", strings.Replace(good, "- evaluate:", "- quantize:", 1), `unknown.yaml:7:5: unknown stage "quantize"`, false},
+		{"missing dataset", strings.Replace(good, "dataset: blobs,", "dataset: cifar10, dir: /nonexistent/cifar,", 1), "/nonexistent/cifar", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			file := strings.Fields(c.want)[0]
+			file = strings.SplitN(file, ":", 2)[0]
+			if !strings.HasSuffix(file, ".yaml") {
+				file = "missing.yaml"
+			}
+			work := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
+			os.MkdirAll(work, 0o755)
+			if err := os.WriteFile(filepath.Join(work, file), []byte(c.recipe), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runLathe(t, work, "run", file)
+			if r.code == 0 {
+				t.Fatalf("exit 0; stderr %q", r.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, "lathe: ") || !strings.Contains(last, c.want) {
+				t.Errorf("last stderr line %q, want it to contain %q", last, c.want)
+			}
+			if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
+				t.Errorf("stack trace reached the user: %s", r.stderr)
+			}
+			ls := runLathe(t, work, "ls", "--json")
+			var list []map[string]any
+			if err := json.Unmarshal([]byte(ls.stdout), &list); err != nil {
+				t.Fatalf("ls --json: %v (%q)", err, ls.stdout)
+			}
+			switch {
+			case c.failedRun && (len(list) != 1 || list[0]["status"] != "failed"):
+				t.Errorf("want one failed run recorded, got %v", list)
+			case !c.failedRun && len(list) != 0:
+				t.Errorf("a recipe that did not parse left runs: %v", list)
+			case !c.failedRun:
+				if _, err := os.Stat(filepath.Join(work, "runs")); err == nil {
+					t.Errorf("a recipe that did not parse created the run store")
+				}
+			}
+		})
+	}
+	r := runLathe(t, dir, "run", "no-such-recipe")
+	if r.code == 0 || !strings.Contains(r.stderr, "neither a recipe file nor a shipped recipe") {
+		t.Errorf("unknown recipe name: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestRunListShow runs the shipped spirals recipe and reads it back the way
+// a script would.
+func TestRunListShow(t *testing.T) {
+	dir := t.TempDir()
+	r := runLathe(t, dir, "run", "spirals", "--backend", "go")
+	if r.code != 0 {
+		t.Fatalf("lathe run spirals: exit %d\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "run: ") {
+		t.Fatalf("last stdout line %q, want run: <id>", last)
+	}
+	id := strings.TrimPrefix(last, "run: ")
+	if !strings.Contains(r.stdout, "samples/s") || !strings.Contains(r.stdout, "test_accuracy") {
+		t.Errorf("summary lacks throughput or accuracy:\n%s", r.stdout)
+	}
+
+	ls := runLathe(t, dir, "ls")
+	if ls.code != 0 || !strings.Contains(ls.stdout, id) || !strings.Contains(ls.stdout, "finished") {
+		t.Errorf("lathe ls:\n%s%s", ls.stdout, ls.stderr)
+	}
+	show := runLathe(t, dir, "show", id, "--json")
+	var v struct {
+		ID     string             `json:"id"`
+		Name   string             `json:"name"`
+		Status string             `json:"status"`
+		Params map[string]string  `json:"params"`
+		Stages []map[string]any   `json:"stages"`
+		Final  map[string]float64 `json:"final_metrics"`
+	}
+	if err := json.Unmarshal([]byte(show.stdout), &v); err != nil {
+		t.Fatalf("show --json: %v\n%s", err, show.stdout)
+	}
+	acc := v.Final["test_accuracy"]
+	if v.ID != id || v.Name != "spirals" || v.Status != "finished" || v.Params["model.arch"] != "mlp" || len(v.Stages) != 2 ||
+		acc <= 0.5 || acc > 1 {
+		t.Errorf("show --json: %+v", v)
+	}
+	text := runLathe(t, dir, "show", "spirals")
+	for _, want := range []string{id, "params", "data.dataset", "spirals", "final metrics", "test_accuracy"} {
+		if !strings.Contains(text.stdout, want) {
+			t.Errorf("lathe show lacks %q:\n%s", want, text.stdout)
+		}
+	}
+}
+
+func TestRecipesAndDoctor(t *testing.T) {
+	r := runLathe(t, t.TempDir(), "recipes")
+	for _, want := range []string{"quickstart", "fashion-mlp", "mnist-lenet", "spirals"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("lathe recipes lacks %s:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "invalid") {
+		t.Errorf("a shipped recipe is invalid:\n%s", r.stdout)
+	}
+	d := runLathe(t, t.TempDir(), "doctor")
+	if d.code != 0 || !strings.Contains(d.stdout, "auto chooses") || !strings.Contains(d.stdout, "mnist") {
+		t.Errorf("lathe doctor: exit %d\n%s%s", d.code, d.stdout, d.stderr)
+	}
+}

@@ -1,0 +1,209 @@
+// Package backend chooses and opens the GoMLX backend a run computes on.
+//
+// A backend is named by a spec string, the same in a recipe's `backend:` key,
+// the `--backend` flag and the GOMLX_BACKEND environment variable:
+//
+//	auto              XLA with a CUDA plugin (one installed by JAX counts), then XLA CPU, then pure Go
+//	go                GoMLX's pure-Go backend (always available)
+//	xla:cpu           XLA's CPU PJRT plugin, found in the standard PJRT search path
+//	xla:cuda          XLA's CUDA plugin: JAX's jax_plugins/xla_cuda*/xla_cuda_plugin.so first
+//	xla:/abs/plug.so  a PJRT plugin given by its absolute path
+//
+// `auto` never hangs and never panics: go-xla's download of missing plugins is
+// disabled (it cannot succeed offline and may block), every attempt to open XLA
+// runs under a time bound, and when nothing works Open falls back to the pure-Go
+// backend and says why in one line (Opened.Notice).
+//
+// Example:
+//
+//	opened, err := backend.Open(backend.Resolve(flagValue, recipeValue))
+//	if err != nil { return err }
+//	if opened.Notice != "" { fmt.Fprintln(os.Stderr, opened.Notice) }
+//	defer opened.Backend.Finalize()
+package backend
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego" // registers "go"
+	"github.com/gomlx/gomlx/backends/xla"        // registers "xla"
+)
+
+// EnvVar is GoMLX's own variable for the backend; Lathe honours it with the same syntax.
+const EnvVar = backends.ConfigEnvVar
+
+// Specs lists the accepted forms of a backend spec, for error messages.
+var Specs = []string{"auto", "go", "xla:cpu", "xla:cuda", "xla:/abs/path/plugin.so"}
+
+// OpenTimeout bounds each attempt at opening an XLA plugin: loading a CUDA
+// plugin takes seconds, anything past this is treated as a failure.
+var OpenTimeout = 90 * time.Second
+
+func init() {
+	// Auto-install downloads plugins from the internet; on an offline machine it
+	// fails or stalls. Lathe discovers plugins itself, so downloads are opt-in.
+	if os.Getenv("LATHE_XLA_AUTO_INSTALL") == "" {
+		xla.EnableAutoInstall(false)
+	}
+}
+
+// Opened is a backend ready for use, with how it was chosen.
+type Opened struct {
+	Backend backends.Backend
+	// Spec is the resolved spec actually opened, e.g. "go" or "xla:/…/xla_cuda_plugin.so".
+	Spec string
+	// Requested is what the user asked for ("auto", "xla:cpu", …).
+	Requested string
+	// Notice is a one-line explanation when auto fell back to the pure-Go backend.
+	Notice string
+}
+
+// Name is a short name for tables: "go", "xla:cuda", "xla:cpu" or the plugin file name.
+func (o *Opened) Name() string {
+	if o.Spec == "go" {
+		return "go"
+	}
+	plugin := strings.TrimPrefix(o.Spec, "xla:")
+	switch {
+	case plugin == "cpu", plugin == "cuda":
+		return "xla:" + plugin
+	case strings.Contains(filepath.Base(plugin), "cuda"):
+		return "xla:cuda"
+	case strings.Contains(filepath.Base(plugin), "cpu"):
+		return "xla:cpu"
+	}
+	return "xla:" + filepath.Base(plugin)
+}
+
+// Resolve applies the precedence flag > GOMLX_BACKEND > recipe > "auto".
+func Resolve(flag, recipe string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv(EnvVar); env != "" {
+		return env
+	}
+	if recipe != "" {
+		return recipe
+	}
+	return "auto"
+}
+
+// Validate reports whether spec has one of the accepted forms, without opening anything.
+func Validate(spec string) error {
+	switch {
+	case spec == "" || spec == "auto" || spec == "go" || spec == "xla:cpu" || spec == "xla:cuda":
+		return nil
+	case strings.HasPrefix(spec, "xla:"):
+		path := strings.TrimPrefix(spec, "xla:")
+		if !filepath.IsAbs(path) {
+			return fmt.Errorf("backend %q: a plugin path must be absolute (allowed: %s)", spec, strings.Join(Specs, ", "))
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown backend %q (allowed: %s)", spec, strings.Join(Specs, ", "))
+}
+
+// Open opens the backend named by spec (see the package doc). An explicit spec
+// that cannot be opened is an error; "auto" falls back to the pure-Go backend.
+func Open(spec string) (*Opened, error) {
+	if err := Validate(spec); err != nil {
+		return nil, err
+	}
+	if spec == "" {
+		spec = "auto"
+	}
+	switch spec {
+	case "auto":
+		return openAuto()
+	case "go":
+		return openSpec("go", "go")
+	case "xla:cuda":
+		for _, c := range cudaCandidates() {
+			if o, err := openSpec(spec, c); err == nil {
+				return o, nil
+			}
+		}
+		return nil, fmt.Errorf("backend xla:cuda: no CUDA PJRT plugin could be opened (searched JAX's site-packages and %s); "+
+			"install JAX with CUDA (pip install jax[cuda13]) or name the plugin with xla:/abs/path/xla_cuda_plugin.so", pluginSearchDescription())
+	case "xla:cpu":
+		if _, ok := findStandardPlugin("cpu"); !ok {
+			return nil, fmt.Errorf("backend xla:cpu: no XLA CPU PJRT plugin found in %s; "+
+				"install one (set LATHE_XLA_AUTO_INSTALL=1 on a machine with internet) or use --backend go", pluginSearchDescription())
+		}
+		return openSpec(spec, "xla:cpu")
+	}
+	path := strings.TrimPrefix(spec, "xla:")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("backend %s: plugin file not found: %w", spec, err)
+	}
+	return openSpec(spec, spec)
+}
+
+// openAuto tries the XLA candidates in order of preference, then the pure-Go backend.
+func openAuto() (*Opened, error) {
+	var tried []string
+	candidates := cudaCandidates()
+	if _, ok := findStandardPlugin("cpu"); ok {
+		candidates = append(candidates, "xla:cpu")
+	}
+	for _, c := range candidates {
+		o, err := openSpec("auto", c)
+		if err == nil {
+			return o, nil
+		}
+		tried = append(tried, fmt.Sprintf("%s: %s", c, oneLine(err)))
+	}
+	o, err := openSpec("auto", "go")
+	if err != nil {
+		return nil, err
+	}
+	if len(tried) == 0 {
+		o.Notice = "backend: no XLA PJRT plugin found (no CUDA plugin from JAX, no XLA CPU plugin in " +
+			pluginSearchDescription() + "); using the pure-Go backend"
+	} else {
+		o.Notice = "backend: XLA could not be opened (" + strings.Join(tried, "; ") + "); using the pure-Go backend"
+	}
+	return o, nil
+}
+
+// openSpec opens one GoMLX config under a time bound, turning panics into errors.
+func openSpec(requested, config string) (*Opened, error) {
+	type result struct {
+		b   backends.Backend
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: fmt.Errorf("%v", r)}
+			}
+		}()
+		b, err := backends.NewWithConfig(config)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("backend %s: %s", config, oneLine(r.err))
+		}
+		return &Opened{Backend: r.b, Spec: config, Requested: requested}, nil
+	case <-time.After(OpenTimeout):
+		return nil, fmt.Errorf("backend %s: gave up after %s", config, OpenTimeout)
+	}
+}
+
+// oneLine keeps the first line of an error: PJRT errors can carry long traces.
+func oneLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}

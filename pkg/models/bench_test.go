@@ -1,0 +1,67 @@
+package models
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/losses"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+)
+
+// benchmarkTrainStep times one Adam train step of a model on the pure-Go
+// backend and reports samples/s beside ns/op. Data is random: the step's
+// cost does not depend on the values.
+func benchmarkTrainStep(b *testing.B, spec Spec, batch int, example []int) {
+	backend := goBackend(b)
+	fn, err := spec.ModelFn(10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	trainer := train.NewTrainer(backend, context.New(), fn, losses.SparseCategoricalCrossEntropyLogits,
+		optimizers.Adam().Done(), nil, nil)
+	size := batch
+	for _, d := range example {
+		size *= d
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, size)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	y := make([]int32, batch)
+	for i := range y {
+		y[i] = int32(rng.IntN(10))
+	}
+	inputs := tensors.FromFlatDataAndDimensions(x, append([]int{batch}, example...)...)
+	labels := tensors.FromFlatDataAndDimensions(y, batch, 1)
+	step := func() {
+		metrics, err := trainer.TrainStep(nil, []*tensors.Tensor{inputs}, []*tensors.Tensor{labels})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range metrics {
+			m.FinalizeAll()
+		}
+	}
+	step() // compile outside the timing
+	b.ResetTimer()
+	for b.Loop() {
+		step()
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkQuickstartTrainStep is one step of the quickstart recipe's model
+// (MLP 784-128-10, batch 128).
+func BenchmarkQuickstartTrainStep(b *testing.B) {
+	benchmarkTrainStep(b, Spec{Arch: "mlp", Hidden: []int{128}}, 128, []int{28, 28, 1})
+}
+
+// BenchmarkMLP256x3TrainStep is the reference MLP 784-256-256-256-10 at
+// batch 128 that DESIGN.md's speed figures use.
+func BenchmarkMLP256x3TrainStep(b *testing.B) {
+	benchmarkTrainStep(b, Spec{Arch: "mlp", Hidden: []int{256, 256, 256}}, 128, []int{28, 28, 1})
+}

@@ -1,0 +1,111 @@
+package models
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+func goBackend(t testing.TB) backends.Backend {
+	t.Helper()
+	b, err := backends.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestZooForward builds each model on the pure-Go backend, runs a forward
+// pass and checks the logits' shape, the parameter count and the scopes.
+func TestZooForward(t *testing.T) {
+	b := goBackend(t)
+	cases := []struct {
+		spec      Spec
+		dims      []int // one example
+		params    int   // trainable parameters, 0: not checked
+		wantScope string
+	}{
+		{Spec{Arch: "mlp", Hidden: []int{128}}, []int{28, 28, 1}, 784*128 + 128 + 128*10 + 10, "/mlp/fc1"},
+		{Spec{Arch: "mlp", Hidden: []int{16, 8}, Activation: "tanh", Dropout: 0.1}, []int{2}, 2*16 + 16 + 16*8 + 8 + 8*10 + 10, "/mlp/fc2"},
+		// LeNet-5's classic 61,706 parameters.
+		{Spec{Arch: "lenet5"}, []int{28, 28, 1}, 61706, "/lenet5/conv2"},
+		{Spec{Arch: "resnet8"}, []int{32, 32, 3}, 0, "/resnet8/stage3/block1/shortcut"},
+		{Spec{Arch: "resnet20"}, []int{28, 28, 1}, 0, "/resnet20/stage2/block3/b"},
+	}
+	if !testing.Short() {
+		cases = append(cases, struct {
+			spec      Spec
+			dims      []int
+			params    int
+			wantScope string
+		}{Spec{Arch: "resnet18"}, []int{32, 32, 3}, 0, "/resnet18/stage4/block2/a"})
+	}
+	for _, c := range cases {
+		t.Run(c.spec.Arch, func(t *testing.T) {
+			fn, err := c.spec.ModelFn(10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.New()
+			const batch = 2
+			x := tensors.FromShape(shapeOf(batch, c.dims))
+			exec := context.MustNewExec(b, ctx.Checked(false), func(ctx *context.Context, x *graph.Node) *graph.Node {
+				return fn(ctx, nil, []*graph.Node{x})[0]
+			})
+			out := exec.MustExec(x)[0]
+			if got := out.Shape().Dimensions; len(got) != 2 || got[0] != batch || got[1] != 10 {
+				t.Fatalf("logits shape %v, want [%d 10]", got, batch)
+			}
+			params, scopes := 0, map[string]bool{}
+			for v := range ctx.IterVariables() {
+				if v.Trainable {
+					params += v.Shape().Size()
+				}
+				scopes[v.Scope()] = true
+			}
+			if c.params != 0 && params != c.params {
+				t.Errorf("trainable parameters %d, want %d", params, c.params)
+			}
+			found := false
+			for s := range scopes {
+				if strings.HasPrefix(s, c.wantScope) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no variable under scope %s; scopes: %v", c.wantScope, scopes)
+			}
+		})
+	}
+}
+
+func TestCanTrainOnPureGo(t *testing.T) {
+	b := goBackend(t)
+	if err := (Spec{Arch: "mlp"}).CanTrainOn(b); err != nil {
+		t.Errorf("mlp should train on the pure-Go backend: %v", err)
+	}
+	err := (Spec{Arch: "lenet5"}).CanTrainOn(b)
+	if err == nil || !strings.Contains(err.Error(), "lenet5 cannot train") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("lenet5 on the pure-Go backend: want a one-line error, got %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	bad := []Spec{{Arch: "vgg"}, {Arch: "mlp", Hidden: []int{0}}, {Arch: "mlp", Activation: "relu6"}, {Arch: "mlp", Dropout: 1}}
+	for _, s := range bad {
+		if err := s.Validate(); err == nil {
+			t.Errorf("%+v: want an error", s)
+		}
+	}
+}
+
+func shapeOf(batch int, dims []int) shapes.Shape {
+	return shapes.Make(dtypes.Float32, append([]int{batch}, dims...)...)
+}

@@ -1,0 +1,147 @@
+package recipe
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/lathe-ml/lathe/recipes"
+)
+
+const issueExample = `name: mnist-lenet
+seed: 42
+backend: auto
+data: {dataset: mnist, batch_size: 128, validation: 5000}
+model: {arch: lenet5}
+stages:
+  - train: {epochs: 2, optimizer: {name: adam, learning_rate: 1e-3}}
+  - evaluate: {split: test}
+`
+
+func TestParseExample(t *testing.T) {
+	r, err := Parse("example.yaml", []byte(issueExample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name != "mnist-lenet" || r.Seed != 42 || r.Backend != "auto" || r.Data.Dataset != "mnist" ||
+		r.Data.BatchSize != 128 || r.Data.Validation != 5000 || r.Model.Arch != "lenet5" || len(r.Stages) != 2 {
+		t.Fatalf("parsed %+v", r)
+	}
+	tr := r.Stages[0].Train
+	if tr == nil || tr.Epochs != 2 || tr.Optimizer.Name != "adam" || tr.Optimizer.LearningRate != 1e-3 || !tr.Checkpoint {
+		t.Fatalf("train stage %+v", tr)
+	}
+	if r.Stages[1].Evaluate.Split != "test" || r.Stages[1].Line != 8 {
+		t.Fatalf("evaluate stage %+v", r.Stages[1])
+	}
+	if r.Params["data.batch_size"] != "128" || r.Params["stages.0.train.optimizer.name"] != "adam" {
+		t.Fatalf("params %v", r.Params)
+	}
+}
+
+func TestShippedRecipesParse(t *testing.T) {
+	for _, name := range recipes.Names() {
+		src, err := recipes.Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(recipes.Path(name), src); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// position matches the one-line file:line:col: prefix every error must carry.
+var position = regexp.MustCompile(`^bad\.yaml:(\d+):(\d+): `)
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name      string
+		src       string
+		line, col int
+		want      string // substring of the message
+	}{
+		{"typo in a key", strings.Replace(issueExample, "epochs: 2", "epoch: 2", 1), 7, 13, `unknown key "epoch" in train stage (did you mean "epochs"?)`},
+		{"typo at top level", strings.Replace(issueExample, "seed:", "sede:", 1), 2, 1, `unknown key "sede" in the recipe (did you mean "seed"?)`},
+		{"wrong type", strings.Replace(issueExample, "batch_size: 128", "batch_size: big", 1), 4, 36, "data.batch_size must be an integer, got the string \"big\""},
+		{"negative", strings.Replace(issueExample, "batch_size: 128", "batch_size: -1", 1), 4, 36, "data.batch_size must be at least 1"},
+		{"unknown stage", strings.Replace(issueExample, "- evaluate:", "- evalute:", 1), 8, 5, `unknown stage "evalute" (did you mean "evaluate"?); allowed: train, evaluate`},
+		{"unimplemented stage", strings.Replace(issueExample, "- evaluate: {split: test}", "- prune: {sparsity: 0.5}", 1), 8, 5, `unknown stage "prune"`},
+		{"unknown dataset", strings.Replace(issueExample, "dataset: mnist", "dataset: mnsit", 1), 4, 17, `unknown dataset "mnsit" (did you mean "mnist"?)`},
+		{"unknown arch", strings.Replace(issueExample, "lenet5", "alexnet", 1), 5, 15, `unknown model arch "alexnet"`},
+		{"bad optimizer", strings.Replace(issueExample, "name: adam", "name: adamw", 1), 7, 42, `unknown optimizer "adamw"`},
+		{"bad learning rate", strings.Replace(issueExample, "1e-3", "fast", 1), 7, 63, "learning_rate must be a number"},
+		{"epochs and steps", strings.Replace(issueExample, "epochs: 2", "epochs: 2, steps: 10", 1), 7, 12, "exactly one of epochs or steps"},
+		{"missing model", strings.Replace(issueExample, "model: {arch: lenet5}\n", "", 1), 1, 1, `missing required key "model"`},
+		{"bad backend", strings.Replace(issueExample, "backend: auto", "backend: tpu", 1), 3, 10, `unknown backend "tpu"`},
+		{"yaml syntax", strings.Replace(issueExample, "{dataset: mnist,", "{dataset: [mnist,", 1), 4, 0, "YAML syntax"},
+		{"stages not a list", strings.Replace(issueExample, "stages:\n  - train: {epochs: 2, optimizer: {name: adam, learning_rate: 1e-3}}\n  - evaluate: {split: test}\n", "stages: 5\n", 1), 6, 9, "stages must be a list, got the integer 5"},
+		{"duplicate key", issueExample + "seed: 1\n", 9, 1, `mapping key "seed" already defined at [2:1]`},
+		{"hidden on a cnn", strings.Replace(issueExample, "{arch: lenet5}", "{arch: lenet5, hidden: [10]}", 1), 5, 8, "apply to the mlp arch only"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("bad.yaml", []byte(c.src))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+			m := position.FindStringSubmatch(msg)
+			if m == nil {
+				t.Fatalf("error lacks file:line:col: %q", msg)
+			}
+			if c.col != 0 && (m[1] != itoa(c.line) || m[2] != itoa(c.col)) {
+				t.Errorf("position %s:%s, want %d:%d (%s)", m[1], m[2], c.line, c.col, msg)
+			} else if m[1] != itoa(c.line) {
+				t.Errorf("line %s, want %d (%s)", m[1], c.line, msg)
+			}
+			if !strings.Contains(msg, c.want) {
+				t.Errorf("error %q does not say %q", msg, c.want)
+			}
+		})
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	src := "name: d\ndata: {dataset: blobs}\nmodel: {arch: mlp}\nstages:\n  - train: {steps: 5}\n  - evaluate\n"
+	r, err := Parse("d.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Seed != 42 || r.Backend != "auto" || r.Data.BatchSize != 128 || r.Data.Validation != -1 || !r.Data.Normalize ||
+		r.Stages[0].Train.Optimizer.Name != "adam" || r.Stages[0].Train.Optimizer.LearningRate != 1e-3 ||
+		r.Stages[1].Evaluate.Split != "test" {
+		t.Fatalf("defaults: %+v %+v", r, r.Stages[0].Train)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// FuzzParse: any input gives a recipe or a one-line positioned error, never a panic.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(issueExample))
+	f.Add([]byte("name: x\nstages:\n  - train:\n"))
+	f.Add([]byte("{]"))
+	f.Add([]byte("a: &x [*x]"))
+	f.Add([]byte("name: x\ndata: {dataset: blobs, batch_size: 1e400}\n"))
+	for _, name := range recipes.Names() {
+		src, _ := recipes.Get(name)
+		f.Add(src)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		r, err := Parse("fuzz.yaml", src)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
+				t.Fatalf("error does not name the file: %q", err)
+			}
+			return
+		}
+		if r.Name == "" || len(r.Stages) == 0 {
+			t.Fatalf("accepted an incomplete recipe: %+v", r)
+		}
+	})
+}

@@ -1,0 +1,179 @@
+package recipe
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/pkg/runs"
+)
+
+func init() {
+	// Tests run on the pure-Go backend whatever the machine has.
+	os.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
+}
+
+func mustParse(t *testing.T, src string) *Recipe {
+	t.Helper()
+	r, err := Parse("test.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func openStore(t *testing.T) *runs.Store {
+	t.Helper()
+	s, err := runs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+const blobsRecipe = `name: blobs-test
+seed: 3
+backend: go
+data: {dataset: blobs, batch_size: 32, validation: 100, train_size: 600, test_size: 200}
+model: {arch: mlp, hidden: [16]}
+stages:
+  - evaluate: {split: test}
+  - train: {epochs: 3, optimizer: {name: adam, learning_rate: 0.01}, log_every: 5}
+  - evaluate: {split: test}
+`
+
+// TestRunRecordsEverything trains on synthetic blobs and checks what the
+// store and the event stream hold afterwards.
+func TestRunRecordsEverything(t *testing.T) {
+	store := openStore(t)
+	var kinds []events.Kind
+	var steps int
+	sink := events.SinkFunc(func(e events.Event) {
+		kinds = append(kinds, e.Kind)
+		if e.Kind == events.Step {
+			steps++
+			if e.Metrics["samples_per_s"] < 0 || e.Total == 0 {
+				t.Errorf("step event without throughput or total: %+v", e)
+			}
+		}
+	})
+	res, err := Run(context.Background(), mustParse(t, blobsRecipe), Options{Store: store, Sinks: []events.Sink{sink}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != runs.Finished || res.Backend != "go" {
+		t.Fatalf("result %+v", res)
+	}
+	before, after := res.Stages[0].Metrics["test_accuracy"], res.Final["test_accuracy"]
+	// Gaussian blobs are separable: training must lift accuracy well above chance.
+	if after < 0.9 || after <= before {
+		t.Errorf("test accuracy before %.3f, after %.3f; want > 0.9 and an improvement", before, after)
+	}
+	tr := res.Stages[1].Metrics
+	if tr["steps"] != 3*15 || tr["samples_per_s"] <= 0 || tr["ms_per_step"] <= 0 || tr["params"] != 2*16+16+16*4+4 {
+		t.Errorf("train stage metrics %v", tr)
+	}
+	if steps != 9 {
+		t.Errorf("%d step events, want 9 (45 steps, every 5)", steps)
+	}
+	if kinds[0] != events.RunStarted || kinds[len(kinds)-1] != events.RunFinished {
+		t.Errorf("event order %v", kinds)
+	}
+
+	run, err := store.Get(res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != runs.Finished || run.Params["model.arch"] != "mlp" || len(run.Stages) != 3 ||
+		run.Final["test_accuracy"] != after || !strings.Contains(run.Recipe, "blobs-test") {
+		t.Errorf("stored run %+v", run)
+	}
+	loss, err := store.Series(res.RunID, "loss")
+	if err != nil || len(loss) != 9 {
+		t.Errorf("loss series: %d points, err %v", len(loss), err)
+	}
+	val, _ := store.Series(res.RunID, "validation_accuracy")
+	if len(val) != 3 {
+		t.Errorf("validation_accuracy series has %d points, want one per epoch (3)", len(val))
+	}
+	if files, _ := filepath.Glob(filepath.Join(store.CheckpointDir(res.RunID), "checkpoint-*")); len(files) == 0 {
+		t.Errorf("no checkpoint written in %s", store.CheckpointDir(res.RunID))
+	}
+}
+
+// TestRunFailuresLeaveAFailedRecord: problems found once the run started
+// (missing data, a model the backend cannot train) are one-line errors and
+// leave exactly one failed-run record.
+func TestRunFailuresLeaveAFailedRecord(t *testing.T) {
+	empty := t.TempDir()
+	truncated := t.TempDir()
+	writeTruncatedIDX(t, truncated)
+	cases := []struct {
+		name, src, want string
+	}{
+		{"missing dataset", strings.Replace(blobsRecipe, "dataset: blobs,", "dataset: cifar10, dir: "+empty+",", 1), empty},
+		{"truncated IDX", strings.Replace(blobsRecipe, "dataset: blobs,", "dataset: mnist, dir: "+truncated+",", 1), "train-images-idx3-ubyte"},
+		{"cnn on pure Go", strings.Replace(strings.Replace(blobsRecipe, "dataset: blobs", "dataset: synthetic-images", 1),
+			"{arch: mlp, hidden: [16]}", "{arch: lenet5}", 1), "lenet5 cannot train on the pure-Go backend"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			store := openStore(t)
+			res, err := Run(context.Background(), mustParse(t, c.src), Options{Store: store})
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q: want one line mentioning %q", err, c.want)
+			}
+			list, _ := store.List()
+			if len(list) != 1 || list[0].Status != runs.Failed || list[0].Error != err.Error() || res.Status != runs.Failed {
+				t.Errorf("store holds %d runs (%+v); want one failed run with the error", len(list), list)
+			}
+			if _, statErr := os.Stat(store.CheckpointDir(res.RunID)); statErr == nil {
+				t.Errorf("a failed run wrote a checkpoint")
+			}
+		})
+	}
+}
+
+// writeTruncatedIDX writes MNIST-named files whose image file promises 60000
+// images but holds a few bytes.
+func writeTruncatedIDX(t *testing.T, dir string) {
+	header := []byte{0, 0, 8, 3, 0, 0, 0xea, 0x60, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3}
+	labels := []byte{0, 0, 8, 1, 0, 0, 0xea, 0x60, 1}
+	for name, b := range map[string][]byte{
+		"train-images-idx3-ubyte": header, "train-labels-idx1-ubyte": labels,
+		"t10k-images-idx3-ubyte": header, "t10k-labels-idx1-ubyte": labels,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestRunStopsWhenCancelled(t *testing.T) {
+	store := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopAfter := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step && e.StageStep >= 10 {
+			cancel()
+		}
+	})
+	src := strings.Replace(blobsRecipe, "epochs: 3", "epochs: 50", 1)
+	res, err := Run(ctx, mustParse(t, src), Options{Store: store, Sinks: []events.Sink{stopAfter}})
+	if err != ErrStopped || res.Status != runs.Stopped {
+		t.Fatalf("got %v / %v, want ErrStopped", err, res.Status)
+	}
+	run, _ := store.Get(res.RunID)
+	if run.Status != runs.Stopped {
+		t.Errorf("stored status %s", run.Status)
+	}
+	if files, _ := filepath.Glob(filepath.Join(store.CheckpointDir(res.RunID), "checkpoint-*")); len(files) == 0 {
+		t.Errorf("a stopped run must leave a checkpoint")
+	}
+}

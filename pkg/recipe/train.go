@@ -1,0 +1,188 @@
+package recipe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/lathe-ml/lathe/datasets"
+	"github.com/lathe-ml/lathe/pkg/events"
+)
+
+func newOptimizer(o Optimizer) optimizers.Interface {
+	switch o.Name {
+	case "sgd":
+		// GoMLX's SGD decays the rate by default; a recipe's rate means what it says.
+		return optimizers.StochasticGradientDescent().WithDecay(false).WithLearningRate(o.LearningRate).Done()
+	default:
+		return optimizers.Adam().LearningRate(o.LearningRate).WeightDecay(o.WeightDecay).Done()
+	}
+}
+
+// train runs one train stage with its own optimizer on the run's model.
+func (r *runner) train(ctx context.Context, idx int, st *TrainStage, modelFn train.ModelFn) (map[string]float64, error) {
+	r.trainer = r.newTrainer(modelFn, newOptimizer(st.Optimizer))
+	batch := r.rec.Data.BatchSize
+	// drop the last partial batch: one shape means one compilation.
+	ds, err := datasets.NewBatches(r.data.train, batch, true, r.rec.Seed+int64(idx), true)
+	if err != nil {
+		return nil, err
+	}
+	perEpoch := ds.StepsPerEpoch()
+	total := st.Steps
+	if total == 0 {
+		total = st.Epochs * perEpoch
+	}
+	logEvery := st.LogEvery
+	if logEvery == 0 {
+		logEvery = max(1, perEpoch/50)
+	}
+	r.log("train: %d steps (%d per epoch) of batch %d with %s, learning rate %g on %s",
+		total, perEpoch, batch, st.Optimizer.Name, st.Optimizer.LearningRate, r.res.Backend)
+
+	var (
+		durations           []time.Duration
+		compile             time.Duration
+		windowStart         = time.Now()
+		windowSamples       int
+		done, epoch         int
+		trainLoss, trainAcc float64
+		result              = map[string]float64{}
+	)
+	for done < total {
+		epoch++
+		ds.Reset()
+		epochStart := time.Now()
+		for done < total {
+			if ctx.Err() != nil {
+				r.saveCheckpoint()
+				return nil, ErrStopped
+			}
+			spec, inputs, labels, err := ds.Yield()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			start := time.Now()
+			values, err := r.trainer.TrainStep(spec, inputs, labels)
+			finalize(inputs...)
+			finalize(labels...)
+			if err != nil {
+				return nil, fmt.Errorf("train step %d: %w", r.step+1, err)
+			}
+			// Reading the batch loss waits for the step to finish: honest timing on asynchronous devices.
+			loss := scalar(values[0])
+			elapsed := time.Since(start)
+			r.step++
+			done++
+			if done == 1 {
+				compile = elapsed // the first step compiles the graph
+				r.numParams = r.countParams()
+			} else {
+				durations = append(durations, elapsed)
+				windowSamples += batch
+			}
+			// TrainStep's metrics: [batch loss, moving loss+reg, moving loss, moving accuracy].
+			trainLoss, trainAcc = scalar(values[2]), scalar(values[3])
+			finalize(values...)
+			if done%logEvery == 0 || done == total {
+				m := map[string]float64{"loss": loss, "train_loss": trainLoss, "train_accuracy": trainAcc,
+					"learning_rate": st.Optimizer.LearningRate}
+				if windowSamples > 0 {
+					m["samples_per_s"] = float64(windowSamples) / time.Since(windowStart).Seconds()
+				}
+				r.bus.Emit(events.Event{Kind: events.Step, RunID: r.res.RunID, Stage: "train", StageIndex: idx,
+					Step: r.step, StageStep: done, Total: total, Epoch: epoch, Metrics: m})
+				windowStart, windowSamples = time.Now(), 0
+			}
+		}
+		epochMetrics := map[string]float64{"epoch_s": time.Since(epochStart).Seconds()}
+		if r.data.validation != nil {
+			vLoss, vAcc, err := r.evalSplit("validation")
+			if err != nil {
+				return nil, err
+			}
+			epochMetrics["validation_loss"], epochMetrics["validation_accuracy"] = vLoss, vAcc
+			result["validation_loss"], result["validation_accuracy"] = vLoss, vAcc
+		}
+		r.bus.Emit(events.Event{Kind: events.EpochEnded, RunID: r.res.RunID, Stage: "train", StageIndex: idx,
+			Step: r.step, StageStep: done, Total: total, Epoch: epoch, Metrics: epochMetrics})
+		r.windowReset(&windowStart)
+		if st.Checkpoint {
+			if err := r.saveCheckpoint(); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	result["steps"] = float64(done)
+	result["epochs"] = float64(done) / float64(perEpoch)
+	result["train_loss"], result["train_accuracy"] = trainLoss, trainAcc
+	result["compile_s"] = compile.Seconds()
+	result["params"] = float64(r.numParams)
+	if len(durations) > 0 {
+		var sum time.Duration
+		for _, d := range durations {
+			sum += d
+		}
+		result["samples_per_s"] = float64(batch*len(durations)) / sum.Seconds()
+		slices.Sort(durations)
+		result["ms_per_step"] = float64(durations[len(durations)/2].Microseconds()) / 1000
+	}
+	return result, nil
+}
+
+// windowReset restarts the throughput window after an evaluation, so
+// validation time is not counted as training time.
+func (r *runner) windowReset(start *time.Time) { *start = time.Now() }
+
+func (r *runner) saveCheckpoint() error {
+	if r.ckpt == nil {
+		return nil
+	}
+	if err := r.ckpt.Save(); err != nil {
+		return fmt.Errorf("saving checkpoint in %s: %w", r.ckpt.Dir(), err)
+	}
+	return nil
+}
+
+func (r *runner) countParams() int {
+	n := 0
+	for v := range r.ctx.IterVariables() {
+		if v.Trainable && len(v.Scope()) > 1 && v.Scope()[1:] != "optimizers" && !hasPrefix(v.Scope(), "/optimizers") {
+			n += v.Shape().Size()
+		}
+	}
+	return n
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+func finalize(ts ...*tensors.Tensor) {
+	for _, t := range ts {
+		if t != nil {
+			t.FinalizeAll()
+		}
+	}
+}
+
+// scalar reads a scalar metric tensor as float64.
+func scalar(t *tensors.Tensor) float64 {
+	switch v := t.Value().(type) {
+	case float32:
+		return float64(v)
+	case float64:
+		return v
+	}
+	return 0
+}
+
+func osGetenv(k string) string { return os.Getenv(k) }

@@ -1,0 +1,358 @@
+package recipe
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	yamlerrors "github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+)
+
+// Error is a recipe problem at a position in its file. It prints as one
+// line, file:line:col: message, the form editors and terminals link to.
+type Error struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
+
+// decoder walks a parsed YAML document with the file name at hand, so every
+// error it returns names its position.
+type decoder struct {
+	file string
+}
+
+func (d *decoder) errAt(n ast.Node, format string, args ...any) *Error {
+	e := &Error{File: d.file, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		if tk := n.GetToken(); tk != nil && tk.Position != nil {
+			e.Line, e.Col = tk.Position.Line, tk.Position.Column
+		}
+	}
+	return e
+}
+
+// parseDocument parses YAML text into its single document's body.
+func (d *decoder) parseDocument(src []byte) (ast.Node, error) {
+	f, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		var ye interface {
+			GetToken() *token.Token
+			GetMessage() string
+		}
+		if errors.As(err, &ye) && ye.GetToken() != nil && ye.GetToken().Position != nil {
+			p := ye.GetToken().Position
+			return nil, &Error{File: d.file, Line: p.Line, Col: p.Column, Msg: "YAML syntax: " + ye.GetMessage()}
+		}
+		return nil, &Error{File: d.file, Msg: "YAML syntax: " + oneLine(yamlerrors.FormatError(err, false, false))}
+	}
+	var docs []ast.Node
+	for _, doc := range f.Docs {
+		if doc != nil && doc.Body != nil {
+			docs = append(docs, doc.Body)
+		}
+	}
+	switch len(docs) {
+	case 0:
+		return nil, &Error{File: d.file, Msg: "the recipe is empty (expected keys: " + strings.Join(topLevelKeys, ", ") + ")"}
+	case 1:
+		return docs[0], nil
+	}
+	return nil, d.errAt(docs[1], "a recipe file holds one YAML document, found %d", len(docs))
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// unwrap looks through anchors, aliases and tags to the value.
+func unwrap(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.AliasNode:
+			return n // aliases are resolved by the decoder's caller only when needed
+		case *ast.TagNode:
+			n = v.Value
+		default:
+			return n
+		}
+	}
+}
+
+// field is one key: value of a mapping.
+type field struct {
+	key     string
+	keyNode ast.Node
+	value   ast.Node
+}
+
+// mapping returns a mapping's fields in order, rejecting keys not in allowed
+// (with a suggestion for a likely typo) and duplicates.
+func (d *decoder) mapping(n ast.Node, what string, allowed []string) ([]field, error) {
+	n = unwrap(n)
+	m, ok := n.(*ast.MappingNode)
+	if !ok {
+		if mv, ok2 := n.(*ast.MappingValueNode); ok2 { // a one-key mapping
+			m = &ast.MappingNode{BaseNode: mv.BaseNode, Values: []*ast.MappingValueNode{mv}}
+		} else {
+			return nil, d.errAt(n, "%s must be a mapping of %s, got %s", what, strings.Join(allowed, ", "), describe(n))
+		}
+	}
+	seen := map[string]bool{}
+	var fields []field
+	for _, mv := range m.Values {
+		keyNode := ast.Node(mv.Key)
+		key := strings.TrimSpace(mv.Key.String())
+		if !contains(allowed, key) {
+			msg := fmt.Sprintf("unknown key %q in %s", key, what)
+			if s := suggest(key, allowed); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return nil, d.errAt(keyNode, "%s; allowed: %s", msg, strings.Join(allowed, ", "))
+		}
+		if seen[key] {
+			return nil, d.errAt(keyNode, "duplicate key %q in %s", key, what)
+		}
+		seen[key] = true
+		fields = append(fields, field{key: key, keyNode: keyNode, value: mv.Value})
+	}
+	return fields, nil
+}
+
+func describe(n ast.Node) string {
+	switch unwrap(n).(type) {
+	case nil:
+		return "nothing"
+	case *ast.NullNode:
+		return "null"
+	case *ast.StringNode, *ast.LiteralNode:
+		return fmt.Sprintf("the string %q", strings.TrimSpace(n.String()))
+	case *ast.IntegerNode:
+		return "the integer " + n.String()
+	case *ast.FloatNode:
+		return "the number " + n.String()
+	case *ast.BoolNode:
+		return "the boolean " + n.String()
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	}
+	return strings.TrimSpace(n.String())
+}
+
+func (d *decoder) str(n ast.Node, what string) (string, error) {
+	switch v := unwrap(n).(type) {
+	case *ast.StringNode:
+		return v.Value, nil
+	case *ast.LiteralNode:
+		return v.Value.Value, nil
+	}
+	return "", d.errAt(n, "%s must be a string, got %s", what, describe(n))
+}
+
+func (d *decoder) enum(n ast.Node, what string, allowed []string) (string, error) {
+	s, err := d.str(n, what)
+	if err != nil {
+		return "", &Error{File: d.file, Line: err.(*Error).Line, Col: err.(*Error).Col,
+			Msg: fmt.Sprintf("%s must be one of %s, got %s", what, strings.Join(allowed, ", "), describe(n))}
+	}
+	if !contains(allowed, s) {
+		msg := fmt.Sprintf("unknown %s %q", what, s)
+		if g := suggest(s, allowed); g != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", g)
+		}
+		return "", d.errAt(n, "%s; allowed: %s", msg, strings.Join(allowed, ", "))
+	}
+	return s, nil
+}
+
+func (d *decoder) integer(n ast.Node, what string, min int64) (int64, error) {
+	var v int64
+	switch x := unwrap(n).(type) {
+	case *ast.IntegerNode:
+		switch iv := x.Value.(type) {
+		case int64:
+			v = iv
+		case uint64:
+			if iv > math.MaxInt64 {
+				return 0, d.errAt(n, "%s is too large: %d", what, iv)
+			}
+			v = int64(iv)
+		}
+	case *ast.FloatNode:
+		// 1e4 reads as a float in YAML; accept it when it is a whole number.
+		if x.Value != math.Trunc(x.Value) || math.Abs(x.Value) > 1<<53 {
+			return 0, d.errAt(n, "%s must be a whole number, got %s", what, n.String())
+		}
+		v = int64(x.Value)
+	default:
+		return 0, d.errAt(n, "%s must be an integer, got %s", what, describe(n))
+	}
+	if v < min {
+		return 0, d.errAt(n, "%s must be at least %d, got %d", what, min, v)
+	}
+	return v, nil
+}
+
+func (d *decoder) number(n ast.Node, what string) (float64, error) {
+	switch x := unwrap(n).(type) {
+	case *ast.IntegerNode:
+		switch iv := x.Value.(type) {
+		case int64:
+			return float64(iv), nil
+		case uint64:
+			return float64(iv), nil
+		}
+	case *ast.FloatNode:
+		return x.Value, nil
+	case *ast.StringNode:
+		// YAML 1.1 readers take 1e-3 as a string; users mean a number.
+		if f, err := strconv.ParseFloat(x.Value, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return f, nil
+		}
+	}
+	return 0, d.errAt(n, "%s must be a number, got %s", what, describe(n))
+}
+
+func (d *decoder) positive(n ast.Node, what string) (float64, error) {
+	v, err := d.number(n, what)
+	if err != nil {
+		return 0, err
+	}
+	if v <= 0 {
+		return 0, d.errAt(n, "%s must be greater than 0, got %g", what, v)
+	}
+	return v, nil
+}
+
+func (d *decoder) boolean(n ast.Node, what string) (bool, error) {
+	if b, ok := unwrap(n).(*ast.BoolNode); ok {
+		return b.Value, nil
+	}
+	return false, d.errAt(n, "%s must be true or false, got %s", what, describe(n))
+}
+
+func (d *decoder) sequence(n ast.Node, what string) ([]ast.Node, error) {
+	if s, ok := unwrap(n).(*ast.SequenceNode); ok {
+		return s.Values, nil
+	}
+	return nil, d.errAt(n, "%s must be a list, got %s", what, describe(n))
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns the allowed word closest to s, if it is close enough to be a typo.
+func suggest(s string, allowed []string) string {
+	best, bestDist := "", 1<<30
+	for _, a := range allowed {
+		if d := editDistance(strings.ToLower(s), a); d < bestDist {
+			best, bestDist = a, d
+		}
+	}
+	if bestDist <= 2 || (bestDist <= 3 && len(s) >= 8) {
+		return best
+	}
+	return ""
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// flatten turns the document into dotted-path parameters for the run store:
+// data.batch_size=128, stages.0.train.optimizer.name=adam.
+func flatten(prefix string, n ast.Node, out map[string]string) {
+	switch v := unwrap(n).(type) {
+	case *ast.MappingNode:
+		for _, mv := range v.Values {
+			flatten(join(prefix, strings.TrimSpace(mv.Key.String())), mv.Value, out)
+		}
+	case *ast.MappingValueNode:
+		flatten(join(prefix, strings.TrimSpace(v.Key.String())), v.Value, out)
+	case *ast.SequenceNode:
+		scalars := true
+		for _, item := range v.Values {
+			switch unwrap(item).(type) {
+			case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
+				scalars = false
+			}
+		}
+		if scalars {
+			var parts []string
+			for _, item := range v.Values {
+				parts = append(parts, strings.TrimSpace(item.String()))
+			}
+			out[prefix] = "[" + strings.Join(parts, ", ") + "]"
+			return
+		}
+		for i, item := range v.Values {
+			flatten(join(prefix, strconv.Itoa(i)), item, out)
+		}
+	case nil:
+	default:
+		s := strings.TrimSpace(v.String())
+		if sn, ok := v.(*ast.StringNode); ok {
+			s = sn.Value
+		}
+		out[prefix] = s
+	}
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

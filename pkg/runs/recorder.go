@@ -1,0 +1,87 @@
+package runs
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/lathe-ml/lathe/pkg/events"
+)
+
+// Recorder is the events.Sink that writes a run's events into the store.
+// Step metrics are buffered and written at most every FlushEvery, so a
+// training step never waits on the disk; stage and run ends flush at once.
+type Recorder struct {
+	store      *Store
+	runID      string
+	FlushEvery time.Duration
+
+	mu        sync.Mutex
+	pending   []Point
+	lastFlush time.Time
+	err       error
+}
+
+// Recorder returns a sink recording events for run id.
+func (s *Store) Recorder(id string) *Recorder {
+	return &Recorder{store: s, runID: id, FlushEvery: time.Second, lastFlush: time.Now()}
+}
+
+// Handle records one event.
+func (r *Recorder) Handle(e events.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch e.Kind {
+	case events.Step, events.EpochEnded, events.Evaluated:
+		names := make([]string, 0, len(e.Metrics))
+		for k := range e.Metrics {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			r.pending = append(r.pending, Point{Stage: e.StageIndex, Step: e.Step, Name: k, Value: e.Metrics[k], Time: e.Time})
+		}
+		if e.Kind != events.Step || time.Since(r.lastFlush) >= r.FlushEvery {
+			r.flushLocked()
+		}
+	case events.StageStarted:
+		r.flushLocked()
+		r.keep(r.store.StartStage(r.runID, e.StageIndex, e.Stage))
+	case events.StageFinished:
+		r.flushLocked()
+		r.keep(r.store.FinishStage(r.runID, e.StageIndex, Finished, e.Metrics))
+	case events.RunFinished:
+		r.flushLocked()
+	}
+}
+
+// Flush writes buffered points now.
+func (r *Recorder) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushLocked()
+	return r.err
+}
+
+// Err is the first write error, if any: the run goes on (its metrics are
+// also on the console) but the caller reports it at the end.
+func (r *Recorder) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+func (r *Recorder) flushLocked() {
+	r.keep(r.store.AppendMetrics(r.runID, r.pending))
+	r.pending = r.pending[:0]
+	r.lastFlush = time.Now()
+}
+
+func (r *Recorder) keep(err error) {
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("run store: %w", err)
+		fmt.Fprintf(os.Stderr, "warning: %v (the run continues; its metrics may be incomplete)\n", r.err)
+	}
+}

@@ -1,0 +1,485 @@
+// Package runs is the run store: every run's recipe, parameters, metric
+// series, stage results and final metrics in one SQLite database
+// (runs.db, WAL mode, pure-Go driver), with each run's checkpoints in a
+// folder beside it (<dir>/<run id>/checkpoint).
+//
+// Several processes may use one store at once: a training run writes while
+// `lathe ls`, the dashboard or a notebook read.
+//
+// Example:
+//
+//	store, err := runs.Open(runs.DefaultDir())
+//	if err != nil { return err }
+//	defer store.Close()
+//	list, err := store.List()
+package runs
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Status of a run.
+type Status string
+
+const (
+	Running  Status = "running"
+	Finished Status = "finished"
+	Failed   Status = "failed"
+	Stopped  Status = "stopped" // asked to stop (ctrl-c or the dashboard); checkpointed
+	// Interrupted is never stored: a run still marked running whose process is gone.
+	Interrupted Status = "interrupted"
+)
+
+// EnvDir names the runs directory when --runs-dir is not given.
+const EnvDir = "LATHE_RUNS"
+
+// DefaultDir is $LATHE_RUNS, or ./runs.
+func DefaultDir() string {
+	if d := os.Getenv(EnvDir); d != "" {
+		return d
+	}
+	return "runs"
+}
+
+// Run is one execution of a recipe.
+type Run struct {
+	ID         string             `json:"id"`
+	Name       string             `json:"name"`
+	RecipePath string             `json:"recipe_path"`
+	Recipe     string             `json:"-"` // the recipe's text as run
+	Status     Status             `json:"status"`
+	Backend    string             `json:"backend"`
+	Started    time.Time          `json:"started"`
+	Finished   time.Time          `json:"finished,omitzero"`
+	Error      string             `json:"error,omitempty"`
+	PID        int                `json:"pid"`
+	Params     map[string]string  `json:"params"`
+	Stages     []StageResult      `json:"stages"`
+	Final      map[string]float64 `json:"final_metrics"`
+}
+
+// Duration is the run's wall time so far.
+func (r *Run) Duration() time.Duration {
+	if r.Finished.IsZero() {
+		return time.Since(r.Started)
+	}
+	return r.Finished.Sub(r.Started)
+}
+
+// StageResult is what one stage of a run produced.
+type StageResult struct {
+	Index    int                `json:"index"`
+	Kind     string             `json:"kind"`
+	Status   Status             `json:"status"`
+	Started  time.Time          `json:"started"`
+	Finished time.Time          `json:"finished,omitzero"`
+	Metrics  map[string]float64 `json:"metrics"`
+}
+
+// Point is one value of a metric series.
+type Point struct {
+	Stage int       `json:"stage"`
+	Step  int       `json:"step"`
+	Name  string    `json:"name"`
+	Value float64   `json:"value"`
+	Time  time.Time `json:"time"`
+}
+
+// Store is an open run store.
+type Store struct {
+	db  *sql.DB
+	dir string
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS runs (
+	id TEXT PRIMARY KEY, name TEXT NOT NULL, recipe_path TEXT, recipe TEXT,
+	status TEXT NOT NULL, backend TEXT, started_ns INTEGER NOT NULL, finished_ns INTEGER,
+	error TEXT, pid INTEGER, host TEXT);
+CREATE TABLE IF NOT EXISTS params (
+	run_id TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL, value TEXT,
+	PRIMARY KEY (run_id, key));
+CREATE TABLE IF NOT EXISTS stages (
+	run_id TEXT NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL, kind TEXT NOT NULL,
+	status TEXT NOT NULL, started_ns INTEGER, finished_ns INTEGER, metrics TEXT,
+	PRIMARY KEY (run_id, idx));
+CREATE TABLE IF NOT EXISTS metrics (
+	run_id TEXT NOT NULL REFERENCES runs(id), stage INTEGER, step INTEGER, name TEXT NOT NULL,
+	value REAL, time_ns INTEGER);
+CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics(run_id, name, step);
+CREATE TABLE IF NOT EXISTS final_metrics (
+	run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL, value REAL,
+	PRIMARY KEY (run_id, name));
+`
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("run store: %w", err)
+	}
+	path := filepath.Join(dir, "runs.db")
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("run store %s: %w", path, err)
+	}
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("run store %s: %w", path, err)
+	}
+	return &Store{db: db, dir: dir}, nil
+}
+
+// OpenExisting opens the store in dir only if it exists: readers such as
+// `lathe ls` must not create an empty store as a side effect.
+func OpenExisting(dir string) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, "runs.db")); err != nil {
+		return nil, fmt.Errorf("no run store in %s (run a recipe first, or pass --runs-dir / set %s)", dir, EnvDir)
+	}
+	return Open(dir)
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// RunDir is where a run keeps its files (checkpoints, exports).
+func (s *Store) RunDir(id string) string { return filepath.Join(s.dir, id) }
+
+// CheckpointDir is where a run's GoMLX checkpoints go.
+func (s *Store) CheckpointDir(id string) string { return filepath.Join(s.RunDir(id), "checkpoint") }
+
+// NewID makes a run id that sorts by start time: 20261126-234501-3fa2.
+func NewID(t time.Time) string {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// Create records a new running run; ID and Started are filled in when empty.
+func (s *Store) Create(r *Run) error {
+	if r.Started.IsZero() {
+		r.Started = time.Now()
+	}
+	if r.ID == "" {
+		r.ID = NewID(r.Started)
+	}
+	if r.Status == "" {
+		r.Status = Running
+	}
+	if r.PID == 0 {
+		r.PID = os.Getpid()
+	}
+	host, _ := os.Hostname()
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO runs(id,name,recipe_path,recipe,status,backend,started_ns,pid,host) VALUES(?,?,?,?,?,?,?,?,?)`,
+		r.ID, r.Name, r.RecipePath, r.Recipe, string(r.Status), r.Backend, r.Started.UnixNano(), r.PID, host); err != nil {
+		return fmt.Errorf("run store: create run: %w", err)
+	}
+	for k, v := range r.Params {
+		if _, err := tx.Exec(`INSERT INTO params(run_id,key,value) VALUES(?,?,?)`, r.ID, k, v); err != nil {
+			return fmt.Errorf("run store: params: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// SetBackend records the backend a run ended up on.
+func (s *Store) SetBackend(id, backend string) error {
+	_, err := s.db.Exec(`UPDATE runs SET backend=? WHERE id=?`, backend, id)
+	return err
+}
+
+// StartStage records that stage idx of kind started.
+func (s *Store) StartStage(id string, idx int, kind string) error {
+	_, err := s.db.Exec(`INSERT OR REPLACE INTO stages(run_id,idx,kind,status,started_ns) VALUES(?,?,?,?,?)`,
+		id, idx, kind, string(Running), time.Now().UnixNano())
+	return err
+}
+
+// FinishStage records a stage's status and results.
+func (s *Store) FinishStage(id string, idx int, status Status, metrics map[string]float64) error {
+	js, err := json.Marshal(metrics)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.Exec(`UPDATE stages SET status=?, finished_ns=?, metrics=? WHERE run_id=? AND idx=?`,
+		string(status), time.Now().UnixNano(), string(js), id, idx)
+	return err
+}
+
+// AppendMetrics adds points to a run's series in one transaction.
+func (s *Store) AppendMetrics(id string, points []Point) error {
+	if len(points) == 0 {
+		return nil
+	}
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.Prepare(`INSERT INTO metrics(run_id,stage,step,name,value,time_ns) VALUES(?,?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, p := range points {
+		if _, err := stmt.Exec(id, p.Stage, p.Step, p.Name, p.Value, p.Time.UnixNano()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Finish records the end of a run, its final metrics and, on failure, the error.
+func (s *Store) Finish(id string, status Status, errMsg string, final map[string]float64) error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE runs SET status=?, finished_ns=?, error=? WHERE id=?`,
+		string(status), time.Now().UnixNano(), errMsg, id); err != nil {
+		return err
+	}
+	// A stage still marked running ended with the run.
+	if _, err := tx.Exec(`UPDATE stages SET status=?, finished_ns=? WHERE run_id=? AND status=?`,
+		string(status), time.Now().UnixNano(), id, string(Running)); err != nil {
+		return err
+	}
+	for k, v := range final {
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO final_metrics(run_id,name,value) VALUES(?,?,?)`, id, k, v); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// List returns all runs, newest first, with params, stages and final metrics.
+func (s *Store) List() ([]*Run, error) {
+	rows, err := s.db.Query(`SELECT id FROM runs ORDER BY started_ns DESC`)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	list := make([]*Run, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.load(id)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, r)
+	}
+	return list, nil
+}
+
+// ErrNotFound is returned by Get when no run matches.
+var ErrNotFound = errors.New("run not found")
+
+// Get finds a run by id, unique id prefix, or name (the newest run of that name).
+func (s *Store) Get(ref string) (*Run, error) {
+	var ids []string
+	rows, err := s.db.Query(`SELECT id FROM runs WHERE id=? OR id LIKE ? ESCAPE '\' OR name=? ORDER BY (id=?) DESC, started_ns DESC`,
+		ref, escapeLike(ref)+"%", ref, ref)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	switch {
+	case len(ids) == 0:
+		return nil, fmt.Errorf("%w: %q (see lathe ls)", ErrNotFound, ref)
+	case ids[0] == ref:
+		return s.load(ref)
+	}
+	// Prefix matches are ambiguous unless one; a name picks its newest run.
+	var prefixed []string
+	for _, id := range ids {
+		if strings.HasPrefix(id, ref) {
+			prefixed = append(prefixed, id)
+		}
+	}
+	if len(prefixed) > 1 {
+		sort.Strings(prefixed)
+		return nil, fmt.Errorf("run %q is ambiguous: matches %s", ref, strings.Join(prefixed, ", "))
+	}
+	return s.load(ids[0])
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+func (s *Store) load(id string) (*Run, error) {
+	r := &Run{Params: map[string]string{}, Final: map[string]float64{}}
+	var started int64
+	var finished sql.NullInt64
+	var recipePath, recipe, backend, errMsg, host sql.NullString
+	var pid sql.NullInt64
+	err := s.db.QueryRow(`SELECT id,name,recipe_path,recipe,status,backend,started_ns,finished_ns,error,pid,host FROM runs WHERE id=?`, id).
+		Scan(&r.ID, &r.Name, &recipePath, &recipe, &r.Status, &backend, &started, &finished, &errMsg, &pid, &host)
+	if err != nil {
+		return nil, err
+	}
+	r.RecipePath, r.Recipe, r.Backend, r.Error = recipePath.String, recipe.String, backend.String, errMsg.String
+	r.PID = int(pid.Int64)
+	r.Started = time.Unix(0, started)
+	if finished.Valid {
+		r.Finished = time.Unix(0, finished.Int64)
+	}
+	if r.Status == Running && !processAlive(r.PID, host.String) {
+		r.Status = Interrupted
+	}
+
+	rows, err := s.db.Query(`SELECT key,value FROM params WHERE run_id=?`, id)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var k string
+		var v sql.NullString
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.Params[k] = v.String
+	}
+	rows.Close()
+
+	rows, err = s.db.Query(`SELECT idx,kind,status,started_ns,finished_ns,metrics FROM stages WHERE run_id=? ORDER BY idx`, id)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var st StageResult
+		var sNs, fNs sql.NullInt64
+		var js sql.NullString
+		if err := rows.Scan(&st.Index, &st.Kind, &st.Status, &sNs, &fNs, &js); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if sNs.Valid {
+			st.Started = time.Unix(0, sNs.Int64)
+		}
+		if fNs.Valid {
+			st.Finished = time.Unix(0, fNs.Int64)
+		}
+		if st.Status == Running && r.Status == Interrupted {
+			st.Status = Interrupted
+		}
+		st.Metrics = map[string]float64{}
+		if js.Valid && js.String != "" {
+			if err := json.Unmarshal([]byte(js.String), &st.Metrics); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("run %s stage %d: %w", id, st.Index, err)
+			}
+		}
+		r.Stages = append(r.Stages, st)
+	}
+	rows.Close()
+
+	rows, err = s.db.Query(`SELECT name,value FROM final_metrics WHERE run_id=?`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v float64
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		r.Final[k] = v
+	}
+	return r, rows.Err()
+}
+
+// Series returns a run's points of one metric in step order.
+func (s *Store) Series(id, name string) ([]Point, error) {
+	rows, err := s.db.Query(`SELECT stage,step,name,value,time_ns FROM metrics WHERE run_id=? AND name=? ORDER BY rowid`, id, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var pts []Point
+	for rows.Next() {
+		var p Point
+		var ns int64
+		if err := rows.Scan(&p.Stage, &p.Step, &p.Name, &p.Value, &ns); err != nil {
+			return nil, err
+		}
+		p.Time = time.Unix(0, ns)
+		pts = append(pts, p)
+	}
+	return pts, rows.Err()
+}
+
+// MetricNames lists the series a run has.
+func (s *Store) MetricNames(id string) ([]string, error) {
+	rows, err := s.db.Query(`SELECT DISTINCT name FROM metrics WHERE run_id=? ORDER BY name`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// processAlive reports whether the run's process still exists. Runs from
+// another host cannot be checked and are taken at their word.
+func processAlive(pid int, host string) bool {
+	if me, _ := os.Hostname(); host != "" && host != me {
+		return true
+	}
+	if pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return true
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

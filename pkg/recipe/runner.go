@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
 	"github.com/gomlx/gomlx/pkg/ml/train/metrics"
@@ -183,6 +184,8 @@ func (r *runner) execute(ctx context.Context) error {
 	// Unchecked: evaluation and training graphs share the variables, and a
 	// stage may be the first or a later one to touch them.
 	r.ctx = gomlxctx.New().Checked(false)
+	// The recipe's seed fixes both the initial weights and dropout's randomness.
+	r.ctx.SetParam(initializers.ParamInitialSeed, r.rec.Seed)
 	if err := r.ctx.SetRNGStateFromSeed(r.rec.Seed); err != nil {
 		return err
 	}

@@ -61,7 +61,21 @@ func BenchmarkQuickstartTrainStep(b *testing.B) {
 }
 
 // BenchmarkMLP256x3TrainStep is the reference MLP 784-256-256-256-10 at
-// batch 128 that DESIGN.md's speed figures use.
+// batch 128 that DESIGN.md's speed figures use, with Lathe's dense layer
+// (matmul-shaped gradients) and, in the same run, GoMLX's own.
 func BenchmarkMLP256x3TrainStep(b *testing.B) {
-	benchmarkTrainStep(b, Spec{Arch: "mlp", Hidden: []int{256, 256, 256}}, 128, []int{28, 28, 1})
+	for _, c := range []struct {
+		name  string
+		gomlx bool
+	}{{"lathe-dense", false}, {"gomlx-dense", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			benchmarkTrainStep(b, Spec{Arch: "mlp", Hidden: []int{256, 256, 256}, GoMLXDense: c.gomlx}, 128, []int{28, 28, 1})
+		})
+	}
+}
+
+// BenchmarkLeNet5TrainStep is one step of LeNet-5 at batch 128 on 28×28
+// images (the portable convolution on the pure-Go backend).
+func BenchmarkLeNet5TrainStep(b *testing.B) {
+	benchmarkTrainStep(b, Spec{Arch: "lenet5"}, 128, []int{28, 28, 1})
 }

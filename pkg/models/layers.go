@@ -2,45 +2,100 @@ package models
 
 import (
 	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/layers"
 	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
 	"github.com/gomlx/gomlx/pkg/ml/layers/batchnorm"
+	"github.com/lathe-ml/lathe/pkg/ops"
 )
+
+// builder carries what every layer of one model needs to know.
+type builder struct {
+	path       ops.Path // how convolutions and pooling are computed on this backend
+	gomlxDense bool     // use GoMLX's dense layer (for comparisons)
+}
+
+func newBuilder(g *graph.Graph, spec Spec) builder {
+	return builder{path: ops.ChoosePath(g.Backend().Capabilities()), gomlxDense: spec.GoMLXDense}
+}
+
+// dense is x·W + b with W [in, out] at <scope>/weights (He-initialized, the
+// context's default) and b at <scope>/biases (zeros). The product is
+// ops.MatMul, whose gradient is two matmuls.
+func (bd builder) dense(ctx *context.Context, x *graph.Node, out int) *graph.Node {
+	if bd.gomlxDense {
+		return layers.DenseWithBias(ctx, x, out)
+	}
+	g := x.Graph()
+	in := x.Shape().Dimensions[x.Rank()-1]
+	w := ctx.VariableWithShape("weights", shapes.Make(x.DType(), in, out)).ValueGraph(g)
+	b := ctx.WithInitializer(initializers.Zero).VariableWithShape("biases", shapes.Make(x.DType(), out)).ValueGraph(g)
+	return addBias(ops.MatMul(x, w), b)
+}
+
+// conv is a KxK convolution with kernel <scope>/weights [K, K, C, O] and,
+// when bias, <scope>/biases.
+func (bd builder) conv(ctx *context.Context, x *graph.Node, channels, kernel, stride int, padding ops.Padding, bias bool) *graph.Node {
+	g := x.Graph()
+	in := x.Shape().Dimensions[3]
+	k := ctx.VariableWithShape("weights", shapes.Make(x.DType(), kernel, kernel, in, channels)).ValueGraph(g)
+	y := ops.Conv2D(bd.path, x, k, ops.ConvConfig{Stride: stride, Padding: padding})
+	if bias {
+		b := ctx.WithInitializer(initializers.Zero).VariableWithShape("biases", shapes.Make(x.DType(), channels)).ValueGraph(g)
+		y = addBias(y, b)
+	}
+	return y
+}
+
+// addBias adds b [out] along y's last axis.
+func addBias(y, b *graph.Node) *graph.Node {
+	dims := make([]int, y.Rank())
+	for i := range dims {
+		dims[i] = 1
+	}
+	dims[len(dims)-1] = b.Shape().Dimensions[0]
+	return graph.Add(y, graph.Reshape(b, dims...))
+}
 
 func flatten(x *graph.Node) *graph.Node {
 	if x.Rank() == 2 {
 		return x
 	}
-	return graph.Reshape(x, x.Shape().Dimensions[0], -1)
+	flat := graph.Reshape(x, x.Shape().Dimensions[0], -1)
+	if x.StopGradient() {
+		flat = graph.StopGradient(flat) // keep telling MatMul that dX is not needed
+	}
+	return flat
 }
 
-func mlp(ctx *context.Context, x *graph.Node, hidden []int, act func(*graph.Node) *graph.Node, dropout float64, classes int) *graph.Node {
+func (bd builder) mlp(ctx *context.Context, x *graph.Node, hidden []int, act func(*graph.Node) *graph.Node, dropout float64, classes int) *graph.Node {
 	x = flatten(x)
 	for i, width := range hidden {
-		x = act(layers.DenseWithBias(ctx.Inf("fc%d", i+1), x, width))
+		x = act(bd.dense(ctx.Inf("fc%d", i+1), x, width))
 		if dropout > 0 {
 			x = layers.DropoutStatic(ctx, x, dropout)
 		}
 	}
-	return layers.DenseWithBias(ctx.In("logits"), x, classes)
+	return bd.dense(ctx.In("logits"), x, classes)
 }
 
 // lenet5 is LeCun et al.'s LeNet-5 with padding on the first convolution so
 // 28×28 inputs keep the classic 5×5×16 feature map before the dense layers.
-func lenet5(ctx *context.Context, x *graph.Node, act func(*graph.Node) *graph.Node, classes int) *graph.Node {
-	x = act(layers.Convolution(ctx.In("conv1"), x).Channels(6).KernelSize(5).PadSame().Done())
-	x = graph.MaxPool(x).Window(2).Done()
-	x = act(layers.Convolution(ctx.In("conv2"), x).Channels(16).KernelSize(5).NoPadding().Done())
-	x = graph.MaxPool(x).Window(2).Done()
+func (bd builder) lenet5(ctx *context.Context, x *graph.Node, act func(*graph.Node) *graph.Node, classes int) *graph.Node {
+	x = act(bd.conv(ctx.In("conv1"), x, 6, 5, 1, ops.Same, true))
+	x = ops.MaxPool2D(bd.path, x, 2)
+	x = act(bd.conv(ctx.In("conv2"), x, 16, 5, 1, ops.Valid, true))
+	x = ops.MaxPool2D(bd.path, x, 2)
 	x = flatten(x)
-	x = act(layers.DenseWithBias(ctx.In("fc1"), x, 120))
-	x = act(layers.DenseWithBias(ctx.In("fc2"), x, 84))
-	return layers.DenseWithBias(ctx.In("logits"), x, classes)
+	x = act(bd.dense(ctx.In("fc1"), x, 120))
+	x = act(bd.dense(ctx.In("fc2"), x, 84))
+	return bd.dense(ctx.In("logits"), x, classes)
 }
 
-func convBN(ctx *context.Context, x *graph.Node, channels, kernel, stride int) *graph.Node {
-	x = layers.Convolution(ctx.In("conv"), x).Channels(channels).KernelSize(kernel).Strides(stride).PadSame().UseBias(false).Done()
+func (bd builder) convBN(ctx *context.Context, x *graph.Node, channels, kernel, stride int) *graph.Node {
+	x = bd.conv(ctx.In("conv"), x, channels, kernel, stride, ops.Same, false)
 	// The plain-ops form of batch norm: GoMLX's fused BatchNormForInference /
 	// ForTraining ops are missing from the pure-Go backend (v0.26.0).
 	return batchnorm.New(ctx.In("bn"), x, -1).UseBackendInference(false).Done()
@@ -48,12 +103,12 @@ func convBN(ctx *context.Context, x *graph.Node, channels, kernel, stride int) *
 
 // basicBlock is ResNet's two-convolution residual block; a 1×1 projection
 // shortcut (with batch norm) matches shapes when the block downsamples.
-func basicBlock(ctx *context.Context, x *graph.Node, channels, stride int) *graph.Node {
+func (bd builder) basicBlock(ctx *context.Context, x *graph.Node, channels, stride int) *graph.Node {
 	shortcut := x
-	y := activations.Relu(convBN(ctx.In("a"), x, channels, 3, stride))
-	y = convBN(ctx.In("b"), y, channels, 3, 1)
+	y := activations.Relu(bd.convBN(ctx.In("a"), x, channels, 3, stride))
+	y = bd.convBN(ctx.In("b"), y, channels, 3, 1)
 	if stride != 1 || x.Shape().Dimensions[x.Rank()-1] != channels {
-		shortcut = convBN(ctx.In("shortcut"), x, channels, 1, stride)
+		shortcut = bd.convBN(ctx.In("shortcut"), x, channels, 1, stride)
 	}
 	return activations.Relu(graph.Add(y, shortcut))
 }
@@ -64,33 +119,33 @@ func globalAveragePool(x *graph.Node) *graph.Node {
 
 // cifarResNet is He et al.'s ResNet for 32×32 images (6n+2 layers): three
 // stages of n basic blocks with 16, 32 and 64 channels.
-func cifarResNet(ctx *context.Context, x *graph.Node, n, classes int) *graph.Node {
-	x = activations.Relu(convBN(ctx.In("stem"), x, 16, 3, 1))
+func (bd builder) cifarResNet(ctx *context.Context, x *graph.Node, n, classes int) *graph.Node {
+	x = activations.Relu(bd.convBN(ctx.In("stem"), x, 16, 3, 1))
 	for stage, channels := range []int{16, 32, 64} {
 		for block := 0; block < n; block++ {
 			stride := 1
 			if stage > 0 && block == 0 {
 				stride = 2
 			}
-			x = basicBlock(ctx.Inf("stage%d", stage+1).Inf("block%d", block+1), x, channels, stride)
+			x = bd.basicBlock(ctx.Inf("stage%d", stage+1).Inf("block%d", block+1), x, channels, stride)
 		}
 	}
-	return layers.DenseWithBias(ctx.In("logits"), globalAveragePool(x), classes)
+	return bd.dense(ctx.In("logits"), globalAveragePool(x), classes)
 }
 
 // resNet18 is the ImageNet ResNet-18 adapted to small images as is usual
 // for CIFAR: a 3×3 stem without max-pooling, then [2,2,2,2] basic blocks
 // with 64…512 channels.
-func resNet18(ctx *context.Context, x *graph.Node, classes int) *graph.Node {
-	x = activations.Relu(convBN(ctx.In("stem"), x, 64, 3, 1))
+func (bd builder) resNet18(ctx *context.Context, x *graph.Node, classes int) *graph.Node {
+	x = activations.Relu(bd.convBN(ctx.In("stem"), x, 64, 3, 1))
 	for stage, channels := range []int{64, 128, 256, 512} {
 		for block := 0; block < 2; block++ {
 			stride := 1
 			if stage > 0 && block == 0 {
 				stride = 2
 			}
-			x = basicBlock(ctx.Inf("stage%d", stage+1).Inf("block%d", block+1), x, channels, stride)
+			x = bd.basicBlock(ctx.Inf("stage%d", stage+1).Inf("block%d", block+1), x, channels, stride)
 		}
 	}
-	return layers.DenseWithBias(ctx.In("logits"), globalAveragePool(x), classes)
+	return bd.dense(ctx.In("logits"), globalAveragePool(x), classes)
 }

@@ -1,6 +1,11 @@
 // Package models is Lathe's model zoo: MLP, LeNet-5, CIFAR-style ResNets
 // (ResNet-8, ResNet-20) and ResNet-18, built with GoMLX layers.
 //
+// Dense layers multiply with ops.MatMul (a gradient of two matmuls);
+// convolutions and max-pooling use GoMLX's native ops where the backend can
+// differentiate them and ops' portable forms elsewhere, so every model
+// trains on every backend, the pure-Go one included.
+//
 // Every model takes images [batch, height, width, channels] (or feature
 // vectors [batch, features]) and returns logits [batch, classes]. Variables
 // live under stable scopes — /<arch>/<layer>/weights — so later stages
@@ -8,7 +13,10 @@
 //
 //	mlp:      /mlp/fc1 … /mlp/fcN, /mlp/logits
 //	lenet5:   /lenet5/conv1, /lenet5/conv2, /lenet5/fc1, /lenet5/fc2, /lenet5/logits
-//	resnet20: /resnet20/stem/{conv,bn}, /resnet20/stage2/block1/{conv1,bn1,conv2,bn2,shortcut…}, /resnet20/logits
+//	resnet20: /resnet20/stem/{conv,bn}, /resnet20/stage2/block1/{a,b,shortcut}/{conv,bn}, /resnet20/logits
+//
+// Each layer holds "weights" (dense [in, out]; convolution [K, K, C, O]) and,
+// where it has them, "biases".
 //
 // Example:
 //
@@ -22,7 +30,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
@@ -41,6 +48,9 @@ type Spec struct {
 	Hidden     []int   // mlp: hidden layer widths (default [128])
 	Activation string  // default relu
 	Dropout    float64 // mlp: dropout rate after each hidden layer (0: none)
+	// GoMLXDense builds dense layers with GoMLX's own layer, whose gradient
+	// is broadcast-shaped: for speed comparisons only.
+	GoMLXDense bool
 }
 
 // Validate checks the spec without building anything.
@@ -74,28 +84,31 @@ func (s Spec) ModelFn(numClasses int) (train.ModelFn, error) {
 		return nil, fmt.Errorf("a classifier needs at least 2 classes, got %d", numClasses)
 	}
 	act := s.activation()
-	var body func(ctx *context.Context, x *graph.Node) *graph.Node
-	switch s.Arch {
-	case "mlp":
-		hidden := s.Hidden
-		if len(hidden) == 0 {
-			hidden = []int{128}
-		}
-		body = func(ctx *context.Context, x *graph.Node) *graph.Node {
-			return mlp(ctx, x, hidden, act, s.Dropout, numClasses)
-		}
-	case "lenet5":
-		body = func(ctx *context.Context, x *graph.Node) *graph.Node { return lenet5(ctx, x, act, numClasses) }
-	case "resnet8":
-		body = func(ctx *context.Context, x *graph.Node) *graph.Node { return cifarResNet(ctx, x, 1, numClasses) }
-	case "resnet20":
-		body = func(ctx *context.Context, x *graph.Node) *graph.Node { return cifarResNet(ctx, x, 3, numClasses) }
-	case "resnet18":
-		body = func(ctx *context.Context, x *graph.Node) *graph.Node { return resNet18(ctx, x, numClasses) }
+	hidden := s.Hidden
+	if len(hidden) == 0 {
+		hidden = []int{128}
 	}
-	arch := s.Arch
+	spec := s
 	return func(ctx *context.Context, _ any, inputs []*graph.Node) []*graph.Node {
-		return []*graph.Node{body(ctx.In(arch), inputs[0])}
+		// Nothing upstream of the data needs its gradient; saying so lets the
+		// first layer skip computing it.
+		x := graph.StopGradient(inputs[0])
+		bd := newBuilder(x.Graph(), spec)
+		ctx = ctx.In(spec.Arch)
+		var logits *graph.Node
+		switch spec.Arch {
+		case "mlp":
+			logits = bd.mlp(ctx, x, hidden, act, spec.Dropout, numClasses)
+		case "lenet5":
+			logits = bd.lenet5(ctx, x, act, numClasses)
+		case "resnet8":
+			logits = bd.cifarResNet(ctx, x, 1, numClasses)
+		case "resnet20":
+			logits = bd.cifarResNet(ctx, x, 3, numClasses)
+		case "resnet18":
+			logits = bd.resNet18(ctx, x, numClasses)
+		}
+		return []*graph.Node{logits}
 	}, nil
 }
 
@@ -114,32 +127,4 @@ func (s Spec) activation() func(*graph.Node) *graph.Node {
 	}
 	t := activations.FromName(name)
 	return func(x *graph.Node) *graph.Node { return activations.Apply(t, x) }
-}
-
-// CanTrainOn reports, as an error that says what to do, when a backend
-// cannot differentiate this model. GoMLX v0.26.0's pure-Go backend lacks
-// Reverse (the input-gradient of a convolution) and SelectAndScatterMax (the
-// gradient of max-pooling), so convolutional models do not train there yet;
-// their forward pass (evaluation) works.
-func (s Spec) CanTrainOn(b backends.Backend) error {
-	if !s.IsConvolutional() {
-		return nil
-	}
-	ops := b.Capabilities().Operations
-	var missing []string
-	for _, op := range []backends.OpType{backends.OpTypeReverse, backends.OpTypeSelectAndScatterMax} {
-		if !ops[op] {
-			missing = append(missing, op.String())
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	name := b.String()
-	if name == "go" {
-		name = "pure-Go"
-	}
-	return fmt.Errorf("model %s cannot train on the %s backend: it lacks %s (needed for the gradients of convolutions and max-pooling); "+
-		"use an XLA backend (--backend xla:cuda or xla:cpu) or an MLP recipe such as quickstart",
-		s.Arch, name, strings.Join(missing, " and "))
 }

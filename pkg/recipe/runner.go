@@ -169,14 +169,6 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.loadData(); err != nil {
 		return err
 	}
-	for _, st := range r.rec.Stages {
-		if st.Kind == "train" {
-			if err := r.rec.Model.CanTrainOn(r.backend); err != nil {
-				return err
-			}
-			break
-		}
-	}
 	modelFn, err := r.rec.Model.ModelFn(r.data.train.NumClasses)
 	if err != nil {
 		return err

@@ -7,17 +7,20 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runs"
 	"github.com/lathe-ml/lathe/recipes"
 	"github.com/spf13/cobra"
 )
 
 func runCmd(g *globalFlags) *cobra.Command {
-	var backendFlag string
+	var backendFlag, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "run RECIPE",
 		Short: "Run a recipe file or a shipped recipe by name",
@@ -36,18 +39,60 @@ func runCmd(g *globalFlags) *cobra.Command {
 			}
 			defer store.Close()
 
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			console := newConsole(os.Stderr)
-			res, err := recipe.Run(ctx, rec, recipe.Options{Backend: backendFlag, Store: store, Sinks: []events.Sink{console}})
-			console.Close()
-			if res != nil && res.RunID != "" {
-				printSummary(os.Stdout, rec, res)
-				fmt.Fprintf(os.Stdout, "run: %s\n", res.RunID)
+			// A recipe with variants runs once per variant, tied by a group id
+			// that `lathe compare` finds them by.
+			expanded := rec.Expand()
+			group := ""
+			if len(expanded) > 1 {
+				group = runs.NewID(time.Now())
 			}
-			return err
+			var results []*recipe.Result
+			for i, one := range expanded {
+				if group != "" {
+					one.Params[report.GroupParam] = group
+					fmt.Fprintf(os.Stderr, "variant %d/%d: %s\n", i+1, len(expanded), one.Name)
+				}
+				console := newConsole(os.Stderr)
+				res, err := recipe.Run(ctx, one, recipe.Options{Backend: backendFlag, Store: store, Sinks: []events.Sink{console}})
+				console.Close()
+				if res != nil && res.RunID != "" {
+					printSummary(os.Stdout, one, res)
+					fmt.Fprintf(os.Stdout, "run: %s\n", res.RunID)
+					results = append(results, res)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if group != "" {
+				list, err := report.Group(store, rec.Name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(os.Stdout)
+				if err := report.WriteTable(os.Stdout, report.Compare(list)); err != nil {
+					return err
+				}
+				fmt.Fprintf(os.Stdout, "compare again with: lathe compare %s\n", rec.Name)
+				fmt.Fprintf(os.Stdout, "run: %s\n", results[len(results)-1].RunID)
+			}
+			return nil
 		},
 	}
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	cmd.Flags().StringVar(&backendFlag, "backend", "", "backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so (overrides $GOMLX_BACKEND and the recipe)")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -13,12 +14,24 @@ import (
 
 // builder carries what every layer of one model needs to know.
 type builder struct {
-	path       ops.Path // how convolutions and pooling are computed on this backend
-	gomlxDense bool     // use GoMLX's dense layer (for comparisons)
+	path       ops.Path     // how convolutions and pooling are computed on this backend
+	gomlxDense bool         // use GoMLX's dense layer (for comparisons)
+	master     dtypes.DType // dtype of the variables (the input's, float32)
 }
 
-func newBuilder(g *graph.Graph, spec Spec) builder {
-	return builder{path: ops.ChoosePath(g.Backend().Capabilities()), gomlxDense: spec.GoMLXDense}
+func newBuilder(g *graph.Graph, spec Spec, master dtypes.DType) builder {
+	return builder{path: ops.ChoosePath(g.Backend().Capabilities()), gomlxDense: spec.GoMLXDense, master: master}
+}
+
+// param returns a variable (created in the master dtype) cast to the dtype
+// the layer computes in; the cast's gradient brings updates back to the
+// master copy.
+func (bd builder) param(ctx *context.Context, g *graph.Graph, name string, compute dtypes.DType, dims ...int) *graph.Node {
+	v := ctx.VariableWithShape(name, shapes.Make(bd.master, dims...)).ValueGraph(g)
+	if compute != bd.master {
+		v = graph.ConvertDType(v, compute)
+	}
+	return v
 }
 
 // dense is x·W + b with W [in, out] at <scope>/weights (He-initialized, the
@@ -30,8 +43,8 @@ func (bd builder) dense(ctx *context.Context, x *graph.Node, out int) *graph.Nod
 	}
 	g := x.Graph()
 	in := x.Shape().Dimensions[x.Rank()-1]
-	w := ctx.VariableWithShape("weights", shapes.Make(x.DType(), in, out)).ValueGraph(g)
-	b := ctx.WithInitializer(initializers.Zero).VariableWithShape("biases", shapes.Make(x.DType(), out)).ValueGraph(g)
+	w := bd.param(ctx, g, "weights", x.DType(), in, out)
+	b := bd.param(ctx.WithInitializer(initializers.Zero), g, "biases", x.DType(), out)
 	return addBias(ops.MatMul(x, w), b)
 }
 
@@ -40,11 +53,10 @@ func (bd builder) dense(ctx *context.Context, x *graph.Node, out int) *graph.Nod
 func (bd builder) conv(ctx *context.Context, x *graph.Node, channels, kernel, stride int, padding ops.Padding, bias bool) *graph.Node {
 	g := x.Graph()
 	in := x.Shape().Dimensions[3]
-	k := ctx.VariableWithShape("weights", shapes.Make(x.DType(), kernel, kernel, in, channels)).ValueGraph(g)
+	k := bd.param(ctx, g, "weights", x.DType(), kernel, kernel, in, channels)
 	y := ops.Conv2D(bd.path, x, k, ops.ConvConfig{Stride: stride, Padding: padding})
 	if bias {
-		b := ctx.WithInitializer(initializers.Zero).VariableWithShape("biases", shapes.Make(x.DType(), channels)).ValueGraph(g)
-		y = addBias(y, b)
+		y = addBias(y, bd.param(ctx.WithInitializer(initializers.Zero), g, "biases", x.DType(), channels))
 	}
 	return y
 }
@@ -96,9 +108,12 @@ func (bd builder) lenet5(ctx *context.Context, x *graph.Node, act func(*graph.No
 
 func (bd builder) convBN(ctx *context.Context, x *graph.Node, channels, kernel, stride int) *graph.Node {
 	x = bd.conv(ctx.In("conv"), x, channels, kernel, stride, ops.Same, false)
-	// The plain-ops form of batch norm: GoMLX's fused BatchNormForInference /
+	// Batch statistics in the master dtype: a low-precision mean and variance
+	// lose too much. The plain-ops form: GoMLX's fused BatchNormForInference /
 	// ForTraining ops are missing from the pure-Go backend (v0.26.0).
-	return batchnorm.New(ctx.In("bn"), x, -1).UseBackendInference(false).Done()
+	compute := x.DType()
+	x = batchnorm.New(ctx.In("bn"), graph.ConvertDType(x, bd.master), -1).UseBackendInference(false).Done()
+	return graph.ConvertDType(x, compute)
 }
 
 // basicBlock is ResNet's two-convolution residual block; a 1×1 projection

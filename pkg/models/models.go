@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
@@ -48,6 +49,10 @@ type Spec struct {
 	Hidden     []int   // mlp: hidden layer widths (default [128])
 	Activation string  // default relu
 	Dropout    float64 // mlp: dropout rate after each hidden layer (0: none)
+	// ComputeDType is the dtype of activations, matmuls and convolutions
+	// (mixed precision, see pkg/amp); variables stay in the input's dtype.
+	// Zero: the input's dtype.
+	ComputeDType dtypes.DType
 	// GoMLXDense builds dense layers with GoMLX's own layer, whose gradient
 	// is broadcast-shaped: for speed comparisons only.
 	GoMLXDense bool
@@ -92,8 +97,13 @@ func (s Spec) ModelFn(numClasses int) (train.ModelFn, error) {
 	return func(ctx *context.Context, _ any, inputs []*graph.Node) []*graph.Node {
 		// Nothing upstream of the data needs its gradient; saying so lets the
 		// first layer skip computing it.
-		x := graph.StopGradient(inputs[0])
-		bd := newBuilder(x.Graph(), spec)
+		x := inputs[0]
+		master := x.DType()
+		if spec.ComputeDType != dtypes.InvalidDType && spec.ComputeDType != master {
+			x = graph.ConvertDType(x, spec.ComputeDType)
+		}
+		x = graph.StopGradient(x)
+		bd := newBuilder(x.Graph(), spec, master)
 		ctx = ctx.In(spec.Arch)
 		var logits *graph.Node
 		switch spec.Arch {
@@ -108,7 +118,8 @@ func (s Spec) ModelFn(numClasses int) (train.ModelFn, error) {
 		case "resnet18":
 			logits = bd.resNet18(ctx, x, numClasses)
 		}
-		return []*graph.Node{logits}
+		// The loss is computed in the master dtype.
+		return []*graph.Node{graph.ConvertDType(logits, master)}
 	}, nil
 }
 

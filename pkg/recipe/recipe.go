@@ -31,8 +31,10 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/lathe-ml/lathe/datasets"
+	"github.com/lathe-ml/lathe/pkg/amp"
 	"github.com/lathe-ml/lathe/pkg/backend"
 	"github.com/lathe-ml/lathe/pkg/models"
+	"github.com/lathe-ml/lathe/pkg/optim"
 )
 
 // Recipe is a parsed, validated recipe.
@@ -48,6 +50,44 @@ type Recipe struct {
 	Stages      []Stage
 	// Params are the recipe's values flattened to dotted keys, as stored with a run.
 	Params map[string]string
+	// Variants run the recipe several times with other train settings
+	// (optimizer, schedule, precision…), one run each: see Expand.
+	Variants []Variant
+}
+
+// Variant is one named alternative of a recipe's train stages.
+type Variant struct {
+	Name   string
+	Seed   int64
+	Stages []Stage // the recipe's stages with this variant's train settings
+	Params map[string]string
+}
+
+// Expand returns the recipes to run: the recipe itself, or one per variant
+// named <recipe>/<variant>, each with params variant=<name>.
+func (r *Recipe) Expand() []*Recipe {
+	if len(r.Variants) == 0 {
+		return []*Recipe{r}
+	}
+	out := make([]*Recipe, 0, len(r.Variants))
+	for _, v := range r.Variants {
+		c := *r
+		c.Name = r.Name + "/" + v.Name
+		c.Seed = v.Seed
+		c.Stages = v.Stages
+		c.Variants = nil
+		c.Params = map[string]string{"variant": v.Name}
+		for k, val := range r.Params {
+			if !strings.HasPrefix(k, "variants.") {
+				c.Params[k] = val
+			}
+		}
+		for k, val := range v.Params {
+			c.Params[k] = val
+		}
+		out = append(out, &c)
+	}
+	return out
 }
 
 // Data says what to train and evaluate on.
@@ -74,18 +114,18 @@ type Stage struct {
 
 // TrainStage trains the model for a number of epochs or steps.
 type TrainStage struct {
-	Epochs     int
-	Steps      int
-	Optimizer  Optimizer
-	LogEvery   int  // steps between progress events (0: about 50 per epoch)
-	Checkpoint bool // save a checkpoint after every epoch and at the end (default true)
-}
-
-// Optimizer names an optimizer and its hyper-parameters (PyTorch's names).
-type Optimizer struct {
-	Name         string
-	LearningRate float64
-	WeightDecay  float64
+	Epochs int
+	Steps  int
+	// Optimizer with its schedule and clipping; PyTorch's names and defaults.
+	Optimizer optim.Config
+	// Precision is f32, bf16 or fp16 (pkg/amp); PrecisionFallback, when set,
+	// is used where the backend lacks Precision.
+	Precision         string
+	PrecisionFallback string
+	// AccumulateSteps > 1 applies one update per that many micro-batches.
+	AccumulateSteps int
+	LogEvery        int  // steps between progress events (0: about 50 per epoch)
+	Checkpoint      bool // save a checkpoint after every epoch and at the end (default true)
 }
 
 // EvaluateStage measures loss and accuracy on a split.
@@ -94,17 +134,22 @@ type EvaluateStage struct {
 }
 
 var (
-	topLevelKeys  = []string{"name", "description", "seed", "backend", "data", "model", "stages"}
-	dataKeys      = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size"}
-	modelKeys     = []string{"arch", "hidden", "activation", "dropout"}
-	stageKinds    = []string{"train", "evaluate"}
-	trainKeys     = []string{"epochs", "steps", "optimizer", "log_every", "checkpoint"}
-	optimizerKeys = []string{"name", "learning_rate", "weight_decay"}
-	evaluateKeys  = []string{"split"}
-	// Optimizers this version runs; the full set (momentum, RMSProp, AdamW, …) is pkg/optim's.
-	Optimizers  = []string{"sgd", "adam"}
-	Splits      = []string{"test", "validation", "train"}
-	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	topLevelKeys = []string{"name", "description", "seed", "backend", "data", "model", "stages", "variants"}
+	// variantKeys: what a variant may change; train keys apply to every train stage.
+	variantKeys = []string{"name", "seed", "optimizer", "schedule", "clip", "precision", "precision_fallback", "accumulate_steps"}
+	dataKeys    = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size"}
+	modelKeys   = []string{"arch", "hidden", "activation", "dropout"}
+	stageKinds  = []string{"train", "evaluate"}
+	trainKeys   = []string{"epochs", "steps", "optimizer", "schedule", "clip", "precision", "precision_fallback",
+		"accumulate_steps", "log_every", "checkpoint"}
+	optimizerKeys = []string{"name", "learning_rate", "momentum", "dampening", "nesterov", "betas", "eps",
+		"weight_decay", "amsgrad", "alpha", "centered", "lr_decay", "initial_accumulator_value"}
+	scheduleKeys = []string{"name", "step_size", "gamma", "warmup_steps", "min_learning_rate",
+		"max_learning_rate", "pct_start", "div_factor", "final_div_factor"}
+	clipKeys     = []string{"norm", "value"}
+	evaluateKeys = []string{"split"}
+	Splits       = []string{"test", "validation", "train"}
+	namePattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 )
 
 // ParseFile reads and parses a recipe file.
@@ -129,6 +174,7 @@ func Parse(file string, src []byte) (*Recipe, error) {
 		return nil, err
 	}
 	have := map[string]ast.Node{}
+	var variants ast.Node
 	for _, f := range fields {
 		have[f.key] = f.keyNode
 		switch f.key {
@@ -152,6 +198,8 @@ func Parse(file string, src []byte) (*Recipe, error) {
 			r.Model, err = d.model(f.value)
 		case "stages":
 			r.Stages, err = d.stages(f.value)
+		case "variants":
+			variants = f.value // after the stages they vary, wherever it stands
 		}
 		if err != nil {
 			return nil, err
@@ -163,7 +211,71 @@ func Parse(file string, src []byte) (*Recipe, error) {
 		}
 	}
 	flatten("", body, r.Params)
+	if variants != nil {
+		if r.Variants, err = d.variants(variants, r); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+func (d *decoder) variants(n ast.Node, base *Recipe) ([]Variant, error) {
+	items, err := d.sequence(n, "variants")
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, d.errAt(n, "variants is empty: remove it or list at least one")
+	}
+	seen := map[string]bool{}
+	var out []Variant
+	for i, item := range items {
+		what := fmt.Sprintf("variant %d", i+1)
+		fields, err := d.mapping(item, what, variantKeys)
+		if err != nil {
+			return nil, err
+		}
+		v := Variant{Seed: base.Seed, Params: map[string]string{}}
+		var overrides []field
+		for _, f := range fields {
+			switch f.key {
+			case "name":
+				if v.Name, err = d.str(f.value, "variant name"); err == nil && !namePattern.MatchString(v.Name) {
+					err = d.errAt(f.value, "variant name %q must use only letters, digits, '.', '_' and '-'", v.Name)
+				}
+			case "seed":
+				v.Seed, err = d.integer(f.value, "seed", 0)
+			default:
+				overrides = append(overrides, f)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		if v.Name == "" {
+			return nil, d.errAt(item, "%s needs a name", what)
+		}
+		if seen[v.Name] {
+			return nil, d.errAt(item, "duplicate variant name %q", v.Name)
+		}
+		seen[v.Name] = true
+		for _, st := range base.Stages {
+			if st.Kind == "train" {
+				t := *st.Train
+				if err := d.trainFields(overrides, &t); err != nil {
+					return nil, err
+				}
+				if err := d.finishTrain(item, &t); err != nil {
+					return nil, err
+				}
+				st.Train = &t
+			}
+			v.Stages = append(v.Stages, st)
+		}
+		flatten("variant", item, v.Params)
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func (d *decoder) data(n ast.Node) (Data, error) {
@@ -320,7 +432,7 @@ func isNull(n ast.Node) bool {
 }
 
 func (d *decoder) train(n, stageNode ast.Node) (*TrainStage, error) {
-	t := &TrainStage{Checkpoint: true, Optimizer: Optimizer{Name: "adam"}}
+	t := &TrainStage{Checkpoint: true, Optimizer: optim.Config{Name: "adam"}, Precision: "f32", AccumulateSteps: 1}
 	if isNull(n) {
 		return nil, d.errAt(stageNode, "train stage needs epochs or steps")
 	}
@@ -328,7 +440,19 @@ func (d *decoder) train(n, stageNode ast.Node) (*TrainStage, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := d.trainFields(fields, t); err != nil {
+		return nil, err
+	}
+	if (t.Epochs == 0) == (t.Steps == 0) {
+		return nil, d.errAt(n, "train stage needs exactly one of epochs or steps")
+	}
+	return t, d.finishTrain(n, t)
+}
+
+// trainFields applies a train stage's keys to t (also used for variants).
+func (d *decoder) trainFields(fields []field, t *TrainStage) error {
 	var v int64
+	var err error
 	for _, f := range fields {
 		switch f.key {
 		case "epochs":
@@ -343,55 +467,161 @@ func (d *decoder) train(n, stageNode ast.Node) (*TrainStage, error) {
 		case "checkpoint":
 			t.Checkpoint, err = d.boolean(f.value, "checkpoint")
 		case "optimizer":
-			t.Optimizer, err = d.optimizer(f.value)
+			// A new optimizer starts from its own defaults; schedule and clipping stay.
+			fresh := optim.Config{Name: "adam", Schedule: t.Optimizer.Schedule, ClipNorm: t.Optimizer.ClipNorm, ClipValue: t.Optimizer.ClipValue}
+			err = d.optimizer(f.value, &fresh)
+			t.Optimizer = fresh
+		case "schedule":
+			t.Optimizer.Schedule = optim.Schedule{}
+			err = d.schedule(f.value, &t.Optimizer.Schedule)
+		case "clip":
+			t.Optimizer.ClipNorm, t.Optimizer.ClipValue = 0, 0
+			err = d.clip(f.value, &t.Optimizer)
+		case "precision":
+			t.Precision, err = d.enum(f.value, "precision", amp.Precisions)
+		case "precision_fallback":
+			t.PrecisionFallback, err = d.enum(f.value, "precision_fallback", amp.Precisions)
+		case "accumulate_steps":
+			v, err = d.integer(f.value, "accumulate_steps", 1)
+			t.AccumulateSteps = int(v)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if (t.Epochs == 0) == (t.Steps == 0) {
-		return nil, d.errAt(n, "train stage needs exactly one of epochs or steps")
-	}
-	if t.Optimizer.LearningRate == 0 {
-		t.Optimizer.LearningRate = defaultLearningRate[t.Optimizer.Name]
-	}
-	return t, nil
+	return nil
 }
 
-// defaultLearningRate follows PyTorch's defaults where it has one (Adam),
-// and the usual starting point where it does not (SGD).
-var defaultLearningRate = map[string]float64{"sgd": 0.01, "adam": 1e-3}
+// finishTrain checks cross-key rules and fills the optimizer's defaults.
+func (d *decoder) finishTrain(n ast.Node, t *TrainStage) error {
+	if t.AccumulateSteps > 1 && t.Precision == string(amp.FP16) {
+		return d.errAt(n, "accumulate_steps cannot be combined with precision fp16 (its loss scaling) in this version")
+	}
+	t.Optimizer = optim.Defaults(t.Optimizer)
+	if err := t.Optimizer.Validate(); err != nil {
+		return d.errAt(n, "train stage: %v", err)
+	}
+	return nil
+}
 
-func (d *decoder) optimizer(n ast.Node) (Optimizer, error) {
-	o := Optimizer{Name: "adam"}
+func (d *decoder) optimizer(n ast.Node, o *optim.Config) error {
 	if s, ok := unwrap(n).(*ast.StringNode); ok { // optimizer: sgd
-		name, err := d.enum(s, "optimizer", Optimizers)
+		name, err := d.enum(s, "optimizer", optim.Names)
 		o.Name = name
-		return o, err
+		return err
 	}
 	fields, err := d.mapping(n, "optimizer", optimizerKeys)
 	if err != nil {
-		return o, err
+		return err
 	}
 	for _, f := range fields {
 		switch f.key {
 		case "name":
-			o.Name, err = d.enum(f.value, "optimizer", Optimizers)
+			o.Name, err = d.enum(f.value, "optimizer", optim.Names)
 		case "learning_rate":
 			o.LearningRate, err = d.positive(f.value, "learning_rate")
+		case "momentum":
+			o.Momentum, err = d.fraction(f.value, "momentum")
+		case "dampening":
+			o.Dampening, err = d.fraction(f.value, "dampening")
+		case "nesterov":
+			o.Nesterov, err = d.boolean(f.value, "nesterov")
+		case "amsgrad":
+			o.AMSGrad, err = d.boolean(f.value, "amsgrad")
+		case "centered":
+			o.Centered, err = d.boolean(f.value, "centered")
+		case "alpha":
+			o.Alpha, err = d.fraction(f.value, "alpha")
+		case "eps":
+			o.Eps, err = d.nonNegative(f.value, "eps")
 		case "weight_decay":
-			if o.WeightDecay, err = d.number(f.value, "weight_decay"); err == nil && o.WeightDecay < 0 {
-				err = d.errAt(f.value, "weight_decay must be at least 0, got %g", o.WeightDecay)
+			o.WeightDecay, err = d.nonNegative(f.value, "weight_decay")
+		case "lr_decay":
+			o.LRDecay, err = d.nonNegative(f.value, "lr_decay")
+		case "initial_accumulator_value":
+			o.InitialAccumulatorValue, err = d.nonNegative(f.value, "initial_accumulator_value")
+		case "betas":
+			var items []ast.Node
+			if items, err = d.sequence(f.value, "betas"); err == nil {
+				if len(items) != 2 {
+					err = d.errAt(f.value, "betas must be a list of two numbers such as [0.9, 0.999], got %d", len(items))
+				}
+				for i := 0; err == nil && i < len(items); i++ {
+					o.Betas[i], err = d.fraction(items[i], "betas")
+				}
 			}
 		}
 		if err != nil {
-			return o, err
+			return err
 		}
 	}
-	if o.WeightDecay > 0 && o.Name != "adam" {
-		return o, d.errAt(n, "weight_decay is supported with adam only in this version")
+	return nil
+}
+
+func (d *decoder) schedule(n ast.Node, s *optim.Schedule) error {
+	if str, ok := unwrap(n).(*ast.StringNode); ok { // schedule: cosine
+		name, err := d.enum(str, "schedule", optim.ScheduleNames)
+		s.Name = name
+		return err
 	}
-	return o, nil
+	fields, err := d.mapping(n, "schedule", scheduleKeys)
+	if err != nil {
+		return err
+	}
+	var v int64
+	for _, f := range fields {
+		switch f.key {
+		case "name":
+			s.Name, err = d.enum(f.value, "schedule", optim.ScheduleNames)
+		case "step_size":
+			v, err = d.integer(f.value, "step_size", 1)
+			s.StepSize = int(v)
+		case "warmup_steps":
+			v, err = d.integer(f.value, "warmup_steps", 0)
+			s.WarmupSteps = int(v)
+		case "gamma":
+			s.Gamma, err = d.positive(f.value, "gamma")
+		case "min_learning_rate":
+			s.MinLearningRate, err = d.nonNegative(f.value, "min_learning_rate")
+		case "max_learning_rate":
+			s.MaxLearningRate, err = d.positive(f.value, "max_learning_rate")
+		case "pct_start":
+			s.PctStart, err = d.fraction(f.value, "pct_start")
+		case "div_factor":
+			s.DivFactor, err = d.positive(f.value, "div_factor")
+		case "final_div_factor":
+			s.FinalDivFactor, err = d.positive(f.value, "final_div_factor")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if s.Name == "" {
+		return d.errAt(n, "schedule needs a name (one of %s)", strings.Join(optim.ScheduleNames, ", "))
+	}
+	if err := s.Validate(); err != nil {
+		return d.errAt(n, "%v", err)
+	}
+	return nil
+}
+
+func (d *decoder) clip(n ast.Node, o *optim.Config) error {
+	fields, err := d.mapping(n, "clip", clipKeys)
+	if err != nil {
+		return err
+	}
+	for _, f := range fields {
+		switch f.key {
+		case "norm":
+			o.ClipNorm, err = d.positive(f.value, "clip.norm")
+		case "value":
+			o.ClipValue, err = d.positive(f.value, "clip.value")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *decoder) evaluate(n ast.Node) (*EvaluateStage, error) {

@@ -187,6 +187,7 @@ func (r *runner) execute(ctx context.Context) error {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
+	// Evaluation before any training needs a trainer too; its optimizer is never used.
 	r.trainer = r.newTrainer(modelFn, optimizers.Adam().Done())
 	for i, st := range r.rec.Stages {
 		if err := ctx.Err(); err != nil {
@@ -197,7 +198,7 @@ func (r *runner) execute(ctx context.Context) error {
 		var stageMetrics map[string]float64
 		switch st.Kind {
 		case "train":
-			stageMetrics, err = r.train(ctx, i, st.Train, modelFn)
+			stageMetrics, err = r.train(ctx, i, st.Train)
 		case "evaluate":
 			stageMetrics, err = r.evaluate(i, st.Evaluate)
 		}

@@ -2,6 +2,7 @@ package recipe
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,7 @@ data: {dataset: blobs, batch_size: 32, validation: 100, train_size: 600, test_si
 model: {arch: mlp, hidden: [16]}
 stages:
   - evaluate: {split: test}
-  - train: {epochs: 3, optimizer: {name: adam, learning_rate: 0.01}, log_every: 5}
+  - train: {epochs: 3, optimizer: {name: adam, learning_rate: 0.01}, schedule: {name: step, step_size: 15, gamma: 0.5}, log_every: 5}
   - evaluate: {split: test}
 `
 
@@ -95,6 +96,11 @@ func TestRunRecordsEverything(t *testing.T) {
 	loss, err := store.Series(res.RunID, "loss")
 	if err != nil || len(loss) != 9 {
 		t.Errorf("loss series: %d points, err %v", len(loss), err)
+	}
+	// The step schedule halves the rate every 15 steps: the 45th step (index 44) uses 0.01·0.5².
+	lr, _ := store.Series(res.RunID, "learning_rate")
+	if len(lr) != 9 || math.Abs(lr[0].Value-0.01) > 1e-9 || math.Abs(lr[8].Value-0.0025) > 1e-9 {
+		t.Errorf("learning_rate series %v, want 0.01 … 0.0025", lr)
 	}
 	val, _ := store.Series(res.RunID, "validation_accuracy")
 	if len(val) != 3 {

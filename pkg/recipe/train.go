@@ -9,25 +9,15 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/lathe-ml/lathe/datasets"
+	"github.com/lathe-ml/lathe/pkg/amp"
 	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/pkg/optim"
 )
 
-func newOptimizer(o Optimizer) optimizers.Interface {
-	switch o.Name {
-	case "sgd":
-		// GoMLX's SGD decays the rate by default; a recipe's rate means what it says.
-		return optimizers.StochasticGradientDescent().WithDecay(false).WithLearningRate(o.LearningRate).Done()
-	default:
-		return optimizers.Adam().LearningRate(o.LearningRate).WeightDecay(o.WeightDecay).Done()
-	}
-}
-
 // train runs one train stage with its own optimizer on the run's model.
-func (r *runner) train(ctx context.Context, idx int, st *TrainStage, modelFn train.ModelFn) (map[string]float64, error) {
-	r.trainer = r.newTrainer(modelFn, newOptimizer(st.Optimizer))
+func (r *runner) train(ctx context.Context, idx int, st *TrainStage) (map[string]float64, error) {
 	batch := r.rec.Data.BatchSize
 	// drop the last partial batch: one shape means one compilation.
 	ds, err := datasets.NewBatches(r.data.train, batch, true, r.rec.Seed+int64(idx), true)
@@ -39,12 +29,44 @@ func (r *runner) train(ctx context.Context, idx int, st *TrainStage, modelFn tra
 	if total == 0 {
 		total = st.Epochs * perEpoch
 	}
+	precision, notice, err := amp.Resolve(st.Precision, st.PrecisionFallback, r.backend)
+	if err != nil {
+		return nil, err
+	}
+	if notice != "" {
+		r.log("%s", notice)
+	}
+	spec := r.rec.Model
+	spec.ComputeDType = precision.ComputeDType()
+	modelFn, err := spec.ModelFn(r.data.train.NumClasses)
+	if err != nil {
+		return nil, err
+	}
+	optCfg := st.Optimizer
+	optCfg.Schedule.TotalSteps = max(total/st.AccumulateSteps, 1) // the schedule counts updates
+	opt, err := optim.New(optCfg)
+	if err != nil {
+		return nil, err
+	}
+	var gomlxOpt optimizers.Interface = opt
+	if precision.NeedsLossScaling() {
+		gomlxOpt = amp.WithLossScaling(opt, amp.DefaultScaler)
+	}
+	r.trainer = r.newTrainer(modelFn, gomlxOpt)
+	if st.AccumulateSteps > 1 {
+		if err := r.trainer.AccumulateGradients(st.AccumulateSteps); err != nil {
+			return nil, err
+		}
+	}
 	logEvery := st.LogEvery
 	if logEvery == 0 {
 		logEvery = max(1, perEpoch/50)
 	}
-	r.log("train: %d steps (%d per epoch) of batch %d with %s, learning rate %g on %s",
-		total, perEpoch, batch, st.Optimizer.Name, st.Optimizer.LearningRate, r.res.Backend)
+	r.log("train: %d steps (%d per epoch) of batch %d with %s, learning rate %g (%s schedule), %s, on %s",
+		total, perEpoch, batch, st.Optimizer.Name, st.Optimizer.LearningRate, st.Optimizer.Schedule.Name, precision, r.res.Backend)
+	if st.AccumulateSteps > 1 {
+		r.log("train: one update every %d micro-batches (effective batch %d)", st.AccumulateSteps, batch*st.AccumulateSteps)
+	}
 
 	var (
 		durations           []time.Duration
@@ -95,7 +117,11 @@ func (r *runner) train(ctx context.Context, idx int, st *TrainStage, modelFn tra
 			finalize(values...)
 			if done%logEvery == 0 || done == total {
 				m := map[string]float64{"loss": loss, "train_loss": trainLoss, "train_accuracy": trainAcc,
-					"learning_rate": st.Optimizer.LearningRate}
+					"learning_rate": r.learningRate()}
+				if precision.NeedsLossScaling() {
+					m["loss_scale"] = r.readScalar("/"+amp.Scope, amp.LossScaleVar)
+					m["skipped_steps"] = r.readScalar("/"+amp.Scope, amp.SkippedStepsVar)
+				}
 				if windowSamples > 0 {
 					m["samples_per_s"] = float64(windowSamples) / time.Since(windowStart).Seconds()
 				}
@@ -124,6 +150,11 @@ func (r *runner) train(ctx context.Context, idx int, st *TrainStage, modelFn tra
 	}
 
 	result["steps"] = float64(done)
+	result["updates"] = float64(done / st.AccumulateSteps)
+	if precision.NeedsLossScaling() {
+		result["loss_scale"] = r.readScalar("/"+amp.Scope, amp.LossScaleVar)
+		result["skipped_steps"] = r.readScalar("/"+amp.Scope, amp.SkippedStepsVar)
+	}
 	result["epochs"] = float64(done) / float64(perEpoch)
 	result["train_loss"], result["train_accuracy"] = trainLoss, trainAcc
 	result["compile_s"] = compile.Seconds()
@@ -138,6 +169,25 @@ func (r *runner) train(ctx context.Context, idx int, st *TrainStage, modelFn tra
 		result["ms_per_step"] = float64(durations[len(durations)/2].Microseconds()) / 1000
 	}
 	return result, nil
+}
+
+// learningRate reads the rate the last step used (pkg/optim keeps it in
+// /optimizers/learning_rate).
+func (r *runner) learningRate() float64 {
+	return r.readScalar("/"+optim.Scope, optimizers.ParamLearningRate)
+}
+
+// readScalar reads a scalar context variable, 0 if absent.
+func (r *runner) readScalar(scope, name string) float64 {
+	v := r.ctx.InAbsPath(scope).GetVariable(name)
+	if v == nil {
+		return 0
+	}
+	t, err := v.Value()
+	if err != nil {
+		return 0
+	}
+	return scalar(t)
 }
 
 // windowReset restarts the throughput window after an evaluation, so

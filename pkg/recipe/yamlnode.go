@@ -245,6 +245,23 @@ func (d *decoder) positive(n ast.Node, what string) (float64, error) {
 	return v, nil
 }
 
+func (d *decoder) nonNegative(n ast.Node, what string) (float64, error) {
+	v, err := d.number(n, what)
+	if err == nil && v < 0 {
+		err = d.errAt(n, "%s must be at least 0, got %g", what, v)
+	}
+	return v, err
+}
+
+// fraction is a number in [0, 1).
+func (d *decoder) fraction(n ast.Node, what string) (float64, error) {
+	v, err := d.number(n, what)
+	if err == nil && (v < 0 || v >= 1) {
+		err = d.errAt(n, "%s must be in [0, 1), got %g", what, v)
+	}
+	return v, err
+}
+
 func (d *decoder) boolean(n ast.Node, what string) (bool, error) {
 	if b, ok := unwrap(n).(*ast.BoolNode); ok {
 		return b.Value, nil

@@ -1,0 +1,111 @@
+// Package report turns recorded runs into the tables and plots a person
+// compares them by: final accuracy, time and throughput side by side, and
+// metric curves overlaid in one PNG (gonum/plot).
+//
+// Example:
+//
+//	list, _ := report.Group(store, "optimizers-compare")
+//	report.WriteTable(os.Stdout, report.Compare(list))
+//	png, _ := report.CurvesPNG(store, list, "train_loss", 8, 5)
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lathe-ml/lathe/pkg/runs"
+)
+
+// Row is one run in a comparison.
+type Row struct {
+	ID           string  `json:"id"`
+	Name         string  `json:"name"`
+	Status       string  `json:"status"`
+	TestAccuracy float64 `json:"test_accuracy"` // -1 when the run has none
+	TrainLoss    float64 `json:"train_loss"`
+	TrainS       float64 `json:"train_s"` // wall time of its train stages
+	SamplesPerS  float64 `json:"samples_per_s"`
+	WallS        float64 `json:"wall_s"`
+}
+
+// Compare builds rows from runs, best test accuracy first.
+func Compare(list []*runs.Run) []Row {
+	rows := make([]Row, 0, len(list))
+	for _, r := range list {
+		row := Row{ID: r.ID, Name: r.Name, Status: string(r.Status), TestAccuracy: -1,
+			TrainLoss: r.Final["train_loss"], SamplesPerS: r.Final["samples_per_s"], WallS: r.Duration().Seconds()}
+		if v, ok := r.Final["test_accuracy"]; ok {
+			row.TestAccuracy = v
+		}
+		for _, st := range r.Stages {
+			if st.Kind == "train" && !st.Finished.IsZero() {
+				row.TrainS += st.Finished.Sub(st.Started).Seconds()
+			}
+		}
+		rows = append(rows, row)
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].TestAccuracy > rows[j].TestAccuracy })
+	return rows
+}
+
+// WriteTable prints rows as an aligned table.
+func WriteTable(w io.Writer, rows []Row) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tNAME\tSTATUS\tTEST ACC\tTRAIN LOSS\tTRAIN TIME\tSAMPLES/S")
+	for _, r := range rows {
+		acc := "-"
+		if r.TestAccuracy >= 0 {
+			acc = fmt.Sprintf("%.2f%%", 100*r.TestAccuracy)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.4f\t%s\t%.0f\n", r.ID, r.Name, r.Status, acc, r.TrainLoss,
+			time.Duration(r.TrainS*float64(time.Second)).Round(100*time.Millisecond), r.SamplesPerS)
+	}
+	return tw.Flush()
+}
+
+// GroupParam is the run parameter that ties the runs of one recipe's variants.
+const GroupParam = "group"
+
+// Group finds the runs to compare for ref: the newest group of variant runs
+// of the recipe named ref (runs named ref/<variant>), else the runs whose id,
+// id prefix or name is ref.
+func Group(store *runs.Store, refs ...string) ([]*runs.Run, error) {
+	all, err := store.List()
+	if err != nil {
+		return nil, err
+	}
+	if len(refs) == 1 {
+		var group string
+		for _, r := range all { // newest first
+			if strings.HasPrefix(r.Name, refs[0]+"/") && r.Params[GroupParam] != "" {
+				group = r.Params[GroupParam]
+				break
+			}
+		}
+		if group != "" {
+			var out []*runs.Run
+			for _, r := range all {
+				if r.Params[GroupParam] == group {
+					out = append(out, r)
+				}
+			}
+			return out, nil
+		}
+	}
+	var out []*runs.Run
+	for _, ref := range refs {
+		r, err := store.Get(ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if len(out) < 2 && len(refs) == 1 {
+		return nil, fmt.Errorf("%s: nothing to compare: name a recipe with variants (e.g. optimizers-compare) or two or more runs", refs[0])
+	}
+	return out, nil
+}

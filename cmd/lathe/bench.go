@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/lathe-ml/lathe/pkg/amp"
 	"github.com/lathe-ml/lathe/pkg/backend"
 	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/models"
@@ -24,7 +25,7 @@ func benchCmd() *cobra.Command {
 
 func benchTrainCmd() *cobra.Command {
 	var (
-		arch, hidden, input, dense, backendFlag string
+		arch, hidden, input, dense, backendFlag, precisionList string
 		batch, steps                            int
 		asJSON                                  bool
 	)
@@ -34,7 +35,8 @@ func benchTrainCmd() *cobra.Command {
 		Long: "Time one Adam train step of a zoo model on random data and compare it with the step's\n" +
 			"matmul and convolution FLOPs at the backend's measured matmul rate.\n" +
 			"--dense both runs the model twice in one process, with Lathe's dense layer and with GoMLX's,\n" +
-			"and prints the ratio.",
+			"and prints the ratio. --precision bf16 (or a list such as f32,bf16) times each precision in one\n" +
+			"process, with f32 as the baseline, and prints the step-time ratios.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec := models.Spec{Arch: arch}
@@ -56,6 +58,17 @@ func benchTrainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var precisions []amp.Precision
+			for _, name := range strings.Split(precisionList, ",") {
+				p, err := amp.Parse(strings.TrimSpace(name))
+				if err != nil {
+					return fmt.Errorf("--precision: %w", err)
+				}
+				precisions = append(precisions, p)
+			}
+			if precisions[0] != amp.F32 { // the baseline a ratio is taken against
+				precisions = append([]amp.Precision{amp.F32}, precisions...)
+			}
 			var variants []bool // GoMLXDense per run
 			switch dense {
 			case "lathe":
@@ -75,16 +88,24 @@ func benchTrainCmd() *cobra.Command {
 			if opened.Notice != "" && !asJSON {
 				fmt.Fprintln(os.Stderr, opened.Notice)
 			}
-			var results []*bench.Result
-			for _, gomlx := range variants {
-				s := spec
-				s.GoMLXDense = gomlx
-				res, err := bench.TrainStep(opened.Backend, bench.Config{Model: s, Batch: batch, Example: example, Steps: steps})
-				if err != nil {
-					return err
+			for _, p := range precisions {
+				if !amp.Supports(opened.Backend, p) {
+					return fmt.Errorf("--precision %s: the %s backend has no %s", p, opened.Name(), p.ComputeDType())
 				}
-				res.Backend = opened.Name()
-				results = append(results, res)
+			}
+			var results []*bench.Result
+			for _, p := range precisions {
+				for _, gomlx := range variants {
+					s := spec
+					s.GoMLXDense = gomlx
+					s.ComputeDType = p.ComputeDType()
+					res, err := bench.TrainStep(opened.Backend, bench.Config{Model: s, Batch: batch, Example: example, Steps: steps})
+					if err != nil {
+						return err
+					}
+					res.Backend = opened.Name()
+					results = append(results, res)
+				}
 			}
 			if asJSON {
 				if len(results) == 1 {
@@ -93,13 +114,20 @@ func benchTrainCmd() *cobra.Command {
 				return writeJSON(os.Stdout, results)
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "MODEL\tBATCH\tBACKEND\tMS/STEP\tSAMPLES/S\tGFLOP/STEP\tMATMUL GFLOP/S\tMATMUL-BOUND MS\tEFFICIENCY")
+			fmt.Fprintln(tw, "MODEL\tPRECISION\tBATCH\tBACKEND\tMS/STEP\tSAMPLES/S\tGFLOP/STEP\tMATMUL GFLOP/S\tMATMUL-BOUND MS\tEFFICIENCY")
 			for _, r := range results {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%.2f\t%.0f\t%.3f\t%.1f\t%.2f\t%.0f%%\n", r.Model, r.Batch, r.Backend, r.MsPerStep,
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.2f\t%.0f\t%.3f\t%.1f\t%.2f\t%.0f%%\n", r.Model, r.Precision, r.Batch, r.Backend, r.MsPerStep,
 					r.SamplesPerS, r.MatmulGFLOP, r.MatmulRate, r.MatmulBoundMs, 100*r.MatmulEfficiency)
 			}
 			tw.Flush()
-			if len(results) == 2 {
+			// Ratios against the first run of the same dense layer (f32 comes first).
+			for i, r := range results {
+				base := results[i%len(variants)]
+				if r.Precision != base.Precision {
+					fmt.Printf("%s / f32 step time: %.2f (%.2f vs %.2f ms/step, same process)\n", r.Precision, r.MsPerStep/base.MsPerStep, r.MsPerStep, base.MsPerStep)
+				}
+			}
+			if len(variants) == 2 {
 				fmt.Printf("lathe dense is %.1f× faster than gomlx dense (%.2f vs %.2f ms/step, same process)\n",
 					results[1].MsPerStep/results[0].MsPerStep, results[0].MsPerStep, results[1].MsPerStep)
 			}
@@ -112,6 +140,7 @@ func benchTrainCmd() *cobra.Command {
 	cmd.Flags().StringVar(&input, "input", "28x28x1", "one example's shape, e.g. 32x32x3 or 784")
 	cmd.Flags().IntVar(&steps, "steps", 20, "timed steps (after 1 compiling and 3 warm-up steps)")
 	cmd.Flags().StringVar(&dense, "dense", "lathe", "dense layer: lathe, gomlx or both")
+	cmd.Flags().StringVar(&precisionList, "precision", "f32", "compute precision(s): f32, bf16, fp16, or a list such as f32,bf16")
 	cmd.Flags().StringVar(&backendFlag, "backend", "", "backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

@@ -174,3 +174,40 @@ func TestRecipesAndDoctor(t *testing.T) {
 		t.Errorf("lathe doctor: exit %d\n%s%s", d.code, d.stdout, d.stderr)
 	}
 }
+
+// TestVariantsAndCompare runs a recipe with two optimizer variants and
+// compares them: two runs, a table with both, and a PNG plot.
+func TestVariantsAndCompare(t *testing.T) {
+	dir := t.TempDir()
+	src := "name: duo\nbackend: go\ndata: {dataset: blobs, batch_size: 32, train_size: 300, test_size: 100}\n" +
+		"model: {arch: mlp, hidden: [8]}\nstages:\n  - train: {epochs: 2}\n  - evaluate: {split: test}\n" +
+		"variants:\n  - {name: sgd, optimizer: {name: sgd, learning_rate: 0.1, momentum: 0.9}}\n  - {name: lion, optimizer: lion}\n"
+	if err := os.WriteFile(filepath.Join(dir, "duo.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runLathe(t, dir, "run", "duo.yaml")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.Count(r.stdout, "run: ") != 3 || !strings.Contains(r.stdout, "duo/sgd") || !strings.Contains(r.stdout, "lathe compare duo") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	c := runLathe(t, dir, "compare", "duo", "--json")
+	var out struct {
+		Runs []struct {
+			Name         string  `json:"name"`
+			TestAccuracy float64 `json:"test_accuracy"`
+		} `json:"runs"`
+		Plot string `json:"plot"`
+	}
+	if err := json.Unmarshal([]byte(c.stdout), &out); err != nil {
+		t.Fatalf("compare --json: %v\n%s%s", err, c.stdout, c.stderr)
+	}
+	if len(out.Runs) != 2 || out.Plot == "" {
+		t.Fatalf("compare: %+v", out)
+	}
+	png, err := os.ReadFile(filepath.Join(dir, out.Plot))
+	if err != nil || !strings.HasPrefix(string(png), "\x89PNG") {
+		t.Errorf("plot %s: %v", out.Plot, err)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -41,6 +42,7 @@ type Config struct {
 // Result of a train-step measurement. Times in milliseconds.
 type Result struct {
 	Model       string  `json:"model"`
+	Precision   string  `json:"precision"`
 	Batch       int     `json:"batch"`
 	Backend     string  `json:"backend"`
 	MsPerStep   float64 `json:"ms_per_step"`
@@ -124,7 +126,7 @@ func TrainStep(backend backends.Backend, cfg Config) (res *Result, err error) {
 	slices.Sort(durations)
 	median := durations[len(durations)/2]
 
-	res = &Result{Model: describe(cfg.Model), Batch: cfg.Batch, Backend: backend.String(), Steps: cfg.Steps,
+	res = &Result{Model: describe(cfg.Model), Precision: precisionName(cfg.Model.ComputeDType), Batch: cfg.Batch, Backend: backend.String(), Steps: cfg.Steps,
 		MsPerStep: ms(median), SamplesPerS: float64(cfg.Batch) / median.Seconds(), CompileS: compile.Seconds()}
 	if res.MatmulGFLOP, err = trainStepFLOPs(backend, cfg, modelFn); err != nil {
 		return nil, err
@@ -135,6 +137,16 @@ func TrainStep(backend backends.Backend, cfg Config) (res *Result, err error) {
 	res.MatmulBoundMs = res.MatmulGFLOP / res.MatmulRate * 1000
 	res.MatmulEfficiency = res.MatmulBoundMs / res.MsPerStep
 	return res, nil
+}
+
+func precisionName(dt dtypes.DType) string {
+	switch dt {
+	case dtypes.BFloat16:
+		return "bf16"
+	case dtypes.Float16:
+		return "fp16"
+	}
+	return "f32"
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

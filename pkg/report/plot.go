@@ -38,6 +38,7 @@ func CurvesPNG(store *runs.Store, list []*runs.Run, metric string, width, height
 			return nil, err
 		}
 		line.Color = plotutil.Color(i)
+		line.Dashes = plotutil.Dashes(i / len(plotutil.SoftColors)) // colours repeat: vary the dash
 		line.Width = vg.Points(1.5)
 		p.Add(line)
 		p.Legend.Add(r.Name, line)

@@ -139,10 +139,10 @@ func (m Model) compareSet() []string {
 		return ids
 	}
 	if r, ok := m.table.selected(); ok {
-		if g := r.run.Params[groupParam]; g != "" {
+		if g := r.run.Params[runs.GroupParam]; g != "" {
 			var ids []string
 			for _, id := range m.table.shownIDs() {
-				if m.rows[id].run.Params[groupParam] == g {
+				if m.rows[id].run.Params[runs.GroupParam] == g {
 					ids = append(ids, id)
 				}
 			}
@@ -157,9 +157,6 @@ func (m Model) compareSet() []string {
 	return nil
 }
 
-// groupParam is the run parameter that ties the variant runs of one recipe
-// (pkg/report.GroupParam; not imported, to keep the dashboard off plotting).
-const groupParam = "group"
 
 func (m Model) openCompare(ids []string) (tea.Model, tea.Cmd) {
 	m.compare = compareView{ids: ids, metric: m.compare.metric, smoothing: m.compare.smoothing, logY: m.compare.logY}

@@ -141,10 +141,18 @@ func estimateRun(r *runs.Run, prog *runs.Progress, pl plan, now time.Time) estim
 		}
 		return ps.epochs * perEpoch
 	}
+	// The runner records each train stage's planned steps once it starts:
+	// exact, where the recipe gives only an estimate.
+	plannedAt := func(i int) int {
+		if i < len(r.Stages) && r.Stages[i].PlannedSteps > 0 {
+			return r.Stages[i].PlannedSteps
+		}
+		return planned(pl.stages[i])
+	}
 	known := pl.ok
-	for _, ps := range pl.stages {
+	for i, ps := range pl.stages {
 		if ps.kind == "train" {
-			n := planned(ps)
+			n := plannedAt(i)
 			if n == 0 {
 				known = false
 			}
@@ -156,7 +164,7 @@ func estimateRun(r *runs.Run, prog *runs.Progress, pl plan, now time.Time) estim
 	}
 
 	if e.stage >= 0 && e.stage < len(pl.stages) && pl.stages[e.stage].kind == "train" {
-		e.stageTotal = planned(pl.stages[e.stage])
+		e.stageTotal = plannedAt(e.stage)
 		e.stageStep = max(0, e.step-stepBefore(e.stage))
 	}
 	if r.Status == runs.Finished && e.total > 0 {

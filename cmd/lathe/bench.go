@@ -26,8 +26,8 @@ func benchCmd() *cobra.Command {
 func benchTrainCmd() *cobra.Command {
 	var (
 		arch, hidden, input, dense, backendFlag, precisionList string
-		batch, steps                            int
-		asJSON                                  bool
+		batch, steps                                           int
+		asJSON                                                 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "train",

@@ -4,6 +4,9 @@
 //	lathe ls                        list runs
 //	lathe show RUN                  a run's params, stage results and metrics
 //	lathe recipes                   list shipped recipes
+//	lathe compare RECIPE|RUN...     compare runs: table and a PNG of their curves
+//	lathe dash                      the terminal dashboard: live charts, compare, launch and stop
+//	lathe bench train               time a train step (ms/step, samples/s, FLOP efficiency)
 //	lathe doctor                    backends, plugins, devices and datasets found
 //
 // Errors are one line on stderr and a non-zero exit status.

@@ -98,3 +98,37 @@ func TestValidate(t *testing.T) {
 func shapeOf(batch int, dims []int) shapes.Shape {
 	return shapes.Make(dtypes.Float32, append([]int{batch}, dims...)...)
 }
+
+// TestMixedPrecisionGraph: with ComputeDType bf16 the matmuls run in
+// bfloat16, the variables stay float32 and the logits come back float32.
+func TestMixedPrecisionGraph(t *testing.T) {
+	b := goBackend(t)
+	fn, err := (Spec{Arch: "mlp", Hidden: []int{8}, ComputeDType: dtypes.BFloat16}).ModelFn(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.New()
+	var bf16Dots, f32Dots int
+	exec := context.MustNewExec(b, ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
+		logits := fn(ctx, nil, []*graph.Node{x})[0]
+		for _, n := range x.Graph().Nodes() {
+			if n.Type() == graph.NodeTypeDot || n.Type() == graph.NodeTypeDotGeneral {
+				if n.DType() == dtypes.BFloat16 {
+					bf16Dots++
+				} else {
+					f32Dots++
+				}
+			}
+		}
+		return logits
+	})
+	out := exec.MustExec(tensors.FromShape(shapes.Make(dtypes.Float32, 4, 5)))[0]
+	if out.DType() != dtypes.Float32 || bf16Dots != 2 || f32Dots != 0 {
+		t.Errorf("logits %s; matmuls in bf16: %d, in other types: %d (want 2 and 0)", out.DType(), bf16Dots, f32Dots)
+	}
+	for v := range ctx.IterVariables() {
+		if v.Trainable && v.Shape().DType != dtypes.Float32 {
+			t.Errorf("variable %s is %s, want float32 master weights", v.ScopeAndName(), v.Shape().DType)
+		}
+	}
+}

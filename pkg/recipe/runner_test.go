@@ -93,6 +93,9 @@ func TestRunRecordsEverything(t *testing.T) {
 		run.Final["test_accuracy"] != after || !strings.Contains(run.Recipe, "blobs-test") {
 		t.Errorf("stored run %+v", run)
 	}
+	if run.Stages[1].PlannedSteps != 45 {
+		t.Errorf("train stage planned steps %d, want 45", run.Stages[1].PlannedSteps)
+	}
 	loss, err := store.Series(res.RunID, "loss")
 	if err != nil || len(loss) != 9 {
 		t.Errorf("loss series: %d points, err %v", len(loss), err)

@@ -68,7 +68,7 @@ func WriteTable(w io.Writer, rows []Row) error {
 }
 
 // GroupParam is the run parameter that ties the runs of one recipe's variants.
-const GroupParam = "group"
+const GroupParam = runs.GroupParam
 
 // Group finds the runs to compare for ref: the newest group of variant runs
 // of the recipe named ref (runs named ref/<variant>), else the runs whose id,

@@ -19,6 +19,7 @@ type Recorder struct {
 	FlushEvery time.Duration
 
 	mu        sync.Mutex
+	planned   map[int]bool // stages whose planned steps are recorded
 	pending   []Point
 	lastFlush time.Time
 	err       error
@@ -35,6 +36,13 @@ func (r *Recorder) Handle(e events.Event) {
 	defer r.mu.Unlock()
 	switch e.Kind {
 	case events.Step, events.EpochEnded, events.Evaluated:
+		if e.Kind == events.Step && e.Total > 0 && !r.planned[e.StageIndex] {
+			if r.planned == nil {
+				r.planned = map[int]bool{}
+			}
+			r.planned[e.StageIndex] = true
+			r.keep(r.store.SetPlannedSteps(r.runID, e.StageIndex, e.Total))
+		}
 		names := make([]string, 0, len(e.Metrics))
 		for k := range e.Metrics {
 			names = append(names, k)

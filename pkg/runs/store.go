@@ -66,6 +66,7 @@ type Run struct {
 	Finished   time.Time          `json:"finished,omitzero"`
 	Error      string             `json:"error,omitempty"`
 	PID        int                `json:"pid"`
+	Host       string             `json:"host"` // where the process runs: only there can it be stopped
 	Params     map[string]string  `json:"params"`
 	Stages     []StageResult      `json:"stages"`
 	Final      map[string]float64 `json:"final_metrics"`
@@ -87,6 +88,8 @@ type StageResult struct {
 	Started  time.Time          `json:"started"`
 	Finished time.Time          `json:"finished,omitzero"`
 	Metrics  map[string]float64 `json:"metrics"`
+	// PlannedSteps is how many steps a train stage will take (0: not known yet).
+	PlannedSteps int `json:"planned_steps,omitempty"`
 }
 
 // Point is one value of a metric series.
@@ -114,7 +117,7 @@ CREATE TABLE IF NOT EXISTS params (
 	PRIMARY KEY (run_id, key));
 CREATE TABLE IF NOT EXISTS stages (
 	run_id TEXT NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL, kind TEXT NOT NULL,
-	status TEXT NOT NULL, started_ns INTEGER, finished_ns INTEGER, metrics TEXT,
+	status TEXT NOT NULL, started_ns INTEGER, finished_ns INTEGER, metrics TEXT, planned_steps INTEGER,
 	PRIMARY KEY (run_id, idx));
 CREATE TABLE IF NOT EXISTS metrics (
 	run_id TEXT NOT NULL REFERENCES runs(id), stage INTEGER, step INTEGER, name TEXT NOT NULL,
@@ -140,6 +143,9 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("run store %s: %w", path, err)
 	}
+	// Stores made before planned_steps existed get the column (an error
+	// here means it is already there).
+	_, _ = db.Exec(`ALTER TABLE stages ADD COLUMN planned_steps INTEGER`)
 	return &Store{db: db, dir: dir}, nil
 }
 
@@ -201,6 +207,16 @@ func (s *Store) Create(r *Run) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// GroupParam is the run parameter that ties the runs of one recipe's
+// variants (lathe run sets it, lathe compare and the dashboard read it).
+const GroupParam = "group"
+
+// SetPlannedSteps records how many steps stage idx will take.
+func (s *Store) SetPlannedSteps(id string, idx, steps int) error {
+	_, err := s.db.Exec(`UPDATE stages SET planned_steps=? WHERE run_id=? AND idx=?`, steps, id, idx)
+	return err
 }
 
 // SetBackend records the backend a run ended up on.
@@ -359,6 +375,7 @@ func (s *Store) load(id string) (*Run, error) {
 	}
 	r.RecipePath, r.Recipe, r.Backend, r.Error = recipePath.String, recipe.String, backend.String, errMsg.String
 	r.PID = int(pid.Int64)
+	r.Host = host.String
 	r.Started = time.Unix(0, started)
 	if finished.Valid {
 		r.Finished = time.Unix(0, finished.Int64)
@@ -382,7 +399,7 @@ func (s *Store) load(id string) (*Run, error) {
 	}
 	rows.Close()
 
-	rows, err = s.db.Query(`SELECT idx,kind,status,started_ns,finished_ns,metrics FROM stages WHERE run_id=? ORDER BY idx`, id)
+	rows, err = s.db.Query(`SELECT idx,kind,status,started_ns,finished_ns,metrics,planned_steps FROM stages WHERE run_id=? ORDER BY idx`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +407,8 @@ func (s *Store) load(id string) (*Run, error) {
 		var st StageResult
 		var sNs, fNs sql.NullInt64
 		var js sql.NullString
-		if err := rows.Scan(&st.Index, &st.Kind, &st.Status, &sNs, &fNs, &js); err != nil {
+		var planned sql.NullInt64
+		if err := rows.Scan(&st.Index, &st.Kind, &st.Status, &sNs, &fNs, &js, &planned); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -400,6 +418,7 @@ func (s *Store) load(id string) (*Run, error) {
 		if fNs.Valid {
 			st.Finished = time.Unix(0, fNs.Int64)
 		}
+		st.PlannedSteps = int(planned.Int64)
 		if st.Status == Running && r.Status == Interrupted {
 			st.Status = Interrupted
 		}

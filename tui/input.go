@@ -157,7 +157,6 @@ func (m Model) compareSet() []string {
 	return nil
 }
 
-
 func (m Model) openCompare(ids []string) (tea.Model, tea.Cmd) {
 	m.compare = compareView{ids: ids, metric: m.compare.metric, smoothing: m.compare.smoothing, logY: m.compare.logY}
 	m.view = viewCompare

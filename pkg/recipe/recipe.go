@@ -124,8 +124,11 @@ type TrainStage struct {
 	PrecisionFallback string
 	// AccumulateSteps > 1 applies one update per that many micro-batches.
 	AccumulateSteps int
-	LogEvery        int  // steps between progress events (0: about 50 per epoch)
-	Checkpoint      bool // save a checkpoint after every epoch and at the end (default true)
+	// Devices is how many devices train data-parallel: 0 (unset) one,
+	// -1 ("all") every device the backend has.
+	Devices    int
+	LogEvery   int  // steps between progress events (0: about 50 per epoch)
+	Checkpoint bool // save a checkpoint after every epoch and at the end (default true)
 }
 
 // EvaluateStage measures loss and accuracy on a split.
@@ -136,12 +139,12 @@ type EvaluateStage struct {
 var (
 	topLevelKeys = []string{"name", "description", "seed", "backend", "data", "model", "stages", "variants"}
 	// variantKeys: what a variant may change; train keys apply to every train stage.
-	variantKeys = []string{"name", "seed", "optimizer", "schedule", "clip", "precision", "precision_fallback", "accumulate_steps"}
+	variantKeys = []string{"name", "seed", "optimizer", "schedule", "clip", "precision", "precision_fallback", "accumulate_steps", "devices"}
 	dataKeys    = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size"}
 	modelKeys   = []string{"arch", "hidden", "activation", "dropout"}
 	stageKinds  = []string{"train", "evaluate"}
 	trainKeys   = []string{"epochs", "steps", "optimizer", "schedule", "clip", "precision", "precision_fallback",
-		"accumulate_steps", "log_every", "checkpoint"}
+		"accumulate_steps", "devices", "log_every", "checkpoint"}
 	optimizerKeys = []string{"name", "learning_rate", "momentum", "dampening", "nesterov", "betas", "eps",
 		"weight_decay", "amsgrad", "alpha", "centered", "lr_decay", "initial_accumulator_value"}
 	scheduleKeys = []string{"name", "step_size", "gamma", "warmup_steps", "min_learning_rate",
@@ -484,6 +487,14 @@ func (d *decoder) trainFields(fields []field, t *TrainStage) error {
 		case "accumulate_steps":
 			v, err = d.integer(f.value, "accumulate_steps", 1)
 			t.AccumulateSteps = int(v)
+		case "devices":
+			if str, ok := unwrap(f.value).(*ast.StringNode); ok && str.Value == "all" {
+				t.Devices = -1
+			} else if v, err = d.integer(f.value, "devices", 1); err != nil {
+				err = d.errAt(f.value, "devices must be all or a number of devices (at least 1), got %s", describe(f.value))
+			} else {
+				t.Devices = int(v)
+			}
 		}
 		if err != nil {
 			return err

@@ -76,6 +76,7 @@ func TestParseErrors(t *testing.T) {
 		{"nesterov without momentum", strings.Replace(issueExample, "name: adam,", "name: sgd, nesterov: true,", 1), 7, 12, "nesterov needs momentum > 0"},
 		{"unknown schedule", strings.Replace(issueExample, "epochs: 2,", "epochs: 2, schedule: cosin,", 1), 7, 34, `unknown schedule "cosin" (did you mean "cosine"?)`},
 		{"step schedule without step_size", strings.Replace(issueExample, "epochs: 2,", "epochs: 2, schedule: {name: step},", 1), 7, 34, "schedule step needs step_size"},
+		{"bad devices", strings.Replace(issueExample, "epochs: 2,", "epochs: 2, devices: many,", 1), 7, 33, "devices must be all or a number of devices"},
 		{"bad clip key", strings.Replace(issueExample, "epochs: 2,", "epochs: 2, clip: {max_norm: 1},", 1), 7, 31, `unknown key "max_norm" in clip`},
 		{"bad learning rate", strings.Replace(issueExample, "1e-3", "fast", 1), 7, 63, "learning_rate must be a number"},
 		{"epochs and steps", strings.Replace(issueExample, "epochs: 2", "epochs: 2, steps: 10", 1), 7, 12, "exactly one of epochs or steps"},

@@ -201,3 +201,26 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 		t.Errorf("a stopped run must leave a checkpoint")
 	}
 }
+
+// TestDevices: on a one-device backend `devices: all` trains as a single
+// replica and says so; asking for more devices than exist is an error.
+func TestDevices(t *testing.T) {
+	src := strings.Replace(blobsRecipe, "log_every: 5}", "log_every: 5, devices: all}", 1)
+	var logs []string
+	sink := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Log {
+			logs = append(logs, e.Message)
+		}
+	})
+	if _, err := Run(context.Background(), mustParse(t, src), Options{Sinks: []events.Sink{sink}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(logs, "\n"), "has 1 device; training as a single replica") {
+		t.Errorf("no single-replica notice in %q", logs)
+	}
+	src = strings.Replace(blobsRecipe, "log_every: 5}", "log_every: 5, devices: 4}", 1)
+	_, err := Run(context.Background(), mustParse(t, src), Options{})
+	if err == nil || !strings.Contains(err.Error(), "devices: 4 requested, the go backend has 1") {
+		t.Errorf("4 devices on a 1-device backend: %v", err)
+	}
+}

@@ -19,12 +19,31 @@ import (
 // train runs one train stage with its own optimizer on the run's model.
 func (r *runner) train(ctx context.Context, idx int, st *TrainStage) (map[string]float64, error) {
 	batch := r.rec.Data.BatchSize
-	// drop the last partial batch: one shape means one compilation.
-	ds, err := datasets.NewBatches(r.data.train, batch, true, r.rec.Seed+int64(idx), true)
+	replicas, err := replicasFor(st.Devices, r.backend)
 	if err != nil {
 		return nil, err
 	}
-	perEpoch := ds.StepsPerEpoch()
+	var feed feeder
+	if replicas > 1 {
+		if st.AccumulateSteps > 1 {
+			return nil, fmt.Errorf("accumulate_steps cannot be combined with devices > 1 (GoMLX v0.26.0 does not distribute accumulation)")
+		}
+		if feed, err = newDataParallel(r.backend, r.data.train, batch, replicas, r.rec.Seed+int64(idx)); err != nil {
+			return nil, err
+		}
+		r.log("train: data-parallel over %d devices, %d examples per device per step", replicas, batch/replicas)
+	} else {
+		if st.Devices != 0 {
+			r.log("train: the %s backend has %d device; training as a single replica", r.res.Backend, r.backend.NumDevices())
+		}
+		// Drop the last partial batch: one shape means one compilation.
+		ds, err := datasets.NewBatches(r.data.train, batch, true, r.rec.Seed+int64(idx), true)
+		if err != nil {
+			return nil, err
+		}
+		feed = singleDevice{ds}
+	}
+	perEpoch := feed.stepsPerEpoch()
 	total := st.Steps
 	if total == 0 {
 		total = st.Epochs * perEpoch
@@ -79,24 +98,18 @@ func (r *runner) train(ctx context.Context, idx int, st *TrainStage) (map[string
 	)
 	for done < total {
 		epoch++
-		ds.Reset()
+		feed.reset()
 		epochStart := time.Now()
 		for done < total {
 			if ctx.Err() != nil {
 				r.saveCheckpoint()
 				return nil, ErrStopped
 			}
-			spec, inputs, labels, err := ds.Yield()
+			start := time.Now()
+			values, err := feed.step(r.trainer)
 			if err == io.EOF {
 				break
 			}
-			if err != nil {
-				return nil, err
-			}
-			start := time.Now()
-			values, err := r.trainer.TrainStep(spec, inputs, labels)
-			finalize(inputs...)
-			finalize(labels...)
 			if err != nil {
 				return nil, fmt.Errorf("train step %d: %w", r.step+1, err)
 			}

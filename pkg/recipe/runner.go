@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -313,4 +314,5 @@ func (r *runner) evaluate(idx int, st *EvaluateStage) (map[string]float64, error
 	return m, nil
 }
 
-func debugEnabled() bool { return strings.Contains(osGetenv("LATHE_DEBUG"), "1") }
+// debugEnabled (LATHE_DEBUG=1) adds the stack to internal errors.
+func debugEnabled() bool { return os.Getenv("LATHE_DEBUG") == "1" }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 
@@ -154,7 +153,7 @@ func (r *runner) train(ctx context.Context, idx int, st *TrainStage) (map[string
 		}
 		r.bus.Emit(events.Event{Kind: events.EpochEnded, RunID: r.res.RunID, Stage: "train", StageIndex: idx,
 			Step: r.step, StageStep: done, Total: total, Epoch: epoch, Metrics: epochMetrics})
-		r.windowReset(&windowStart)
+		windowStart = time.Now() // validation time is not training time
 		if st.Checkpoint {
 			if err := r.saveCheckpoint(); err != nil {
 				return nil, err
@@ -203,10 +202,6 @@ func (r *runner) readScalar(scope, name string) float64 {
 	return scalar(t)
 }
 
-// windowReset restarts the throughput window after an evaluation, so
-// validation time is not counted as training time.
-func (r *runner) windowReset(start *time.Time) { *start = time.Now() }
-
 func (r *runner) saveCheckpoint() error {
 	if r.ckpt == nil {
 		return nil
@@ -217,17 +212,17 @@ func (r *runner) saveCheckpoint() error {
 	return nil
 }
 
+// countParams counts the model's trainable parameters (optimizer and
+// scaler state are not trainable).
 func (r *runner) countParams() int {
 	n := 0
 	for v := range r.ctx.IterVariables() {
-		if v.Trainable && len(v.Scope()) > 1 && v.Scope()[1:] != "optimizers" && !hasPrefix(v.Scope(), "/optimizers") {
+		if v.Trainable {
 			n += v.Shape().Size()
 		}
 	}
 	return n
 }
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
 func finalize(ts ...*tensors.Tensor) {
 	for _, t := range ts {
@@ -247,5 +242,3 @@ func scalar(t *tensors.Tensor) float64 {
 	}
 	return 0
 }
-
-func osGetenv(k string) string { return os.Getenv(k) }

@@ -1,6 +1,7 @@
 // Command lathe runs Lathe recipes and inspects their runs.
 //
 //	lathe run quickstart            run a shipped recipe (or a recipe file)
+//	lathe resume RUN                continue a stopped run from its checkpoint
 //	lathe ls                        list runs
 //	lathe show RUN                  a run's params, stage results and metrics
 //	lathe recipes                   list shipped recipes
@@ -41,7 +42,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.runsDir, "runs-dir", "", "run store directory (default $LATHE_RUNS or ./runs)")
-	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(), compareCmd(&g))
+	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(), compareCmd(&g), resumeCmd(&g))
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "lathe: %v\n", err)
 		if errors.Is(err, recipe.ErrStopped) {

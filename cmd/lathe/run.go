@@ -117,3 +117,36 @@ func storeDir(g *globalFlags) string {
 	}
 	return runs.DefaultDir()
 }
+
+func resumeCmd(g *globalFlags) *cobra.Command {
+	var backendFlag string
+	cmd := &cobra.Command{
+		Use:   "resume RUN",
+		Short: "Continue a stopped, interrupted or failed run from its last checkpoint",
+		Long: "Continue a run (id, id prefix or name) from its last checkpoint: the same run record,\n" +
+			"its recipe and variant, with weights, optimizer state, schedule and data order restored.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := runs.OpenExisting(storeDir(g))
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			console := newConsole(os.Stderr)
+			res, err := recipe.Resume(ctx, store, args[0], recipe.Options{Backend: backendFlag, Sinks: []events.Sink{console}})
+			console.Close()
+			if res != nil && res.RunID != "" {
+				run, gerr := store.Get(res.RunID)
+				if gerr == nil {
+					fmt.Fprintf(os.Stdout, "\n%s — %s on %s\n", run.Name, res.Status, orDash(res.Backend))
+				}
+				fmt.Fprintf(os.Stdout, "final: %s\nrun: %s\n", formatMetrics(res.Final), res.RunID)
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&backendFlag, "backend", "", "backend to continue on (default: as the recipe says)")
+	return cmd
+}

@@ -18,6 +18,9 @@ type feeder interface {
 	reset()
 	// step runs one train step; io.EOF at the end of an epoch.
 	step(trainer *train.Trainer) ([]*tensors.Tensor, error)
+	// skip takes the next batch without training on it (to resume a run
+	// with the data order it had).
+	skip() error
 	stepsPerEpoch() int
 }
 
@@ -25,6 +28,13 @@ type singleDevice struct{ ds *datasets.Batches }
 
 func (f singleDevice) reset()             { f.ds.Reset() }
 func (f singleDevice) stepsPerEpoch() int { return f.ds.StepsPerEpoch() }
+func (f singleDevice) skip() error {
+	_, inputs, labels, err := f.ds.Yield()
+	finalize(inputs...)
+	finalize(labels...)
+	return err
+}
+
 func (f singleDevice) step(trainer *train.Trainer) ([]*tensors.Tensor, error) {
 	spec, inputs, labels, err := f.ds.Yield()
 	if err != nil {
@@ -70,6 +80,14 @@ func newDataParallel(b backends.Backend, set *datasets.Set, batch, replicas int,
 
 func (f *dataParallel) reset()             { f.ds.Reset() }
 func (f *dataParallel) stepsPerEpoch() int { return f.shards.StepsPerEpoch() / f.replicas }
+func (f *dataParallel) skip() error {
+	_, inputs, labels, err := f.ds.DistributedYield()
+	for _, t := range append(inputs, labels...) {
+		_ = t.FinalizeAll()
+	}
+	return err
+}
+
 func (f *dataParallel) step(trainer *train.Trainer) ([]*tensors.Tensor, error) {
 	spec, inputs, labels, err := f.ds.DistributedYield()
 	if err != nil {

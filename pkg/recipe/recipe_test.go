@@ -52,8 +52,8 @@ func TestShippedRecipesParse(t *testing.T) {
 	}
 }
 
-// position matches the one-line file:line:col: prefix every error must carry.
-var position = regexp.MustCompile(`^bad\.yaml:(\d+):(\d+): `)
+// positionRE matches the one-line file:line:col: prefix every error must carry.
+var positionRE = regexp.MustCompile(`^bad\.yaml:(\d+):(\d+): `)
 
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
@@ -97,12 +97,12 @@ func TestParseErrors(t *testing.T) {
 			if strings.Contains(msg, "\n") {
 				t.Errorf("error is not one line: %q", msg)
 			}
-			m := position.FindStringSubmatch(msg)
+			m := positionRE.FindStringSubmatch(msg)
 			if m == nil {
 				t.Fatalf("error lacks file:line:col: %q", msg)
 			}
 			if c.col != 0 && (m[1] != itoa(c.line) || m[2] != itoa(c.col)) {
-				t.Errorf("position %s:%s, want %d:%d (%s)", m[1], m[2], c.line, c.col, msg)
+				t.Errorf("positionRE %s:%s, want %d:%d (%s)", m[1], m[2], c.line, c.col, msg)
 			} else if m[1] != itoa(c.line) {
 				t.Errorf("line %s, want %d (%s)", m[1], c.line, msg)
 			}

@@ -26,6 +26,9 @@ import (
 
 // Options configure a run.
 type Options struct {
+	// Resume continues this stored run (its id) from its last checkpoint
+	// instead of starting a new one: see Resume.
+	Resume string
 	// Backend overrides the recipe's backend (the --backend flag); see backend.Resolve.
 	Backend string
 	// Store records the run; nil runs without recording (tests, dry runs).
@@ -58,16 +61,28 @@ func Run(ctx context.Context, rec *Recipe, opts Options) (res *Result, err error
 	res = &Result{Final: map[string]float64{}}
 	bus := events.NewBus(opts.Sinks...)
 	var recorder *runs.Recorder
-	if opts.Store != nil {
+	var resumed *runs.Run
+	switch {
+	case opts.Resume != "":
+		if opts.Store == nil {
+			return nil, fmt.Errorf("resume needs the run store")
+		}
+		if resumed, err = opts.Store.Reopen(opts.Resume); err != nil {
+			return nil, err
+		}
+		res.RunID = resumed.ID
+	case opts.Store != nil:
 		run := &runs.Run{Name: rec.Name, RecipePath: rec.Path, Recipe: string(rec.Source), Params: rec.Params}
 		if err := opts.Store.Create(run); err != nil {
 			return nil, err
 		}
 		res.RunID = run.ID
-		recorder = opts.Store.Recorder(run.ID)
+	}
+	if opts.Store != nil {
+		recorder = opts.Store.Recorder(res.RunID)
 		bus.Add(recorder)
 	}
-	r := &runner{rec: rec, opts: opts, bus: bus, res: res, started: time.Now()}
+	r := &runner{rec: rec, opts: opts, bus: bus, res: res, started: time.Now(), resumed: resumed}
 	bus.Emit(events.Event{Kind: events.RunStarted, RunID: res.RunID, Message: rec.Name})
 
 	err = r.safely(func() error { return r.execute(ctx) })
@@ -114,13 +129,17 @@ type runner struct {
 	started time.Time
 
 	backend   backends.Backend
-	opened    *backend.Opened
 	data      splits
 	ctx       *gomlxctx.Context
 	trainer   *train.Trainer
 	ckpt      *checkpoints.Handler
 	step      int // global step, across train stages
 	numParams int
+
+	// resumed is the stored run being continued (nil for a new run); from is
+	// where its checkpoint left off.
+	resumed *runs.Run
+	from    position
 }
 
 type splits struct {
@@ -157,7 +176,7 @@ func (r *runner) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.opened, r.backend = opened, opened.Backend
+	r.backend = opened.Backend
 	r.res.Backend = opened.Name()
 	if opened.Notice != "" {
 		r.log("%s", opened.Notice)
@@ -182,10 +201,16 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.ctx.SetRNGStateFromSeed(r.rec.Seed); err != nil {
 		return err
 	}
-	if r.opts.Store != nil && r.hasCheckpoints() {
+	if r.opts.Store != nil && (r.hasCheckpoints() || r.resumed != nil) {
+		// Build loads the newest checkpoint in the folder, if any: that is resuming.
 		r.ckpt, err = checkpoints.Build(r.ctx).Dir(r.opts.Store.CheckpointDir(r.res.RunID)).Keep(2).Done()
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	if r.resumed != nil {
+		if err := r.restorePosition(); err != nil {
+			return err
 		}
 	}
 	// Evaluation before any training needs a trainer too; its optimizer is never used.
@@ -193,6 +218,10 @@ func (r *runner) execute(ctx context.Context) error {
 	for i, st := range r.rec.Stages {
 		if err := ctx.Err(); err != nil {
 			return ErrStopped
+		}
+		if r.resumed != nil && i < r.from.stage {
+			r.keepStage(i) // done before the checkpoint: its results stand
+			continue
 		}
 		r.bus.Emit(events.Event{Kind: events.StageStarted, RunID: r.res.RunID, Stage: st.Kind, StageIndex: i})
 		stageStart := time.Now()

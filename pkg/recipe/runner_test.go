@@ -224,3 +224,56 @@ func TestDevices(t *testing.T) {
 		t.Errorf("4 devices on a 1-device backend: %v", err)
 	}
 }
+
+// TestResumeMatchesUninterrupted stops a run in the middle of an epoch,
+// resumes it from its checkpoint, and gets the test loss of a run that was
+// never stopped: same weights, optimizer state, schedule step and data order.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	whole, err := Run(context.Background(), mustParse(t, blobsRecipe), Options{Store: openStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	store := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopMidEpoch := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step && e.StageStep >= 20 { // epoch 2 of 15-step epochs
+			cancel()
+		}
+	})
+	stopped, err := Run(ctx, mustParse(t, blobsRecipe), Options{Store: store, Sinks: []events.Sink{stopMidEpoch}})
+	if err != ErrStopped {
+		t.Fatalf("first part: %v", err)
+	}
+	firstStep := 0
+	seeFirstStep := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step && firstStep == 0 {
+			firstStep = e.StageStep
+		}
+	})
+	res, err := Resume(context.Background(), store, stopped.RunID, Options{Sinks: []events.Sink{seeFirstStep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It continued, not restarted: the first step it reports is past the checkpoint (step 20).
+	if firstStep != 25 {
+		t.Errorf("the resumed run first reported stage step %d, want 25", firstStep)
+	}
+	if res.RunID != stopped.RunID || res.Status != runs.Finished {
+		t.Fatalf("resumed %+v", res)
+	}
+	got, want := res.Final["test_loss"], whole.Final["test_loss"]
+	if math.Abs(got-want) > 1e-6*math.Abs(want) {
+		t.Errorf("test loss after resuming %.9g, uninterrupted %.9g", got, want)
+	}
+	run, _ := store.Get(res.RunID)
+	if run.Status != runs.Finished || len(run.Stages) != 3 {
+		t.Errorf("stored run %s with %d stages", run.Status, len(run.Stages))
+	}
+	if loss, _ := store.Series(res.RunID, "loss"); len(loss) != 9 {
+		t.Errorf("loss series has %d points after resuming, want 9 (no step recorded twice)", len(loss))
+	}
+	if _, err := Resume(context.Background(), store, res.RunID, Options{}); err == nil {
+		t.Errorf("resuming a finished run: want an error")
+	}
+}

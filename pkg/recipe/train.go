@@ -95,13 +95,31 @@ func (r *runner) train(ctx context.Context, idx int, st *TrainStage) (map[string
 		trainLoss, trainAcc float64
 		result              = map[string]float64{}
 	)
+	// A resumed run replays the data order up to where its checkpoint was.
+	for start := r.startStep(idx); done < start; done++ {
+		if done%perEpoch == 0 {
+			epoch++
+			feed.reset()
+		}
+		if err := feed.skip(); err != nil {
+			return nil, fmt.Errorf("resume: replaying batch %d: %w", done+1, err)
+		}
+	}
+	midEpoch := done%perEpoch != 0
+	firstStep := done + 1
 	for done < total {
-		epoch++
-		feed.reset()
+		if !midEpoch {
+			epoch++
+			feed.reset()
+		}
+		midEpoch = false
 		epochStart := time.Now()
 		for done < total {
 			if ctx.Err() != nil {
-				r.saveCheckpoint()
+				r.markPosition(idx, done)
+				if err := r.saveCheckpoint(); err != nil {
+					return nil, err
+				}
 				return nil, ErrStopped
 			}
 			start := time.Now()
@@ -117,7 +135,7 @@ func (r *runner) train(ctx context.Context, idx int, st *TrainStage) (map[string
 			elapsed := time.Since(start)
 			r.step++
 			done++
-			if done == 1 {
+			if done == firstStep {
 				compile = elapsed // the first step compiles the graph
 				r.numParams = r.countParams()
 			} else {
@@ -155,6 +173,7 @@ func (r *runner) train(ctx context.Context, idx int, st *TrainStage) (map[string
 			Step: r.step, StageStep: done, Total: total, Epoch: epoch, Metrics: epochMetrics})
 		windowStart = time.Now() // validation time is not training time
 		if st.Checkpoint {
+			r.markPosition(idx, done)
 			if err := r.saveCheckpoint(); err != nil {
 				return nil, err
 			}

@@ -213,6 +213,29 @@ func (s *Store) Create(r *Run) error {
 // variants (lathe run sets it, lathe compare and the dashboard read it).
 const GroupParam = "group"
 
+// Reopen marks a stopped, interrupted or failed run as running again in
+// this process, to resume it; it returns the run as it was before.
+func (s *Store) Reopen(ref string) (*Run, error) {
+	r, err := s.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status == Running || r.Status == Finished {
+		return nil, fmt.Errorf("run %s is %s: only a stopped, interrupted or failed run can resume", r.ID, r.Status)
+	}
+	host, _ := os.Hostname()
+	_, err = s.db.Exec(`UPDATE runs SET status=?, finished_ns=NULL, error=NULL, pid=?, host=? WHERE id=?`,
+		string(Running), os.Getpid(), host, r.ID)
+	return r, err
+}
+
+// TruncateMetrics drops a run's points after step: a resumed run redoes
+// those steps and records them again.
+func (s *Store) TruncateMetrics(id string, step int) error {
+	_, err := s.db.Exec(`DELETE FROM metrics WHERE run_id=? AND step>?`, id, step)
+	return err
+}
+
 // SetPlannedSteps records how many steps stage idx will take.
 func (s *Store) SetPlannedSteps(id string, idx, steps int) error {
 	_, err := s.db.Exec(`UPDATE stages SET planned_steps=? WHERE run_id=? AND idx=?`, steps, id, idx)

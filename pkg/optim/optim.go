@@ -220,7 +220,9 @@ func (o *Optimizer) Clear(ctx *context.Context) error {
 func (o *Optimizer) state(ctx *context.Context, v *context.Variable, what string, init float64) *context.Variable {
 	sctx := ctx.InAbsPath("/" + Scope + "/" + o.cfg.Name + v.Scope()).Checked(false)
 	if existing := sctx.GetVariable(v.Name() + "_" + what); existing != nil {
-		return existing // asking again must not replace its initializer
+		// Asking again must not replace its initializer. A variable loaded from
+		// a checkpoint comes back trainable: state never is.
+		return existing.SetTrainable(false)
 	}
 	fill := func(g *graph.Graph, shape shapes.Shape) *graph.Node {
 		return graph.BroadcastToShape(graph.Scalar(g, shape.DType, init), shape)

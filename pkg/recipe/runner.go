@@ -202,7 +202,11 @@ func (r *runner) execute(ctx context.Context) error {
 		return err
 	}
 	if r.opts.Store != nil && (r.hasCheckpoints() || r.resumed != nil) {
-		// Build loads the newest checkpoint in the folder, if any: that is resuming.
+		// Build loads the newest checkpoint in the folder, if any: that is
+		// resuming. GoMLX allocates what a checkpoint declares: check it first.
+		if err := runs.CheckCheckpoints(r.opts.Store.CheckpointDir(r.res.RunID)); err != nil {
+			return err
+		}
 		r.ckpt, err = checkpoints.Build(r.ctx).Dir(r.opts.Store.CheckpointDir(r.res.RunID)).Keep(2).Done()
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)

@@ -262,6 +262,9 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	if res.RunID != stopped.RunID || res.Status != runs.Finished {
 		t.Fatalf("resumed %+v", res)
 	}
+	if res.Final["params"] != whole.Final["params"] {
+		t.Errorf("resumed run counts %g parameters, uninterrupted %g (optimizer state must stay non-trainable)", res.Final["params"], whole.Final["params"])
+	}
 	got, want := res.Final["test_loss"], whole.Final["test_loss"]
 	if math.Abs(got-want) > 1e-6*math.Abs(want) {
 		t.Errorf("test loss after resuming %.9g, uninterrupted %.9g", got, want)

@@ -13,11 +13,14 @@ for arg in "$@"; do
   esac
 done
 
+PATH_BEFORE_SETUP="$PATH"
 command -v go >/dev/null || { echo "setup.sh: Go is required (https://go.dev/doc/install)" >&2; exit 1; }
 
 # Debian packages: Fashion-MNIST (real data, offline), tmux (dashboard tests),
-# gcc for cgo (the XLA backend loads PJRT plugins through it).
-packages=(dataset-fashion-mnist tmux gcc)
+# gcc for cgo (the XLA backend loads PJRT plugins through it), and Jupyter's
+# headless runner with the Python kernel machinery GoNB builds on (the
+# notebooks in notebooks/ and their test).
+packages=(dataset-fashion-mnist tmux gcc jupyter-nbconvert python3-ipykernel)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -34,6 +37,26 @@ fi
 go mod download
 go build -o bin/lathe ./cmd/lathe
 echo "setup: built bin/lathe"
+
+# The GoNB Jupyter kernel and goimports (GoNB runs it on every cell), built
+# at the versions go.mod pins through tools.go: `go install gonb@version`
+# would ask the module proxy for gonb's version list, which it refuses.
+gobin="$(go env GOBIN)"
+[ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+go install github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports
+export PATH="$gobin:$PATH"
+# --force_deps: gopls (editor help inside cells) is optional; headless runs
+# do not need it, and gonb's advice to install it is left out of the log.
+if ! gonb_log=$(gonb --install --force_deps --raw_error 2>&1); then
+  echo "$gonb_log" >&2
+  echo "setup.sh: gonb --install failed" >&2
+  exit 1
+fi
+echo "setup: installed the GoNB kernel ($gobin/gonb) for Jupyter"
+case ":$PATH_BEFORE_SETUP:" in
+  *":$gobin:"*) ;;
+  *) echo "setup: add $gobin to your PATH so Jupyter finds gonb and goimports (export PATH=\"$gobin:\$PATH\")" ;;
+esac
 ./bin/lathe doctor
 
 if [ "$quickstart" = 1 ]; then

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/lathe-ml/lathe/datasets"
 	"github.com/lathe-ml/lathe/pkg/backend"
+	"github.com/lathe-ml/lathe/pkg/nbui"
 	"github.com/spf13/cobra"
 )
 
@@ -67,6 +69,8 @@ func doctorCmd(g *globalFlags) *cobra.Command {
 					fmt.Fprintf(w, "  %-14s %s\n", name, dir)
 				}
 			}
+			fmt.Fprintln(w, "\nnotebooks")
+			reportNotebooks(w)
 			fmt.Fprintf(w, "\nrun store: %s\n", storeDir(g))
 			return nil
 		},
@@ -81,3 +85,24 @@ func yesNo(b bool) string {
 }
 
 func backendDevice(d int) backends.DeviceNum { return backends.DeviceNum(d) }
+
+// reportNotebooks says whether the GoNB notebooks can run here, and how to
+// fix it when they cannot.
+func reportNotebooks(w io.Writer) {
+	k := nbui.CheckKernel()
+	if k.Nbconvert != "" {
+		fmt.Fprintf(w, "  jupyter nbconvert %s\n", k.Nbconvert)
+	}
+	if k.Kernel != "" {
+		fmt.Fprintf(w, "  GoNB kernel: %s\n", k.Kernel)
+	}
+	if k.Goimports != "" {
+		fmt.Fprintf(w, "  goimports: %s\n", k.Goimports)
+	}
+	for _, p := range k.Problems {
+		fmt.Fprintf(w, "  %s\n", p)
+	}
+	if !k.OK() {
+		fmt.Fprintf(w, "  fix: %s\n", nbui.KernelFix)
+	}
+}

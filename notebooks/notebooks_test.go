@@ -1,0 +1,218 @@
+// Package notebooks holds Lathe's GoNB tutorials and the test that executes
+// them headless, as CI does: every notebook runs top to bottom under
+// `jupyter nbconvert --execute` with LATHE_FAST=1, then the executed .ipynb
+// is read back and checked (see check). nbconvert alone is not enough: a
+// panic or a failing command in a cell still exits 0.
+package notebooks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tutorials are the notebooks users follow, with what each must show.
+var tutorials = []struct {
+	file string
+	want expectation
+}{
+	{"00-tour.ipynb", expectation{
+		texts:    []string{"MNIST: 60000 training and 10000 test images", "trainable parameters", "test accuracy", "run store", "quickstart  finished"},
+		images:   3, // the digits, the live plot, the stored run's curves
+		liveRuns: 1,
+	}},
+	{"01-optimizers.ipynb", expectation{
+		texts:    []string{"optimizers-compare/sgd", "optimizers-compare/lion", "TEST ACC", "learning rate by step"},
+		images:   3,
+		liveRuns: 2,
+	}},
+	{"02-mixed-precision.ipynb", expectation{
+		texts:    []string{"mixed-precision/f32", "mixed-precision/bf16", "mixed-precision/fp16", "bf16 vs f32", "loss scale"},
+		images:   2,
+		liveRuns: 1,
+	}},
+	{"03-recipes.ipynb", expectation{
+		texts:    []string{`unknown key "epoch" in train stage (did you mean "epochs"?)`, "ok: my-spirals", "my-spirals", "spirals", "TEST ACC"},
+		images:   2,
+		liveRuns: 2,
+	}},
+	// A notebook as a new user writes it: import the project, run quickstart.
+	{"testdata/new-user.ipynb", expectation{
+		texts:    []string{"test accuracy", "quickstart"},
+		images:   1,
+		liveRuns: 1,
+	}},
+}
+
+// kernel prepares a private Jupyter data dir with the GoNB kernel installed,
+// or skips the test when Jupyter or GoNB is missing (scripts/setup.sh
+// installs both, so CI runs it).
+func kernel(t *testing.T) []string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("notebooks: executing them takes minutes; skipped in -short mode")
+	}
+	// setup.sh installs gonb and goimports into Go's bin folder, which need
+	// not be on PATH (CI runs setup.sh in a child shell): look there too.
+	path := os.Getenv("PATH")
+	if gobin := goBin(); gobin != "" {
+		path = gobin + string(os.PathListSeparator) + path
+		t.Setenv("PATH", path)
+	}
+	for _, tool := range []string{"jupyter", "gonb", "goimports"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("notebooks: %s is not installed (scripts/setup.sh installs Jupyter, GoNB and goimports; see notebooks/README.md)", tool)
+		}
+	}
+	if out, err := exec.Command("jupyter", "nbconvert", "--version").CombinedOutput(); err != nil {
+		t.Skipf("notebooks: jupyter nbconvert is not installed (apt-get install jupyter-nbconvert python3-ipykernel): %v: %s", err, out)
+	}
+	data := t.TempDir()
+	env := append(os.Environ(),
+		"JUPYTER_DATA_DIR="+data, // keep the kernelspec out of the user's home
+		"LATHE_FAST=1",
+		"LATHE_RUNS="+filepath.Join(t.TempDir(), "runs"),
+		"GOMLX_NO_AUTO_INSTALL=1",
+	)
+	cmd := exec.Command("gonb", "--install", "--force_deps", "--raw_error")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gonb --install: %v\n%s", err, out)
+	}
+	return env
+}
+
+// goBin is where `go install` puts commands.
+func goBin() string {
+	out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) > 0 && lines[0] != "" {
+		return lines[0]
+	}
+	if len(lines) > 1 && lines[1] != "" {
+		return filepath.Join(strings.Split(lines[1], string(os.PathListSeparator))[0], "bin")
+	}
+	return ""
+}
+
+// execute runs one notebook headless and returns the executed copy's path.
+func execute(t *testing.T, env []string, file string) string {
+	t.Helper()
+	outDir := t.TempDir()
+	if keep := os.Getenv("LATHE_NOTEBOOKS_OUT"); keep != "" { // keep the executed copies to look at
+		if err := os.MkdirAll(keep, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		outDir = keep
+	}
+	ctx := context.Background()
+	if deadline, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-20*time.Second))
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, "jupyter", "nbconvert", "--to", "notebook", "--execute",
+		"--ExecutePreprocessor.kernel_name=gonb", "--ExecutePreprocessor.timeout=600",
+		"--output-dir", outDir, "--output", filepath.Base(file), file)
+	cmd.Env = env
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s executed in %.1f s", file, time.Since(start).Seconds())
+	if err != nil {
+		t.Fatalf("jupyter nbconvert --execute %s: %v\n%s", file, err, tail(string(out), 40))
+	}
+	return filepath.Join(outDir, filepath.Base(file))
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(l[max(0, len(l)-lines):], "\n")
+}
+
+// TestNotebooks executes every tutorial and checks its outputs, then
+// proves the check fails on a notebook whose cell panics.
+func TestNotebooks(t *testing.T) {
+	env := kernel(t)
+	for i, nb := range tutorials {
+		t.Run(strings.TrimSuffix(filepath.Base(nb.file), ".ipynb"), func(t *testing.T) {
+			executed := execute(t, env, nb.file)
+			problems, live := check(executed, nb.want)
+			for _, l := range live {
+				t.Logf("live plot in cell %d: one output, drawn %d times, last at step %d", l.cell, l.redraws, l.step)
+			}
+			if len(problems) > 0 {
+				t.Errorf("%s (executed copy: %s):\n  %s", nb.file, executed, strings.Join(problems, "\n  "))
+			}
+		})
+		if i == 0 {
+			// Once the build cache is warm: the checker must catch a runtime failure.
+			t.Run("deliberate-panic", func(t *testing.T) {
+				executed := execute(t, env, "testdata/panic.ipynb") // nbconvert itself exits 0 here
+				problems, _ := check(executed, expectation{texts: []string{"before the panic"}})
+				if !containsAll(problems, "panic:") {
+					t.Fatalf("the checker passed a notebook whose cell panicked; problems: %q", problems)
+				}
+				if containsAll(problems, "before the panic") {
+					t.Errorf("output before the panic went missing: %q", problems)
+				}
+				t.Logf("checker caught: %s", strings.Join(problems, "; "))
+			})
+		}
+	}
+}
+
+func containsAll(problems []string, s string) bool {
+	for _, p := range problems {
+		if strings.Contains(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCheck runs the checker on hand-written executed notebooks, so each
+// rule is seen to fail without Jupyter.
+func TestCheck(t *testing.T) {
+	const livePlot = `{"output_type":"display_data","data":{"image/png":"iVBO","text/plain":"[plot]"},"metadata":{"lathe_live":"plot","lathe_redraws":%d,"lathe_step":120}}`
+	const good = `{"output_type":"stream","name":"stdout","text":["test accuracy 90%\n"]}`
+	const image = `{"output_type":"display_data","data":{"image/png":"iVBO"},"metadata":{}}`
+	want := expectation{texts: []string{"test accuracy"}, images: 1, liveRuns: 1}
+	cases := []struct {
+		name    string
+		outputs []string
+		problem string // "" means the notebook passes
+	}{
+		{"clean", []string{good, fmt.Sprintf(livePlot, 7)}, ""},
+		{"error output", []string{good, fmt.Sprintf(livePlot, 7), `{"output_type":"error","ename":"ERROR","evalue":"compile failed","traceback":[]}`}, "error output ERROR"},
+		{"panic on stderr", []string{good, fmt.Sprintf(livePlot, 7), `{"output_type":"stream","name":"stderr","text":"panic: boom\n\ngoroutine 1"}`}, `"panic:"`},
+		{"failed command", []string{good, fmt.Sprintf(livePlot, 7), `{"output_type":"stream","name":"stderr","text":["go: exit status 1\n"]}`}, `"exit status "`},
+		{"missing text", []string{fmt.Sprintf(livePlot, 7)}, `no output contains "test accuracy"`},
+		{"no image", []string{good}, "0 image outputs"},
+		{"live plot appended per refresh", []string{good, fmt.Sprintf(livePlot, 1), fmt.Sprintf(livePlot, 2), fmt.Sprintf(livePlot, 3)}, "3 live plot outputs, want 1"},
+		{"live plot never updated", []string{good, fmt.Sprintf(livePlot, 1)}, "drawn 1 times"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "nb.ipynb")
+			nb := `{"cells":[{"cell_type":"code","source":["%%\n"],"outputs":[` + strings.Join(c.outputs, ",") + `]}],"nbformat":4,"nbformat_minor":5,"metadata":{}}`
+			if err := os.WriteFile(path, []byte(nb), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			problems, _ := check(path, want)
+			switch {
+			case c.problem == "" && len(problems) > 0:
+				t.Errorf("clean notebook flagged: %q", problems)
+			case c.problem != "" && !containsAll(problems, c.problem):
+				t.Errorf("problems %q do not mention %q", problems, c.problem)
+			}
+		})
+	}
+}

@@ -1,0 +1,123 @@
+package nbui
+
+import (
+	"fmt"
+	"html"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lathe-ml/lathe/pkg/runs"
+)
+
+// ShowRun shows a recorded run — an id, a unique id prefix, or a name (its
+// newest run) — as `lathe show` does: status, backend and time, each
+// stage's results, final metrics, and its loss and accuracy curves.
+func ShowRun(ref string) error {
+	store, err := runs.OpenExisting(DefaultRunsDir())
+	if err != nil {
+		showError(err)
+		return err
+	}
+	defer store.Close()
+	r, err := store.Get(ref)
+	if err != nil {
+		showError(err)
+		return err
+	}
+	head := fmt.Sprintf("run %s — %s, %s on %s, %s", r.ID, r.Name, r.Status, r.Backend, r.Duration().Round(100*time.Millisecond))
+	if r.Error != "" {
+		head += "\nerror: " + r.Error
+	}
+	var rows [][]string
+	for _, st := range r.Stages {
+		rows = append(rows, []string{fmt.Sprint(st.Index + 1), st.Kind, string(st.Status), metricsText(st.Metrics)})
+	}
+	final := metricsText(r.Final)
+	display().Show(Output{
+		Text: head + "\n" + tableText(rows) + "final: " + final,
+		HTML: "<b>" + html.EscapeString(head) + "</b>" + htmlTable([]string{"stage", "kind", "status", "results"}, rows) +
+			"<p>final: " + html.EscapeString(final) + "</p>",
+	})
+	l := &Live{Width: 9, Height: 3.4}
+	lr := &liveRun{name: r.Name}
+	for _, m := range []struct {
+		name string
+		dst  *[]xy
+	}{{"train_loss", &lr.loss}, {"train_accuracy", &lr.trainAcc}, {"validation_accuracy", &lr.valAcc}, {"validation_loss", &lr.valLoss}} {
+		pts, err := store.Series(r.ID, m.name)
+		if err != nil {
+			return err
+		}
+		for _, p := range pts {
+			*m.dst = append(*m.dst, xy{float64(p.Step), p.Value})
+		}
+	}
+	l.runs = []*liveRun{lr}
+	png, err := l.plot()
+	if err != nil {
+		return err
+	}
+	if png != nil {
+		display().Show(Output{PNG: png, Text: fmt.Sprintf("[curves of %s]", r.ID)})
+	}
+	return nil
+}
+
+// ListRuns shows the newest n runs of the store (all when n <= 0), as `lathe ls`.
+func ListRuns(n int) error {
+	store, err := runs.OpenExisting(DefaultRunsDir())
+	if err != nil {
+		showError(err)
+		return err
+	}
+	defer store.Close()
+	list, err := store.List()
+	if err != nil {
+		return err
+	}
+	if n > 0 && len(list) > n {
+		list = list[:n]
+	}
+	var rows [][]string
+	for _, r := range list {
+		acc := "-"
+		if v, ok := r.Final["test_accuracy"]; ok {
+			acc = fmt.Sprintf("%.2f%%", 100*v)
+		}
+		rows = append(rows, []string{r.ID, r.Name, string(r.Status), r.Backend, acc,
+			r.Duration().Round(100 * time.Millisecond).String(), r.Started.Local().Format("2006-01-02 15:04:05")})
+	}
+	cols := []string{"id", "name", "status", "backend", "test acc", "time", "started"}
+	display().Show(Output{Text: fmt.Sprintf("run store %s\n", store.Dir()) + tableText(append([][]string{cols}, rows...)),
+		HTML: fmt.Sprintf("<p>run store <code>%s</code></p>", html.EscapeString(store.Dir())) + htmlTable(cols, rows)})
+	return nil
+}
+
+func metricsText(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		v := m[k]
+		switch {
+		case strings.HasSuffix(k, "_accuracy"):
+			parts = append(parts, fmt.Sprintf("%s %.2f%%", k, 100*v))
+		default:
+			parts = append(parts, fmt.Sprintf("%s %.4g", k, v))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func tableText(rows [][]string) string {
+	var b strings.Builder
+	for _, row := range rows {
+		b.WriteString(strings.Join(row, "  "))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runs"
 	"github.com/lathe-ml/lathe/recipes"
 	"github.com/spf13/cobra"
@@ -177,7 +178,7 @@ func recipesCmd() *cobra.Command {
 			fmt.Fprintln(tw, "NAME\tDESCRIPTION")
 			for _, name := range recipes.Names() {
 				desc := "-"
-				if rec, err := loadRecipe(name); err == nil && rec.Description != "" {
+				if rec, err := recipe.Load(name); err == nil && rec.Description != "" {
 					desc = rec.Description
 				} else if err != nil {
 					desc = "invalid: " + strings.TrimSpace(err.Error())

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -15,7 +13,6 @@ import (
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runs"
-	"github.com/lathe-ml/lathe/recipes"
 	"github.com/spf13/cobra"
 )
 
@@ -29,7 +26,7 @@ func runCmd(g *globalFlags) *cobra.Command {
 			"ctrl-c stops the run cleanly: it is checkpointed and recorded as stopped.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rec, err := loadRecipe(args[0])
+			rec, err := recipe.Load(args[0])
 			if err != nil {
 				return err
 			}
@@ -95,20 +92,6 @@ func runCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	cmd.Flags().StringVar(&backendFlag, "backend", "", "backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so (overrides $GOMLX_BACKEND and the recipe)")
 	return cmd
-}
-
-// loadRecipe reads arg as a file when one exists there, else as a shipped name.
-func loadRecipe(arg string) (*recipe.Recipe, error) {
-	if _, err := os.Stat(arg); err == nil {
-		return recipe.ParseFile(arg)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("recipe %s: %w", arg, err)
-	}
-	src, err := recipes.Get(arg)
-	if err != nil {
-		return nil, fmt.Errorf("%s is neither a recipe file nor a shipped recipe (shipped: %v)", arg, recipes.Names())
-	}
-	return recipe.Parse(recipes.Path(arg), src)
 }
 
 func storeDir(g *globalFlags) string {

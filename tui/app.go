@@ -61,10 +61,13 @@ type Model struct {
 	list     []*runs.Run
 	rows     map[string]runRow
 	progress map[string]*runs.Progress
-	plans    map[string]plan
 	settled  map[string]bool
 	series   map[string]*seriesSet
-	stopping map[string]bool
+	// storeErr: the last poll could not open or read the store;
+	// seriesErr: why a run's series could not be read, by run.
+	storeErr  error
+	seriesErr map[string]error
+	stopping  map[string]bool
 	// launched are processes started here whose run has not been seen yet.
 	launched map[int]string
 
@@ -113,23 +116,23 @@ func New(opts Options) Model {
 	h := help.New()
 	h.ShortSeparator = " · "
 	return Model{
-		opts:     opts,
-		keys:     newKeyMap(),
-		st:       newStyles(),
-		help:     h,
-		width:    80,
-		height:   24,
-		rows:     map[string]runRow{},
-		progress: map[string]*runs.Progress{},
-		plans:    map[string]plan{},
-		settled:  map[string]bool{},
-		series:   map[string]*seriesSet{},
-		stopping: map[string]bool{},
-		launched: map[int]string{},
-		table:    newRunsTable().resize(80, 20),
-		system:   systemPanel{disabled: opts.NoSystem, names: map[int]string{}},
-		launcher: launcher{workDir: opts.WorkDir},
-		charts:   newChartCache(),
+		opts:      opts,
+		keys:      newKeyMap(),
+		st:        newStyles(),
+		help:      h,
+		width:     80,
+		height:    24,
+		rows:      map[string]runRow{},
+		progress:  map[string]*runs.Progress{},
+		seriesErr: map[string]error{},
+		settled:   map[string]bool{},
+		series:    map[string]*seriesSet{},
+		stopping:  map[string]bool{},
+		launched:  map[int]string{},
+		table:     newRunsTable().resize(80, 20),
+		system:    systemPanel{disabled: opts.NoSystem, names: map[int]string{}},
+		launcher:  launcher{workDir: opts.WorkDir},
+		charts:    newChartCache(),
 	}
 }
 
@@ -165,8 +168,8 @@ func (m Model) startPoll() tea.Cmd {
 
 // watch is the runs whose series the current view draws, with the row to
 // read after.
-func (m Model) watch() map[string]int64 {
-	w := map[string]int64{}
+func (m Model) watch() map[string]runs.Cursor {
+	w := map[string]runs.Cursor{}
 	switch m.view {
 	case viewRuns:
 		if r, ok := m.table.selected(); ok {
@@ -184,11 +187,11 @@ func (m Model) watch() map[string]int64 {
 	return w
 }
 
-func (m Model) seriesNext(id string) int64 {
+func (m Model) seriesNext(id string) runs.Cursor {
 	if s := m.series[id]; s != nil {
 		return s.next
 	}
-	return 0
+	return runs.Cursor{}
 }
 
 func (m Model) sampleCmd() tea.Cmd {
@@ -318,11 +321,15 @@ func (m Model) applyPoll(msg pollMsg) Model {
 		m.store = msg.store
 	}
 	if msg.err != nil {
+		// A store that cannot be read is an error on screen, never "no runs".
+		m.storeErr = msg.err
+		m.table.err = msg.err
 		return m.fail("reading %s: %v", m.opts.Dir, msg.err)
 	}
 	if m.store == nil {
 		return m
 	}
+	m.storeErr, m.table.err = nil, nil
 	m.polled = true
 	m.version = msg.version
 	if msg.runs != nil {
@@ -334,9 +341,6 @@ func (m Model) applyPoll(msg pollMsg) Model {
 			if r.Status != runs.Running {
 				m.settled[r.ID] = true
 				delete(m.stopping, r.ID)
-			}
-			if _, ok := m.plans[r.ID]; !ok {
-				m.plans[r.ID] = planOf(r)
 			}
 		}
 	}
@@ -371,6 +375,11 @@ func (m Model) applySeries(deltas map[string]seriesDelta) Model {
 		}
 	}
 	for id, d := range deltas {
+		if d.err != nil {
+			m.seriesErr[id] = d.err
+			continue
+		}
+		delete(m.seriesErr, id)
 		s := m.series[id]
 		if s == nil {
 			s = newSeriesSet()
@@ -388,7 +397,7 @@ func (m Model) rebuildRows() Model {
 	m.rows = make(map[string]runRow, len(m.list))
 	names := map[int]string{}
 	for _, r := range m.list {
-		pl := m.plans[r.ID]
+		pl := planOf(r)
 		prog := m.progress[r.ID]
 		row := runRow{run: r, plan: pl, est: estimateRun(r, prog, pl, now), stopping: m.stopping[r.ID]}
 		row.best, row.bestValue, row.hasBest = bestOf(r, prog)

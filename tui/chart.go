@@ -10,6 +10,7 @@ import (
 	"github.com/NimbleMarkets/ntcharts/linechart"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
 // chartLine is one series of a chart, already in chart coordinates.
@@ -114,7 +115,7 @@ func renderChart(spec chartSpec, w, h int, st styles) string {
 	}
 	format := spec.format
 	if format == nil {
-		format = formatValue
+		format = runs.FormatValue
 	}
 	yLabel := func(_ int, v float64) string {
 		if spec.logY {
@@ -122,7 +123,7 @@ func renderChart(spec chartSpec, w, h int, st styles) string {
 		}
 		return format(v)
 	}
-	xLabel := func(_ int, v float64) string { return formatCount(math.Round(v)) }
+	xLabel := func(_ int, v float64) string { return runs.FormatCount(math.Round(v)) }
 	// A label every fourth row and about every twelve columns.
 	yStep := max(2, (ch-2)/4)
 	xStep := max(8, (w-8)/5)

@@ -200,7 +200,7 @@ func shortParam(k string) string {
 	return last
 }
 
-func (c compareView) view(rows map[string]runRow, series map[string]*seriesSet, st styles, w, h int, cache *chartCache) string {
+func (c compareView) view(rows map[string]runRow, series map[string]*seriesSet, serr map[string]error, st styles, w, h int, cache *chartCache) string {
 	var rs []*runs.Run
 	for _, id := range c.ids {
 		if r, ok := rows[id]; ok {
@@ -222,12 +222,19 @@ func (c compareView) view(rows map[string]runRow, series map[string]*seriesSet, 
 		log = "on"
 	}
 	head := st.bold.Render(fmt.Sprintf("Comparing %d runs", len(rs))) + st.dim.Render(" · metric ") +
-		st.bold.Render("‹ "+orDash(metric)+" ›") + st.dim.Render(" ←/→ · smoothing "+smoothing+" · log scale "+log)
+		st.bold.Render("‹ "+runs.OrDash(metric)+" ›") + st.dim.Render(" ←/→ · smoothing "+smoothing+" · log scale "+log)
 
 	tableH := min(len(rs)+1, max(3, h/3))
 	chartH := h - 1 - tableH
-	spec := chartSpec{title: orDash(metric), logY: c.logY, empty: "no points of this metric yet", clampFraction: isFraction(metric)}
-	if isFraction(metric) && !c.logY {
+	// Series that could not be read say so above the chart.
+	for i, r := range rs {
+		if err := serr[r.ID]; err != nil {
+			head += "\n" + st.errorText.Render(truncate("cannot read metrics of "+labs[i]+": "+runs.FirstLine(err.Error()), w))
+			chartH--
+		}
+	}
+	spec := chartSpec{title: runs.OrDash(metric), logY: c.logY, empty: "no points of this metric yet", clampFraction: runs.IsFraction(metric)}
+	if runs.IsFraction(metric) && !c.logY {
 		spec.format = func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
 	}
 	for i, r := range rs {
@@ -245,7 +252,7 @@ func (c compareView) view(rows map[string]runRow, series map[string]*seriesSet, 
 				cv = logScale(cv)
 			}
 			line.points = cv
-			line.last = formatMetric(metric, pts[len(pts)-1].Value)
+			line.last = runs.FormatMetric(metric, pts[len(pts)-1].Value)
 		}
 		spec.lines = append(spec.lines, line)
 	}
@@ -360,7 +367,7 @@ func (c compareView) table(rs []*runs.Run, labs []string, metric string, series 
 		for _, cl := range shownCols {
 			text := "-"
 			if cl.ok[i] {
-				text = formatMetric(cl.name, cl.values[i])
+				text = runs.FormatMetric(cl.name, cl.values[i])
 				if isBest(cl.values, cl.ok, i, higherIsBetter(cl.name)) {
 					text = st.bold.Render(text + "*")
 				}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -25,14 +26,16 @@ type pollRequest struct {
 	version  runs.Version
 	running  bool            // some run was running at the last poll: reload to see it end or die
 	settled  map[string]bool // runs whose progress is final (not running and read once since)
-	watch    map[string]int64
+	watch    map[string]runs.Cursor
 	pointCap int
 }
 
-// seriesDelta is what a poll read of one run's series.
+// seriesDelta is what a poll read of one run's series: the points after
+// cursor from, or why they could not be read.
 type seriesDelta struct {
-	from, next int64
+	from, next runs.Cursor
 	points     []runs.Point
+	err        error
 }
 
 type pollMsg struct {
@@ -41,7 +44,9 @@ type pollMsg struct {
 	runs     []*runs.Run // nil: unchanged since the last poll
 	progress map[string]*runs.Progress
 	series   map[string]seriesDelta
-	err      error
+	// err: the store exists but cannot be opened or read (corrupt, not a
+	// database, unreadable). Never shown as an empty store.
+	err error
 }
 
 // maxPointsPerPoll bounds one read of a series, so opening a long run does
@@ -54,8 +59,12 @@ func poll(req pollRequest) tea.Cmd {
 		store := req.store
 		if store == nil {
 			s, err := runs.OpenExisting(req.dir)
-			if err != nil {
+			if errors.Is(err, runs.ErrNoStore) {
 				return msg // no store yet: the first run creates it
+			}
+			if err != nil {
+				msg.err = err
+				return msg
 			}
 			store, msg.store = s, s
 		}
@@ -93,14 +102,16 @@ func poll(req pollRequest) tea.Cmd {
 	}
 }
 
-func readSeries(store *runs.Store, watch map[string]int64, limit int) map[string]seriesDelta {
+func readSeries(store *runs.Store, watch map[string]runs.Cursor, limit int) map[string]seriesDelta {
 	out := map[string]seriesDelta{}
 	for id, from := range watch {
 		pts, next, err := store.PointsSince(id, from, limit)
-		if err != nil || next == from {
-			continue
+		switch {
+		case err != nil:
+			out[id] = seriesDelta{from: from, next: from, err: err}
+		case next != from:
+			out[id] = seriesDelta{from: from, next: next, points: pts}
 		}
-		out[id] = seriesDelta{from: from, next: next, points: pts}
 	}
 	return out
 }
@@ -109,7 +120,7 @@ func readSeries(store *runs.Store, watch map[string]int64, limit int) map[string
 // next tick.
 type seriesMsg struct{ series map[string]seriesDelta }
 
-func loadSeries(store *runs.Store, watch map[string]int64) tea.Cmd {
+func loadSeries(store *runs.Store, watch map[string]runs.Cursor) tea.Cmd {
 	if store == nil || len(watch) == 0 {
 		return nil
 	}

@@ -52,7 +52,7 @@ func launch(exe, dir, workDir, name, arg string) tea.Cmd {
 			msg.err = fmt.Errorf("log folder: %w", err)
 			return msg
 		}
-		msg.log = filepath.Join(logDir, time.Now().Format("20060102-150405")+"-"+safeName(name)+".log")
+		msg.log = filepath.Join(logDir, time.Now().Format("20060102-150405")+"-"+runs.SafeName(strings.TrimSuffix(filepath.Base(name), filepath.Ext(name)))+".log")
 		f, err := os.OpenFile(msg.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			msg.err = fmt.Errorf("log file: %w", err)
@@ -87,16 +87,6 @@ func waitExit(m launchedMsg) tea.Cmd {
 		}
 		return exitedMsg{recipe: m.recipe, pid: m.pid, log: m.log, code: code}
 	}
-}
-
-func safeName(s string) string {
-	s = strings.TrimSuffix(filepath.Base(s), filepath.Ext(s))
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
-			return r
-		}
-		return '_'
-	}, s)
 }
 
 // stopMsg reports the outcome of asking a run to stop.

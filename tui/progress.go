@@ -3,64 +3,71 @@ package tui
 import (
 	"time"
 
-	"github.com/lathe-ml/lathe/datasets"
-	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
-// plan is what a run's recipe says it will do, read from the recipe text
-// stored with the run: the dashboard runs in another process than the
-// training and sees only what the store holds.
+// plan is what a run will do, as far as the store says: the runner records
+// its Plan once the data is loaded (every stage, whether it has steps, and
+// how many), and each stage's planned steps when it starts. The dashboard
+// runs in another process than the training and reads only the store: it
+// never parses the recipe or guesses a dataset's size, and it tells a
+// stage that trains by HasSteps, never by its kind's name.
 type plan struct {
-	ok     bool // the recipe parsed
-	stages []planStage
-	// perEpoch is the steps per epoch the recipe implies (training examples
-	// less validation, over the batch size, partial batch dropped); 0 when
-	// the dataset's size is not known here.
-	perEpoch int
+	// recorded: the runner recorded a plan, so every stage is known. A run
+	// from before plans were recorded (or that failed before its data
+	// loaded) shows only the stages it started, and no total.
+	recorded bool
+	stages   []planStage // by stage index
 }
 
 type planStage struct {
-	kind          string
-	epochs, steps int
+	known    bool // in the plan or recorded (a gap in the indexes is not)
+	kind     string
+	hasSteps bool // progress is counted in steps
+	steps    int  // steps planned; 0 when unknown
 }
 
-// trainSizes are the training split sizes of the datasets Lathe loads.
-var trainSizes = map[string]int{"mnist": 60000, "fashion-mnist": 60000, "cifar10": 50000}
-
-var syntheticSets = map[string]bool{"blobs": true, "spirals": true, "synthetic-images": true}
-
+// planOf reads a run's plan from its record: the runner's Plan, with the
+// planned steps each started stage recorded (exact, where the plan may
+// not have known them yet). For a run without a Plan a stage is known to
+// have steps only once it recorded how many.
 func planOf(r *runs.Run) plan {
-	if r.Recipe == "" {
-		return plan{}
-	}
-	rec, err := recipe.Parse(r.RecipePath, []byte(r.Recipe))
-	if err != nil {
-		return plan{} // a recipe of another Lathe version: show what the store says
-	}
-	p := plan{ok: true}
-	for _, st := range rec.Stages {
-		ps := planStage{kind: st.Kind}
-		if st.Train != nil {
-			ps.epochs, ps.steps = st.Train.Epochs, st.Train.Steps
+	var p plan
+	at := func(i int) *planStage {
+		for len(p.stages) <= i {
+			p.stages = append(p.stages, planStage{})
 		}
-		p.stages = append(p.stages, ps)
+		return &p.stages[i]
 	}
-	n, ok := trainSizes[rec.Data.Dataset]
-	if syntheticSets[rec.Data.Dataset] {
-		n, ok = rec.Data.TrainSize, true
-		if n == 0 {
-			n = datasets.DefaultSyntheticTrainSize
+	if r.Plan != nil {
+		p.recorded = true
+		for _, st := range r.Plan.Stages {
+			if st.Index < 0 {
+				continue
+			}
+			ps := at(st.Index)
+			*ps = planStage{known: true, kind: st.Kind, hasSteps: st.HasSteps, steps: max(0, st.Steps)}
 		}
 	}
-	if ok && rec.Data.BatchSize > 0 {
-		val := rec.Data.Validation
-		if val < 0 {
-			val = n / 10
+	for _, st := range r.Stages {
+		if st.Index < 0 {
+			continue
 		}
-		p.perEpoch = (n - val) / rec.Data.BatchSize
+		ps := at(st.Index)
+		ps.known, ps.kind = true, st.Kind
+		if st.PlannedSteps > 0 {
+			ps.hasSteps, ps.steps = true, st.PlannedSteps
+		}
 	}
 	return p
+}
+
+// stage returns stage i of the plan ({} when unknown).
+func (p plan) stage(i int) planStage {
+	if i < 0 || i >= len(p.stages) {
+		return planStage{}
+	}
+	return p.stages[i]
 }
 
 // estimate is where a run stands: its stage, its step against the steps
@@ -68,13 +75,13 @@ func planOf(r *runs.Run) plan {
 type estimate struct {
 	stage      int    // index of the current (or last) stage; -1 before the first starts
 	stageKind  string // its kind
-	stages     int    // stages in the recipe (or recorded, when the recipe is unknown)
+	stages     int    // stages planned (or recorded, when there is no plan)
 	step       int    // global step reached
-	total      int    // global steps planned over all train stages; 0 if unknown
-	stageStep  int    // steps done in the current train stage
-	stageTotal int    // steps planned in it; 0 if unknown
+	total      int    // global steps planned over all stages with steps; 0 if unknown
+	stageStep  int    // steps done in the current stage, if it has steps
+	stageTotal int    // steps planned in it; 0 if unknown or it has none
 	rate       float64
-	eta        time.Duration // to the end of the last train stage; valid when etaOK
+	eta        time.Duration // to the end of the last stage with steps; valid when etaOK
 	etaOK      bool
 }
 
@@ -93,14 +100,12 @@ func (e estimate) stageFraction() (float64, bool) {
 	return min(1, float64(e.stageStep)/float64(e.stageTotal)), true
 }
 
-// estimateRun combines the recipe's plan, the stage records and the metric
-// progress. Steps per epoch come from the data once an epoch has ended
-// (exact), and from the recipe before then (exact for the shipped datasets).
+// estimateRun combines the plan, the stage records and the metric
+// progress. The total is known when every stage with steps says how many:
+// for a run with a recorded plan, or one that finished (all its stages
+// recorded); otherwise the run shows its step without a total or an ETA.
 func estimateRun(r *runs.Run, prog *runs.Progress, pl plan, now time.Time) estimate {
 	e := estimate{stage: -1, stages: len(pl.stages)}
-	if len(r.Stages) > e.stages {
-		e.stages = len(r.Stages)
-	}
 	if n := len(r.Stages); n > 0 {
 		cur := r.Stages[n-1]
 		for _, st := range r.Stages {
@@ -110,6 +115,7 @@ func estimateRun(r *runs.Run, prog *runs.Progress, pl plan, now time.Time) estim
 			}
 		}
 		e.stage, e.stageKind = cur.Index, cur.Kind
+		e.stages = max(e.stages, cur.Index+1)
 	}
 	if prog == nil {
 		prog = &runs.Progress{}
@@ -126,45 +132,24 @@ func estimateRun(r *runs.Run, prog *runs.Progress, pl plan, now time.Time) estim
 		}
 		return s
 	}
-	perEpoch := pl.perEpoch
-	for _, sp := range prog.Stages {
-		if sp.FirstEpochStep > 0 && sp.Stage < len(pl.stages) && pl.stages[sp.Stage].kind == "train" {
-			if n := sp.FirstEpochStep - stepBefore(sp.Stage); n > 0 {
-				perEpoch = n
-				break
-			}
-		}
-	}
-	planned := func(ps planStage) int {
-		if ps.steps > 0 {
-			return ps.steps
-		}
-		return ps.epochs * perEpoch
-	}
-	// The runner records each train stage's planned steps once it starts:
-	// exact, where the recipe gives only an estimate.
-	plannedAt := func(i int) int {
-		if i < len(r.Stages) && r.Stages[i].PlannedSteps > 0 {
-			return r.Stages[i].PlannedSteps
-		}
-		return planned(pl.stages[i])
-	}
-	known := pl.ok
-	for i, ps := range pl.stages {
-		if ps.kind == "train" {
-			n := plannedAt(i)
-			if n == 0 {
+	known := pl.recorded || r.Status == runs.Finished
+	withSteps := 0
+	for _, ps := range pl.stages {
+		if ps.hasSteps {
+			withSteps++
+			if ps.steps == 0 {
 				known = false
 			}
-			e.total += n
+			e.total += ps.steps
 		}
 	}
-	if !known {
+	if !known || withSteps == 0 {
 		e.total = 0
 	}
 
-	if e.stage >= 0 && e.stage < len(pl.stages) && pl.stages[e.stage].kind == "train" {
-		e.stageTotal = plannedAt(e.stage)
+	cur := pl.stage(e.stage)
+	if cur.hasSteps {
+		e.stageTotal = cur.steps
 		e.stageStep = max(0, e.step-stepBefore(e.stage))
 	}
 	if r.Status == runs.Finished && e.total > 0 {
@@ -173,7 +158,7 @@ func estimateRun(r *runs.Run, prog *runs.Progress, pl plan, now time.Time) estim
 
 	// Pace: steps per second over the current stage's points, so the time
 	// spent compiling or evaluating does not count as training.
-	if sp, ok := prog.Stage(e.stage); ok && r.Status == runs.Running && e.stageKind == "train" {
+	if sp, ok := prog.Stage(e.stage); ok && r.Status == runs.Running && cur.hasSteps {
 		if dt := sp.LastTime.Sub(sp.FirstTime).Seconds(); dt > 0 && sp.LastStep > sp.FirstStep {
 			e.rate = float64(sp.LastStep-sp.FirstStep) / dt
 			if e.total > 0 {

@@ -62,9 +62,9 @@ func (r runRow) stepText() string {
 		return "-"
 	}
 	if e.total > 0 {
-		return formatCount(float64(e.step)) + "/" + formatCount(float64(e.total))
+		return runs.FormatCount(float64(e.step)) + "/" + runs.FormatCount(float64(e.total))
 	}
-	return formatCount(float64(e.step))
+	return runs.FormatCount(float64(e.step))
 }
 
 // bestOf picks the metric that says how good a run is: its final test
@@ -72,17 +72,17 @@ func (r runRow) stepText() string {
 // seen so far.
 func bestOf(r *runs.Run, p *runs.Progress) (string, float64, bool) {
 	if v, ok := r.Final["test_accuracy"]; ok {
-		return formatPercent(v) + " test", v, true
+		return runs.FormatPercent(v) + " test", v, true
 	}
 	for i := len(r.Stages) - 1; i >= 0; i-- {
 		for k, v := range r.Stages[i].Metrics {
 			if strings.HasSuffix(k, "_accuracy") && k != "train_accuracy" {
-				return formatPercent(v) + " " + strings.TrimSuffix(strings.TrimSuffix(k, "_accuracy"), "ation"), v, true
+				return runs.FormatPercent(v) + " " + strings.TrimSuffix(strings.TrimSuffix(k, "_accuracy"), "ation"), v, true
 			}
 		}
 	}
 	if p != nil && p.HasValidationAccuracy {
-		return formatPercent(p.BestValidationAccuracy) + " val", p.BestValidationAccuracy, true
+		return runs.FormatPercent(p.BestValidationAccuracy) + " val", p.BestValidationAccuracy, true
 	}
 	return "-", 0, false
 }
@@ -121,18 +121,11 @@ func tableColumns() []column {
 		{title: "STAGE", min: 10, max: 14, drop: 2, sort: none, cell: runRow.stageText},
 		{title: "STEP", min: 10, max: 11, right: true, drop: 1, sort: sortProgress, cell: runRow.stepText},
 		{title: "BEST", min: 12, max: 12, right: true, drop: 3, sort: sortBest, cell: func(r runRow) string { return r.best }},
-		{title: "TIME", min: 6, max: 7, right: true, drop: 2, sort: sortDuration, cell: func(r runRow) string { return formatDuration(r.duration) }},
-		{title: "BACKEND", min: 7, max: 16, drop: 4, sort: none, cell: func(r runRow) string { return orDash(r.run.Backend) }},
+		{title: "TIME", min: 6, max: 7, right: true, drop: 2, sort: sortDuration, cell: func(r runRow) string { return runs.FormatDuration(r.duration) }},
+		{title: "BACKEND", min: 7, max: 16, drop: 4, sort: none, cell: func(r runRow) string { return runs.OrDash(r.run.Backend) }},
 		{title: "ID", min: 11, max: 11, drop: 5, sort: sortStarted, cell: func(r runRow) string { return shortID(r.run.ID) }},
-		{title: "RECIPE", min: 12, max: 40, drop: 6, sort: none, cell: func(r runRow) string { return orDash(r.run.RecipePath) }},
+		{title: "RECIPE", min: 12, max: 40, drop: 6, sort: none, cell: func(r runRow) string { return runs.OrDash(r.run.RecipePath) }},
 	}
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // layoutColumns fits columns to width: drop the least needed ones until
@@ -199,6 +192,9 @@ type runsTable struct {
 	filtering bool
 	width     int
 	height    int
+	// err: the store could not be read; with no rows the table says so
+	// rather than that there are no runs.
+	err error
 }
 
 func newRunsTable() runsTable {
@@ -530,6 +526,15 @@ func (t runsTable) view(st styles, dir string) string {
 			f = st.dim.Render("filter ") + t.filter.Value() + st.dim.Render(fmt.Sprintf("   %d of %d runs · / to edit, esc to clear", len(t.shown), len(t.rows)))
 		}
 		lines = append(lines, f)
+	}
+	if len(t.rows) == 0 && t.err != nil {
+		lines = append(lines, "",
+			st.errorText.Render("  Cannot read the run store in "+dir+":"))
+		for _, l := range strings.Split(t.err.Error(), "\n") {
+			lines = append(lines, st.errorText.Render("  "+l))
+		}
+		lines = append(lines, "", "  Runs recorded there are not shown until it can be read (it is read again every second).")
+		return fit(strings.Join(lines, "\n"), t.width, t.height)
 	}
 	if len(t.rows) == 0 {
 		lines = append(lines, "",

@@ -118,8 +118,9 @@ func (v runView) sync(row runRow, set *seriesSet, w, h int) runView {
 	return v
 }
 
-// view draws the run in w×h. set may be nil while its series load.
-func (v runView) view(row runRow, set *seriesSet, st styles, w, h int, now time.Time, cache *chartCache) string {
+// view draws the run in w×h. set may be nil while its series load; serr
+// is why they could not be read, if so.
+func (v runView) view(row runRow, set *seriesSet, serr error, st styles, w, h int, now time.Time, cache *chartCache) string {
 	r := row.run
 	var names []string
 	if set != nil {
@@ -140,6 +141,9 @@ func (v runView) view(row runRow, set *seriesSet, st styles, w, h int, now time.
 	}
 	v.page, v.perPage = page, g.cols*g.rows
 	toolbar := v.toolbar(st, len(panels), w)
+	if serr != nil {
+		toolbar = st.errorText.Render(truncate("cannot read metrics: "+runs.FirstLine(serr.Error()), w))
+	}
 	var body string
 	if g.chartsW > 0 {
 		body = v.charts(panels, set, st, g.chartsW, g.bodyH, g.cols, g.rows, cache)
@@ -171,9 +175,9 @@ func (v runView) header(row runRow, st styles, w int, now time.Time) string {
 		parts = append(parts, fmt.Sprintf("step %d", e.step))
 	}
 	if e.etaOK && r.Status == runs.Running {
-		parts = append(parts, st.bold.Render("ETA "+formatDuration(e.eta)))
+		parts = append(parts, st.bold.Render("ETA "+runs.FormatDuration(e.eta)))
 	}
-	parts = append(parts, formatDuration(row.duration))
+	parts = append(parts, runs.FormatDuration(row.duration))
 	if r.Backend != "" {
 		parts = append(parts, r.Backend)
 	}
@@ -210,9 +214,10 @@ func (v runView) stageLines(row runRow, st styles, w int, now time.Time) []strin
 	bar := progress.New(progress.WithWidth(barW), progress.WithSolidFill(string(colourAccent)),
 		progress.WithColorProfile(lipgloss.ColorProfile()))
 	for i := first; i < n && i < first+maxLines; i++ {
+		ps := pl.stage(i)
 		kind := "?"
-		if i < len(pl.stages) {
-			kind = pl.stages[i].kind
+		if ps.known {
+			kind = ps.kind
 		}
 		s, ok := recorded[i]
 		if ok {
@@ -238,10 +243,10 @@ func (v runView) stageLines(row runRow, st styles, w int, now time.Time) []strin
 			detail = st.dim.Render("not run")
 		case !ok:
 			detail = st.dim.Render("pending")
-			if i < len(pl.stages) && pl.stages[i].kind == "train" {
-				detail += st.dim.Render(" · " + planText(pl.stages[i], pl.perEpoch))
+			if ps.hasSteps && ps.steps > 0 {
+				detail += st.dim.Render(fmt.Sprintf(" · %d steps", ps.steps))
 			}
-		case kind == "train":
+		case ps.hasSteps:
 			frac, known := 0.0, false
 			if i == e.stage {
 				frac, known = e.stageFraction()
@@ -266,11 +271,11 @@ func (v runView) stageLines(row runRow, st styles, w int, now time.Time) []strin
 					detail += fmt.Sprintf(" · %.1f steps/s", e.rate)
 				}
 				if e.etaOK {
-					detail += " · ETA " + formatDuration(e.eta)
+					detail += " · ETA " + runs.FormatDuration(e.eta)
 				}
 			}
 			if acc, ok := s.Metrics["validation_accuracy"]; ok {
-				detail += " · val " + formatPercent(acc)
+				detail += " · val " + runs.FormatPercent(acc)
 			}
 		default:
 			detail = resultText(s.Metrics)
@@ -281,47 +286,30 @@ func (v runView) stageLines(row runRow, st styles, w int, now time.Time) []strin
 				end = now
 			}
 			if !s.Started.IsZero() {
-				detail += st.dim.Render(" · " + formatSeconds(end.Sub(s.Started).Seconds()))
+				detail += st.dim.Render(" · " + runs.FormatSeconds(end.Sub(s.Started).Seconds()))
 			}
 		}
 		out = append(out, truncate(line+" "+detail, w))
 	}
-	if n == 0 {
+	switch {
+	case n == 0 && r.Status == runs.Running:
 		out = append(out, st.dim.Render("no stage has started yet (loading data and compiling)"))
-	} else if n > maxLines {
+	case n == 0:
+		out = append(out, st.dim.Render("no stage ran"))
+	case n > maxLines:
 		out = append(out, st.dim.Render(fmt.Sprintf("  stages %d–%d of %d", first+1, min(n, first+maxLines), n)))
 	}
 	return out
 }
 
-func planText(ps planStage, perEpoch int) string {
-	switch {
-	case ps.steps > 0:
-		return fmt.Sprintf("%d steps", ps.steps)
-	case perEpoch > 0:
-		return fmt.Sprintf("%d epochs, %d steps", ps.epochs, ps.epochs*perEpoch)
-	}
-	return fmt.Sprintf("%d epochs", ps.epochs)
-}
-
 // resultText lists a finished stage's metrics, accuracies first.
 func resultText(m map[string]float64) string {
-	var keys []string
-	for k := range m {
-		if k != "wall_s" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		ai, aj := isFraction(keys[i]), isFraction(keys[j])
-		if ai != aj {
-			return ai
-		}
-		return keys[i] < keys[j]
-	})
 	var parts []string
-	for _, k := range keys {
-		parts = append(parts, strings.ReplaceAll(k, "_", " ")+" "+formatMetric(k, m[k]))
+	for _, k := range runs.SortMetricNames(m) {
+		if k == "wall_s" {
+			continue
+		}
+		parts = append(parts, strings.ReplaceAll(k, "_", " ")+" "+runs.FormatMetric(k, m[k]))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -380,7 +368,7 @@ func (v runView) charts(panels []panel, set *seriesSet, st styles, w, h, cols, r
 // and scale.
 func (v runView) spec(p panel, set *seriesSet) chartSpec {
 	spec := chartSpec{title: p.title, logY: v.logY, legend: true}
-	if isFraction(p.series[0]) && !v.logY {
+	if runs.IsFraction(p.series[0]) && !v.logY {
 		spec.format = func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
 	}
 	for i, name := range p.series {
@@ -395,12 +383,12 @@ func (v runView) spec(p panel, set *seriesSet) chartSpec {
 		if v.logY {
 			c = logScale(c)
 		}
-		spec.clampFraction = spec.clampFraction || isFraction(name)
+		spec.clampFraction = spec.clampFraction || runs.IsFraction(name)
 		label := seriesLabel(p, name)
 		spec.lines = append(spec.lines, chartLine{
 			label:  label,
 			points: c,
-			last:   formatMetric(name, pts[len(pts)-1].Value),
+			last:   runs.FormatMetric(name, pts[len(pts)-1].Value),
 			style:  seriesStyle(i),
 			marker: seriesMarker(i),
 		})

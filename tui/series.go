@@ -9,22 +9,30 @@ import (
 
 // seriesSet is the dashboard's copy of one run's metric series. It grows
 // as polls bring the points written since the last one (runs.PointsSince),
-// so a long run is read from the store once, not once a second.
+// so a long run is read from the store once, not once a second. When the
+// run's points were dropped (a resumed run records steps again), the read
+// starts over and the set forgets what it held.
 type seriesSet struct {
-	next   int64 // row id to read after
+	next   runs.Cursor // where to read on
 	byName map[string][]runs.Point
 	names  []string // sorted
 }
 
 func newSeriesSet() *seriesSet { return &seriesSet{byName: map[string][]runs.Point{}} }
 
-// add merges points read after row from; a delta read from another row
-// (two polls racing for the same run) is dropped, so no point is doubled.
-func (s *seriesSet) add(from, next int64, points []runs.Point) bool {
+// add merges points read after cursor from; a delta read from another
+// cursor (two polls racing for the same run) is dropped, so no point is
+// doubled. A delta that starts over (the run was truncated) replaces
+// everything held.
+func (s *seriesSet) add(from, next runs.Cursor, points []runs.Point) bool {
 	if from != s.next {
 		return false
 	}
 	s.next = next
+	reset := next.Truncations != from.Truncations
+	if reset {
+		s.byName, s.names = map[string][]runs.Point{}, nil
+	}
 	for _, p := range points {
 		if _, ok := s.byName[p.Name]; !ok {
 			s.names = append(s.names, p.Name)
@@ -32,7 +40,7 @@ func (s *seriesSet) add(from, next int64, points []runs.Point) bool {
 		s.byName[p.Name] = append(s.byName[p.Name], p)
 	}
 	sort.Strings(s.names)
-	return len(points) > 0
+	return reset || len(points) > 0
 }
 
 func (s *seriesSet) has(name string) bool { return len(s.byName[name]) > 0 }

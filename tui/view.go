@@ -113,12 +113,12 @@ func (m Model) View() string {
 		body = lipgloss.Place(w, bh, lipgloss.Center, lipgloss.Center, m.launcher.view(m.st, w, bh))
 	case m.view == viewRun:
 		if row, ok := m.rows[m.run.id]; ok {
-			body = m.run.view(row, m.series[m.run.id], m.st, w, bh, m.opts.Now(), m.charts)
+			body = m.run.view(row, m.series[m.run.id], m.seriesErr[m.run.id], m.st, w, bh, m.opts.Now(), m.charts)
 		} else {
 			body = m.st.dim.Render("reading run " + m.run.id + "…")
 		}
 	case m.view == viewCompare:
-		body = m.compare.view(m.rows, m.series, m.st, w, bh, m.charts)
+		body = m.compare.view(m.rows, m.series, m.seriesErr, m.st, w, bh, m.charts)
 	default:
 		body = m.runsBody(w, bh)
 	}
@@ -157,7 +157,7 @@ func (m Model) runsBody(w, h int) string {
 		return table
 	}
 	pv := runView{id: r.run.ID, smoothing: m.run.smoothing, logY: m.run.logY}
-	body := pv.view(m.rows[r.run.ID], m.series[r.run.ID], m.st, w, h-th-1, m.opts.Now(), m.charts)
+	body := pv.view(m.rows[r.run.ID], m.series[r.run.ID], m.seriesErr[r.run.ID], m.st, w, h-th-1, m.opts.Now(), m.charts)
 	return table + "\n" + m.st.dim.Render(strings.Repeat("─", w)) + "\n" + body
 }
 
@@ -191,6 +191,9 @@ func (m Model) titleBar() string {
 	}
 	if !m.polled {
 		info = " " + dir + " · no run store yet"
+		if m.storeErr != nil {
+			info = " " + dir + " · cannot read the run store"
+		}
 	}
 	tabs := []string{"runs", "run", "compare"}
 	var t []string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/lathe-ml/lathe/pkg/spec"
 	"os"
 	"strconv"
 	"strings"
@@ -39,7 +40,7 @@ func benchTrainCmd() *cobra.Command {
 			"process, with f32 as the baseline, and prints the step-time ratios.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec := models.Spec{Arch: arch}
+			spec := models.Spec{Model: spec.Model{Arch: arch}}
 			if hidden != "" {
 				for _, f := range strings.Split(hidden, ",") {
 					h, err := strconv.Atoi(strings.TrimSpace(f))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
 // console draws a run's progress on a terminal: a bar redrawn in place with
@@ -38,6 +39,10 @@ func (c *console) Handle(e events.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch e.Kind {
+	case events.RunStarted:
+		if strings.Contains(e.Message, "/") { // <recipe>/<variant>: one of several runs
+			c.println("variant " + e.Message)
+		}
 	case events.Log:
 		c.println(e.Message)
 	case events.StageStarted:
@@ -52,7 +57,7 @@ func (c *console) Handle(e events.Event) {
 		} else {
 			c.lastEpochDecile = decile
 		}
-		line := fmt.Sprintf("epoch %d done in %s", e.Epoch, seconds(e.Metrics["epoch_s"]))
+		line := fmt.Sprintf("epoch %d done in %s", e.Epoch, runs.FormatSeconds(e.Metrics["epoch_s"]))
 		if acc, ok := e.Metrics["validation_accuracy"]; ok {
 			line += fmt.Sprintf(": validation loss %.4f, accuracy %.2f%%", e.Metrics["validation_loss"], 100*acc)
 		}
@@ -123,8 +128,4 @@ func rate(v float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f", v)
-}
-
-func seconds(s float64) string {
-	return (time.Duration(s * float64(time.Second))).Round(100 * time.Millisecond).String()
 }

@@ -45,7 +45,7 @@ func main() {
 	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(), compareCmd(&g), resumeCmd(&g))
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "lathe: %v\n", err)
-		if errors.Is(err, recipe.ErrStopped) {
+		if errors.Is(err, runner.ErrStopped) {
 			os.Exit(exitStopped)
 		}
 		os.Exit(exitError)

@@ -12,6 +12,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/report"
+	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/runs"
 	"github.com/spf13/cobra"
 )
@@ -51,28 +52,17 @@ func runCmd(g *globalFlags) *cobra.Command {
 			defer stop()
 			// A recipe with variants runs once per variant, tied by a group id
 			// that `lathe compare` finds them by.
-			expanded := rec.Expand()
-			group := ""
-			if len(expanded) > 1 {
-				group = runs.NewID(time.Now())
-			}
-			var results []*recipe.Result
-			for i, one := range expanded {
-				if group != "" {
-					one.Params[report.GroupParam] = group
-					fmt.Fprintf(os.Stderr, "variant %d/%d: %s\n", i+1, len(expanded), one.Name)
-				}
-				console := newConsole(os.Stderr)
-				res, err := recipe.Run(ctx, one, recipe.Options{Backend: backendFlag, Store: store, Sinks: []events.Sink{console}})
+			console := newConsole(os.Stderr)
+			opts := runner.Options{Backend: backendFlag, Store: store, Sinks: []events.Sink{console}}
+			results, group, err := runner.RunAll(ctx, rec, opts, func(one *recipe.Recipe, res *runner.Result, _, _ int) {
 				console.Close()
-				if res != nil && res.RunID != "" {
+				if res.RunID != "" {
 					printSummary(os.Stdout, one, res)
 					fmt.Fprintf(os.Stdout, "run: %s\n", res.RunID)
-					results = append(results, res)
 				}
-				if err != nil {
-					return err
-				}
+			})
+			if err != nil {
+				return err
 			}
 			if group != "" {
 				list, err := report.Group(store, rec.Name)
@@ -118,7 +108,7 @@ func resumeCmd(g *globalFlags) *cobra.Command {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			console := newConsole(os.Stderr)
-			res, err := recipe.Resume(ctx, store, args[0], recipe.Options{Backend: backendFlag, Sinks: []events.Sink{console}})
+			res, err := runner.Resume(ctx, store, args[0], runner.Options{Backend: backendFlag, Sinks: []events.Sink{console}})
 			console.Close()
 			if res != nil && res.RunID != "" {
 				run, gerr := store.Get(res.RunID)

@@ -24,6 +24,7 @@ package backend
 
 import (
 	"fmt"
+	"github.com/lathe-ml/lathe/pkg/spec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,7 @@ import (
 const EnvVar = backends.ConfigEnvVar
 
 // Specs lists the accepted forms of a backend spec, for error messages.
-var Specs = []string{"auto", "go", "xla:cpu", "xla:cuda", "xla:/abs/path/plugin.so"}
+var Specs = spec.Backends
 
 // OpenTimeout bounds each attempt at opening an XLA plugin: loading a CUDA
 // plugin takes seconds, anything past this is treated as a failure.
@@ -95,19 +96,7 @@ func Resolve(flag, recipe string) string {
 }
 
 // Validate reports whether spec has one of the accepted forms, without opening anything.
-func Validate(spec string) error {
-	switch {
-	case spec == "" || spec == "auto" || spec == "go" || spec == "xla:cpu" || spec == "xla:cuda":
-		return nil
-	case strings.HasPrefix(spec, "xla:"):
-		path := strings.TrimPrefix(spec, "xla:")
-		if !filepath.IsAbs(path) {
-			return fmt.Errorf("backend %q: a plugin path must be absolute (allowed: %s)", spec, strings.Join(Specs, ", "))
-		}
-		return nil
-	}
-	return fmt.Errorf("unknown backend %q (allowed: %s)", spec, strings.Join(Specs, ", "))
-}
+func Validate(s string) error { return spec.ValidateBackend(s) }
 
 // Open opens the backend named by spec (see the package doc). An explicit spec
 // that cannot be opened is an error; "auto" falls back to the pure-Go backend.

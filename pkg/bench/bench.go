@@ -7,7 +7,7 @@
 //
 // Example:
 //
-//	res, err := bench.TrainStep(backend, bench.Config{Model: models.Spec{Arch: "mlp", Hidden: []int{256, 256, 256}}, Batch: 128})
+//	res, err := bench.TrainStep(backend, bench.Config{Model: models.Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{256, 256, 256}}}, Batch: 128})
 //	fmt.Printf("%.1f ms/step, %.0f samples/s, %.0f%% of the matmul bound\n", res.MsPerStep, res.SamplesPerS, 100*res.MatmulEfficiency)
 package bench
 

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/lathe-ml/lathe/pkg/spec"
 	"math"
 	"testing"
 
@@ -17,7 +18,7 @@ func TestTrainStepFLOPs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := TrainStep(b, Config{Model: models.Spec{Arch: "mlp", Hidden: []int{16}}, Batch: 8, Example: []int{4}, Classes: 3, Steps: 3, Warmup: 1})
+	res, err := TrainStep(b, Config{Model: models.Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{16}}}, Batch: 8, Example: []int{4}, Classes: 3, Steps: 3, Warmup: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"github.com/lathe-ml/lathe/pkg/spec"
 	"math/rand/v2"
 	"testing"
 
@@ -57,7 +58,7 @@ func benchmarkTrainStep(b *testing.B, spec Spec, batch int, example []int) {
 // BenchmarkQuickstartTrainStep is one step of the quickstart recipe's model
 // (MLP 784-128-10, batch 128).
 func BenchmarkQuickstartTrainStep(b *testing.B) {
-	benchmarkTrainStep(b, Spec{Arch: "mlp", Hidden: []int{128}}, 128, []int{28, 28, 1})
+	benchmarkTrainStep(b, Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{128}}}, 128, []int{28, 28, 1})
 }
 
 // BenchmarkMLP256x3TrainStep is the reference MLP 784-256-256-256-10 at
@@ -69,7 +70,7 @@ func BenchmarkMLP256x3TrainStep(b *testing.B) {
 		gomlx bool
 	}{{"lathe-dense", false}, {"gomlx-dense", true}} {
 		b.Run(c.name, func(b *testing.B) {
-			benchmarkTrainStep(b, Spec{Arch: "mlp", Hidden: []int{256, 256, 256}, GoMLXDense: c.gomlx}, 128, []int{28, 28, 1})
+			benchmarkTrainStep(b, Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{256, 256, 256}}, GoMLXDense: c.gomlx}, 128, []int{28, 28, 1})
 		})
 	}
 }
@@ -77,5 +78,5 @@ func BenchmarkMLP256x3TrainStep(b *testing.B) {
 // BenchmarkLeNet5TrainStep is one step of LeNet-5 at batch 128 on 28×28
 // images (the portable convolution on the pure-Go backend).
 func BenchmarkLeNet5TrainStep(b *testing.B) {
-	benchmarkTrainStep(b, Spec{Arch: "lenet5"}, 128, []int{28, 28, 1})
+	benchmarkTrainStep(b, Spec{Model: spec.Model{Arch: "lenet5"}}, 128, []int{28, 28, 1})
 }

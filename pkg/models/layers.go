@@ -8,7 +8,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/layers"
 	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
-	"github.com/gomlx/gomlx/pkg/ml/layers/batchnorm"
 	"github.com/lathe-ml/lathe/pkg/ops"
 )
 
@@ -17,21 +16,33 @@ type builder struct {
 	path       ops.Path     // how convolutions and pooling are computed on this backend
 	gomlxDense bool         // use GoMLX's dense layer (for comparisons)
 	master     dtypes.DType // dtype of the variables (the input's, float32)
+	hooks      Hooks
 }
 
 func newBuilder(g *graph.Graph, spec Spec, master dtypes.DType) builder {
-	return builder{path: ops.ChoosePath(g.Backend().Capabilities()), gomlxDense: spec.GoMLXDense, master: master}
+	return builder{path: ops.ChoosePath(g.Backend().Capabilities()), gomlxDense: spec.GoMLXDense, master: master, hooks: spec.Hooks}
 }
 
-// param returns a variable (created in the master dtype) cast to the dtype
-// the layer computes in; the cast's gradient brings updates back to the
-// master copy.
+// param returns a variable (created in the master dtype) through the weight
+// hook, cast to the dtype the layer computes in; the cast's gradient brings
+// updates back to the master copy. Every weight of the zoo enters the graph
+// here, so a hook sees all of them.
 func (bd builder) param(ctx *context.Context, g *graph.Graph, name string, compute dtypes.DType, dims ...int) *graph.Node {
-	v := ctx.VariableWithShape(name, shapes.Make(bd.master, dims...)).ValueGraph(g)
+	v := bd.variable(ctx, g, ctx.VariableWithShape(name, shapes.Make(bd.master, dims...)))
 	if compute != bd.master {
 		v = graph.ConvertDType(v, compute)
 	}
 	return v
+}
+
+// variable reads v's value through the weight hook.
+func (bd builder) variable(ctx *context.Context, g *graph.Graph, v *context.Variable) *graph.Node {
+	return bd.hooks.weight(ctx, v, v.ValueGraph(g))
+}
+
+// observe passes a layer's output (named by its scope) through the activation hook.
+func (bd builder) observe(ctx *context.Context, x *graph.Node) *graph.Node {
+	return bd.hooks.activation(ctx, ctx.Scope(), x)
 }
 
 // dense is x·W + b with W [in, out] at <scope>/weights (He-initialized, the
@@ -45,7 +56,7 @@ func (bd builder) dense(ctx *context.Context, x *graph.Node, out int) *graph.Nod
 	in := x.Shape().Dimensions[x.Rank()-1]
 	w := bd.param(ctx, g, "weights", x.DType(), in, out)
 	b := bd.param(ctx.WithInitializer(initializers.Zero), g, "biases", x.DType(), out)
-	return addBias(ops.MatMul(x, w), b)
+	return bd.observe(ctx, addBias(ops.MatMul(x, w), b))
 }
 
 // conv is a KxK convolution with kernel <scope>/weights [K, K, C, O] and,
@@ -58,7 +69,7 @@ func (bd builder) conv(ctx *context.Context, x *graph.Node, channels, kernel, st
 	if bias {
 		y = addBias(y, bd.param(ctx.WithInitializer(initializers.Zero), g, "biases", x.DType(), channels))
 	}
-	return y
+	return bd.observe(ctx, y)
 }
 
 // addBias adds b [out] along y's last axis.
@@ -112,7 +123,7 @@ func (bd builder) convBN(ctx *context.Context, x *graph.Node, channels, kernel, 
 	// lose too much. The plain-ops form: GoMLX's fused BatchNormForInference /
 	// ForTraining ops are missing from the pure-Go backend (v0.26.0).
 	compute := x.DType()
-	x = batchnorm.New(ctx.In("bn"), graph.ConvertDType(x, bd.master), -1).UseBackendInference(false).Done()
+	x = bd.batchNorm(ctx.In("bn"), graph.ConvertDType(x, bd.master))
 	return graph.ConvertDType(x, compute)
 }
 

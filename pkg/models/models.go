@@ -20,15 +20,14 @@
 //
 // Example:
 //
-//	spec := models.Spec{Arch: "mlp", Hidden: []int{128}}
+//	spec := models.Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{128}}}
 //	modelFn, err := spec.ModelFn(10)
 //	trainer := train.NewTrainer(backend, ctx, modelFn, losses.SparseCategoricalCrossEntropyLogits, opt, nil, nil)
 package models
 
 import (
 	"fmt"
-	"slices"
-	"strings"
+	"github.com/lathe-ml/lathe/pkg/spec"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -38,17 +37,15 @@ import (
 )
 
 // Archs lists the architectures of the zoo.
-var Archs = []string{"mlp", "lenet5", "resnet8", "resnet20", "resnet18"}
+var Archs = spec.Archs
 
 // Activations lists the activation names a Spec accepts.
-var Activations = []string{"relu", "gelu", "tanh", "sigmoid", "swish", "leaky_relu", "selu"}
+var Activations = spec.Activations
 
-// Spec describes a model of the zoo.
+// Spec describes a model of the zoo: the recipe's description (spec.Model)
+// and how this run builds it.
 type Spec struct {
-	Arch       string  // one of Archs
-	Hidden     []int   // mlp: hidden layer widths (default [128])
-	Activation string  // default relu
-	Dropout    float64 // mlp: dropout rate after each hidden layer (0: none)
+	spec.Model
 	// ComputeDType is the dtype of activations, matmuls and convolutions
 	// (mixed precision, see pkg/amp); variables stay in the input's dtype.
 	// Zero: the input's dtype.
@@ -56,29 +53,10 @@ type Spec struct {
 	// GoMLXDense builds dense layers with GoMLX's own layer, whose gradient
 	// is broadcast-shaped: for speed comparisons only.
 	GoMLXDense bool
+	// Hooks let techniques (pruning masks, fake quantization, observers)
+	// change weights and see activations without editing the zoo.
+	Hooks Hooks
 }
-
-// Validate checks the spec without building anything.
-func (s Spec) Validate() error {
-	if !slices.Contains(Archs, s.Arch) {
-		return fmt.Errorf("unknown model arch %q (allowed: %s)", s.Arch, strings.Join(Archs, ", "))
-	}
-	if s.Activation != "" && !slices.Contains(Activations, s.Activation) {
-		return fmt.Errorf("unknown activation %q (allowed: %s)", s.Activation, strings.Join(Activations, ", "))
-	}
-	for _, h := range s.Hidden {
-		if h <= 0 {
-			return fmt.Errorf("hidden layer width must be positive, got %d", h)
-		}
-	}
-	if s.Dropout < 0 || s.Dropout >= 1 {
-		return fmt.Errorf("dropout must be in [0, 1), got %g", s.Dropout)
-	}
-	return nil
-}
-
-// IsConvolutional reports whether the model uses convolutions and pooling.
-func (s Spec) IsConvolutional() bool { return s.Arch != "mlp" }
 
 // ModelFn returns the GoMLX model function producing numClasses logits.
 func (s Spec) ModelFn(numClasses int) (train.ModelFn, error) {
@@ -104,6 +82,7 @@ func (s Spec) ModelFn(numClasses int) (train.ModelFn, error) {
 		}
 		x = graph.StopGradient(x)
 		bd := newBuilder(x.Graph(), spec, master)
+		x = spec.Hooks.activation(ctx, "input", x)
 		ctx = ctx.In(spec.Arch)
 		var logits *graph.Node
 		switch spec.Arch {

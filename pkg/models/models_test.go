@@ -1,6 +1,7 @@
 package models
 
 import (
+	"github.com/lathe-ml/lathe/pkg/spec"
 	"strings"
 	"testing"
 
@@ -32,12 +33,12 @@ func TestZooForward(t *testing.T) {
 		params    int   // trainable parameters, 0: not checked
 		wantScope string
 	}{
-		{Spec{Arch: "mlp", Hidden: []int{128}}, []int{28, 28, 1}, 784*128 + 128 + 128*10 + 10, "/mlp/fc1"},
-		{Spec{Arch: "mlp", Hidden: []int{16, 8}, Activation: "tanh", Dropout: 0.1}, []int{2}, 2*16 + 16 + 16*8 + 8 + 8*10 + 10, "/mlp/fc2"},
+		{Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{128}}}, []int{28, 28, 1}, 784*128 + 128 + 128*10 + 10, "/mlp/fc1"},
+		{Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{16, 8}, Activation: "tanh", Dropout: 0.1}}, []int{2}, 2*16 + 16 + 16*8 + 8 + 8*10 + 10, "/mlp/fc2"},
 		// LeNet-5's classic 61,706 parameters.
-		{Spec{Arch: "lenet5"}, []int{28, 28, 1}, 61706, "/lenet5/conv2"},
-		{Spec{Arch: "resnet8"}, []int{32, 32, 3}, 0, "/resnet8/stage3/block1/shortcut/conv"},
-		{Spec{Arch: "resnet20"}, []int{28, 28, 1}, 0, "/resnet20/stage2/block3/b"},
+		{Spec{Model: spec.Model{Arch: "lenet5"}}, []int{28, 28, 1}, 61706, "/lenet5/conv2"},
+		{Spec{Model: spec.Model{Arch: "resnet8"}}, []int{32, 32, 3}, 0, "/resnet8/stage3/block1/shortcut/conv"},
+		{Spec{Model: spec.Model{Arch: "resnet20"}}, []int{28, 28, 1}, 0, "/resnet20/stage2/block3/b"},
 	}
 	if !testing.Short() {
 		cases = append(cases, struct {
@@ -45,7 +46,7 @@ func TestZooForward(t *testing.T) {
 			dims      []int
 			params    int
 			wantScope string
-		}{Spec{Arch: "resnet18"}, []int{32, 32, 3}, 0, "/resnet18/stage4/block2/a"})
+		}{Spec{Model: spec.Model{Arch: "resnet18"}}, []int{32, 32, 3}, 0, "/resnet18/stage4/block2/a"})
 	}
 	for _, c := range cases {
 		t.Run(c.spec.Arch, func(t *testing.T) {
@@ -87,7 +88,7 @@ func TestZooForward(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	bad := []Spec{{Arch: "vgg"}, {Arch: "mlp", Hidden: []int{0}}, {Arch: "mlp", Activation: "relu6"}, {Arch: "mlp", Dropout: 1}}
+	bad := []Spec{{Model: spec.Model{Arch: "vgg"}}, {Model: spec.Model{Arch: "mlp", Hidden: []int{0}}}, {Model: spec.Model{Arch: "mlp", Activation: "relu6"}}, {Model: spec.Model{Arch: "mlp", Dropout: 1}}}
 	for _, s := range bad {
 		if err := s.Validate(); err == nil {
 			t.Errorf("%+v: want an error", s)
@@ -103,7 +104,7 @@ func shapeOf(batch int, dims []int) shapes.Shape {
 // bfloat16, the variables stay float32 and the logits come back float32.
 func TestMixedPrecisionGraph(t *testing.T) {
 	b := goBackend(t)
-	fn, err := (Spec{Arch: "mlp", Hidden: []int{8}, ComputeDType: dtypes.BFloat16}).ModelFn(3)
+	fn, err := (Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{8}}, ComputeDType: dtypes.BFloat16}).ModelFn(3)
 	if err != nil {
 		t.Fatal(err)
 	}

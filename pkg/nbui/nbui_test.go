@@ -2,6 +2,7 @@ package nbui
 
 import (
 	"bytes"
+	"github.com/lathe-ml/lathe/pkg/spec"
 	"image/png"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
@@ -80,10 +82,11 @@ func TestShortenCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	short := shorten(src, 30)
-	if src.Stages[0].Train.Epochs != 4 || src.Stages[0].Train.Steps != 0 || src.Params["fast_steps"] != "" {
-		t.Errorf("shorten changed the original recipe: %+v %v", src.Stages[0].Train, src.Params["fast_steps"])
+	train := func(r *recipe.Recipe) *runner.TrainStage { return r.Stages[0].Settings.(*runner.TrainStage) }
+	if train(src).Epochs != 4 || train(src).Steps != 0 || src.Params["fast_steps"] != "" {
+		t.Errorf("shorten changed the original recipe: %+v %v", train(src), src.Params["fast_steps"])
 	}
-	tr := short.Stages[0].Train
+	tr := train(short)
 	if tr.Steps != 30 || tr.Epochs != 0 || tr.LogEvery < 1 || tr.LogEvery > 3 || short.Params["fast_steps"] != "30" {
 		t.Errorf("shortened train stage %+v, params fast_steps=%q", tr, short.Params["fast_steps"])
 	}
@@ -91,7 +94,7 @@ func TestShortenCopies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := shorten(few, 30).Stages[0].Train.Steps; got != 10 {
+	if got := train(shorten(few, 30)).Steps; got != 10 {
 		t.Errorf("a 10-step stage became %d steps under a cap of 30", got)
 	}
 	if shorten(src, 0) != src {
@@ -111,7 +114,7 @@ func TestValidateShowsPositionedError(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	s, err := Summarize(models.Spec{Arch: "mlp", Hidden: []int{128}}, []int{28, 28, 1}, 10)
+	s, err := Summarize(models.Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{128}}}, []int{28, 28, 1}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +127,7 @@ func TestSummarize(t *testing.T) {
 	if len(s.Output) != 2 || s.Output[1] != 10 {
 		t.Errorf("output %v", s.Output)
 	}
-	if _, err := Summarize(models.Spec{Arch: "nope"}, []int{2}, 2); err == nil {
+	if _, err := Summarize(models.Spec{Model: spec.Model{Arch: "nope"}}, []int{2}, 2); err == nil {
 		t.Error("unknown architecture accepted")
 	}
 }

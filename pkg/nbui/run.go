@@ -6,18 +6,18 @@ import (
 	"html"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/report"
+	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
 // Outcome is what Run did: one result per run (one per variant), in order.
 type Outcome struct {
 	Recipe  *recipe.Recipe
-	Results []*recipe.Result
+	Results []*runner.Result
 	// Group ties the variant runs (the run parameter runs.GroupParam); "" for one run.
 	Group   string
 	RunsDir string
@@ -63,35 +63,21 @@ func RunRecipe(rec *recipe.Recipe, opts ...Option) (*Outcome, error) {
 	defer store.Close()
 
 	out := &Outcome{Recipe: rec, RunsDir: cfg.runsDir}
-	expanded := rec.Expand()
-	if len(expanded) > 1 {
-		out.Group = runs.NewID(time.Now())
-	}
 	live := NewLive()
 	live.Every = cfg.every
 	if cfg.width > 0 {
 		live.Width, live.Height = cfg.width, cfg.height
 	}
 	live.ShowLogs = cfg.logLines
-	sinks := []events.Sink{live}
 	if cfg.steps > 0 {
-		display().Show(Output{Text: fmt.Sprintf("fast mode: each train stage cut to %d steps (LATHE_FAST=1 or nbui.Steps)", cfg.steps),
-			HTML: fmt.Sprintf("<i>fast mode: each train stage cut to %d steps</i>", cfg.steps)})
+		display().Show(Output{Text: fmt.Sprintf("fast mode: each stage with steps cut to %d steps (LATHE_FAST=1 or nbui.Steps)", cfg.steps),
+			HTML: fmt.Sprintf("<i>fast mode: each stage with steps cut to %d steps</i>", cfg.steps)})
 	}
 	var runErr error
-	for _, one := range expanded {
-		one = shorten(one, cfg.steps)
-		if out.Group != "" {
-			one.Params[runs.GroupParam] = out.Group
-		}
-		res, err := recipe.Run(context.Background(), one, recipe.Options{Backend: cfg.backend, Store: store, Sinks: sinks})
-		if res != nil {
-			out.Results = append(out.Results, res)
-		}
-		if err != nil {
-			runErr = fmt.Errorf("%s: %w", one.Name, err)
-			break
-		}
+	out.Results, out.Group, runErr = runner.RunAll(context.Background(), shorten(rec, cfg.steps),
+		runner.Options{Backend: cfg.backend, Store: store, Sinks: []events.Sink{live}}, nil)
+	if runErr != nil && len(out.Results) > 0 {
+		runErr = fmt.Errorf("%s: %w", out.Results[len(out.Results)-1].Name, runErr)
 	}
 	out.Redraws = live.Redraws()
 	if runErr != nil {
@@ -104,28 +90,29 @@ func RunRecipe(rec *recipe.Recipe, opts ...Option) (*Outcome, error) {
 	return out, nil
 }
 
-// shorten returns rec with every train stage cut to at most steps steps (a
-// copy: the caller's recipe is left as it was). A stage given in epochs is
-// set to exactly steps steps: its length in steps depends on the data. Progress is logged about
-// twenty times per stage so the live view has something to draw.
+// shorten returns rec with every stage that can be cut short capped at
+// steps steps (a copy, variants included: the caller's recipe is left as
+// it was).
 func shorten(rec *recipe.Recipe, steps int) *recipe.Recipe {
 	if steps <= 0 {
 		return rec
 	}
-	c := *rec
-	c.Stages = make([]recipe.Stage, len(rec.Stages))
-	for i, st := range rec.Stages {
-		if st.Kind == "train" && st.Train != nil {
-			t := *st.Train
-			if t.Steps == 0 || t.Steps > steps { // a cap: never more steps than the recipe asks
-				t.Epochs, t.Steps = 0, steps
+	capStages := func(stages []recipe.Stage) []recipe.Stage {
+		out := make([]recipe.Stage, len(stages))
+		for i, st := range stages {
+			if c, ok := st.Settings.(recipe.StepCapper); ok {
+				st.Settings = c.CapSteps(steps)
 			}
-			if t.LogEvery == 0 || t.LogEvery > steps/10 {
-				t.LogEvery = max(1, steps/20)
-			}
-			st.Train = &t
+			out[i] = st
 		}
-		c.Stages[i] = st
+		return out
+	}
+	c := *rec
+	c.Stages = capStages(rec.Stages)
+	c.Variants = make([]recipe.Variant, len(rec.Variants))
+	for i, v := range rec.Variants {
+		v.Stages = capStages(v.Stages)
+		c.Variants[i] = v
 	}
 	c.Params = make(map[string]string, len(rec.Params)+1)
 	for k, v := range rec.Params {
@@ -154,7 +141,7 @@ func summarize(store *runs.Store, out *Outcome) error {
 	return showComparison(store, list, "train_loss")
 }
 
-func resultLine(res *recipe.Result) string {
+func resultLine(res *runner.Result) string {
 	keys := make([]string, 0, len(res.Final))
 	for k := range res.Final {
 		if strings.HasSuffix(k, "_accuracy") && !strings.HasPrefix(k, "train") {

@@ -20,17 +20,7 @@ func Validate(name, text string) (*recipe.Recipe, error) {
 	}
 	var stages []string
 	for _, st := range rec.Stages {
-		switch {
-		case st.Train != nil:
-			budget := fmt.Sprintf("%d epochs", st.Train.Epochs)
-			if st.Train.Steps > 0 {
-				budget = fmt.Sprintf("%d steps", st.Train.Steps)
-			}
-			stages = append(stages, fmt.Sprintf("train %s with %s (lr %g, %s schedule)", budget,
-				st.Train.Optimizer.Name, st.Train.Optimizer.LearningRate, st.Train.Optimizer.Schedule.Name))
-		case st.Evaluate != nil:
-			stages = append(stages, "evaluate on "+st.Evaluate.Split)
-		}
+		stages = append(stages, st.String())
 	}
 	hidden := ""
 	if len(rec.Model.Hidden) > 0 && rec.Model.Arch == "mlp" {

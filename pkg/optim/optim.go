@@ -110,6 +110,10 @@ func Defaults(cfg Config) Config {
 	return cfg
 }
 
+// DefaultsFor is the named optimizer with all of PyTorch's defaults: what a
+// recipe gets for every key it does not write (a key written as 0 stays 0).
+func DefaultsFor(name string) Config { return Defaults(Config{Name: name}) }
+
 // Validate reports the first hyper-parameter PyTorch would reject.
 func (cfg Config) Validate() error {
 	switch {

@@ -1,4 +1,4 @@
-package recipe
+package recipe_test
 
 import (
 	"regexp"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/recipes"
 )
 
@@ -20,7 +22,7 @@ stages:
 `
 
 func TestParseExample(t *testing.T) {
-	r, err := Parse("example.yaml", []byte(issueExample))
+	r, err := recipe.Parse("example.yaml", []byte(issueExample))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,11 +30,11 @@ func TestParseExample(t *testing.T) {
 		r.Data.BatchSize != 128 || r.Data.Validation != 5000 || r.Model.Arch != "lenet5" || len(r.Stages) != 2 {
 		t.Fatalf("parsed %+v", r)
 	}
-	tr := r.Stages[0].Train
-	if tr == nil || tr.Epochs != 2 || tr.Optimizer.Name != "adam" || tr.Optimizer.LearningRate != 1e-3 || !tr.Checkpoint {
+	tr, ok := r.Stages[0].Settings.(*runner.TrainStage)
+	if !ok || tr.Epochs != 2 || tr.Optimizer.Name != "adam" || tr.Optimizer.LearningRate != 1e-3 || !tr.Checkpoint {
 		t.Fatalf("train stage %+v", tr)
 	}
-	if r.Stages[1].Evaluate.Split != "test" || r.Stages[1].Line != 8 {
+	if r.Stages[1].Settings.(*runner.EvaluateStage).Split != "test" || r.Stages[1].Line != 8 {
 		t.Fatalf("evaluate stage %+v", r.Stages[1])
 	}
 	if r.Params["data.batch_size"] != "128" || r.Params["stages.0.train.optimizer.name"] != "adam" {
@@ -46,7 +48,7 @@ func TestShippedRecipesParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Parse(recipes.Path(name), src); err != nil {
+		if _, err := recipe.Parse(recipes.Path(name), src); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -66,7 +68,7 @@ func TestParseErrors(t *testing.T) {
 		{"typo at top level", strings.Replace(issueExample, "seed:", "sede:", 1), 2, 1, `unknown key "sede" in the recipe (did you mean "seed"?)`},
 		{"wrong type", strings.Replace(issueExample, "batch_size: 128", "batch_size: big", 1), 4, 36, "data.batch_size must be an integer, got the string \"big\""},
 		{"negative", strings.Replace(issueExample, "batch_size: 128", "batch_size: -1", 1), 4, 36, "data.batch_size must be at least 1"},
-		{"unknown stage", strings.Replace(issueExample, "- evaluate:", "- evalute:", 1), 8, 5, `unknown stage "evalute" (did you mean "evaluate"?); allowed: train, evaluate`},
+		{"unknown stage", strings.Replace(issueExample, "- evaluate:", "- evalute:", 1), 8, 5, `unknown stage "evalute" (did you mean "evaluate"?); allowed: evaluate, train`},
 		{"unimplemented stage", strings.Replace(issueExample, "- evaluate: {split: test}", "- prune: {sparsity: 0.5}", 1), 8, 5, `unknown stage "prune"`},
 		{"unknown dataset", strings.Replace(issueExample, "dataset: mnist", "dataset: mnsit", 1), 4, 17, `unknown dataset "mnsit" (did you mean "mnist"?)`},
 		{"unknown arch", strings.Replace(issueExample, "lenet5", "alexnet", 1), 5, 15, `unknown model arch "alexnet"`},
@@ -89,7 +91,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Parse("bad.yaml", []byte(c.src))
+			_, err := recipe.Parse("bad.yaml", []byte(c.src))
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -115,14 +117,15 @@ func TestParseErrors(t *testing.T) {
 
 func TestParseDefaults(t *testing.T) {
 	src := "name: d\ndata: {dataset: blobs}\nmodel: {arch: mlp}\nstages:\n  - train: {steps: 5}\n  - evaluate\n"
-	r, err := Parse("d.yaml", []byte(src))
+	r, err := recipe.Parse("d.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
+	tr := r.Stages[0].Settings.(*runner.TrainStage)
 	if r.Seed != 42 || r.Backend != "auto" || r.Data.BatchSize != 128 || r.Data.Validation != -1 || !r.Data.Normalize ||
-		r.Stages[0].Train.Optimizer.Name != "adam" || r.Stages[0].Train.Optimizer.LearningRate != 1e-3 ||
-		r.Stages[1].Evaluate.Split != "test" {
-		t.Fatalf("defaults: %+v %+v", r, r.Stages[0].Train)
+		tr.Optimizer.Name != "adam" || tr.Optimizer.LearningRate != 1e-3 ||
+		r.Stages[1].Settings.(*runner.EvaluateStage).Split != "test" {
+		t.Fatalf("defaults: %+v %+v", r, tr)
 	}
 }
 
@@ -140,7 +143,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(src)
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		r, err := Parse("fuzz.yaml", src)
+		r, err := recipe.Parse("fuzz.yaml", src)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
 				t.Fatalf("error does not name the file: %q", err)

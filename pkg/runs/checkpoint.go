@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
 )
 
 // checkpointHeader is the JSON half of a GoMLX checkpoint: the variables'
@@ -17,7 +15,7 @@ type checkpointHeader struct {
 	Variables []struct {
 		ParameterName string
 		Dimensions    []int
-		DType         dtypes.DType
+		DType         dtypeName
 		Pos, Length   int64
 	}
 }
@@ -54,16 +52,26 @@ func CheckCheckpoints(dir string) error {
 
 // CheckCheckpointHeader validates one checkpoint's JSON header against the
 // size of its data file: known dtypes, non-negative dimensions, lengths
-// that match the shapes, contiguous positions, and a total the data file
-// can hold (allowing for compression).
+// that match the shapes, positions contiguous from 0, and a total the data
+// file can hold: at most 64×binSize+1 MiB (allowing for compression) and
+// never more than 1<<36 bytes. A negative binSize is refused.
 func CheckCheckpointHeader(data []byte, binSize int64) error {
+	if binSize < 0 {
+		return fmt.Errorf("data file size %d is negative", binSize)
+	}
+	// What the data file can hold, allowing for compression, computed
+	// without overflowing for any size.
+	limit := int64(maxCheckpointBytes)
+	if binSize <= (maxCheckpointBytes-(1<<20))/64 {
+		limit = 64*binSize + (1 << 20)
+	}
 	var h checkpointHeader
 	if err := json.Unmarshal(data, &h); err != nil {
 		return fmt.Errorf("header is not valid JSON: %w", err)
 	}
 	var pos int64
 	for _, v := range h.Variables {
-		size := dtypeSize(v.DType)
+		size := v.DType.size
 		if size <= 0 {
 			return fmt.Errorf("variable %q: unknown dtype %s", v.ParameterName, v.DType)
 		}
@@ -80,21 +88,42 @@ func CheckCheckpointHeader(data []byte, binSize int64) error {
 		if v.Pos != pos {
 			return fmt.Errorf("variable %q: at byte %d, expected %d", v.ParameterName, v.Pos, pos)
 		}
-		pos += v.Length
-		if pos > maxCheckpointBytes || pos > 64*binSize+(1<<20) {
-			return fmt.Errorf("variables declare %d bytes, more than the %d-byte data file can hold", pos, binSize)
+		if v.Length > limit-pos {
+			return fmt.Errorf("variable %q ends past byte %d: more than the %d-byte data file can hold", v.ParameterName, limit, binSize)
 		}
+		pos += v.Length
 	}
 	return nil
 }
 
-// dtypeSize is the dtype's size in bytes, 0 for an invalid one (GoMLX's
-// DType.Size panics on those).
-func dtypeSize(dt dtypes.DType) (size int64) {
-	defer func() {
-		if recover() != nil {
-			size = 0
-		}
-	}()
-	return int64(dt.Size())
+// dtypeName is a GoMLX DType as its checkpoints write it: the name as a
+// JSON string ("Float32"), read case-insensitively as GoMLX does
+// (dtypes.DTypeString). Lathe keeps this table rather than import GoMLX, so
+// the store and its readers (the dashboard) do not link it. size is 0 for
+// a dtype GoMLX cannot size (InvalidDType, sub-byte and float8 types: its
+// DType.Size panics on them) and for an unknown name.
+type dtypeName struct {
+	name string
+	size int64
+}
+
+// dtypeSizes are the byte sizes of the GoMLX v0.26.0 dtypes that have a Go
+// type (dtypes.DType.GoType), by lower-case name.
+var dtypeSizes = map[string]int64{
+	"bool": 1, "int8": 1, "int16": 2, "int32": 4, "int64": 8,
+	"uint8": 1, "uint16": 2, "uint32": 4, "uint64": 8,
+	"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8,
+	"complex64": 8, "complex128": 16,
+}
+
+func (d dtypeName) String() string { return d.name }
+
+// UnmarshalJSON reads a dtype name; any other JSON is an error, as for GoMLX.
+func (d *dtypeName) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("DType should be a string, got %s", data)
+	}
+	*d = dtypeName{name: s, size: dtypeSizes[strings.ToLower(s)]}
+	return nil
 }

@@ -13,14 +13,15 @@ import (
 // runs have got, and a run's new metric points since the last poll.
 
 // Version summarizes everything a reader can see in the store. It changes
-// whenever a run is created or finishes, a stage starts or finishes, or
-// metric points are written, so a poller can skip reloading when it is
+// whenever a run is created, records its plan or finishes, a stage starts
+// or finishes, or metric points are written or dropped, so a poller can skip reloading when it is
 // unchanged. (A run whose process dies is not a write: pollers that show
 // running runs must reload them anyway to notice it.)
 type Version struct {
 	Runs, Stages, FinalMetrics int64
-	RunsSum, StagesSum         int64 // folds of finish times, statuses and backends
-	LastPoint                  int64 // row id of the newest metric point
+	RunsSum, StagesSum         int64 // folds of finish times, statuses, backends and plans
+	LastPoint                  int64 // id of the newest metric point
+	Truncations                int64 // times runs' points were dropped (TruncateMetrics)
 }
 
 // Version returns the store's current Version.
@@ -28,12 +29,13 @@ func (s *Store) Version() (Version, error) {
 	var v Version
 	err := s.db.QueryRow(`SELECT
 		(SELECT count(*) FROM runs),
-		(SELECT coalesce(sum(coalesce(finished_ns,0) % 1000000007 + length(status) + length(coalesce(backend,''))),0) FROM runs),
+		(SELECT coalesce(sum(coalesce(finished_ns,0) % 1000000007 + length(status) + length(coalesce(backend,'')) + length(coalesce(plan,''))),0) FROM runs),
 		(SELECT count(*) FROM stages),
-		(SELECT coalesce(sum(coalesce(finished_ns,0) % 1000000007 + length(status)),0) FROM stages),
+		(SELECT coalesce(sum(coalesce(finished_ns,0) % 1000000007 + length(status) + coalesce(planned_steps,0)),0) FROM stages),
 		(SELECT count(*) FROM final_metrics),
-		(SELECT coalesce(max(rowid),0) FROM metrics)`).
-		Scan(&v.Runs, &v.RunsSum, &v.Stages, &v.StagesSum, &v.FinalMetrics, &v.LastPoint)
+		(SELECT coalesce(max(id),0) FROM metrics),
+		(SELECT coalesce(sum(truncations),0) FROM runs)`).
+		Scan(&v.Runs, &v.RunsSum, &v.Stages, &v.StagesSum, &v.FinalMetrics, &v.LastPoint, &v.Truncations)
 	if err != nil {
 		return Version{}, fmt.Errorf("run store: version: %w", err)
 	}
@@ -131,34 +133,67 @@ func (s *Store) Progress(ids ...string) (map[string]*Progress, error) {
 	return out, rows.Err()
 }
 
+// Cursor is where a live reader of one run's series stands: the id of
+// the last point it read, and how many times the run's points had been
+// dropped (a resumed run redoes steps: TruncateMetrics) when it read them.
+// The zero Cursor is the start.
+type Cursor struct {
+	Row         int64
+	Truncations int64
+}
+
 // PointsSince returns up to limit of a run's metric points recorded after
-// row after (0: from the start), in the order they were recorded, and the
-// row id to pass next time (after itself when there is nothing new). A
-// live chart reads a growing run this way without reading it all again.
-func (s *Store) PointsSince(id string, after int64, limit int) ([]Point, int64, error) {
+// cursor from, in the order they were recorded, and the cursor to pass
+// next time (from itself when there is nothing new). A live chart reads a
+// growing run this way without reading it all again.
+//
+// When the run's points were dropped since from was returned, the read
+// starts over from the run's first point and the returned cursor's
+// Truncations differs from from's: the caller must then forget the points
+// it holds for the run before adding these.
+func (s *Store) PointsSince(id string, from Cursor, limit int) ([]Point, Cursor, error) {
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	rows, err := s.db.Query(`SELECT rowid, stage, step, name, value, time_ns FROM metrics
-		WHERE run_id=? AND rowid>? ORDER BY rowid LIMIT ?`, id, after, limit)
+	fail := func(err error) ([]Point, Cursor, error) {
+		return nil, from, fmt.Errorf("run store: points of %s: %w", id, err)
+	}
+	// One read transaction: the count and the points agree (TruncateMetrics
+	// drops points and counts in one transaction).
+	tx, err := s.db.Begin()
 	if err != nil {
-		return nil, after, fmt.Errorf("run store: points of %s: %w", id, err)
+		return fail(err)
+	}
+	defer tx.Rollback()
+	next := from
+	if err := tx.QueryRow(`SELECT truncations FROM runs WHERE id=?`, id).Scan(&next.Truncations); err != nil && err != sql.ErrNoRows {
+		return fail(err)
+	}
+	if next.Truncations != from.Truncations {
+		next.Row = 0
+	}
+	rows, err := tx.Query(`SELECT id, stage, step, name, value, time_ns FROM metrics
+		WHERE run_id=? AND id>? ORDER BY id LIMIT ?`, id, next.Row, limit)
+	if err != nil {
+		return fail(err)
 	}
 	defer rows.Close()
-	last := after
 	var pts []Point
 	for rows.Next() {
 		var p Point
 		var ns int64
 		var stage, step sql.NullInt64
 		var value sql.NullFloat64
-		if err := rows.Scan(&last, &stage, &step, &p.Name, &value, &ns); err != nil {
-			return nil, after, fmt.Errorf("run store: points of %s: %w", id, err)
+		if err := rows.Scan(&next.Row, &stage, &step, &p.Name, &value, &ns); err != nil {
+			return fail(err)
 		}
-		p.Stage, p.Step, p.Value, p.Time = int(stage.Int64), int(step.Int64), value.Float64, time.Unix(0, ns)
+		p.Stage, p.Step, p.Value, p.Time = int(stage.Int64), int(step.Int64), fromSQL(value), time.Unix(0, ns)
 		pts = append(pts, p)
 	}
-	return pts, last, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	return pts, next, nil
 }
 
 // Host is the name of the machine a run was started on ("" if unknown): a

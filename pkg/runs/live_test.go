@@ -50,12 +50,12 @@ func TestLiveQueries(t *testing.T) {
 	if err := w.AppendMetrics(run.ID, pts[:7]); err != nil { // steps 1-5 and the first epoch's points
 		t.Fatal(err)
 	}
-	got, after, err := r.PointsSince(run.ID, 0, 0)
+	got, after, err := r.PointsSince(run.ID, Cursor{}, 0)
 	if err != nil || len(got) != 7 || got[0].Step != 1 || got[0].Name != "train_loss" {
 		t.Fatalf("first poll: %d points %v, %v", len(got), got, err)
 	}
 	if again, same, _ := r.PointsSince(run.ID, after, 0); len(again) != 0 || same != after {
-		t.Errorf("poll with nothing new: %d points, next row %d (want %d)", len(again), same, after)
+		t.Errorf("poll with nothing new: %d points, next %+v (want %+v)", len(again), same, after)
 	}
 	v2, _ := r.Version()
 	if v2 == v1 {
@@ -65,10 +65,10 @@ func TestLiveQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	more, after2, err := r.PointsSince(run.ID, after, 0)
-	if err != nil || len(more) != len(pts)-7 || more[len(more)-1].Step != 10 || after2 <= after {
-		t.Fatalf("second poll: %d points (want %d), next row %d, %v", len(more), len(pts)-7, after2, err)
+	if err != nil || len(more) != len(pts)-7 || more[len(more)-1].Step != 10 || after2.Row <= after.Row {
+		t.Fatalf("second poll: %d points (want %d), next %+v, %v", len(more), len(pts)-7, after2, err)
 	}
-	if limited, _, _ := r.PointsSince(run.ID, 0, 3); len(limited) != 3 {
+	if limited, _, _ := r.PointsSince(run.ID, Cursor{}, 3); len(limited) != 3 {
 		t.Errorf("limit 3 gave %d points", len(limited))
 	}
 

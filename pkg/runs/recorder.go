@@ -36,11 +36,9 @@ func (r *Recorder) Handle(e events.Event) {
 	defer r.mu.Unlock()
 	switch e.Kind {
 	case events.Step, events.EpochEnded, events.Evaluated:
+		// A runner that knew the steps only once the stage ran.
 		if e.Kind == events.Step && e.Total > 0 && !r.planned[e.StageIndex] {
-			if r.planned == nil {
-				r.planned = map[int]bool{}
-			}
-			r.planned[e.StageIndex] = true
+			r.markPlanned(e.StageIndex)
 			r.keep(r.store.SetPlannedSteps(r.runID, e.StageIndex, e.Total))
 		}
 		names := make([]string, 0, len(e.Metrics))
@@ -56,13 +54,23 @@ func (r *Recorder) Handle(e events.Event) {
 		}
 	case events.StageStarted:
 		r.flushLocked()
-		r.keep(r.store.StartStage(r.runID, e.StageIndex, e.Stage))
+		r.keep(r.store.StartStage(r.runID, e.StageIndex, e.Stage, e.Total))
+		if e.Total > 0 {
+			r.markPlanned(e.StageIndex)
+		}
 	case events.StageFinished:
 		r.flushLocked()
 		r.keep(r.store.FinishStage(r.runID, e.StageIndex, Finished, e.Metrics))
 	case events.RunFinished:
 		r.flushLocked()
 	}
+}
+
+func (r *Recorder) markPlanned(idx int) {
+	if r.planned == nil {
+		r.planned = map[int]bool{}
+	}
+	r.planned[idx] = true
 }
 
 // Flush writes buffered points now.

@@ -21,6 +21,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -56,20 +58,23 @@ func DefaultDir() string {
 
 // Run is one execution of a recipe.
 type Run struct {
-	ID         string             `json:"id"`
-	Name       string             `json:"name"`
-	RecipePath string             `json:"recipe_path"`
-	Recipe     string             `json:"-"` // the recipe's text as run
-	Status     Status             `json:"status"`
-	Backend    string             `json:"backend"`
-	Started    time.Time          `json:"started"`
-	Finished   time.Time          `json:"finished,omitzero"`
-	Error      string             `json:"error,omitempty"`
-	PID        int                `json:"pid"`
-	Host       string             `json:"host"` // where the process runs: only there can it be stopped
-	Params     map[string]string  `json:"params"`
-	Stages     []StageResult      `json:"stages"`
-	Final      map[string]float64 `json:"final_metrics"`
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	RecipePath string            `json:"recipe_path"`
+	Recipe     string            `json:"-"` // the recipe's text as run
+	Status     Status            `json:"status"`
+	Backend    string            `json:"backend"`
+	Started    time.Time         `json:"started"`
+	Finished   time.Time         `json:"finished,omitzero"`
+	Error      string            `json:"error,omitempty"`
+	PID        int               `json:"pid"`
+	Host       string            `json:"host"` // where the process runs: only there can it be stopped
+	Params     map[string]string `json:"params"`
+	// Plan is what the run will do, once its runner has recorded it (nil
+	// for runs from before plans were recorded, or that failed earlier).
+	Plan   *Plan         `json:"plan,omitempty"`
+	Stages []StageResult `json:"stages"`
+	Final  Metrics       `json:"final_metrics"`
 }
 
 // Duration is the run's wall time so far.
@@ -82,17 +87,18 @@ func (r *Run) Duration() time.Duration {
 
 // StageResult is what one stage of a run produced.
 type StageResult struct {
-	Index    int                `json:"index"`
-	Kind     string             `json:"kind"`
-	Status   Status             `json:"status"`
-	Started  time.Time          `json:"started"`
-	Finished time.Time          `json:"finished,omitzero"`
-	Metrics  map[string]float64 `json:"metrics"`
-	// PlannedSteps is how many steps a train stage will take (0: not known yet).
+	Index    int       `json:"index"`
+	Kind     string    `json:"kind"`
+	Status   Status    `json:"status"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	Metrics  Metrics   `json:"metrics"`
+	// PlannedSteps is how many steps a stage that trains will take (0: not
+	// known, or a stage without steps).
 	PlannedSteps int `json:"planned_steps,omitempty"`
 }
 
-// Point is one value of a metric series.
+// Point is one value of a metric series. Its Value may be NaN or ±Inf.
 type Point struct {
 	Stage int       `json:"stage"`
 	Step  int       `json:"step"`
@@ -107,11 +113,19 @@ type Store struct {
 	dir string
 }
 
+// The schema. Metric values (metrics.value, final_metrics.value) are REAL
+// and hold finite values and ±Inf as they are; NaN is stored as NULL
+// (SQLite itself turns a NaN into NULL), and nothing else writes NULL
+// there, so readers read NULL back as NaN. Stage metrics are JSON in
+// Metrics' form ("NaN", "+Inf", "-Inf" as strings). Metric points have an
+// AUTOINCREMENT id, so an id is never reused after a resume deletes
+// points, and runs.truncations counts those deletions for live readers
+// (see PointsSince).
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
 	id TEXT PRIMARY KEY, name TEXT NOT NULL, recipe_path TEXT, recipe TEXT,
 	status TEXT NOT NULL, backend TEXT, started_ns INTEGER NOT NULL, finished_ns INTEGER,
-	error TEXT, pid INTEGER, host TEXT);
+	error TEXT, pid INTEGER, host TEXT, plan TEXT, truncations INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS params (
 	run_id TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL, value TEXT,
 	PRIMARY KEY (run_id, key));
@@ -119,23 +133,32 @@ CREATE TABLE IF NOT EXISTS stages (
 	run_id TEXT NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL, kind TEXT NOT NULL,
 	status TEXT NOT NULL, started_ns INTEGER, finished_ns INTEGER, metrics TEXT, planned_steps INTEGER,
 	PRIMARY KEY (run_id, idx));
-CREATE TABLE IF NOT EXISTS metrics (
-	run_id TEXT NOT NULL REFERENCES runs(id), stage INTEGER, step INTEGER, name TEXT NOT NULL,
-	value REAL, time_ns INTEGER);
-CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics(run_id, name, step);
+CREATE TABLE IF NOT EXISTS metrics (` + metricsColumns + `);
 CREATE TABLE IF NOT EXISTS final_metrics (
 	run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL, value REAL,
 	PRIMARY KEY (run_id, name));
 `
 
-// Open opens (creating if needed) the store in dir.
+const metricsColumns = `
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	run_id TEXT NOT NULL REFERENCES runs(id), stage INTEGER, step INTEGER, name TEXT NOT NULL,
+	value REAL, time_ns INTEGER`
+
+// indexes are created once the tables have their current columns.
+const indexes = `
+CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics(run_id, name, step);
+CREATE INDEX IF NOT EXISTS metrics_by_run_id ON metrics(run_id, id);
+`
+
+// Open opens (creating if needed) the store in dir, bringing a store made
+// by an older Lathe up to date.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run store: %w", err)
 	}
 	path := filepath.Join(dir, "runs.db")
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open(sqlDriver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("run store %s: %w", path, err)
 	}
@@ -143,17 +166,30 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("run store %s: %w", path, err)
 	}
-	// Stores made before planned_steps existed get the column (an error
-	// here means it is already there).
-	_, _ = db.Exec(`ALTER TABLE stages ADD COLUMN planned_steps INTEGER`)
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("run store %s: %w", path, err)
+	}
+	if _, err := db.Exec(indexes); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("run store %s: %w", path, err)
+	}
 	return &Store{db: db, dir: dir}, nil
 }
+
+// sqlDriver is the database/sql driver Open uses (tests count its queries).
+var sqlDriver = "sqlite"
+
+// ErrNoStore is returned (wrapped) by OpenExisting when dir holds no store.
+var ErrNoStore = errors.New("no run store")
 
 // OpenExisting opens the store in dir only if it exists: readers such as
 // `lathe ls` must not create an empty store as a side effect.
 func OpenExisting(dir string) (*Store, error) {
-	if _, err := os.Stat(filepath.Join(dir, "runs.db")); err != nil {
-		return nil, fmt.Errorf("no run store in %s (run a recipe first, or pass --runs-dir / set %s)", dir, EnvDir)
+	if _, err := os.Stat(filepath.Join(dir, "runs.db")); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s (run a recipe first, or pass --runs-dir / set %s)", ErrNoStore, dir, EnvDir)
+	} else if err != nil {
+		return nil, fmt.Errorf("run store: %w", err)
 	}
 	return Open(dir)
 }
@@ -230,10 +266,25 @@ func (s *Store) Reopen(ref string) (*Run, error) {
 }
 
 // TruncateMetrics drops a run's points after step: a resumed run redoes
-// those steps and records them again.
+// those steps and records them again. When it drops any, it counts a
+// truncation of the run, so live readers (PointsSince) read its series
+// again from the start.
 func (s *Store) TruncateMetrics(id string, step int) error {
-	_, err := s.db.Exec(`DELETE FROM metrics WHERE run_id=? AND step>?`, id, step)
-	return err
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.Exec(`DELETE FROM metrics WHERE run_id=? AND step>?`, id, step)
+	if err != nil {
+		return fmt.Errorf("run store: truncate metrics: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		if _, err := tx.Exec(`UPDATE runs SET truncations=truncations+1 WHERE id=?`, id); err != nil {
+			return fmt.Errorf("run store: truncate metrics: %w", err)
+		}
+	}
+	return tx.Commit()
 }
 
 // SetPlannedSteps records how many steps stage idx will take.
@@ -242,22 +293,48 @@ func (s *Store) SetPlannedSteps(id string, idx, steps int) error {
 	return err
 }
 
+// SetPlan records what the run will do (its runner knows once the data is
+// loaded); it replaces an earlier plan.
+func (s *Store) SetPlan(id string, p Plan) error {
+	js, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("run store: plan: %w", err)
+	}
+	res, err := s.db.Exec(`UPDATE runs SET plan=? WHERE id=?`, string(js), id)
+	if err != nil {
+		return fmt.Errorf("run store: plan: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("run store: plan: %w: %q", ErrNotFound, id)
+	}
+	return nil
+}
+
 // SetBackend records the backend a run ended up on.
 func (s *Store) SetBackend(id, backend string) error {
 	_, err := s.db.Exec(`UPDATE runs SET backend=? WHERE id=?`, backend, id)
 	return err
 }
 
-// StartStage records that stage idx of kind started.
-func (s *Store) StartStage(id string, idx int, kind string) error {
-	_, err := s.db.Exec(`INSERT OR REPLACE INTO stages(run_id,idx,kind,status,started_ns) VALUES(?,?,?,?,?)`,
-		id, idx, kind, string(Running), time.Now().UnixNano())
+// StartStage records that stage idx of kind started, with the steps it
+// plans (0: none, or not known yet; SetPlannedSteps can tell them later).
+// A stage started again (a resumed run) keeps the steps planned before
+// when plannedSteps is 0.
+func (s *Store) StartStage(id string, idx int, kind string, plannedSteps int) error {
+	var planned any
+	if plannedSteps > 0 {
+		planned = plannedSteps
+	}
+	_, err := s.db.Exec(`INSERT INTO stages(run_id,idx,kind,status,started_ns,planned_steps) VALUES(?,?,?,?,?,?)
+		ON CONFLICT(run_id,idx) DO UPDATE SET kind=excluded.kind, status=excluded.status, started_ns=excluded.started_ns,
+			finished_ns=NULL, metrics=NULL, planned_steps=coalesce(excluded.planned_steps, planned_steps)`,
+		id, idx, kind, string(Running), time.Now().UnixNano(), planned)
 	return err
 }
 
 // FinishStage records a stage's status and results.
 func (s *Store) FinishStage(id string, idx int, status Status, metrics map[string]float64) error {
-	js, err := json.Marshal(metrics)
+	js, err := json.Marshal(Metrics(metrics))
 	if err != nil {
 		return err
 	}
@@ -282,11 +359,27 @@ func (s *Store) AppendMetrics(id string, points []Point) error {
 	}
 	defer stmt.Close()
 	for _, p := range points {
-		if _, err := stmt.Exec(id, p.Stage, p.Step, p.Name, p.Value, p.Time.UnixNano()); err != nil {
+		if _, err := stmt.Exec(id, p.Stage, p.Step, p.Name, sqlValue(p.Value), p.Time.UnixNano()); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
+}
+
+// sqlValue is how a metric value is stored: NaN as NULL (see schema).
+func sqlValue(v float64) any {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return v
+}
+
+// fromSQL reads a stored metric value back: NULL is NaN.
+func fromSQL(v sql.NullFloat64) float64 {
+	if !v.Valid {
+		return math.NaN()
+	}
+	return v.Float64
 }
 
 // Finish records the end of a run, its final metrics and, on failure, the error.
@@ -306,38 +399,17 @@ func (s *Store) Finish(id string, status Status, errMsg string, final map[string
 		return err
 	}
 	for k, v := range final {
-		if _, err := tx.Exec(`INSERT OR REPLACE INTO final_metrics(run_id,name,value) VALUES(?,?,?)`, id, k, v); err != nil {
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO final_metrics(run_id,name,value) VALUES(?,?,?)`, id, k, sqlValue(v)); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
 }
 
-// List returns all runs, newest first, with params, stages and final metrics.
+// List returns all runs, newest first, with params, plans, stages and
+// final metrics. It reads each table once, whatever the number of runs.
 func (s *Store) List() ([]*Run, error) {
-	rows, err := s.db.Query(`SELECT id FROM runs ORDER BY started_ns DESC`)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	list := make([]*Run, 0, len(ids))
-	for _, id := range ids {
-		r, err := s.load(id)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, r)
-	}
-	return list, nil
+	return s.read("")
 }
 
 // ErrNotFound is returned by Get when no run matches.
@@ -360,6 +432,9 @@ func (s *Store) Get(ref string) (*Run, error) {
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	switch {
 	case len(ids) == 0:
 		return nil, fmt.Errorf("%w: %q (see lathe ls)", ErrNotFound, ref)
@@ -386,54 +461,112 @@ func escapeLike(s string) string {
 }
 
 func (s *Store) load(id string) (*Run, error) {
-	r := &Run{Params: map[string]string{}, Final: map[string]float64{}}
-	var started int64
-	var finished sql.NullInt64
-	var recipePath, recipe, backend, errMsg, host sql.NullString
-	var pid sql.NullInt64
-	err := s.db.QueryRow(`SELECT id,name,recipe_path,recipe,status,backend,started_ns,finished_ns,error,pid,host FROM runs WHERE id=?`, id).
-		Scan(&r.ID, &r.Name, &recipePath, &recipe, &r.Status, &backend, &started, &finished, &errMsg, &pid, &host)
+	list, err := s.read(id)
 	if err != nil {
 		return nil, err
 	}
-	r.RecipePath, r.Recipe, r.Backend, r.Error = recipePath.String, recipe.String, backend.String, errMsg.String
-	r.PID = int(pid.Int64)
-	r.Host = host.String
-	r.Started = time.Unix(0, started)
-	if finished.Valid {
-		r.Finished = time.Unix(0, finished.Int64)
+	if len(list) == 0 {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
-	if r.Status == Running && !processAlive(r.PID, host.String) {
-		r.Status = Interrupted
+	return list[0], nil
+}
+
+// read loads run id, or every run when id is "" (newest first): one query
+// per table, in one read transaction so the tables agree.
+func (s *Store) read(id string) ([]*Run, error) {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return nil, fmt.Errorf("run store: %w", err)
+	}
+	defer tx.Rollback()
+	where, args := "", []any(nil)
+	if id != "" {
+		where, args = " WHERE run_id=?", []any{id}
 	}
 
-	rows, err := s.db.Query(`SELECT key,value FROM params WHERE run_id=?`, id)
+	var list []*Run
+	byID := map[string]*Run{}
+	q := `SELECT id,name,recipe_path,recipe,status,backend,started_ns,finished_ns,error,pid,host,plan FROM runs`
+	if id != "" {
+		q += ` WHERE id=?`
+	}
+	rows, err := tx.Query(q+` ORDER BY started_ns DESC`, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("run store: runs: %w", err)
 	}
 	for rows.Next() {
-		var k string
-		var v sql.NullString
-		if err := rows.Scan(&k, &v); err != nil {
+		r := &Run{Params: map[string]string{}, Final: Metrics{}}
+		var started int64
+		var finished, pid sql.NullInt64
+		var recipePath, recipe, backend, errMsg, host, plan sql.NullString
+		if err := rows.Scan(&r.ID, &r.Name, &recipePath, &recipe, &r.Status, &backend, &started, &finished, &errMsg, &pid, &host, &plan); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, fmt.Errorf("run store: runs: %w", err)
 		}
-		r.Params[k] = v.String
+		r.RecipePath, r.Recipe, r.Backend, r.Error = recipePath.String, recipe.String, backend.String, errMsg.String
+		r.PID = int(pid.Int64)
+		r.Host = host.String
+		r.Started = time.Unix(0, started)
+		if finished.Valid {
+			r.Finished = time.Unix(0, finished.Int64)
+		}
+		if r.Status == Running && !processAlive(r.PID, host.String) {
+			r.Status = Interrupted
+		}
+		if plan.Valid && plan.String != "" {
+			r.Plan = &Plan{}
+			if err := json.Unmarshal([]byte(plan.String), r.Plan); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("run %s: plan: %w", r.ID, err)
+			}
+		}
+		list = append(list, r)
+		byID[r.ID] = r
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("run store: runs: %w", err)
+	}
+	if len(list) == 0 {
+		return list, nil
+	}
 
-	rows, err = s.db.Query(`SELECT idx,kind,status,started_ns,finished_ns,metrics,planned_steps FROM stages WHERE run_id=? ORDER BY idx`, id)
+	rows, err = tx.Query(`SELECT run_id,key,value FROM params`+where, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("run store: params: %w", err)
 	}
 	for rows.Next() {
-		var st StageResult
-		var sNs, fNs sql.NullInt64
-		var js sql.NullString
-		var planned sql.NullInt64
-		if err := rows.Scan(&st.Index, &st.Kind, &st.Status, &sNs, &fNs, &js, &planned); err != nil {
+		var runID, k string
+		var v sql.NullString
+		if err := rows.Scan(&runID, &k, &v); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, fmt.Errorf("run store: params: %w", err)
+		}
+		if r := byID[runID]; r != nil {
+			r.Params[k] = v.String
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("run store: params: %w", err)
+	}
+
+	rows, err = tx.Query(`SELECT run_id,idx,kind,status,started_ns,finished_ns,metrics,planned_steps FROM stages`+where+` ORDER BY run_id, idx`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("run store: stages: %w", err)
+	}
+	for rows.Next() {
+		var runID string
+		var st StageResult
+		var sNs, fNs, planned sql.NullInt64
+		var js sql.NullString
+		if err := rows.Scan(&runID, &st.Index, &st.Kind, &st.Status, &sNs, &fNs, &js, &planned); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("run store: stages: %w", err)
+		}
+		r := byID[runID]
+		if r == nil {
+			continue
 		}
 		if sNs.Valid {
 			st.Started = time.Unix(0, sNs.Int64)
@@ -445,36 +578,44 @@ func (s *Store) load(id string) (*Run, error) {
 		if st.Status == Running && r.Status == Interrupted {
 			st.Status = Interrupted
 		}
-		st.Metrics = map[string]float64{}
+		st.Metrics = Metrics{}
 		if js.Valid && js.String != "" {
 			if err := json.Unmarshal([]byte(js.String), &st.Metrics); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("run %s stage %d: %w", id, st.Index, err)
+				return nil, fmt.Errorf("run %s stage %d: %w", runID, st.Index, err)
 			}
 		}
 		r.Stages = append(r.Stages, st)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("run store: stages: %w", err)
+	}
 
-	rows, err = s.db.Query(`SELECT name,value FROM final_metrics WHERE run_id=?`, id)
+	rows, err = tx.Query(`SELECT run_id,name,value FROM final_metrics`+where, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("run store: final metrics: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k string
-		var v float64
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, err
+		var runID, k string
+		var v sql.NullFloat64
+		if err := rows.Scan(&runID, &k, &v); err != nil {
+			return nil, fmt.Errorf("run store: final metrics: %w", err)
 		}
-		r.Final[k] = v
+		if r := byID[runID]; r != nil {
+			r.Final[k] = fromSQL(v)
+		}
 	}
-	return r, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("run store: final metrics: %w", err)
+	}
+	return list, nil
 }
 
-// Series returns a run's points of one metric in step order.
+// Series returns a run's points of one metric in the order they were recorded.
 func (s *Store) Series(id, name string) ([]Point, error) {
-	rows, err := s.db.Query(`SELECT stage,step,name,value,time_ns FROM metrics WHERE run_id=? AND name=? ORDER BY rowid`, id, name)
+	rows, err := s.db.Query(`SELECT stage,step,name,value,time_ns FROM metrics WHERE run_id=? AND name=? ORDER BY id`, id, name)
 	if err != nil {
 		return nil, err
 	}
@@ -483,10 +624,12 @@ func (s *Store) Series(id, name string) ([]Point, error) {
 	for rows.Next() {
 		var p Point
 		var ns int64
-		if err := rows.Scan(&p.Stage, &p.Step, &p.Name, &p.Value, &ns); err != nil {
+		var stage, step sql.NullInt64
+		var v sql.NullFloat64
+		if err := rows.Scan(&stage, &step, &p.Name, &v, &ns); err != nil {
 			return nil, err
 		}
-		p.Time = time.Unix(0, ns)
+		p.Stage, p.Step, p.Value, p.Time = int(stage.Int64), int(step.Int64), fromSQL(v), time.Unix(0, ns)
 		pts = append(pts, p)
 	}
 	return pts, rows.Err()

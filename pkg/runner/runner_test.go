@@ -1,4 +1,4 @@
-package recipe
+package runner
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
@@ -17,9 +18,9 @@ func init() {
 	os.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
 }
 
-func mustParse(t *testing.T, src string) *Recipe {
+func mustParse(t *testing.T, src string) *recipe.Recipe {
 	t.Helper()
-	r, err := Parse("test.yaml", []byte(src))
+	r, err := recipe.Parse("test.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
 // Error is a recipe problem at a position in its file. It prints as one
@@ -29,13 +30,19 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
 }
 
-// decoder walks a parsed YAML document with the file name at hand, so every
-// error it returns names its position.
-type decoder struct {
+// Decoder walks a parsed YAML document with the file name at hand, so every
+// error it returns names its position. Stage kinds decode their keys with it.
+type Decoder struct {
 	file string
 }
 
-func (d *decoder) errAt(n ast.Node, format string, args ...any) *Error {
+// Node is a node of the recipe's YAML document, with its position.
+type Node = ast.Node
+
+// File is the name errors give.
+func (d *Decoder) File() string { return d.file }
+
+func (d *Decoder) Errorf(n ast.Node, format string, args ...any) *Error {
 	e := &Error{File: d.file, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
 		if tk := n.GetToken(); tk != nil && tk.Position != nil {
@@ -46,7 +53,7 @@ func (d *decoder) errAt(n ast.Node, format string, args ...any) *Error {
 }
 
 // parseDocument parses YAML text into its single document's body.
-func (d *decoder) parseDocument(src []byte) (ast.Node, error) {
+func (d *Decoder) parseDocument(src []byte) (ast.Node, error) {
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		var ye interface {
@@ -57,7 +64,7 @@ func (d *decoder) parseDocument(src []byte) (ast.Node, error) {
 			p := ye.GetToken().Position
 			return nil, &Error{File: d.file, Line: p.Line, Col: p.Column, Msg: "YAML syntax: " + ye.GetMessage()}
 		}
-		return nil, &Error{File: d.file, Msg: "YAML syntax: " + oneLine(yamlerrors.FormatError(err, false, false))}
+		return nil, &Error{File: d.file, Msg: "YAML syntax: " + runs.FirstLine(yamlerrors.FormatError(err, false, false))}
 	}
 	var docs []ast.Node
 	for _, doc := range f.Docs {
@@ -71,19 +78,11 @@ func (d *decoder) parseDocument(src []byte) (ast.Node, error) {
 	case 1:
 		return docs[0], nil
 	}
-	return nil, d.errAt(docs[1], "a recipe file holds one YAML document, found %d", len(docs))
+	return nil, d.Errorf(docs[1], "a recipe file holds one YAML document, found %d", len(docs))
 }
 
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
-
-// unwrap looks through anchors, aliases and tags to the value.
-func unwrap(n ast.Node) ast.Node {
+// Unwrap looks through anchors, aliases and tags to the value.
+func Unwrap(n ast.Node) ast.Node {
 	for {
 		switch v := n.(type) {
 		case *ast.AnchorNode:
@@ -98,27 +97,27 @@ func unwrap(n ast.Node) ast.Node {
 	}
 }
 
-// field is one key: value of a mapping.
-type field struct {
-	key     string
-	keyNode ast.Node
-	value   ast.Node
+// Field is one key: value of a mapping, with the key's node for errors.
+type Field struct {
+	Key     string
+	KeyNode Node
+	Value   Node
 }
 
-// mapping returns a mapping's fields in order, rejecting keys not in allowed
+// Fields returns a mapping's fields in order, rejecting keys not in allowed
 // (with a suggestion for a likely typo) and duplicates.
-func (d *decoder) mapping(n ast.Node, what string, allowed []string) ([]field, error) {
-	n = unwrap(n)
+func (d *Decoder) Fields(n ast.Node, what string, allowed []string) ([]Field, error) {
+	n = Unwrap(n)
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
 		if mv, ok2 := n.(*ast.MappingValueNode); ok2 { // a one-key mapping
 			m = &ast.MappingNode{BaseNode: mv.BaseNode, Values: []*ast.MappingValueNode{mv}}
 		} else {
-			return nil, d.errAt(n, "%s must be a mapping of %s, got %s", what, strings.Join(allowed, ", "), describe(n))
+			return nil, d.Errorf(n, "%s must be a mapping of %s, got %s", what, strings.Join(allowed, ", "), Describe(n))
 		}
 	}
 	seen := map[string]bool{}
-	var fields []field
+	var fields []Field
 	for _, mv := range m.Values {
 		keyNode := ast.Node(mv.Key)
 		key := strings.TrimSpace(mv.Key.String())
@@ -127,19 +126,20 @@ func (d *decoder) mapping(n ast.Node, what string, allowed []string) ([]field, e
 			if s := suggest(key, allowed); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
-			return nil, d.errAt(keyNode, "%s; allowed: %s", msg, strings.Join(allowed, ", "))
+			return nil, d.Errorf(keyNode, "%s; allowed: %s", msg, strings.Join(allowed, ", "))
 		}
 		if seen[key] {
-			return nil, d.errAt(keyNode, "duplicate key %q in %s", key, what)
+			return nil, d.Errorf(keyNode, "duplicate key %q in %s", key, what)
 		}
 		seen[key] = true
-		fields = append(fields, field{key: key, keyNode: keyNode, value: mv.Value})
+		fields = append(fields, Field{Key: key, KeyNode: keyNode, Value: mv.Value})
 	}
 	return fields, nil
 }
 
-func describe(n ast.Node) string {
-	switch unwrap(n).(type) {
+// Describe says what a node holds, for errors: "the string \"x\"", "a list".
+func Describe(n Node) string {
+	switch Unwrap(n).(type) {
 	case nil:
 		return "nothing"
 	case *ast.NullNode:
@@ -160,62 +160,68 @@ func describe(n ast.Node) string {
 	return strings.TrimSpace(n.String())
 }
 
-func (d *decoder) str(n ast.Node, what string) (string, error) {
-	switch v := unwrap(n).(type) {
+func (d *Decoder) String(n ast.Node, what string) (string, error) {
+	switch v := Unwrap(n).(type) {
 	case *ast.StringNode:
 		return v.Value, nil
 	case *ast.LiteralNode:
 		return v.Value.Value, nil
 	}
-	return "", d.errAt(n, "%s must be a string, got %s", what, describe(n))
+	return "", d.Errorf(n, "%s must be a string, got %s", what, Describe(n))
 }
 
-func (d *decoder) enum(n ast.Node, what string, allowed []string) (string, error) {
-	s, err := d.str(n, what)
+func (d *Decoder) Enum(n ast.Node, what string, allowed []string) (string, error) {
+	s, err := d.String(n, what)
 	if err != nil {
 		return "", &Error{File: d.file, Line: err.(*Error).Line, Col: err.(*Error).Col,
-			Msg: fmt.Sprintf("%s must be one of %s, got %s", what, strings.Join(allowed, ", "), describe(n))}
+			Msg: fmt.Sprintf("%s must be one of %s, got %s", what, strings.Join(allowed, ", "), Describe(n))}
 	}
 	if !contains(allowed, s) {
 		msg := fmt.Sprintf("unknown %s %q", what, s)
 		if g := suggest(s, allowed); g != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", g)
 		}
-		return "", d.errAt(n, "%s; allowed: %s", msg, strings.Join(allowed, ", "))
+		return "", d.Errorf(n, "%s; allowed: %s", msg, strings.Join(allowed, ", "))
 	}
 	return s, nil
 }
 
-func (d *decoder) integer(n ast.Node, what string, min int64) (int64, error) {
+func (d *Decoder) Int64(n ast.Node, what string, min int64) (int64, error) {
 	var v int64
-	switch x := unwrap(n).(type) {
+	switch x := Unwrap(n).(type) {
 	case *ast.IntegerNode:
 		switch iv := x.Value.(type) {
 		case int64:
 			v = iv
 		case uint64:
 			if iv > math.MaxInt64 {
-				return 0, d.errAt(n, "%s is too large: %d", what, iv)
+				return 0, d.Errorf(n, "%s is too large: %d", what, iv)
 			}
 			v = int64(iv)
 		}
 	case *ast.FloatNode:
 		// 1e4 reads as a float in YAML; accept it when it is a whole number.
 		if x.Value != math.Trunc(x.Value) || math.Abs(x.Value) > 1<<53 {
-			return 0, d.errAt(n, "%s must be a whole number, got %s", what, n.String())
+			return 0, d.Errorf(n, "%s must be a whole number, got %s", what, n.String())
 		}
 		v = int64(x.Value)
 	default:
-		return 0, d.errAt(n, "%s must be an integer, got %s", what, describe(n))
+		return 0, d.Errorf(n, "%s must be an integer, got %s", what, Describe(n))
 	}
 	if v < min {
-		return 0, d.errAt(n, "%s must be at least %d, got %d", what, min, v)
+		return 0, d.Errorf(n, "%s must be at least %d, got %d", what, min, v)
 	}
 	return v, nil
 }
 
-func (d *decoder) number(n ast.Node, what string) (float64, error) {
-	switch x := unwrap(n).(type) {
+// Int is Int64 for values that fit an int (counts, sizes).
+func (d *Decoder) Int(n Node, what string, min int64) (int, error) {
+	v, err := d.Int64(n, what, min)
+	return int(v), err
+}
+
+func (d *Decoder) Number(n ast.Node, what string) (float64, error) {
+	switch x := Unwrap(n).(type) {
 	case *ast.IntegerNode:
 		switch iv := x.Value.(type) {
 		case int64:
@@ -231,49 +237,49 @@ func (d *decoder) number(n ast.Node, what string) (float64, error) {
 			return f, nil
 		}
 	}
-	return 0, d.errAt(n, "%s must be a number, got %s", what, describe(n))
+	return 0, d.Errorf(n, "%s must be a number, got %s", what, Describe(n))
 }
 
-func (d *decoder) positive(n ast.Node, what string) (float64, error) {
-	v, err := d.number(n, what)
+func (d *Decoder) Positive(n ast.Node, what string) (float64, error) {
+	v, err := d.Number(n, what)
 	if err != nil {
 		return 0, err
 	}
 	if v <= 0 {
-		return 0, d.errAt(n, "%s must be greater than 0, got %g", what, v)
+		return 0, d.Errorf(n, "%s must be greater than 0, got %g", what, v)
 	}
 	return v, nil
 }
 
-func (d *decoder) nonNegative(n ast.Node, what string) (float64, error) {
-	v, err := d.number(n, what)
+func (d *Decoder) NonNegative(n ast.Node, what string) (float64, error) {
+	v, err := d.Number(n, what)
 	if err == nil && v < 0 {
-		err = d.errAt(n, "%s must be at least 0, got %g", what, v)
+		err = d.Errorf(n, "%s must be at least 0, got %g", what, v)
 	}
 	return v, err
 }
 
 // fraction is a number in [0, 1).
-func (d *decoder) fraction(n ast.Node, what string) (float64, error) {
-	v, err := d.number(n, what)
+func (d *Decoder) Fraction(n ast.Node, what string) (float64, error) {
+	v, err := d.Number(n, what)
 	if err == nil && (v < 0 || v >= 1) {
-		err = d.errAt(n, "%s must be in [0, 1), got %g", what, v)
+		err = d.Errorf(n, "%s must be in [0, 1), got %g", what, v)
 	}
 	return v, err
 }
 
-func (d *decoder) boolean(n ast.Node, what string) (bool, error) {
-	if b, ok := unwrap(n).(*ast.BoolNode); ok {
+func (d *Decoder) Bool(n ast.Node, what string) (bool, error) {
+	if b, ok := Unwrap(n).(*ast.BoolNode); ok {
 		return b.Value, nil
 	}
-	return false, d.errAt(n, "%s must be true or false, got %s", what, describe(n))
+	return false, d.Errorf(n, "%s must be true or false, got %s", what, Describe(n))
 }
 
-func (d *decoder) sequence(n ast.Node, what string) ([]ast.Node, error) {
-	if s, ok := unwrap(n).(*ast.SequenceNode); ok {
+func (d *Decoder) List(n ast.Node, what string) ([]ast.Node, error) {
+	if s, ok := Unwrap(n).(*ast.SequenceNode); ok {
 		return s.Values, nil
 	}
-	return nil, d.errAt(n, "%s must be a list, got %s", what, describe(n))
+	return nil, d.Errorf(n, "%s must be a list, got %s", what, Describe(n))
 }
 
 func contains(list []string, s string) bool {
@@ -322,7 +328,7 @@ func editDistance(a, b string) int {
 // flatten turns the document into dotted-path parameters for the run store:
 // data.batch_size=128, stages.0.train.optimizer.name=adam.
 func flatten(prefix string, n ast.Node, out map[string]string) {
-	switch v := unwrap(n).(type) {
+	switch v := Unwrap(n).(type) {
 	case *ast.MappingNode:
 		for _, mv := range v.Values {
 			flatten(join(prefix, strings.TrimSpace(mv.Key.String())), mv.Value, out)
@@ -332,7 +338,7 @@ func flatten(prefix string, n ast.Node, out map[string]string) {
 	case *ast.SequenceNode:
 		scalars := true
 		for _, item := range v.Values {
-			switch unwrap(item).(type) {
+			switch Unwrap(item).(type) {
 			case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
 				scalars = false
 			}

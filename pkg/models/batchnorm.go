@@ -1,0 +1,70 @@
+package models
+
+import (
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+)
+
+// Batch normalization's constants, GoMLX's defaults (layers/batchnorm).
+const (
+	bnMomentum = 0.99
+	bnEpsilon  = 1e-3
+)
+
+// batchNorm normalizes x over every axis but the last (the channels), with
+// batch statistics while training and moving averages in inference.
+//
+// It is GoMLX's batchnorm layer (same variables, names and update rule, in
+// its plain-ops form) written here so that its scale, offset and moving
+// statistics enter the graph through the weight hook like every other
+// weight: pruning and quantization see them too. Plain ops also because the
+// fused batch-norm ops are missing from the pure-Go backend (v0.26.0).
+func (bd builder) batchNorm(ctx *context.Context, x *graph.Node) *graph.Node {
+	g := x.Graph()
+	ctx = ctx.In("batch_normalization")
+	features := x.Shape().Dimensions[x.Rank()-1]
+	shape := shapes.Make(x.DType(), features)
+	scaleVar := ctx.WithInitializer(initializers.One).VariableWithShape("scale", shape).SetTrainable(true)
+	offsetVar := ctx.WithInitializer(initializers.Zero).VariableWithShape("offset", shape).SetTrainable(true)
+	meanVar := ctx.WithInitializer(initializers.Zero).VariableWithShape("mean", shape).SetTrainable(false)
+	varianceVar := ctx.WithInitializer(initializers.One).VariableWithShape("variance", shape).SetTrainable(false)
+	weightVar := ctx.WithInitializer(initializers.Zero).VariableWithShape("avg_weight", shape).SetTrainable(false)
+
+	scale, offset := bd.variable(ctx, g, scaleVar), bd.variable(ctx, g, offsetVar)
+	var mean, variance *graph.Node
+	if ctx.IsTraining(g) {
+		axes := make([]int, x.Rank()-1)
+		for i := range axes {
+			axes[i] = i
+		}
+		mean = graph.StopGradient(graph.ReduceMean(x, axes...))
+		centered := graph.Sub(x, graph.Reshape(mean, broadcastDims(x.Rank(), features)...))
+		variance = graph.StopGradient(graph.ReduceMean(graph.Square(centered), axes...))
+		// Moving averages, debiased by how many batches they have seen.
+		weight := graph.OnePlus(weightVar.ValueGraph(g))
+		weightVar.SetValueGraph(weight)
+		momentum := graph.Min(graph.Scalar(g, x.DType(), bnMomentum), graph.OneMinus(graph.Reciprocal(weight)))
+		average := func(v *context.Variable, batch *graph.Node) {
+			v.SetValueGraph(graph.Add(graph.Mul(momentum, v.ValueGraph(g)), graph.Mul(graph.OneMinus(momentum), batch)))
+		}
+		average(meanVar, mean)
+		average(varianceVar, variance)
+	} else {
+		mean, variance = bd.variable(ctx, g, meanVar), bd.variable(ctx, g, varianceVar)
+	}
+	dims := broadcastDims(x.Rank(), features)
+	y := graph.Div(graph.Sub(x, graph.Reshape(mean, dims...)), graph.Sqrt(graph.AddScalar(graph.Reshape(variance, dims...), bnEpsilon)))
+	return graph.Add(graph.Mul(y, graph.Reshape(scale, dims...)), graph.Reshape(offset, dims...))
+}
+
+// broadcastDims is [1, …, 1, features] of the given rank.
+func broadcastDims(rank, features int) []int {
+	dims := make([]int, rank)
+	for i := range dims {
+		dims[i] = 1
+	}
+	dims[rank-1] = features
+	return dims
+}

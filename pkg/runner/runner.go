@@ -1,0 +1,281 @@
+// Package runner runs recipes (package recipe parses them): it opens the
+// backend, loads the data, and runs each stage in order on one Session —
+// the backend, data, GoMLX context, checkpoints, event bus and the current
+// model — recording everything in the run store.
+//
+// Stages are plug-ins. A stage kind is one file: it registers a
+// recipe.Kind whose settings implement Stage, and its Run works through the
+// Session — the model's weight and activation hooks, its loss and metrics,
+// the training Loop's hooks. The built-in kinds are train and evaluate.
+//
+// Example:
+//
+//	rec, err := recipe.Load("quickstart")
+//	if err != nil { return err }
+//	res, err := runner.Run(ctx, rec, runner.Options{Store: store})
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"time"
+
+	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+	"github.com/gomlx/gomlx/pkg/ml/train/losses"
+	"github.com/lathe-ml/lathe/pkg/backend"
+	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/pkg/models"
+	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/runs"
+)
+
+// Stage is what a registered kind's settings do when the run reaches them:
+// Run works on the session and returns the stage's results by name.
+type Stage interface {
+	recipe.Settings
+	Run(ctx context.Context, s *Session) (map[string]float64, error)
+}
+
+// Options configure a run.
+type Options struct {
+	// Resume continues this stored run (its id) from its last checkpoint
+	// instead of starting a new one: see Resume.
+	Resume string
+	// Backend overrides the recipe's backend (the --backend flag); see backend.Resolve.
+	Backend string
+	// Store records the run; nil runs without recording (tests, dry runs).
+	Store *runs.Store
+	// Sinks receive the run's events besides the store (console, dashboard, notebook).
+	Sinks []events.Sink
+}
+
+// Result is what a run produced.
+type Result struct {
+	RunID   string
+	Name    string // the recipe's name as run (<recipe>/<variant> for a variant)
+	Status  runs.Status
+	Backend string
+	Stages  []runs.StageResult
+	// Final merges the stages' metrics (later stages win) with wall_s.
+	Final map[string]float64
+}
+
+// ErrStopped is returned when the run's context is cancelled; the run is
+// checkpointed and recorded as stopped.
+var ErrStopped = errors.New("run stopped")
+
+// Run executes the recipe's stages in order. Cancelling ctx stops it cleanly
+// at the next step. Failures after the run is recorded leave a failed-run
+// record with the error; the error itself is returned too.
+func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, err error) {
+	for i, st := range rec.Stages {
+		if _, ok := st.Settings.(Stage); !ok {
+			return nil, &recipe.Error{File: rec.Path, Line: st.Line, Col: st.Col,
+				Msg: fmt.Sprintf("stage %d: kind %q cannot run (its settings have no Run)", i+1, st.Kind)}
+		}
+	}
+	res = &Result{Name: rec.Name, Final: map[string]float64{}}
+	s := &Session{Recipe: rec, bus: events.NewBus(opts.Sinks...), store: opts.Store, lastCheckpoint: -1}
+	var recorder *runs.Recorder
+	switch {
+	case opts.Resume != "":
+		if opts.Store == nil {
+			return nil, fmt.Errorf("resume needs the run store")
+		}
+		if s.resumed, err = opts.Store.Reopen(opts.Resume); err != nil {
+			return nil, err
+		}
+		res.RunID = s.resumed.ID
+	case opts.Store != nil:
+		run := &runs.Run{Name: rec.Name, RecipePath: rec.Path, Recipe: string(rec.Source), Params: rec.Params}
+		if err := opts.Store.Create(run); err != nil {
+			return nil, err
+		}
+		res.RunID = run.ID
+	}
+	s.RunID = res.RunID
+	if opts.Store != nil {
+		recorder = opts.Store.Recorder(res.RunID)
+		s.bus.Add(recorder)
+	}
+	started := time.Now()
+	s.Emit(events.Event{Kind: events.RunStarted, Message: rec.Name})
+
+	err = safely(func() error { return execute(ctx, s, opts, res) })
+	res.Status = runs.Finished
+	msg := ""
+	switch {
+	case errors.Is(err, ErrStopped):
+		res.Status, msg = runs.Stopped, "stopped"
+	case err != nil:
+		res.Status, msg = runs.Failed, err.Error()
+	}
+	res.Final["wall_s"] = time.Since(started).Seconds()
+	s.Emit(events.Event{Kind: events.RunFinished, Message: string(res.Status), Metrics: res.Final})
+	if opts.Store != nil {
+		if ferr := opts.Store.Finish(res.RunID, res.Status, msg, res.Final); ferr != nil && err == nil {
+			err = ferr
+		}
+		if rerr := recorder.Err(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if s.Backend != nil {
+		s.Backend.Finalize()
+	}
+	return res, err
+}
+
+// safely turns a panic from graph building (GoMLX reports shape errors by
+// panicking) into an error, so no stack trace reaches the user.
+func safely(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %s", runs.FirstLine(fmt.Sprint(p)))
+			if debugEnabled() {
+				err = fmt.Errorf("%w\n%s", err, debug.Stack())
+			}
+		}
+	}()
+	return fn()
+}
+
+func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
+	opened, err := backend.Open(backend.Resolve(opts.Backend, s.Recipe.Backend))
+	if err != nil {
+		return err
+	}
+	s.Backend, s.BackendName = opened.Backend, opened.Name()
+	res.Backend = opened.Name()
+	if opened.Notice != "" {
+		s.Log("%s", opened.Notice)
+	}
+	if s.store != nil {
+		if err := s.store.SetBackend(s.RunID, opened.Name()); err != nil {
+			return err
+		}
+	}
+	if err := s.loadData(); err != nil {
+		return err
+	}
+	if err := s.recordPlan(); err != nil {
+		return err
+	}
+	s.Model = newModel(s.Recipe, s.Data.Train.NumClasses)
+	if err := s.Model.Spec.AcceptsShape(s.Data.Train.ExampleShape); err != nil {
+		return fmt.Errorf("%s: %v", s.Recipe.Data.Dataset, err)
+	}
+	// Unchecked: evaluation and training graphs share the variables, and a
+	// stage may be the first or a later one to touch them.
+	s.Ctx = gomlxctx.New().Checked(false)
+	// The recipe's seed fixes both the initial weights and dropout's randomness.
+	s.Ctx.SetParam(initializers.ParamInitialSeed, s.Recipe.Seed)
+	if err := s.Ctx.SetRNGStateFromSeed(s.Recipe.Seed); err != nil {
+		return err
+	}
+	if s.store != nil {
+		// Build loads the newest checkpoint in the folder, if any: that is
+		// resuming. GoMLX allocates what a checkpoint declares: check it first.
+		dir := s.store.CheckpointDir(s.RunID)
+		if err := runs.CheckCheckpoints(dir); err != nil {
+			return err
+		}
+		if s.ckpt, err = checkpoints.Build(s.Ctx).Dir(dir).Keep(2).Done(); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	if s.resumed != nil {
+		if err := s.restorePosition(); err != nil {
+			return err
+		}
+	}
+	for i, st := range s.Recipe.Stages {
+		if err := ctx.Err(); err != nil {
+			return ErrStopped
+		}
+		s.StageIndex = i
+		if s.keepStage(i, res) { // finished before the checkpoint: its results stand
+			continue
+		}
+		stageStart := time.Now()
+		s.Emit(events.Event{Kind: events.StageStarted, Total: s.Recipe.Plan(s.stepsPerEpoch())[i].Steps})
+		m, err := st.Settings.(Stage).Run(ctx, s)
+		if err != nil {
+			return err
+		}
+		m["wall_s"] = time.Since(stageStart).Seconds()
+		res.Stages = append(res.Stages, runs.StageResult{Index: i, Kind: st.Kind, Status: runs.Finished,
+			Started: stageStart, Finished: time.Now(), Metrics: m})
+		for k, v := range m {
+			if k != "wall_s" {
+				res.Final[k] = v
+			}
+		}
+		s.Emit(events.Event{Kind: events.StageFinished, Metrics: m})
+	}
+	return nil
+}
+
+// newModel is the recipe's model, before any stage changed it.
+func newModel(rec *recipe.Recipe, numClasses int) *Model {
+	m := &Model{Spec: models.Spec{Model: rec.Model}, NumClasses: numClasses, Loss: losses.SparseCategoricalCrossEntropyLogits}
+	m.AddMetric(Accuracy())
+	return m
+}
+
+// recordPlan stores what the run will do, now that the data's size is
+// known: each stage's kind, whether it has steps and how many, and the
+// split sizes. The dashboard and summaries read it instead of re-deriving it.
+func (s *Session) recordPlan() error {
+	if s.store == nil {
+		return nil
+	}
+	plan := runs.Plan{Splits: map[string]int{"train": s.Data.Train.Len(), "validation": lenOf(s.Data.Validation), "test": s.Data.Test.Len()}}
+	for _, ps := range s.Recipe.Plan(s.stepsPerEpoch()) {
+		plan.Stages = append(plan.Stages, runs.PlannedStage{Index: ps.Index, Kind: ps.Kind, HasSteps: ps.HasSteps, Steps: ps.Steps})
+	}
+	return s.store.SetPlan(s.RunID, plan)
+}
+
+// stepsPerEpoch is one epoch of the training split in batches (the last
+// partial batch dropped).
+func (s *Session) stepsPerEpoch() int {
+	return s.Data.Train.Len() / s.Recipe.Data.BatchSize
+}
+
+// RunAll runs a recipe: once, or once per variant with the variants tied by
+// a group id (the run parameter runs.GroupParam) that `lathe compare`, the
+// dashboard and notebooks find them by. each is called after every run that
+// was recorded or produced a result; it stops at the first error.
+func RunAll(ctx context.Context, rec *recipe.Recipe, opts Options, each func(one *recipe.Recipe, res *Result, i, n int)) ([]*Result, string, error) {
+	expanded := rec.Expand()
+	group := ""
+	if len(expanded) > 1 {
+		group = runs.NewID(time.Now())
+	}
+	var results []*Result
+	for i, one := range expanded {
+		if group != "" {
+			one.Params[runs.GroupParam] = group
+		}
+		res, err := Run(ctx, one, opts)
+		if res != nil {
+			results = append(results, res)
+			if each != nil {
+				each(one, res, i, len(expanded))
+			}
+		}
+		if err != nil {
+			return results, group, err
+		}
+	}
+	return results, group, nil
+}
+
+// debugEnabled (LATHE_DEBUG=1) adds the stack to internal errors.
+func debugEnabled() bool { return os.Getenv("LATHE_DEBUG") == "1" }

@@ -1,0 +1,297 @@
+package runner
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/metrics"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/lathe-ml/lathe/datasets"
+	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/pkg/models"
+	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/runs"
+)
+
+// Session is one run in progress: what every stage works on. It owns the
+// backend, the data, the GoMLX context (the variables), checkpoints, the
+// event bus and the current model; a stage reads and changes them, and the
+// stages after it see what it left (a pruned or quantized model, say).
+type Session struct {
+	Recipe      *recipe.Recipe
+	RunID       string
+	Backend     backends.Backend
+	BackendName string
+	Data        Splits
+	// Ctx holds the model's variables, optimizer state and everything a
+	// checkpoint saves.
+	Ctx   *gomlxctx.Context
+	Model *Model
+	// Step is the global step, across stages; StageIndex the running stage.
+	Step       int
+	StageIndex int
+
+	bus   *events.Bus
+	store *runs.Store
+	ckpt  *checkpoints.Handler
+	// lastCheckpoint is the global step of the newest checkpoint saved or
+	// loaded (-1: none), for error messages.
+	lastCheckpoint int
+	// resumed is the stored run being continued (nil for a new run); from is
+	// where its checkpoint left off.
+	resumed *runs.Run
+	from    position
+	// evaluator evaluates the current model; rebuilt when the model changes.
+	evaluator *train.Trainer
+	evalFor   int // the model version the evaluator was built for
+}
+
+// Splits are the data a run trains and evaluates on, standardized with the
+// training split's statistics.
+type Splits struct {
+	Train, Validation, Test *datasets.Set
+}
+
+// Split returns the named split (test, validation or train); nil when the
+// recipe holds no validation split.
+func (s Splits) Split(name string) *datasets.Set {
+	switch name {
+	case "train":
+		return s.Train
+	case "validation":
+		return s.Validation
+	}
+	return s.Test
+}
+
+// Log emits a line worth showing the user.
+func (s *Session) Log(format string, args ...any) {
+	s.Emit(events.Event{Kind: events.Log, Message: fmt.Sprintf(format, args...)})
+}
+
+// Emit sends an event about the running stage.
+func (s *Session) Emit(e events.Event) {
+	e.RunID = s.RunID
+	if e.Kind != events.RunStarted && e.Kind != events.RunFinished && e.Kind != events.Log {
+		e.StageIndex = s.StageIndex
+		if e.Stage == "" && s.StageIndex < len(s.Recipe.Stages) {
+			e.Stage = s.Recipe.Stages[s.StageIndex].Kind
+		}
+	}
+	s.bus.Emit(e)
+}
+
+// NewTrainer returns a GoMLX trainer of the current model with opt. It
+// also evaluates the model from then on: GoMLX's NewTrainer deletes the
+// optimizer's learning-rate variable, so a second trainer built while
+// another trains would break the first.
+func (s *Session) NewTrainer(opt optimizers.Interface) (*train.Trainer, error) {
+	modelFn, err := s.Model.modelFn()
+	if err != nil {
+		return nil, err
+	}
+	trainMetrics, evalMetrics := s.Model.gomlxMetrics()
+	tr := train.NewTrainer(s.Backend, s.Ctx, modelFn, s.Model.Loss, opt, trainMetrics, evalMetrics)
+	s.evaluator, s.evalFor = tr, s.Model.version
+	return tr, nil
+}
+
+// Evaluate measures the current model on a split: its loss and every
+// metric, named <split>_loss, <split>_accuracy….
+func (s *Session) Evaluate(split string) (map[string]float64, error) {
+	set := s.Data.Split(split)
+	if set == nil {
+		return nil, fmt.Errorf("evaluate: the recipe holds out no %s split", split)
+	}
+	if s.evaluator == nil || s.evalFor != s.Model.version {
+		// Its optimizer is never used: evaluation does not update.
+		if _, err := s.NewTrainer(optimizers.Adam().Done()); err != nil {
+			return nil, err
+		}
+	}
+	ds, err := datasets.NewBatches(set, s.Recipe.Data.EvalBatchSize, false, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	values, err := s.evaluator.Eval(ds)
+	if err != nil {
+		return nil, fmt.Errorf("evaluating the %s split: %w", split, err)
+	}
+	defer finalize(values...)
+	// Eval returns [mean loss+regularization, mean loss, eval metrics…].
+	names := append([]string{"", "loss"}, s.Model.metricNames()...)
+	out := map[string]float64{}
+	for i, name := range names {
+		if name == "" || i >= len(values) {
+			continue
+		}
+		v, err := scalar(values[i])
+		if err != nil {
+			return nil, fmt.Errorf("evaluating the %s split: %s: %w", split, name, err)
+		}
+		out[split+"_"+name] = v
+	}
+	return out, nil
+}
+
+// ReadScalar reads a scalar context variable; ok is false when it does not exist.
+func (s *Session) ReadScalar(scope, name string) (v float64, ok bool, err error) {
+	variable := s.Ctx.InAbsPath(scope).GetVariable(name)
+	if variable == nil {
+		return 0, false, nil
+	}
+	t, err := variable.Value()
+	if err != nil {
+		return 0, true, fmt.Errorf("reading %s/%s: %w", scope, name, err)
+	}
+	v, err = scalar(t)
+	if err != nil {
+		return 0, true, fmt.Errorf("reading %s/%s: %w", scope, name, err)
+	}
+	return v, true, nil
+}
+
+// CountParams counts the model's trainable parameters (optimizer, scaler
+// and mask state are not trainable).
+func (s *Session) CountParams() int {
+	n := 0
+	for v := range s.Ctx.IterVariables() {
+		if v.Trainable {
+			n += v.Shape().Size()
+		}
+	}
+	return n
+}
+
+// SaveCheckpoint saves the session's variables with where the run is:
+// stage index and steps done in it.
+func (s *Session) SaveCheckpoint(stageStep int) error {
+	if s.ckpt == nil {
+		return nil
+	}
+	s.markPosition(s.StageIndex, stageStep)
+	if err := s.ckpt.Save(); err != nil {
+		return fmt.Errorf("saving checkpoint in %s: %w", s.ckpt.Dir(), err)
+	}
+	s.lastCheckpoint = s.Step
+	return nil
+}
+
+// checkpointNote says where the newest good checkpoint is, for an error.
+func (s *Session) checkpointNote() string {
+	if s.ckpt == nil || s.lastCheckpoint < 0 {
+		return "no checkpoint was saved before it"
+	}
+	return fmt.Sprintf("the last good checkpoint is at global step %d in %s", s.lastCheckpoint, s.ckpt.Dir())
+}
+
+// startStep is where the running stage begins: 0, or the checkpoint's step
+// when the run resumes inside it.
+func (s *Session) startStep() int {
+	if s.resumed != nil && s.StageIndex == s.from.stage {
+		return s.from.stageStep
+	}
+	return 0
+}
+
+// Model is the session's current model: the zoo architecture with the
+// hooks techniques added, the loss it trains on and the metrics it reports.
+type Model struct {
+	Spec       models.Spec
+	NumClasses int
+	// Loss is the base loss on labels and logits (sparse categorical cross
+	// entropy by default); AddLoss adds terms to it.
+	Loss    train.LossFn
+	terms   []LossTerm
+	metrics []Metric
+	version int // bumped on every change: graphs built before are stale
+}
+
+// LossTerm adds to the training loss, built inside the train graph from
+// the model's inputs and logits (distillation: a teacher's soft targets).
+type LossTerm struct {
+	Name string
+	Fn   func(ctx *gomlxctx.Context, inputs []*graph.Node, logits *graph.Node) *graph.Node
+}
+
+// AddLoss adds a term to the training loss.
+func (m *Model) AddLoss(t LossTerm) {
+	m.terms = append(m.terms, t)
+	m.version++
+}
+
+// AddHooks adds weight and activation hooks after those already there.
+func (m *Model) AddHooks(h models.Hooks) {
+	m.Spec.Hooks = models.Chain(m.Spec.Hooks, h)
+	m.version++
+}
+
+// AddMetric adds a metric, reported by name.
+func (m *Model) AddMetric(metric Metric) {
+	m.metrics = append(m.metrics, metric)
+	m.version++
+}
+
+// SetSpec replaces the architecture description (a technique that reshapes
+// the model); hooks are kept.
+func (m *Model) SetSpec(spec models.Spec) {
+	spec.Hooks = m.Spec.Hooks
+	m.Spec = spec
+	m.version++
+}
+
+// metricNames are the metrics' names, in order.
+func (m *Model) metricNames() []string {
+	out := make([]string, len(m.metrics))
+	for i, mt := range m.metrics {
+		out[i] = mt.Name
+	}
+	return out
+}
+
+func (m *Model) modelFn() (train.ModelFn, error) {
+	base, err := m.Spec.ModelFn(m.NumClasses)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.terms) == 0 {
+		return base, nil
+	}
+	terms := append([]LossTerm(nil), m.terms...)
+	return func(ctx *gomlxctx.Context, spec any, inputs []*graph.Node) []*graph.Node {
+		out := base(ctx, spec, inputs)
+		if ctx.IsTraining(out[0].Graph()) {
+			for _, t := range terms {
+				train.AddLoss(ctx, t.Fn(ctx.In("loss_"+t.Name), inputs, out[0]))
+			}
+		}
+		return out
+	}, nil
+}
+
+// Metric is a metric the model reports by name: Train is updated by every
+// train step (a moving average, reported as train_<name>), Eval runs over a
+// whole split (reported as <split>_<name>).
+type Metric struct {
+	Name        string
+	Train, Eval metrics.Interface
+}
+
+// Accuracy is the classification accuracy, a fraction in [0, 1].
+func Accuracy() Metric {
+	return Metric{Name: "accuracy",
+		Train: metrics.NewMovingAverageSparseCategoricalAccuracy("Moving Average Accuracy", "~acc", 0.01),
+		Eval:  metrics.NewSparseCategoricalAccuracy("Mean Accuracy", "#acc")}
+}
+
+func (m *Model) gomlxMetrics() (trainMetrics, evalMetrics []metrics.Interface) {
+	for _, mt := range m.metrics {
+		trainMetrics = append(trainMetrics, mt.Train)
+		evalMetrics = append(evalMetrics, mt.Eval)
+	}
+	return trainMetrics, evalMetrics
+}

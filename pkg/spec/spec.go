@@ -1,0 +1,160 @@
+// Package spec names what a recipe can ask for — datasets, model
+// architectures and activations, backends — and checks a model description
+// against a dataset, without linking GoMLX: the recipe parser and the
+// dashboard use it, and the packages that build the real things (datasets,
+// models, backend) take their vocabularies from it.
+//
+// Example:
+//
+//	m := spec.Model{Arch: "lenet5"}
+//	if err := m.Accepts("spirals"); err != nil {
+//		// model lenet5 needs images (height×width×channels); dataset spirals gives 2 features
+//	}
+package spec
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Dataset is what a dataset gives a model.
+type Dataset struct {
+	Name         string
+	ExampleShape []int // one example: [features] or [height, width, channels]
+	Classes      int
+	// TrainSize is the number of training examples (before validation is
+	// held out); 0 for synthetic sets, whose size a recipe chooses.
+	TrainSize int
+	Synthetic bool
+}
+
+// Datasets lists every dataset Lathe loads, real ones first.
+var Datasets = []Dataset{
+	{Name: "mnist", ExampleShape: []int{28, 28, 1}, Classes: 10, TrainSize: 60000},
+	{Name: "fashion-mnist", ExampleShape: []int{28, 28, 1}, Classes: 10, TrainSize: 60000},
+	{Name: "cifar10", ExampleShape: []int{32, 32, 3}, Classes: 10, TrainSize: 50000},
+	{Name: "blobs", ExampleShape: []int{2}, Classes: 4, Synthetic: true},
+	{Name: "spirals", ExampleShape: []int{2}, Classes: 2, Synthetic: true},
+	{Name: "synthetic-images", ExampleShape: []int{28, 28, 1}, Classes: 4, Synthetic: true},
+}
+
+// DatasetNames returns the names of Datasets.
+func DatasetNames() []string {
+	names := make([]string, len(Datasets))
+	for i, d := range Datasets {
+		names[i] = d.Name
+	}
+	return names
+}
+
+// LookupDataset returns the dataset of that name.
+func LookupDataset(name string) (Dataset, bool) {
+	for _, d := range Datasets {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Dataset{}, false
+}
+
+// Archs lists the architectures of the model zoo (pkg/models).
+var Archs = []string{"mlp", "lenet5", "resnet8", "resnet20", "resnet18"}
+
+// Activations lists the activation names a Model accepts.
+var Activations = []string{"relu", "gelu", "tanh", "sigmoid", "swish", "leaky_relu", "selu"}
+
+// Model describes a model of the zoo as a recipe writes it.
+type Model struct {
+	Arch       string  // one of Archs
+	Hidden     []int   // mlp: hidden layer widths (default [128])
+	Activation string  // default relu
+	Dropout    float64 // mlp: dropout rate after each hidden layer (0: none)
+}
+
+// Validate checks the description on its own.
+func (m Model) Validate() error {
+	if !slices.Contains(Archs, m.Arch) {
+		return fmt.Errorf("unknown model arch %q (allowed: %s)", m.Arch, strings.Join(Archs, ", "))
+	}
+	if m.Activation != "" && !slices.Contains(Activations, m.Activation) {
+		return fmt.Errorf("unknown activation %q (allowed: %s)", m.Activation, strings.Join(Activations, ", "))
+	}
+	for _, h := range m.Hidden {
+		if h <= 0 {
+			return fmt.Errorf("hidden layer width must be positive, got %d", h)
+		}
+	}
+	if m.Dropout < 0 || m.Dropout >= 1 {
+		return fmt.Errorf("dropout must be in [0, 1), got %g", m.Dropout)
+	}
+	return nil
+}
+
+// IsConvolutional reports whether the model uses convolutions and pooling.
+func (m Model) IsConvolutional() bool { return m.Arch != "mlp" }
+
+// minImageSide is the smallest image LeNet-5 (the most demanding of the
+// zoo: a 5×5 valid convolution between two 2×2 poolings) can take.
+const minImageSide = 12
+
+// AcceptsShape reports whether the model can take examples of this shape.
+func (m Model) AcceptsShape(example []int) error {
+	if need := m.needs(example); need != "" {
+		return fmt.Errorf("model %s needs %s, got examples of shape %v", m.Arch, need, example)
+	}
+	return nil
+}
+
+// needs says what the model needs that examples of this shape lack ("" if nothing).
+func (m Model) needs(example []int) string {
+	switch {
+	case !m.IsConvolutional():
+		if len(example) == 0 {
+			return "at least one feature"
+		}
+	case len(example) != 3:
+		return "images (height×width×channels)"
+	case example[0] < minImageSide || example[1] < minImageSide:
+		return fmt.Sprintf("images of at least %d×%d pixels", minImageSide, minImageSide)
+	}
+	return ""
+}
+
+// Accepts reports whether the model can train on the named dataset,
+// naming both when it cannot.
+func (m Model) Accepts(dataset string) error {
+	d, ok := LookupDataset(dataset)
+	if !ok {
+		return fmt.Errorf("unknown dataset %q (allowed: %s)", dataset, strings.Join(DatasetNames(), ", "))
+	}
+	if need := m.needs(d.ExampleShape); need != "" {
+		gives := fmt.Sprintf("examples of shape %v", d.ExampleShape)
+		switch len(d.ExampleShape) {
+		case 1:
+			gives = fmt.Sprintf("%d features per example", d.ExampleShape[0])
+		case 3:
+			gives = fmt.Sprintf("%d×%d×%d images", d.ExampleShape[0], d.ExampleShape[1], d.ExampleShape[2])
+		}
+		return fmt.Errorf("model %s needs %s; dataset %s gives %s", m.Arch, need, dataset, gives)
+	}
+	return nil
+}
+
+// Backends lists the forms a backend setting takes.
+var Backends = []string{"auto", "go", "xla:cpu", "xla:cuda", "xla:/abs/path/plugin.so"}
+
+// ValidateBackend reports whether s has one of the accepted forms, without
+// opening anything.
+func ValidateBackend(s string) error {
+	switch {
+	case s == "" || s == "auto" || s == "go" || s == "xla:cpu" || s == "xla:cuda":
+		return nil
+	case strings.HasPrefix(s, "xla:"):
+		if path := strings.TrimPrefix(s, "xla:"); !strings.HasPrefix(path, "/") {
+			return fmt.Errorf("backend %q: a plugin path must be absolute (allowed: %s)", s, strings.Join(Backends, ", "))
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown backend %q (allowed: %s)", s, strings.Join(Backends, ", "))
+}

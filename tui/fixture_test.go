@@ -79,6 +79,7 @@ func optimizerRecipe(opt, lr string) string {
 
 type fixtureRun struct {
 	run      runs.Run
+	plan     *runs.Plan // as the runner records it once the data is loaded
 	stages   []fixtureStage
 	finished time.Time // zero: still running
 	status   runs.Status
@@ -89,6 +90,7 @@ type fixtureRun struct {
 
 type fixtureStage struct {
 	kind           string
+	planned        int // steps, recorded when the stage starts
 	started, ended time.Time // ended zero: running
 	status         runs.Status
 	metrics        map[string]float64
@@ -132,11 +134,12 @@ func fixtureRuns(t testing.TB) []fixtureRun {
 				"data.batch_size": "64", "model.arch": "mlp", "model.hidden": "[128]", "stages.0.train.epochs": "4",
 				"stages.0.train.optimizer.name": "adam", "stages.0.train.optimizer.learning_rate": "1e-3", "stages.1.evaluate.split": "test"}},
 		stages: []fixtureStage{
-			{kind: "train", started: qsStart.Add(2 * time.Second), ended: qsStart.Add(4*time.Minute + 30*time.Second), status: runs.Finished,
+			{kind: "train", planned: 3436, started: qsStart.Add(2 * time.Second), ended: qsStart.Add(4*time.Minute + 30*time.Second), status: runs.Finished,
 				metrics: map[string]float64{"steps": 3436, "validation_accuracy": 0.9721, "train_loss": 0.081}},
 			{kind: "evaluate", started: qsStart.Add(4*time.Minute + 30*time.Second), ended: qsStart.Add(4*time.Minute + 32*time.Second), status: runs.Finished,
 				metrics: map[string]float64{"test_accuracy": 0.9731, "test_loss": 0.0895}},
 		},
+		plan:     trainEvalPlan(3436, 55000, 5000, 10000),
 		finished: qsStart.Add(4*time.Minute + 33*time.Second), status: runs.Finished,
 		final:  map[string]float64{"test_accuracy": 0.9731, "test_loss": 0.0895, "wall_s": 273, "params": 101770, "samples_per_s": 2012},
 		points: trainPoints(0, 1, 3436, 859, 17, qsStart.Add(2*time.Second), 75*time.Millisecond, 3),
@@ -152,11 +155,12 @@ func fixtureRuns(t testing.TB) []fixtureRun {
 					"group": "20261126-090400-0000", "variant": name,
 					"stages.0.train.optimizer.name": name, "stages.0.train.optimizer.learning_rate": lr}},
 			stages: []fixtureStage{
-				{kind: "train", started: start.Add(time.Second), ended: start.Add(40 * time.Second), status: runs.Finished,
+				{kind: "train", planned: 840, started: start.Add(time.Second), ended: start.Add(40 * time.Second), status: runs.Finished,
 					metrics: map[string]float64{"steps": 840, "validation_accuracy": acc}},
 				{kind: "evaluate", started: start.Add(40 * time.Second), ended: start.Add(41 * time.Second), status: runs.Finished,
 					metrics: map[string]float64{"test_accuracy": acc + 0.004}},
 			},
+			plan:     trainEvalPlan(840, 1800, 200, 500),
 			finished: start.Add(41 * time.Second), status: runs.Finished,
 			final:  map[string]float64{"test_accuracy": acc + 0.004, "wall_s": 41, "samples_per_s": 1500 * rate},
 			points: trainPoints(0, 1, 840, 28, 8, start.Add(time.Second), 45*time.Millisecond, rate),
@@ -174,7 +178,8 @@ func fixtureRuns(t testing.TB) []fixtureRun {
 	interrupted := fixtureRun{
 		run: runs.Run{ID: idInterrupted, Name: "mnist-lenet", RecipePath: "recipes/mnist-lenet.yaml", Recipe: fixtureRecipe(t, "mnist-lenet"),
 			Backend: "go", Started: t0.Add(10 * time.Minute), PID: deadPID, Params: map[string]string{"name": "mnist-lenet"}},
-		stages: []fixtureStage{{kind: "train", started: t0.Add(10*time.Minute + 3*time.Second), status: runs.Running}},
+		plan:   trainEvalPlan(858, 55000, 5000, 10000),
+		stages: []fixtureStage{{kind: "train", planned: 858, started: t0.Add(10*time.Minute + 3*time.Second), status: runs.Running}},
 		points: trainPoints(0, 1, 200, 429, 20, t0.Add(10*time.Minute+3*time.Second), 200*time.Millisecond, 2),
 	}
 	// Running: 500 of spirals' 30×28 = 840 steps, the last point a second ago.
@@ -183,10 +188,18 @@ func fixtureRuns(t testing.TB) []fixtureRun {
 	running := fixtureRun{
 		run: runs.Run{ID: idRunning, Name: "spirals", RecipePath: "recipes/spirals.yaml", Recipe: fixtureRecipe(t, "spirals"),
 			Backend: "go", Started: runStart, PID: alivePID, Params: map[string]string{"name": "spirals", "seed": "7"}},
-		stages: []fixtureStage{{kind: "train", started: runStart.Add(2 * time.Second), status: runs.Running}},
+		plan:   trainEvalPlan(840, 1800, 200, 500),
+		stages: []fixtureStage{{kind: "train", planned: 840, started: runStart.Add(2 * time.Second), status: runs.Running}},
 		points: trainPoints(0, 1, 500, 28, 8, fixtureNow.Add(-time.Second-500*stepTime), stepTime, 0.5),
 	}
 	return []fixtureRun{qs, sgd, adam, failed, interrupted, running}
+}
+
+// trainEvalPlan is the plan of a recipe that trains for steps, then
+// evaluates on the test split.
+func trainEvalPlan(steps, train, validation, test int) *runs.Plan {
+	return &runs.Plan{Stages: []runs.PlannedStage{{Index: 0, Kind: "train", HasSteps: true, Steps: steps}, {Index: 1, Kind: "evaluate"}},
+		Splits: map[string]int{"train": train, "validation": validation, "test": test}}
 }
 
 // newFixtureStore writes the fixture runs into a new store with fixed
@@ -220,11 +233,16 @@ func newFixtureStoreIn(t testing.TB, dir string) {
 		if err := s.Create(&r); err != nil {
 			t.Fatal(err)
 		}
+		if f.plan != nil {
+			if err := s.SetPlan(r.ID, *f.plan); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := s.AppendMetrics(r.ID, f.points); err != nil {
 			t.Fatal(err)
 		}
 		for i, st := range f.stages {
-			if err := s.StartStage(r.ID, i, st.kind); err != nil {
+			if err := s.StartStage(r.ID, i, st.kind, st.planned); err != nil {
 				t.Fatal(err)
 			}
 			if st.status != runs.Running {

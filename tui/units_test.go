@@ -93,15 +93,23 @@ func TestSmoothing(t *testing.T) {
 func TestSeriesSetDropsRacingDeltas(t *testing.T) {
 	s := newSeriesSet()
 	p := func(step int) runs.Point { return runs.Point{Step: step, Name: "loss", Value: 1} }
-	if !s.add(0, 10, []runs.Point{p(1), p(2)}) {
+	at := func(row int64) runs.Cursor { return runs.Cursor{Row: row} }
+	if !s.add(at(0), at(10), []runs.Point{p(1), p(2)}) {
 		t.Fatal("first delta refused")
 	}
-	if s.add(0, 10, []runs.Point{p(1), p(2)}) {
+	if s.add(at(0), at(10), []runs.Point{p(1), p(2)}) {
 		t.Error("a second delta read from row 0 was applied twice")
 	}
-	s.add(10, 12, []runs.Point{p(3), {Step: 3, Name: "accuracy", Value: 0.5}})
+	s.add(at(10), at(12), []runs.Point{p(3), {Step: 3, Name: "accuracy", Value: 0.5}})
 	if len(s.byName["loss"]) != 3 || strings.Join(s.names, ",") != "accuracy,loss" {
 		t.Errorf("series %v names %v", s.byName, s.names)
+	}
+	// The run was truncated: the read started over and replaces all held.
+	if !s.add(at(12), runs.Cursor{Row: 14, Truncations: 1}, []runs.Point{p(1), {Step: 2, Name: "loss", Value: 7}}) {
+		t.Fatal("a delta that starts over was refused")
+	}
+	if l := s.byName["loss"]; len(l) != 2 || l[1].Value != 7 || strings.Join(s.names, ",") != "loss" {
+		t.Errorf("after a restart: series %v names %v", s.byName, s.names)
 	}
 }
 
@@ -149,11 +157,12 @@ func TestPanelsGroupEverySeries(t *testing.T) {
 }
 
 func TestPlanAndEstimate(t *testing.T) {
-	r := &runs.Run{ID: "r", Recipe: fixtureRecipe(t, "spirals"), RecipePath: "recipes/spirals.yaml", Status: runs.Running,
+	r := &runs.Run{ID: "r", Status: runs.Running,
+		Plan: &runs.Plan{Stages: []runs.PlannedStage{{Index: 0, Kind: "train", HasSteps: true, Steps: 840},
+			{Index: 1, Kind: "evaluate"}}},
 		Stages: []runs.StageResult{{Index: 0, Kind: "train", Status: runs.Running}}}
 	pl := planOf(r)
-	// spirals: 2000 examples less 200 for validation, batch 64: 28 steps per epoch, 30 epochs.
-	if !pl.ok || pl.perEpoch != 28 || len(pl.stages) != 2 || pl.stages[0].epochs != 30 {
+	if !pl.recorded || len(pl.stages) != 2 || !pl.stages[0].hasSteps || pl.stages[0].steps != 840 || pl.stages[1].hasSteps {
 		t.Fatalf("plan %+v", pl)
 	}
 	now := time.Unix(1000, 0)
@@ -167,16 +176,41 @@ func TestPlanAndEstimate(t *testing.T) {
 	if math.Abs(e.rate-392/19.4) > 1e-9 || !e.etaOK || math.Abs(e.eta.Seconds()-(440/(392/19.4)-0.6)) > 1e-6 {
 		t.Errorf("rate %v eta %v", e.rate, e.eta)
 	}
-	// An epoch that ended says the true steps per epoch (here 30, as if the data were larger).
-	prog.Stages[0].FirstEpochStep = 30
-	if e := estimateRun(r, prog, pl, now); e.total != 900 {
-		t.Errorf("observed epochs: total %d, want 900", e.total)
+	// The steps the stage recorded when it started are exact: they win.
+	exact := *r
+	exact.Stages = []runs.StageResult{{Index: 0, Kind: "train", Status: runs.Running, PlannedSteps: 900}}
+	if e := estimateRun(&exact, prog, planOf(&exact), now); e.total != 900 || e.stageTotal != 900 {
+		t.Errorf("recorded planned steps: total %d stage %d, want 900", e.total, e.stageTotal)
 	}
-	// A recipe this version cannot read: steps without a total, no ETA.
-	odd := *r
-	odd.Recipe = "name: x\nstages: [{prune: {}}]\n"
-	if e := estimateRun(&odd, prog, planOf(&odd), now); e.total != 0 || e.etaOK || e.step != 400 || e.stages != 1 {
-		t.Errorf("unknown recipe: %+v", e)
+	// A stage is known to train by HasSteps, whatever its kind is called.
+	renamed := *r
+	renamed.Plan = &runs.Plan{Stages: []runs.PlannedStage{{Index: 0, Kind: "fit", HasSteps: true, Steps: 840}, {Index: 1, Kind: "train"}}}
+	renamed.Stages = []runs.StageResult{{Index: 0, Kind: "fit", Status: runs.Running}}
+	if e := estimateRun(&renamed, prog, planOf(&renamed), now); e.total != 840 || e.stageTotal != 840 || !e.etaOK {
+		t.Errorf("a stage of another name with steps: %+v", e)
+	}
+	// A planned stage whose steps are not known yet: no total, no ETA.
+	unknown := *r
+	unknown.Plan = &runs.Plan{Stages: []runs.PlannedStage{{Index: 0, Kind: "train", HasSteps: true}, {Index: 1, Kind: "prune", HasSteps: true, Steps: 10}}}
+	if e := estimateRun(&unknown, prog, planOf(&unknown), now); e.total != 0 || e.etaOK || e.stageTotal != 0 || e.step != 400 {
+		t.Errorf("unknown steps: %+v", e)
+	}
+
+	// A run recorded before plans: only what its stages recorded.
+	old := &runs.Run{ID: "old", Status: runs.Running, Stages: []runs.StageResult{{Index: 0, Kind: "train", Status: runs.Running, PlannedSteps: 840}}}
+	e = estimateRun(old, prog, planOf(old), now)
+	if e.stages != 1 || e.stageTotal != 840 || e.stageStep != 400 || e.total != 0 || e.etaOK || e.rate == 0 {
+		t.Errorf("old run: %+v (the stage's steps are known, the run's total is not)", e)
+	}
+	older := &runs.Run{ID: "older", Status: runs.Running, Stages: []runs.StageResult{{Index: 0, Kind: "train", Status: runs.Running}}}
+	if e := estimateRun(older, prog, planOf(older), now); e.total != 0 || e.stageTotal != 0 || e.etaOK || e.step != 400 || e.stages != 1 {
+		t.Errorf("run without planned steps: %+v", e)
+	}
+	// Once such a run finished, every stage is recorded: the total is known.
+	done := &runs.Run{ID: "done", Status: runs.Finished, Stages: []runs.StageResult{
+		{Index: 0, Kind: "train", Status: runs.Finished, PlannedSteps: 400}, {Index: 1, Kind: "evaluate", Status: runs.Finished}}}
+	if e := estimateRun(done, prog, planOf(done), now); e.total != 400 || e.stage != 1 || e.stages != 2 {
+		t.Errorf("finished old run: %+v", e)
 	}
 }
 

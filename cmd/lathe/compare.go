@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runs"
@@ -36,7 +35,7 @@ func compareCmd(g *globalFlags) *cobra.Command {
 			png, plotErr := report.CurvesPNG(store, list, metric, 8, 5)
 			if plotErr == nil {
 				if plotPath == "" {
-					plotPath = filepath.Join(store.Dir(), "compare-"+safeName(args[0])+"-"+metric+".png")
+					plotPath = filepath.Join(store.Dir(), "compare-"+runs.SafeName(args[0])+"-"+metric+".png")
 				}
 				if err := writeFileAtomic(plotPath, png); err != nil {
 					return err
@@ -64,15 +63,6 @@ func compareCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&plotPath, "plot", "", "PNG file to write (default <runs-dir>/compare-<ref>-<metric>.png)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == os.PathSeparator || r == ' ' {
-			return '_'
-		}
-		return r
-	}, s)
 }
 
 // writeFileAtomic writes through a temporary file and a rename, so a reader

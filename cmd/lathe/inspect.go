@@ -85,7 +85,7 @@ func lsCmd(g *globalFlags) *cobra.Command {
 				if v, ok := r.Final["test_accuracy"]; ok {
 					acc = fmt.Sprintf("%.2f%%", 100*v)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Status, orDash(r.Backend), acc,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Status, runs.OrDash(r.Backend), acc,
 					r.Duration().Round(time.Second), r.Started.Local().Format("2006-01-02 15:04"))
 			}
 			return tw.Flush()
@@ -124,7 +124,7 @@ func showCmd(g *globalFlags) *cobra.Command {
 
 func printRun(w io.Writer, r *runs.Run) {
 	fmt.Fprintf(w, "run      %s\nname     %s\nstatus   %s\nbackend  %s\nrecipe   %s\nstarted  %s\nduration %s\n",
-		r.ID, r.Name, r.Status, orDash(r.Backend), orDash(r.RecipePath),
+		r.ID, r.Name, r.Status, runs.OrDash(r.Backend), runs.OrDash(r.RecipePath),
 		r.Started.Local().Format(time.DateTime), r.Duration().Round(time.Second))
 	if r.Error != "" {
 		fmt.Fprintf(w, "error    %s\n", r.Error)
@@ -152,8 +152,8 @@ func printRun(w io.Writer, r *runs.Run) {
 	tw.Flush()
 	if len(r.Final) > 0 {
 		fmt.Fprintln(w, "\nfinal metrics")
-		for _, k := range sortedMetricNames(r.Final) {
-			fmt.Fprintf(w, "  %s\n", formatMetric(k, r.Final[k]))
+		for _, k := range runs.SortMetricNames(r.Final) {
+			fmt.Fprintf(w, "  %s %s\n", k, runs.FormatMetric(k, r.Final[k]))
 		}
 	}
 }

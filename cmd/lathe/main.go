@@ -18,7 +18,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/spf13/cobra"
 )
 

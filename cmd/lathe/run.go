@@ -7,7 +7,6 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
-	"time"
 
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/recipe"
@@ -113,7 +112,7 @@ func resumeCmd(g *globalFlags) *cobra.Command {
 			if res != nil && res.RunID != "" {
 				run, gerr := store.Get(res.RunID)
 				if gerr == nil {
-					fmt.Fprintf(os.Stdout, "\n%s — %s on %s\n", run.Name, res.Status, orDash(res.Backend))
+					fmt.Fprintf(os.Stdout, "\n%s — %s on %s\n", run.Name, res.Status, runs.OrDash(res.Backend))
 				}
 				fmt.Fprintf(os.Stdout, "final: %s\nrun: %s\n", formatMetrics(res.Final), res.RunID)
 			}

@@ -42,7 +42,7 @@ func Compare(list []*runs.Run) []Row {
 			row.TestAccuracy = v
 		}
 		for _, st := range r.Stages {
-			if st.Kind == "train" && !st.Finished.IsZero() {
+			if hasSteps(r, st) && !st.Finished.IsZero() {
 				row.TrainS += st.Finished.Sub(st.Started).Seconds()
 			}
 		}
@@ -50,6 +50,15 @@ func Compare(list []*runs.Run) []Row {
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].TestAccuracy > rows[j].TestAccuracy })
 	return rows
+}
+
+// hasSteps reports whether a stage trains, as its run recorded it: the
+// plan, or for runs older than plans, planned steps.
+func hasSteps(r *runs.Run, st runs.StageResult) bool {
+	if ps, ok := r.Plan.Stage(st.Index); ok {
+		return ps.HasSteps
+	}
+	return st.PlannedSteps > 0
 }
 
 // WriteTable prints rows as an aligned table.

@@ -87,6 +87,7 @@ func TestParseErrors(t *testing.T) {
 		{"yaml syntax", strings.Replace(issueExample, "{dataset: mnist,", "{dataset: [mnist,", 1), 4, 0, "YAML syntax"},
 		{"stages not a list", strings.Replace(issueExample, "stages:\n  - train: {epochs: 2, optimizer: {name: adam, learning_rate: 1e-3}}\n  - evaluate: {split: test}\n", "stages: 5\n", 1), 6, 9, "stages must be a list, got the integer 5"},
 		{"duplicate key", issueExample + "seed: 1\n", 9, 1, `mapping key "seed" already defined at [2:1]`},
+		{"model cannot take the dataset", strings.Replace(issueExample, "dataset: mnist", "dataset: spirals", 1), 5, 15, "model lenet5 needs images (height×width×channels); dataset spirals gives 2 features per example"},
 		{"hidden on a cnn", strings.Replace(issueExample, "{arch: lenet5}", "{arch: lenet5, hidden: [10]}", 1), 5, 8, "apply to the mlp arch only"},
 	}
 	for _, c := range cases {
@@ -126,6 +127,66 @@ func TestParseDefaults(t *testing.T) {
 		tr.Optimizer.Name != "adam" || tr.Optimizer.LearningRate != 1e-3 ||
 		r.Stages[1].Settings.(*runner.EvaluateStage).Split != "test" {
 		t.Fatalf("defaults: %+v %+v", r, tr)
+	}
+}
+
+// TestZeroIsNotUnset: a key written as 0 stays 0. The expected values are
+// the literals written in the recipe; the unset case is PyTorch's documented
+// AdamW default (weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8).
+func TestZeroIsNotUnset(t *testing.T) {
+	base := "name: z\ndata: {dataset: blobs}\nmodel: {arch: mlp}\nstages:\n  - train: {steps: 5, optimizer: %s}\n"
+	parse := func(opt string) *runner.TrainStage {
+		t.Helper()
+		r, err := recipe.Parse("z.yaml", []byte(strings.Replace(base, "%s", opt, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Stages[0].Settings.(*runner.TrainStage)
+	}
+	o := parse("{name: adamw, weight_decay: 0, betas: [0, 0], eps: 0}").Optimizer
+	if o.WeightDecay != 0 || o.Betas != [2]float64{0, 0} || o.Eps != 0 {
+		t.Errorf("written zeros replaced: weight_decay %g, betas %v, eps %g", o.WeightDecay, o.Betas, o.Eps)
+	}
+	o = parse("{name: adamw}").Optimizer
+	if o.WeightDecay != 0.01 || o.Betas != [2]float64{0.9, 0.999} || o.Eps != 1e-8 || o.LearningRate != 1e-3 {
+		t.Errorf("adamw defaults: %+v", o)
+	}
+	o = parse("{name: sgd, learning_rate: 0.1, momentum: 0}").Optimizer
+	if o.Momentum != 0 || o.LearningRate != 0.1 {
+		t.Errorf("sgd: %+v", o)
+	}
+}
+
+// TestVariantsOverrideAnyStage: a variant overrides any stage kind's keys,
+// by kind or as bare keys, and only in stages of kinds that have them.
+func TestVariantsOverrideAnyStage(t *testing.T) {
+	src := "name: v\ndata: {dataset: blobs, validation: 50}\nmodel: {arch: mlp}\nstages:\n  - train: {steps: 5}\n  - evaluate\n" +
+		"variants:\n  - {name: a, optimizer: sgd}\n  - {name: b, evaluate: {split: validation}, train: {steps: 9}}\n"
+	r, err := recipe.Parse("v.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := r.Variant("a")
+	b, _ := r.Variant("b")
+	if got := a.Stages[0].Settings.(*runner.TrainStage).Optimizer.Name; got != "sgd" {
+		t.Errorf("variant a optimizer %s", got)
+	}
+	if tr := b.Stages[0].Settings.(*runner.TrainStage); tr.Steps != 9 || tr.Optimizer.Name != "adam" {
+		t.Errorf("variant b train %+v", tr)
+	}
+	if ev := b.Stages[1].Settings.(*runner.EvaluateStage); ev.Split != "validation" {
+		t.Errorf("variant b evaluate %+v", ev)
+	}
+	if r.Stages[0].Settings.(*runner.TrainStage).Steps != 5 {
+		t.Error("a variant changed the recipe's own stage")
+	}
+	bad := strings.Replace(src, "optimizer: sgd", "optimiser: sgd", 1)
+	if _, err := recipe.Parse("v.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), `did you mean "optimizer"`) {
+		t.Errorf("variant typo: %v", err)
+	}
+	bad = strings.Replace(src, "split: validation", "split: nowhere", 1)
+	if _, err := recipe.Parse("v.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "v.yaml:9:") {
+		t.Errorf("variant bad value: %v", err)
 	}
 }
 

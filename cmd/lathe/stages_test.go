@@ -26,7 +26,7 @@ func (c *tally) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	return err
 }
 func (c *tally) Check(*recipe.Decoder, recipe.Node, *recipe.Recipe) error { return nil }
-func (c *tally) PlannedSteps(int) int                                    { return c.N }
+func (c *tally) PlannedSteps(int) int                                     { return c.N }
 func (c *tally) Run(_ context.Context, s *runner.Session) (map[string]float64, error) {
 	for i := 1; i <= c.N; i++ {
 		s.Step++

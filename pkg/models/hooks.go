@@ -13,6 +13,7 @@ type Hooks struct {
 	// dense and convolution weights and biases, batch norm's scale, offset
 	// and moving statistics — with the variable and its value, and returns
 	// the value the model uses. It runs before any cast to the compute dtype.
+	// (Spec.GoMLXDense layers, kept for speed comparisons, bypass it.)
 	Weight func(ctx *context.Context, v *context.Variable, value *graph.Node) *graph.Node
 	// Activation is called with every layer's output (before its
 	// non-linearity), and with the model's input under the name "input";

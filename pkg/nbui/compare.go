@@ -50,7 +50,7 @@ func compareHTML(rows []report.Row) string {
 	for _, r := range rows {
 		acc := "-"
 		if r.TestAccuracy >= 0 {
-			acc = fmt.Sprintf("%.2f%%", 100*r.TestAccuracy)
+			acc = runs.FormatPercent(r.TestAccuracy)
 		}
 		cells = append(cells, []string{r.ID, r.Name, r.Status, acc, fmt.Sprintf("%.4f", r.TrainLoss),
 			time.Duration(r.TrainS * float64(time.Second)).Round(100 * time.Millisecond).String(), fmt.Sprintf("%.0f", r.SamplesPerS)})

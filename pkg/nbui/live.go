@@ -2,6 +2,7 @@ package nbui
 
 import (
 	"fmt"
+	"github.com/lathe-ml/lathe/pkg/runs"
 	"html"
 	"strings"
 	"sync"
@@ -246,7 +247,7 @@ func num(m map[string]float64, key, format string) string {
 
 func pct(m map[string]float64, key string) string {
 	if v, ok := m[key]; ok {
-		return fmt.Sprintf("%.2f%%", 100*v)
+		return runs.FormatPercent(v)
 	}
 	return "-"
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/recipe"
-	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/report"
+	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 

@@ -151,7 +151,7 @@ func resultLine(res *runner.Result) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.2f%%", strings.ReplaceAll(k, "_", " "), 100*res.Final[k]))
+		parts = append(parts, strings.ReplaceAll(k, "_", " ")+" "+runs.FormatPercent(res.Final[k]))
 	}
 	return fmt.Sprintf("run %s %s on %s in %.1f s: %s", res.RunID, res.Status, res.Backend, res.Final["wall_s"], strings.Join(parts, ", "))
 }

@@ -3,7 +3,6 @@ package nbui
 import (
 	"fmt"
 	"html"
-	"sort"
 	"strings"
 	"time"
 
@@ -83,7 +82,7 @@ func ListRuns(n int) error {
 	for _, r := range list {
 		acc := "-"
 		if v, ok := r.Final["test_accuracy"]; ok {
-			acc = fmt.Sprintf("%.2f%%", 100*v)
+			acc = runs.FormatPercent(v)
 		}
 		rows = append(rows, []string{r.ID, r.Name, string(r.Status), r.Backend, acc,
 			r.Duration().Round(100 * time.Millisecond).String(), r.Started.Local().Format("2006-01-02 15:04:05")})
@@ -95,20 +94,9 @@ func ListRuns(n int) error {
 }
 
 func metricsText(m map[string]float64) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		v := m[k]
-		switch {
-		case strings.HasSuffix(k, "_accuracy"):
-			parts = append(parts, fmt.Sprintf("%s %.2f%%", k, 100*v))
-		default:
-			parts = append(parts, fmt.Sprintf("%s %.4g", k, v))
-		}
+	parts := make([]string, 0, len(m))
+	for _, k := range runs.SortMetricNames(m) {
+		parts = append(parts, k+" "+runs.FormatMetric(k, m[k]))
 	}
 	return strings.Join(parts, ", ")
 }

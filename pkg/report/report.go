@@ -76,9 +76,6 @@ func WriteTable(w io.Writer, rows []Row) error {
 	return tw.Flush()
 }
 
-// GroupParam is the run parameter that ties the runs of one recipe's variants.
-const GroupParam = runs.GroupParam
-
 // Group finds the runs to compare for ref: the newest group of variant runs
 // of the recipe named ref (runs named ref/<variant>), else the runs whose id,
 // id prefix or name is ref.
@@ -90,15 +87,15 @@ func Group(store *runs.Store, refs ...string) ([]*runs.Run, error) {
 	if len(refs) == 1 {
 		var group string
 		for _, r := range all { // newest first
-			if strings.HasPrefix(r.Name, refs[0]+"/") && r.Params[GroupParam] != "" {
-				group = r.Params[GroupParam]
+			if strings.HasPrefix(r.Name, refs[0]+"/") && r.Params[runs.GroupParam] != "" {
+				group = r.Params[runs.GroupParam]
 				break
 			}
 		}
 		if group != "" {
 			var out []*runs.Run
 			for _, r := range all {
-				if r.Params[GroupParam] == group {
+				if r.Params[runs.GroupParam] == group {
 					out = append(out, r)
 				}
 			}

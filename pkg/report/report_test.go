@@ -24,7 +24,7 @@ func fakeGroup(t *testing.T) *runs.Store {
 		acc         float64
 	}{{"cmp/sgd", "g1", 0.91}, {"cmp/adam", "g1", 0.97}, {"other", "", 0.5}} {
 		r := &runs.Run{ID: runs.NewID(start.Add(time.Duration(i) * time.Second)), Name: c.name, Started: start.Add(time.Duration(i) * time.Second),
-			Params: map[string]string{GroupParam: c.group}}
+			Params: map[string]string{runs.GroupParam: c.group}}
 		if err := s.Create(r); err != nil {
 			t.Fatal(err)
 		}

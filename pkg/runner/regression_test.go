@@ -152,7 +152,7 @@ func (c *counter) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	return err
 }
 func (c *counter) Check(*recipe.Decoder, recipe.Node, *recipe.Recipe) error { return nil }
-func (c *counter) PlannedSteps(int) int                                    { return c.N }
+func (c *counter) PlannedSteps(int) int                                     { return c.N }
 func (c *counter) Run(_ context.Context, s *Session) (map[string]float64, error) {
 	for i := 1; i <= c.N; i++ {
 		s.Step++

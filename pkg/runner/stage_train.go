@@ -6,8 +6,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/lathe-ml/lathe/datasets"
 	"github.com/lathe-ml/lathe/pkg/amp"
 	"github.com/lathe-ml/lathe/pkg/events"

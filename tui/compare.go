@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -285,9 +286,13 @@ func (c compareView) table(rs []*runs.Run, labs []string, metric string, series 
 			best.values, best.ok = append(best.values, 0), append(best.ok, false)
 			continue
 		}
-		b := pts[0].Value
+		// The best number seen: NaN only when every value is NaN.
+		b := math.NaN()
 		for _, p := range pts {
-			if (higher == 1 && p.Value > b) || (higher != 1 && p.Value < b) {
+			if math.IsNaN(p.Value) {
+				continue
+			}
+			if math.IsNaN(b) || (higher == 1 && p.Value > b) || (higher != 1 && p.Value < b) {
 				b = p.Value
 			}
 		}
@@ -398,14 +403,18 @@ func higherIsBetter(name string) int {
 }
 
 // isBest says whether values[i] is the column's best (ties included) among
-// two or more values that are not all equal.
+// two or more values that are not all equal; NaN is never best, nor
+// compared.
 func isBest(values []float64, ok []bool, i, dir int) bool {
 	if dir == 0 {
 		return false
 	}
+	if math.IsNaN(values[i]) {
+		return false
+	}
 	n, differ := 0, false
 	for j := range values {
-		if !ok[j] {
+		if !ok[j] || math.IsNaN(values[j]) {
 			continue
 		}
 		n++

@@ -90,7 +90,7 @@ type fixtureRun struct {
 
 type fixtureStage struct {
 	kind           string
-	planned        int // steps, recorded when the stage starts
+	planned        int       // steps, recorded when the stage starts
 	started, ended time.Time // ended zero: running
 	status         runs.Status
 	metrics        map[string]float64

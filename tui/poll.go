@@ -106,12 +106,13 @@ func readSeries(store *runs.Store, watch map[string]runs.Cursor, limit int) map[
 	out := map[string]seriesDelta{}
 	for id, from := range watch {
 		pts, next, err := store.PointsSince(id, from, limit)
-		switch {
-		case err != nil:
+		if err != nil {
 			out[id] = seriesDelta{from: from, next: from, err: err}
-		case next != from:
-			out[id] = seriesDelta{from: from, next: next, points: pts}
+			continue
 		}
+		// Also when nothing is new: a run without points then shows
+		// that it has none, not that its points are being read.
+		out[id] = seriesDelta{from: from, next: next, points: pts}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -75,8 +76,9 @@ func bestOf(r *runs.Run, p *runs.Progress) (string, float64, bool) {
 		return runs.FormatPercent(v) + " test", v, true
 	}
 	for i := len(r.Stages) - 1; i >= 0; i-- {
-		for k, v := range r.Stages[i].Metrics {
-			if strings.HasSuffix(k, "_accuracy") && k != "train_accuracy" {
+		m := r.Stages[i].Metrics
+		for _, k := range runs.SortMetricNames(m) {
+			if v := m[k]; strings.HasSuffix(k, "_accuracy") && k != "train_accuracy" {
 				return runs.FormatPercent(v) + " " + strings.TrimSuffix(strings.TrimSuffix(k, "_accuracy"), "ation"), v, true
 			}
 		}
@@ -291,7 +293,11 @@ func (t runsTable) less() func(a, b runRow) bool {
 			if a.hasBest != b.hasBest {
 				return !a.hasBest
 			}
-			if a.bestValue != b.bestValue {
+			// A NaN (a diverged run) ranks below every number.
+			if an, bn := math.IsNaN(a.bestValue), math.IsNaN(b.bestValue); an != bn {
+				return an
+			}
+			if a.bestValue != b.bestValue && !math.IsNaN(a.bestValue) {
 				return a.bestValue < b.bestValue
 			}
 			return byStart(a, b)

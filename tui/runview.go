@@ -146,7 +146,7 @@ func (v runView) view(row runRow, set *seriesSet, serr error, st styles, w, h in
 	}
 	var body string
 	if g.chartsW > 0 {
-		body = v.charts(panels, set, st, g.chartsW, g.bodyH, g.cols, g.rows, cache)
+		body = v.charts(panels, set, r.Status == runs.Running, st, g.chartsW, g.bodyH, g.cols, g.rows, cache)
 	}
 	if g.paramsW > 0 {
 		params := v.params(r, st, g.paramsW, g.bodyH)
@@ -336,9 +336,12 @@ func (v runView) toolbar(st styles, panels, w int) string {
 	return st.dim.Render(truncate(strings.Join(parts, " · "), w))
 }
 
-func (v runView) charts(panels []panel, set *seriesSet, st styles, w, h, cols, rows int, cache *chartCache) string {
+func (v runView) charts(panels []panel, set *seriesSet, running bool, st styles, w, h, cols, rows int, cache *chartCache) string {
 	if set == nil {
 		return fit(st.dim.Render("reading metrics…"), w, h)
+	}
+	if len(panels) == 0 && !running {
+		return fit(st.dim.Render("no metrics recorded"), w, h)
 	}
 	if len(panels) == 0 {
 		return fit(st.dim.Render("no metrics recorded yet: they appear within a second of the first steps"), w, h)

@@ -12,37 +12,9 @@ import (
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
+// TestFormats covers the terminal's own text helpers; values and metrics
+// print with pkg/runs' vocabulary, tested there.
 func TestFormats(t *testing.T) {
-	cases := []struct{ got, want string }{
-		{runs.FormatDuration(0), "0s"},
-		{runs.FormatDuration(1500 * time.Millisecond), "1.5s"},
-		{runs.FormatDuration(42 * time.Second), "42s"},
-		{runs.FormatDuration(185 * time.Second), "3m05s"},
-		{runs.FormatDuration(2*time.Hour + 10*time.Minute), "2h10m"},
-		{runs.FormatCount(950), "950"},
-		{runs.FormatCount(25200), "25.2k"},
-		{runs.FormatCount(4_100_000), "4.1M"},
-		{runs.FormatValue(0.012345), "0.0123"},
-		{runs.FormatValue(1.23456), "1.235"},
-		{runs.FormatValue(123.456), "123.5"},
-		{runs.FormatValue(0.00097), "0.00097"},
-		{runs.FormatValue(1.2e-5), "1.2e-05"},
-		{runs.FormatValue(57788), "57.8k"},
-		{runs.FormatValue(math.NaN()), "NaN"},
-		{runs.FormatMetric("test_accuracy", 0.9731), "97.31%"},
-		{runs.FormatMetric("sparsity/fc1", 0.5), "50.00%"},
-		{runs.FormatMetric("samples_per_s", 2012), "2012/s"},
-		{runs.FormatMetric("epoch_s", 0.052), "0.052s"},
-		{runs.FormatMetric("wall_s", 273), "4m33s"},
-		{runs.FormatMetric("latency_ms", 1.25), "1.250ms"},
-		{runs.FormatMetric("params", 101770), "101.8k"},
-		{runs.FormatMetric("loss_scale", 65536), "65.5k"},
-	}
-	for i, c := range cases {
-		if c.got != c.want {
-			t.Errorf("case %d: got %q, want %q", i, c.got, c.want)
-		}
-	}
 	if got := shortenName("optimizers-compare/adam", 21); got != "optimizers-comp…/adam" {
 		t.Errorf("shortenName: %q", got)
 	}

@@ -2,6 +2,7 @@ package nbui
 
 import (
 	"fmt"
+	"github.com/lathe-ml/lathe/pkg/spec"
 	"html"
 	"strings"
 
@@ -36,8 +37,8 @@ type Summary struct {
 // Summarize builds the model once (batch of 1) on the pure-Go backend and
 // reads its variables back. example is one example's shape ([28 28 1] for
 // MNIST) and classes the number of classes.
-func Summarize(spec models.Spec, example []int, classes int) (s *Summary, err error) {
-	fn, err := spec.ModelFn(classes)
+func Summarize(m spec.Model, example []int, classes int) (s *Summary, err error) {
+	fn, err := models.Spec{Model: m}.ModelFn(classes)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +49,7 @@ func Summarize(spec models.Spec, example []int, classes int) (s *Summary, err er
 	defer b.Finalize()
 	defer func() { // GoMLX reports shape mistakes by panicking while building the graph.
 		if p := recover(); p != nil {
-			s, err = nil, fmt.Errorf("building %s for examples of shape %v: %v", spec.Arch, example, p)
+			s, err = nil, fmt.Errorf("building %s for examples of shape %v: %v", m.Arch, example, p)
 		}
 	}()
 	ctx := context.New().Checked(false)
@@ -63,7 +64,7 @@ func Summarize(spec models.Spec, example []int, classes int) (s *Summary, err er
 	if err != nil {
 		return nil, err
 	}
-	s = &Summary{Arch: spec.Arch, Input: input, Output: outs[0].Shape().Dimensions}
+	s = &Summary{Arch: m.Arch, Input: input, Output: outs[0].Shape().Dimensions}
 	index := map[string]int{}
 	for v := range ctx.IterVariables() {
 		size := v.Shape().Size()
@@ -113,8 +114,8 @@ func (s *Summary) HTML() string {
 func (s *Summary) Show() { display().Show(Output{Text: s.String(), HTML: s.HTML()}) }
 
 // ShowModel summarizes and shows a model: Summarize then Show.
-func ShowModel(spec models.Spec, example []int, classes int) (*Summary, error) {
-	s, err := Summarize(spec, example, classes)
+func ShowModel(m spec.Model, example []int, classes int) (*Summary, error) {
+	s, err := Summarize(m, example, classes)
 	if err != nil {
 		showError(err)
 		return nil, err

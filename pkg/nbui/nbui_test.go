@@ -9,7 +9,6 @@ import (
 
 	"github.com/lathe-ml/lathe/datasets"
 	"github.com/lathe-ml/lathe/pkg/events"
-	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runner"
@@ -114,7 +113,7 @@ func TestValidateShowsPositionedError(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	s, err := Summarize(models.Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{128}}}, []int{28, 28, 1}, 10)
+	s, err := Summarize(spec.Model{Arch: "mlp", Hidden: []int{128}}, []int{28, 28, 1}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +126,7 @@ func TestSummarize(t *testing.T) {
 	if len(s.Output) != 2 || s.Output[1] != 10 {
 		t.Errorf("output %v", s.Output)
 	}
-	if _, err := Summarize(models.Spec{Model: spec.Model{Arch: "nope"}}, []int{2}, 2); err == nil {
+	if _, err := Summarize(spec.Model{Arch: "nope"}, []int{2}, 2); err == nil {
 		t.Error("unknown architecture accepted")
 	}
 }

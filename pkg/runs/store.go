@@ -4,7 +4,11 @@
 // folder beside it (<dir>/<run id>/checkpoint).
 //
 // Several processes may use one store at once: a training run writes while
-// `lathe ls`, the dashboard or a notebook read.
+// `lathe ls`, the dashboard or a notebook read. Open brings a store made by
+// an older Lathe up to date. Metric values may be NaN or ±Inf (a diverged
+// run): they are stored and read back as they are (see Metrics). The
+// package links no GoMLX, so readers such as the dashboard do not either;
+// format.go holds the vocabulary they all print metrics with.
 //
 // Example:
 //

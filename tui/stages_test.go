@@ -1,0 +1,62 @@
+package tui
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/runner" // the built-in stage kinds, as the lathe binary links them
+	"github.com/lathe-ml/lathe/pkg/runs"
+)
+
+// gauge is a stage kind declared in this test file alone and registered in
+// one line; the dashboard shows it from what the store recorded.
+type gauge struct{ N int }
+
+func init() {
+	recipe.Register(recipe.Kind{Name: "gauge_test", Keys: []string{"n"}, HasSteps: true, New: func() recipe.Settings { return &gauge{N: 2} }})
+}
+
+func (g *gauge) Set(d *recipe.Decoder, f recipe.Field) (err error) {
+	g.N, err = d.Int(f.Value, "n", 1)
+	return err
+}
+func (g *gauge) Check(*recipe.Decoder, recipe.Node, *recipe.Recipe) error { return nil }
+func (g *gauge) PlannedSteps(int) int                                    { return g.N }
+func (g *gauge) Run(_ context.Context, s *runner.Session) (map[string]float64, error) {
+	for i := 1; i <= g.N; i++ {
+		s.Step++
+		s.Emit(events.Event{Kind: events.Step, Step: s.Step, StageStep: i, Total: g.N, Metrics: map[string]float64{"loss": 1 / float64(i)}})
+	}
+	return map[string]float64{"steps": float64(g.N)}, nil
+}
+
+// TestDashboardShowsAnExtraStageKind parses, runs and records a recipe with
+// a kind the dashboard has never heard of, then opens it in the run view.
+func TestDashboardShowsAnExtraStageKind(t *testing.T) {
+	t.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
+	src := "name: gauged\nbackend: go\ndata: {dataset: blobs, train_size: 200, test_size: 50}\nmodel: {arch: mlp, hidden: [4]}\n" +
+		"stages:\n  - gauge_test: {n: 7}\n  - evaluate\n"
+	rec, err := recipe.Parse("gauged.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	store, err := runs.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runner.Run(context.Background(), rec, runner.Options{Store: store}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	m := New(Options{Dir: dir, Refresh: time.Second, WorkDir: dir, Executable: "/nonexistent/lathe", sampler: fakeSample})
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = pollOnce(t, m)
+	mustContain(t, view(m, dir), "gauged", "finished")
+	m = press(t, m, "enter")
+	mustContain(t, view(m, dir), "step 7/7 (100%)", "✓ 1 gauge_test", "100% 7 steps", "✓ 2 evaluate", "loss 0.1429")
+}

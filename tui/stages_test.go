@@ -25,7 +25,7 @@ func (g *gauge) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	return err
 }
 func (g *gauge) Check(*recipe.Decoder, recipe.Node, *recipe.Recipe) error { return nil }
-func (g *gauge) PlannedSteps(int) int                                    { return g.N }
+func (g *gauge) PlannedSteps(int) int                                     { return g.N }
 func (g *gauge) Run(_ context.Context, s *runner.Session) (map[string]float64, error) {
 	for i := 1; i <= g.N; i++ {
 		s.Step++

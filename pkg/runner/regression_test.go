@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
@@ -187,5 +190,65 @@ func TestExtraStageKind(t *testing.T) {
 		if run.Params[runs.GroupParam] != group {
 			t.Errorf("variant %d not in group %s", i, group)
 		}
+	}
+}
+
+// muteLogits is a test stage that changes the current model through the
+// session: a weight hook zeroing the classifier, or a loss term pulling the
+// logits to zero.
+type muteLogits struct{ How string }
+
+func init() {
+	recipe.Register(recipe.Kind{Name: "mute_test", Keys: []string{"how"}, New: func() recipe.Settings { return &muteLogits{} }})
+}
+
+func (m *muteLogits) Set(d *recipe.Decoder, f recipe.Field) (err error) {
+	m.How, err = d.Enum(f.Value, "how", []string{"hook", "loss"})
+	return err
+}
+func (m *muteLogits) Check(*recipe.Decoder, recipe.Node, *recipe.Recipe) error { return nil }
+func (m *muteLogits) PlannedSteps(int) int                                     { return 0 }
+func (m *muteLogits) Run(_ context.Context, s *Session) (map[string]float64, error) {
+	switch m.How {
+	case "hook":
+		s.Model.AddHooks(models.Hooks{Weight: func(_ *gomlxctx.Context, v *gomlxctx.Variable, w *graph.Node) *graph.Node {
+			if strings.HasPrefix(v.Scope(), "/mlp/logits") {
+				return graph.ZerosLike(w)
+			}
+			return w
+		}})
+	case "loss":
+		s.Model.AddLoss(LossTerm{Name: "mute", Fn: func(_ *gomlxctx.Context, _ []*graph.Node, logits *graph.Node) *graph.Node {
+			return graph.MulScalar(graph.ReduceAllMean(graph.Square(logits)), 1e4)
+		}})
+	}
+	return map[string]float64{}, nil
+}
+
+// TestStagesChangeTheCurrentModel: what one stage does to the session's
+// model, later stages (evaluate, train) use. With the classifier's weights
+// zeroed every logit is 0, so the cross entropy over blobs' 4 classes is
+// ln 4 exactly; a heavy loss term on the logits drives training there too.
+func TestStagesChangeTheCurrentModel(t *testing.T) {
+	ln4 := math.Log(4)
+	src := strings.Replace(blobsRecipe, "  - evaluate: {split: test}\n  - train:", "  - mute_test: {how: hook}\n  - evaluate: {split: test}\n  - train:", 1)
+	res, err := Run(context.Background(), mustParse(t, src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Stages[1].Metrics["test_loss"]; math.Abs(got-ln4) > 1e-5 {
+		t.Errorf("test loss with the classifier zeroed by a hook: %.6f, want ln 4 = %.6f", got, ln4)
+	}
+	if got := res.Final["test_loss"]; math.Abs(got-ln4) > 1e-5 {
+		t.Errorf("the hook must stay through training: final test loss %.6f, want %.6f", got, ln4)
+	}
+
+	src = strings.Replace(blobsRecipe, "  - evaluate: {split: test}\n  - train:", "  - mute_test: {how: loss}\n  - evaluate: {split: test}\n  - train:", 1)
+	res, err = Run(context.Background(), mustParse(t, src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Final["test_loss"]; math.Abs(got-ln4) > 0.05 {
+		t.Errorf("with a 1e4·mean(logits²) loss term, the test loss after training is %.4f; want near ln 4 = %.4f", got, ln4)
 	}
 }

@@ -55,7 +55,7 @@ func TestSummaryOfAnExtraStageKind(t *testing.T) {
 	var out strings.Builder
 	printSummary(&out, rec, res)
 	// A stage with steps shows its steps and loss (not every metric).
-	if !strings.Contains(out.String(), "tally_test") || !strings.Contains(out.String(), "steps 4, train_loss 0.2500") {
+	if !strings.Contains(out.String(), "tally_test") || !strings.Contains(out.String(), "4 steps, train loss 0.2500") {
 		t.Errorf("summary:\n%s", out.String())
 	}
 	run, err := store.Get(res.RunID)

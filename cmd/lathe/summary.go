@@ -35,9 +35,16 @@ func stageHighlights(m map[string]float64, hasSteps bool) string {
 		return formatMetrics(m)
 	}
 	var parts []string
-	for _, k := range []string{"steps", "train_loss", "validation_accuracy", "samples_per_s", "ms_per_step"} {
-		if v, ok := m[k]; ok {
-			parts = append(parts, k+" "+runs.FormatMetric(k, v))
+	for _, h := range []struct{ key, before, after string }{
+		{"steps", "", " steps"}, {"train_loss", "train loss ", ""}, {"validation_accuracy", "validation acc ", ""},
+		{"samples_per_s", "", " samples/s"}, {"ms_per_step", "", "/step"},
+	} {
+		if v, ok := m[h.key]; ok {
+			value := runs.FormatMetric(h.key, v)
+			if h.key == "samples_per_s" {
+				value = runs.FormatCount(v)
+			}
+			parts = append(parts, h.before+value+h.after)
 		}
 	}
 	return strings.Join(parts, ", ")

@@ -63,7 +63,13 @@ func InNotebook() bool { return gonbui.IsNotebook }
 // notebook draws through GoNB.
 type notebook struct{}
 
-func (notebook) Show(o Output)              { gonbui.SendData(o.data("")) }
+// Show sends o and waits until GoNB has it: a cell that ends right after
+// (an error, a summary) would otherwise lose it now and then, as its
+// program exits with the output still in the pipe (seen in CI).
+func (notebook) Show(o Output) {
+	gonbui.SendData(o.data(""))
+	gonbui.Sync()
+}
 func (notebook) Update(id string, o Output) { gonbui.SendData(o.data(id)) }
 
 func (o Output) data(id string) *protocol.DisplayData {

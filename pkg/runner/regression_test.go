@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/models"
@@ -118,7 +119,7 @@ func TestResumeAtStageBoundary(t *testing.T) {
 	}
 }
 
-// TestModelAndPlanRecorded: the runner records the plan — each stage's kind,
+// TestPlanRecorded: the runner records the plan — each stage's kind,
 // whether it has steps and how many — and the split sizes.
 func TestPlanRecorded(t *testing.T) {
 	store := openStore(t)
@@ -250,5 +251,19 @@ func TestStagesChangeTheCurrentModel(t *testing.T) {
 	}
 	if got := res.Final["test_loss"]; math.Abs(got-ln4) > 0.05 {
 		t.Errorf("with a 1e4·mean(logits²) loss term, the test loss after training is %.4f; want near ln 4 = %.4f", got, ln4)
+	}
+}
+
+// TestUnreadableValueIsAnError: a metric that is not a float is an error,
+// never recorded as 0.
+func TestUnreadableValueIsAnError(t *testing.T) {
+	if _, err := scalar(tensors.FromValue(int32(3))); err == nil {
+		t.Error("an int32 metric read as a float")
+	}
+	if _, err := scalar(nil); err == nil {
+		t.Error("a missing metric read as a value")
+	}
+	if v, err := scalar(tensors.FromValue(float32(0.5))); err != nil || v != 0.5 {
+		t.Errorf("float32 0.5 read as %v, %v", v, err)
 	}
 }

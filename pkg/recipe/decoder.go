@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -42,6 +41,7 @@ type Node = ast.Node
 // File is the name errors give.
 func (d *Decoder) File() string { return d.file }
 
+// Errorf is an error at n's position (the file's start when n has none).
 func (d *Decoder) Errorf(n ast.Node, format string, args ...any) *Error {
 	e := &Error{File: d.file, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
@@ -160,6 +160,7 @@ func Describe(n Node) string {
 	return strings.TrimSpace(n.String())
 }
 
+// String reads a string; what names the value in errors.
 func (d *Decoder) String(n ast.Node, what string) (string, error) {
 	switch v := Unwrap(n).(type) {
 	case *ast.StringNode:
@@ -170,6 +171,7 @@ func (d *Decoder) String(n ast.Node, what string) (string, error) {
 	return "", d.Errorf(n, "%s must be a string, got %s", what, Describe(n))
 }
 
+// Enum reads one of allowed, suggesting the closest for a typo.
 func (d *Decoder) Enum(n ast.Node, what string, allowed []string) (string, error) {
 	s, err := d.String(n, what)
 	if err != nil {
@@ -186,6 +188,7 @@ func (d *Decoder) Enum(n ast.Node, what string, allowed []string) (string, error
 	return s, nil
 }
 
+// Int64 reads a whole number of at least min (1e4 is accepted as 10000).
 func (d *Decoder) Int64(n ast.Node, what string, min int64) (int64, error) {
 	var v int64
 	switch x := Unwrap(n).(type) {
@@ -220,6 +223,7 @@ func (d *Decoder) Int(n Node, what string, min int64) (int, error) {
 	return int(v), err
 }
 
+// Number reads a finite number (a string such as "1e-3" too, as YAML 1.1 leaves it).
 func (d *Decoder) Number(n ast.Node, what string) (float64, error) {
 	switch x := Unwrap(n).(type) {
 	case *ast.IntegerNode:
@@ -240,6 +244,7 @@ func (d *Decoder) Number(n ast.Node, what string) (float64, error) {
 	return 0, d.Errorf(n, "%s must be a number, got %s", what, Describe(n))
 }
 
+// Positive reads a number greater than 0.
 func (d *Decoder) Positive(n ast.Node, what string) (float64, error) {
 	v, err := d.Number(n, what)
 	if err != nil {
@@ -251,6 +256,7 @@ func (d *Decoder) Positive(n ast.Node, what string) (float64, error) {
 	return v, nil
 }
 
+// NonNegative reads a number of at least 0.
 func (d *Decoder) NonNegative(n ast.Node, what string) (float64, error) {
 	v, err := d.Number(n, what)
 	if err == nil && v < 0 {
@@ -259,7 +265,7 @@ func (d *Decoder) NonNegative(n ast.Node, what string) (float64, error) {
 	return v, err
 }
 
-// fraction is a number in [0, 1).
+// Fraction reads a number in [0, 1).
 func (d *Decoder) Fraction(n ast.Node, what string) (float64, error) {
 	v, err := d.Number(n, what)
 	if err == nil && (v < 0 || v >= 1) {
@@ -268,6 +274,7 @@ func (d *Decoder) Fraction(n ast.Node, what string) (float64, error) {
 	return v, err
 }
 
+// Bool reads true or false.
 func (d *Decoder) Bool(n ast.Node, what string) (bool, error) {
 	if b, ok := Unwrap(n).(*ast.BoolNode); ok {
 		return b.Value, nil
@@ -275,6 +282,7 @@ func (d *Decoder) Bool(n ast.Node, what string) (bool, error) {
 	return false, d.Errorf(n, "%s must be true or false, got %s", what, Describe(n))
 }
 
+// List reads a sequence's items.
 func (d *Decoder) List(n ast.Node, what string) ([]ast.Node, error) {
 	if s, ok := Unwrap(n).(*ast.SequenceNode); ok {
 		return s.Values, nil
@@ -369,13 +377,4 @@ func join(prefix, key string) string {
 		return key
 	}
 	return prefix + "." + key
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

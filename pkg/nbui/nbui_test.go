@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"github.com/lathe-ml/lathe/pkg/spec"
 	"image/png"
+	"math"
 	"strings"
 	"testing"
 
@@ -72,6 +73,29 @@ func TestLiveRedrawsInPlace(t *testing.T) {
 	}
 	if live.Err() != nil {
 		t.Error(live.Err())
+	}
+}
+
+// TestLiveDrawsADivergedRun: NaN and infinite losses do not stop the live
+// plot (they are left off its axes) and the table shows them.
+func TestLiveDrawsADivergedRun(t *testing.T) {
+	out := record(t)
+	live := NewLive()
+	live.Handle(events.Event{Kind: events.RunStarted, RunID: "r1", Message: "diverge"})
+	for step, loss := range []float64{2, 1, math.Inf(1), math.NaN()} {
+		live.Handle(events.Event{Kind: events.Step, RunID: "r1", Step: step + 1, Total: 4, Epoch: 1,
+			Metrics: map[string]float64{"train_loss": loss, "train_accuracy": math.NaN()}})
+	}
+	live.Handle(events.Event{Kind: events.RunFinished, RunID: "r1", Message: "failed"})
+	if live.Err() != nil {
+		t.Fatal(live.Err())
+	}
+	plots, table := out.Updates[out.Order[0]], out.Updates[out.Order[1]]
+	if _, err := png.Decode(bytes.NewReader(plots[len(plots)-1].PNG)); err != nil {
+		t.Errorf("last plot is not a PNG: %v", err)
+	}
+	if html := table[len(table)-1].HTML; !strings.Contains(html, "NaN") {
+		t.Errorf("the table hides the NaN:\n%s", html)
 	}
 }
 

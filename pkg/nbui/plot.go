@@ -3,6 +3,7 @@ package nbui
 import (
 	"bytes"
 	"image/color"
+	"math"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -76,10 +77,11 @@ func newPanel(title, ylabel string) *plot.Plot {
 }
 
 func addLine(p *plot.Plot, pts []xy, i int, dashed bool, label string) error {
-	if len(pts) == 0 {
+	xys := toXYs(pts)
+	if len(xys) == 0 {
 		return nil
 	}
-	line, err := plotter.NewLine(toXYs(pts))
+	line, err := plotter.NewLine(xys)
 	if err != nil {
 		return err
 	}
@@ -94,10 +96,11 @@ func addLine(p *plot.Plot, pts []xy, i int, dashed bool, label string) error {
 }
 
 func addPoints(p *plot.Plot, pts []xy, i int, label string) error {
-	if len(pts) == 0 {
+	xys := toXYs(pts)
+	if len(xys) == 0 {
 		return nil
 	}
-	sc, err := plotter.NewScatter(toXYs(pts))
+	sc, err := plotter.NewScatter(xys)
 	if err != nil {
 		return err
 	}
@@ -111,10 +114,15 @@ func addPoints(p *plot.Plot, pts []xy, i int, label string) error {
 	return nil
 }
 
+// toXYs keeps the finite points: a diverged run's NaN or infinite losses
+// are data (the tables show them) but have no place on an axis, and
+// gonum/plot refuses them.
 func toXYs(pts []xy) plotter.XYs {
-	out := make(plotter.XYs, len(pts))
-	for i, p := range pts {
-		out[i].X, out[i].Y = p.x, p.y
+	out := make(plotter.XYs, 0, len(pts))
+	for _, p := range pts {
+		if !math.IsNaN(p.y) && !math.IsInf(p.y, 0) {
+			out = append(out, plotter.XY{X: p.x, Y: p.y})
+		}
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 
 	"github.com/lathe-ml/lathe/pkg/runs"
 	"gonum.org/v1/plot"
@@ -26,12 +27,16 @@ func CurvesPNG(store *runs.Store, list []*runs.Run, metric string, width, height
 		if err != nil {
 			return nil, err
 		}
-		if len(pts) == 0 {
-			continue
+		// NaN and ±Inf (a diverged run) have no place on an axis; the
+		// comparison table shows them.
+		xy := make(plotter.XYs, 0, len(pts))
+		for _, pt := range pts {
+			if !math.IsNaN(pt.Value) && !math.IsInf(pt.Value, 0) {
+				xy = append(xy, plotter.XY{X: float64(pt.Step), Y: pt.Value})
+			}
 		}
-		xy := make(plotter.XYs, len(pts))
-		for j, pt := range pts {
-			xy[j].X, xy[j].Y = float64(pt.Step), pt.Value
+		if len(xy) == 0 {
+			continue
 		}
 		line, err := plotter.NewLine(xy)
 		if err != nil {

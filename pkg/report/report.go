@@ -10,12 +10,13 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
@@ -30,6 +31,25 @@ type Row struct {
 	TrainS       float64 `json:"train_s"` // wall time of its train stages
 	SamplesPerS  float64 `json:"samples_per_s"`
 	WallS        float64 `json:"wall_s"`
+}
+
+// MarshalJSON writes the row with non-finite figures as the strings "NaN",
+// "+Inf" and "-Inf", as the run store does (JSON has no such numbers).
+func (r Row) MarshalJSON() ([]byte, error) {
+	head, err := json.Marshal(struct {
+		ID     string `json:"id"`
+		Name   string `json:"name"`
+		Status string `json:"status"`
+	}{r.ID, r.Name, r.Status})
+	if err != nil {
+		return nil, err
+	}
+	figures, err := json.Marshal(runs.Metrics{"test_accuracy": r.TestAccuracy, "train_loss": r.TrainLoss,
+		"train_s": r.TrainS, "samples_per_s": r.SamplesPerS, "wall_s": r.WallS})
+	if err != nil {
+		return nil, err
+	}
+	return append(append(head[:len(head)-1], ','), figures[1:]...), nil
 }
 
 // Compare builds rows from runs, best test accuracy first.
@@ -48,7 +68,14 @@ func Compare(list []*runs.Run) []Row {
 		}
 		rows = append(rows, row)
 	}
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].TestAccuracy > rows[j].TestAccuracy })
+	// Best first; NaN (a diverged run) ranks last.
+	rank := func(v float64) float64 {
+		if math.IsNaN(v) {
+			return math.Inf(-1)
+		}
+		return v
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rank(rows[i].TestAccuracy) > rank(rows[j].TestAccuracy) })
 	return rows
 }
 
@@ -67,11 +94,11 @@ func WriteTable(w io.Writer, rows []Row) error {
 	fmt.Fprintln(tw, "RUN\tNAME\tSTATUS\tTEST ACC\tTRAIN LOSS\tTRAIN TIME\tSAMPLES/S")
 	for _, r := range rows {
 		acc := "-"
-		if r.TestAccuracy >= 0 {
-			acc = fmt.Sprintf("%.2f%%", 100*r.TestAccuracy)
+		if !(r.TestAccuracy < 0) { // NaN included: a diverged run shows it
+			acc = runs.FormatPercent(r.TestAccuracy)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.4f\t%s\t%.0f\n", r.ID, r.Name, r.Status, acc, r.TrainLoss,
-			time.Duration(r.TrainS*float64(time.Second)).Round(100*time.Millisecond), r.SamplesPerS)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Status, acc, runs.FormatValue(r.TrainLoss),
+			runs.FormatSeconds(r.TrainS), runs.FormatCount(r.SamplesPerS))
 	}
 	return tw.Flush()
 }

@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +70,44 @@ func TestGroupCompareAndPlot(t *testing.T) {
 	}
 	if _, err := Group(s, "other"); err == nil {
 		t.Errorf("one plain run is nothing to compare: want an error")
+	}
+}
+
+// TestNaNRunsCompare: a diverged run (NaN loss series, NaN accuracy)
+// appears in the table and JSON as NaN, ranks last, and the curves of the
+// others are still drawn.
+func TestNaNRunsCompare(t *testing.T) {
+	s := fakeGroup(t)
+	r := &runs.Run{Name: "cmp/diverged", Params: map[string]string{runs.GroupParam: "g1"}}
+	if err := s.Create(r); err != nil {
+		t.Fatal(err)
+	}
+	nan, inf := math.NaN(), math.Inf(1)
+	pts := []runs.Point{{Step: 1, Name: "train_loss", Value: 3, Time: time.Now()}, {Step: 2, Name: "train_loss", Value: inf, Time: time.Now()},
+		{Step: 3, Name: "train_loss", Value: nan, Time: time.Now()}}
+	if err := s.AppendMetrics(r.ID, pts); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(r.ID, runs.Failed, "diverged", map[string]float64{"test_accuracy": nan, "train_loss": nan}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := Group(s, "cmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := Compare(list)
+	if len(rows) != 3 || rows[2].Name != "cmp/diverged" {
+		t.Fatalf("rows %+v: want the diverged run last", rows)
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, rows); err != nil || !strings.Contains(buf.String(), "NaN") {
+		t.Errorf("table:\n%s", buf.String())
+	}
+	js, err := json.Marshal(rows)
+	if err != nil || !strings.Contains(string(js), `"test_accuracy":"NaN"`) || !strings.Contains(string(js), `"name":"cmp/diverged"`) {
+		t.Errorf("JSON %s: %v", js, err)
+	}
+	if _, err := CurvesPNG(s, list, "train_loss", 6, 4); err != nil {
+		t.Errorf("curves with a NaN series: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/lathe-ml/lathe/pkg/optim"
 )
 
@@ -93,5 +94,40 @@ func TestLossScalerSkipsOverflow(t *testing.T) {
 		if v := read("/optimizers/sgd", "global_step"); v != s.optimizerRun {
 			t.Errorf("step %d: optimizer step count %g, want %g", i+1, v, s.optimizerRun)
 		}
+	}
+}
+
+// TestSkipWrapsAnyGradientOptimizer: the scaler wraps an optimizer it
+// knows only as GoMLX's optimizers.Interface (here GoMLX's own SGD, which
+// takes gradients but cannot skip by itself). With SkipNonFinite the scale
+// stays 1, a step with an infinite gradient leaves the weights as they
+// were (w - 0.1·x by hand for the others) and is counted.
+func TestSkipWrapsAnyGradientOptimizer(t *testing.T) {
+	ctx := context.New()
+	w := ctx.In("model").VariableWithValue("w", []float32{1, 2, 3})
+	scaled := WithLossScaling(optimizers.StochasticGradientDescent().WithDecay(false).WithLearningRate(0.1).Done(), SkipNonFinite)
+	exec := context.MustNewExec(goBackend(), ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
+		loss := graph.ReduceAllSum(graph.Mul(w.ValueGraph(x.Graph()), x))
+		scaled.UpdateGraph(ctx, x.Graph(), loss)
+		return loss
+	})
+	inf := float32(math.Inf(1))
+	for i, s := range []struct{ x, want []float32 }{
+		{[]float32{1, 1, 1}, []float32{0.9, 1.9, 2.9}},
+		{[]float32{inf, 1, 1}, []float32{0.9, 1.9, 2.9}},
+		{[]float32{1, 2, 1}, []float32{0.8, 1.7, 2.8}},
+	} {
+		exec.MustExec(s.x)
+		got := tensors.MustCopyFlatData[float32](w.MustValue())
+		for j := range got {
+			if math.Abs(float64(got[j]-s.want[j])) > 1e-6 {
+				t.Fatalf("step %d: weights %v, want %v", i+1, got, s.want)
+			}
+		}
+	}
+	scale := ctx.InAbsPath("/" + Scope).GetVariable(LossScaleVar).MustValue().Value().(float32)
+	skipped := ctx.InAbsPath("/" + Scope).GetVariable(SkippedStepsVar).MustValue().Value().(float32)
+	if scale != 1 || skipped != 1 {
+		t.Errorf("scale %g, skipped %g; want 1 and 1", scale, skipped)
 	}
 }

@@ -17,6 +17,8 @@ import (
 // cancellation, progress events, validation, checkpoints, non-finite loss
 // detection, and what techniques add (pruning schedules, observers) — is a
 // hook, ordered by priority (lower first, then in the order added).
+// Cancellation is checked before every step, after the before-step hooks.
+// A technique adds its hooks through Session.AddLoopHooks.
 type Loop struct {
 	Session  *Session
 	Total    int // steps the stage takes
@@ -33,7 +35,7 @@ type Loop struct {
 
 // Priorities of the built-in hooks; techniques pick theirs around them.
 const (
-	PriorityFirst      = 0   // guards: cancellation, non-finite loss
+	PriorityFirst      = 0   // guards: timing, non-finite loss
 	PriorityTechnique  = 50  // pruning schedules, observers
 	PriorityReport     = 100 // progress events
 	PriorityValidation = 200 // validation at epoch ends
@@ -117,15 +119,12 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 	}
 	info := &StepInfo{StageStep: done, Epoch: epoch, First: true}
-	midEpoch := done%l.PerEpoch != 0
 	for done < l.Total {
-		if !midEpoch {
+		if done%l.PerEpoch == 0 { // a new epoch (not when resuming inside one)
 			epoch++
 			l.feed.reset()
 		}
-		midEpoch = false
 		epochStart := time.Now()
-		stepped := false
 		for done < l.Total {
 			info.StageStep, info.Epoch = done, epoch
 			if err := runHooks(l.beforeStep, info); err != nil {
@@ -140,7 +139,8 @@ func (l *Loop) Run(ctx context.Context) error {
 			start := time.Now()
 			values, err := l.feed.step(l.trainer)
 			if err == io.EOF {
-				break
+				// PerEpoch comes from the feed: running out earlier is a bug.
+				return fmt.Errorf("train: the training data ended after %d of an epoch's %d batches", done%l.PerEpoch, l.PerEpoch)
 			}
 			if err != nil {
 				return fmt.Errorf("train step %d: %w", s.Step+1, err)
@@ -154,15 +154,14 @@ func (l *Loop) Run(ctx context.Context) error {
 			info.Duration = time.Since(start)
 			s.Step++
 			done++
-			stepped = true
 			info.StageStep, info.Metrics = done, m
 			if err := runHooks(l.afterStep, info); err != nil {
 				return err
 			}
 			info.First = false
-		}
-		if !stepped && done < l.Total {
-			return fmt.Errorf("train: the training split yields no batch")
+			if done%l.PerEpoch == 0 {
+				break
+			}
 		}
 		end := &EpochInfo{StageStep: done, Epoch: epoch, Duration: time.Since(epochStart), Metrics: map[string]float64{}}
 		end.Metrics["epoch_s"] = end.Duration.Seconds()

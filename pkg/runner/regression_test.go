@@ -195,8 +195,8 @@ func TestExtraStageKind(t *testing.T) {
 }
 
 // muteLogits is a test stage that changes the current model through the
-// session: a weight hook zeroing the classifier, or a loss term pulling the
-// logits to zero.
+// session: a weight hook zeroing the classifier, a loss term pulling the
+// logits to zero, or loop hooks counting their calls.
 type muteLogits struct{ How string }
 
 func init() {
@@ -204,7 +204,7 @@ func init() {
 }
 
 func (m *muteLogits) Set(d *recipe.Decoder, f recipe.Field) (err error) {
-	m.How, err = d.Enum(f.Value, "how", []string{"hook", "loss"})
+	m.How, err = d.Enum(f.Value, "how", []string{"hook", "loss", "count"})
 	return err
 }
 func (m *muteLogits) Check(*recipe.Decoder, recipe.Node, *recipe.Recipe) error { return nil }
@@ -218,6 +218,14 @@ func (m *muteLogits) Run(_ context.Context, s *Session) (map[string]float64, err
 			}
 			return w
 		}})
+	case "count":
+		s.AddLoopHooks(func(l *Loop) {
+			count := func(what string) { counts[what]++ }
+			l.BeforeStep("count", PriorityTechnique, func(*StepInfo) error { count("before"); return nil })
+			l.AfterStep("count", PriorityTechnique, func(*StepInfo) error { count("after"); return nil })
+			l.OnEpochEnd("count", PriorityTechnique, func(*EpochInfo) error { count("epoch"); return nil })
+			l.OnDone("count", PriorityTechnique, func(*StepInfo) error { count("done"); return nil })
+		})
 	case "loss":
 		s.Model.AddLoss(LossTerm{Name: "mute", Fn: func(_ *gomlxctx.Context, _ []*graph.Node, logits *graph.Node) *graph.Node {
 			return graph.MulScalar(graph.ReduceAllMean(graph.Square(logits)), 1e4)
@@ -225,6 +233,23 @@ func (m *muteLogits) Run(_ context.Context, s *Session) (map[string]float64, err
 	}
 	return map[string]float64{}, nil
 }
+
+// TestLoopHooksReachLaterTrainStages: a stage's loop hooks run in every
+// train stage after it, around each step and at each epoch's end.
+func TestLoopHooksReachLaterTrainStages(t *testing.T) {
+	src := strings.Replace(blobsRecipe, "  - evaluate: {split: test}\n  - train:", "  - mute_test: {how: count}\n  - evaluate: {split: test}\n  - train:", 1)
+	counts = map[string]int{}
+	if _, err := Run(context.Background(), mustParse(t, src), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// 3 epochs of 15 steps.
+	if counts["before"] != 45 || counts["after"] != 45 || counts["epoch"] != 3 || counts["done"] != 1 {
+		t.Errorf("hook calls %v, want 45 before and after a step, 3 epoch ends, 1 done", counts)
+	}
+}
+
+// counts are the loop hook calls mute_test {how: count} saw.
+var counts map[string]int
 
 // TestStagesChangeTheCurrentModel: what one stage does to the session's
 // model, later stages (evaluate, train) use. With the classifier's weights

@@ -45,6 +45,8 @@ type Session struct {
 	// where its checkpoint left off.
 	resumed *runs.Run
 	from    position
+	// loopHooks are added to every train loop from now on (AddLoopHooks).
+	loopHooks []func(*Loop)
 	// evaluator evaluates the current model; rebuilt when the model changes.
 	evaluator *train.Trainer
 	evalFor   int // the model version the evaluator was built for
@@ -83,6 +85,14 @@ func (s *Session) Emit(e events.Event) {
 		}
 	}
 	s.bus.Emit(e)
+}
+
+// AddLoopHooks has fn add its hooks to the training loop of every train
+// stage that runs after this call: how a technique acts while training
+// goes on (a pruning schedule before each step, observers frozen at a
+// step). fn runs once per loop, after the stage's own hooks are in place.
+func (s *Session) AddLoopHooks(fn func(*Loop)) {
+	s.loopHooks = append(s.loopHooks, fn)
 }
 
 // NewTrainer returns a GoMLX trainer of the current model with opt. It

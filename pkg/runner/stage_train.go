@@ -199,6 +199,9 @@ func (t *TrainStage) Run(ctx context.Context, s *Session) (map[string]float64, e
 	loop := &Loop{Session: s, Total: total, PerEpoch: perEpoch, feed: feed, trainer: trainer, names: names}
 	result := map[string]float64{}
 	t.addHooks(loop, result, batch, scaled)
+	for _, add := range s.loopHooks {
+		add(loop)
+	}
 	if err := loop.Run(ctx); err != nil {
 		return nil, err
 	}

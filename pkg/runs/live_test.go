@@ -10,25 +10,14 @@ import (
 // connection polls Version, Progress and PointsSince while the run writes.
 func TestLiveQueries(t *testing.T) {
 	dir := t.TempDir()
-	w, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	r, err := OpenExisting(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	w := mustOpen(t, dir)
+	r := mustOpenExisting(t, dir)
 
 	v0, err := r.Version()
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := &Run{Name: "live"}
-	if err := w.Create(run); err != nil {
-		t.Fatal(err)
-	}
+	run := mustCreate(t, w, &Run{Name: "live"})
 	v1, _ := r.Version()
 	if v1 == v0 {
 		t.Errorf("version unchanged after a run was created: %+v", v1)

@@ -82,11 +82,7 @@ func TestOpenMigratesAnOldStore(t *testing.T) {
 			t.Fatalf("concurrent open: %v", err)
 		}
 	}
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := mustOpen(t, dir)
 	const id = "20260101-000000-aaaa"
 	for table, want := range map[string]string{"runs": "plan,truncations", "stages": "planned_steps", "metrics": "id"} {
 		cols, err := columns(t.Context(), db, table)

@@ -79,15 +79,8 @@ func TestMetricsJSON(t *testing.T) {
 // List with a NULL scan).
 func TestNonFiniteValuesRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	r := &Run{Name: "diverged"}
-	if err := s.Create(r); err != nil {
-		t.Fatal(err)
-	}
+	s := mustOpen(t, dir)
+	r := mustCreate(t, s, &Run{Name: "diverged"})
 	now := time.Now()
 	values := []float64{0.5, nan, posInf, negInf}
 	var pts []Point
@@ -110,11 +103,7 @@ func TestNonFiniteValuesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reader, err := OpenExisting(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
+	reader := mustOpenExisting(t, dir)
 	loss, err := reader.Series(r.ID, "loss")
 	if err != nil || len(loss) != len(values) {
 		t.Fatalf("series: %v, %v", loss, err)
@@ -185,15 +174,8 @@ func TestNonFiniteValuesRoundTrip(t *testing.T) {
 
 // TestRecorderKeepsNonFiniteStepMetrics: events carrying NaN reach the store.
 func TestRecorderKeepsNonFiniteStepMetrics(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	r := &Run{Name: "nan"}
-	if err := s.Create(r); err != nil {
-		t.Fatal(err)
-	}
+	s := mustOpen(t, t.TempDir())
+	r := mustCreate(t, s, &Run{Name: "nan"})
 	rec := s.Recorder(r.ID)
 	rec.Handle(events.Event{Kind: events.StageStarted, Stage: "train", StageIndex: 0, Total: 2})
 	rec.Handle(events.Event{Kind: events.Step, Step: 1, Total: 2, Metrics: map[string]float64{"loss": nan}})

@@ -11,15 +11,8 @@ import (
 )
 
 func TestPlanIsRecordedAndRead(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	r := &Run{Name: "planned"}
-	if err := s.Create(r); err != nil {
-		t.Fatal(err)
-	}
+	s := mustOpen(t, t.TempDir())
+	r := mustCreate(t, s, &Run{Name: "planned"})
 	if got, _ := s.Get(r.ID); got.Plan != nil {
 		t.Errorf("a run without a plan has %+v", got.Plan)
 	}
@@ -61,15 +54,8 @@ func TestPlanIsRecordedAndRead(t *testing.T) {
 // in the store as soon as it starts (before, only at its first step, so a
 // stage compiling or loading showed no total).
 func TestRecorderRecordsPlannedStepsAtStageStart(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	r := &Run{Name: "steps"}
-	if err := s.Create(r); err != nil {
-		t.Fatal(err)
-	}
+	s := mustOpen(t, t.TempDir())
+	r := mustCreate(t, s, &Run{Name: "steps"})
 	rec := s.Recorder(r.ID)
 	rec.Handle(events.Event{Kind: events.StageStarted, Stage: "train", StageIndex: 0, Total: 120})
 	got, err := s.Get(r.ID)

@@ -10,15 +10,8 @@ import (
 
 func TestStoreLifecycle(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	r := &Run{Name: "demo", RecipePath: "demo.yaml", Recipe: "name: demo", Params: map[string]string{"seed": "1"}}
-	if err := s.Create(r); err != nil {
-		t.Fatal(err)
-	}
+	s := mustOpen(t, dir)
+	r := mustCreate(t, s, &Run{Name: "demo", RecipePath: "demo.yaml", Recipe: "name: demo", Params: map[string]string{"seed": "1"}})
 	rec := s.Recorder(r.ID)
 	rec.Handle(events.Event{Kind: events.StageStarted, Stage: "train", StageIndex: 0})
 	for step := 1; step <= 5; step++ {
@@ -31,11 +24,7 @@ func TestStoreLifecycle(t *testing.T) {
 	}
 
 	// A second connection, as `lathe ls` in another process would open.
-	reader, err := OpenExisting(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
+	reader := mustOpenExisting(t, dir)
 	got, err := reader.Get(r.ID[:10])
 	if err != nil {
 		t.Fatal(err)
@@ -61,11 +50,7 @@ func TestStoreLifecycle(t *testing.T) {
 }
 
 func TestRunOfAGoneProcessIsInterrupted(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := mustOpen(t, t.TempDir())
 	r := &Run{Name: "ghost", PID: 1 << 30} // no such process
 	if err := s.Create(r); err != nil {
 		t.Fatal(err)
@@ -84,11 +69,7 @@ func TestOpenExistingDoesNotCreate(t *testing.T) {
 }
 
 func TestAmbiguousPrefix(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := mustOpen(t, t.TempDir())
 	now := time.Now()
 	for _, id := range []string{"20261126-000000-aaaa", "20261126-000000-aabb"} {
 		if err := s.Create(&Run{ID: id, Name: "x", Started: now}); err != nil {

@@ -14,24 +14,10 @@ import (
 // (before, it kept the deleted points).
 func TestTruncateMetricsResetsLiveReaders(t *testing.T) {
 	dir := t.TempDir()
-	w, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	r, err := OpenExisting(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	run := &Run{Name: "resumed"}
-	if err := w.Create(run); err != nil {
-		t.Fatal(err)
-	}
-	other := &Run{Name: "other"}
-	if err := w.Create(other); err != nil {
-		t.Fatal(err)
-	}
+	w := mustOpen(t, dir)
+	r := mustOpenExisting(t, dir)
+	run := mustCreate(t, w, &Run{Name: "resumed"})
+	other := mustCreate(t, w, &Run{Name: "other"})
 	points := func(first, last int, value float64) []Point {
 		var pts []Point
 		for s := first; s <= last; s++ {

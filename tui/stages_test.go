@@ -6,33 +6,15 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/internal/stagetest"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner" // the built-in stage kinds, as the lathe binary links them
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
-// gauge is a stage kind declared in this test file alone and registered in
-// one line; the dashboard shows it from what the store recorded.
-type gauge struct{ N int }
-
-func init() {
-	recipe.Register(recipe.Kind{Name: "gauge_test", Keys: []string{"n"}, HasSteps: true, New: func() recipe.Settings { return &gauge{N: 2} }})
-}
-
-func (g *gauge) Set(d *recipe.Decoder, f recipe.Field) (err error) {
-	g.N, err = d.Int(f.Value, "n", 1)
-	return err
-}
-func (g *gauge) Check(*recipe.Decoder, recipe.Node, *recipe.Recipe) error { return nil }
-func (g *gauge) PlannedSteps(int) int                                     { return g.N }
-func (g *gauge) Run(_ context.Context, s *runner.Session) (map[string]float64, error) {
-	for i := 1; i <= g.N; i++ {
-		s.Step++
-		s.Emit(events.Event{Kind: events.Step, Step: s.Step, StageStep: i, Total: g.N, Metrics: map[string]float64{"loss": 1 / float64(i)}})
-	}
-	return map[string]float64{"steps": float64(g.N)}, nil
-}
+// A stage kind declared in a package of its own, registered in one line;
+// the dashboard shows it from what the store recorded.
+func init() { stagetest.Register("gauge_test") }
 
 // TestDashboardShowsAnExtraStageKind parses, runs and records a recipe with
 // a kind the dashboard has never heard of, then opens it in the run view.
@@ -58,5 +40,5 @@ func TestDashboardShowsAnExtraStageKind(t *testing.T) {
 	m = pollOnce(t, m)
 	mustContain(t, view(m, dir), "gauged", "finished")
 	m = press(t, m, "enter")
-	mustContain(t, view(m, dir), "step 7/7 (100%)", "✓ 1 gauge_test", "100% 7 steps", "✓ 2 evaluate", "loss 0.1429")
+	mustContain(t, view(m, dir), "step 7/7 (100%)", "✓ 1 gauge_test", "100% 7 steps", "✓ 2 evaluate", "train 0.1429")
 }

@@ -7,33 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/internal/stagetest"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
-// tally is a stage kind declared in this test file alone, registered by
-// one line: the summary handles it from what it declares (it has steps).
-type tally struct{ N int }
-
-func init() {
-	recipe.Register(recipe.Kind{Name: "tally_test", Keys: []string{"n"}, HasSteps: true, New: func() recipe.Settings { return &tally{N: 2} }})
-}
-
-func (c *tally) Set(d *recipe.Decoder, f recipe.Field) (err error) {
-	c.N, err = d.Int(f.Value, "n", 1)
-	return err
-}
-func (c *tally) Check(*recipe.Decoder, recipe.Node, *recipe.Recipe) error { return nil }
-func (c *tally) PlannedSteps(int) int                                     { return c.N }
-func (c *tally) Run(_ context.Context, s *runner.Session) (map[string]float64, error) {
-	for i := 1; i <= c.N; i++ {
-		s.Step++
-		s.Emit(events.Event{Kind: events.Step, Step: s.Step, StageStep: i, Total: c.N, Metrics: map[string]float64{"train_loss": 1 / float64(i)}})
-	}
-	return map[string]float64{"steps": float64(c.N), "train_loss": 1 / float64(c.N)}, nil
-}
+// A stage kind declared in a package of its own, registered in one line:
+// the summary handles it from what it declares (it has steps).
+func init() { stagetest.Register("tally_test") }
 
 func TestSummaryOfAnExtraStageKind(t *testing.T) {
 	t.Setenv("GOMLX_NO_AUTO_INSTALL", "1")

@@ -441,9 +441,10 @@ func TestLauncherStartsADetachedProcess(t *testing.T) {
 	if got := m.launcher.shown(); len(got) != 1 || got[0].name != "mine.yaml" {
 		t.Fatalf("filter 'mine' shows %v", got)
 	}
-	m, cmd = update(t, m, keyMsg("enter"))
+	m, _ = update(t, m, keyMsg("enter")) // asks first: TestLauncherAsksBeforeLaunching
+	m, cmd = update(t, m, keyMsg("y"))
 	if m.launcherOpen || cmd == nil {
-		t.Fatal("enter should close the launcher and launch")
+		t.Fatal("enter, y should close the launcher and launch")
 	}
 	launched, ok := cmd().(launchedMsg)
 	if !ok || launched.err != nil {

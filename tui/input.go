@@ -38,7 +38,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.say("not stopped").layout(), nil
 	}
 	if m.launcherOpen {
-		l, req, done := m.launcher.update(msg)
+		l, req, done := m.launcher.update(msg, k)
 		m.launcher = l
 		if done {
 			m.launcherOpen = false
@@ -64,7 +64,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.layout(), nil
 	case key.Matches(msg, k.Launch):
 		m.launcherOpen = true
-		m.launcher.filter, m.launcher.cursor = "", 0
+		m.launcher.filter, m.launcher.cursor, m.launcher.confirm = "", 0, nil
 		return m, findRecipes(m.opts.WorkDir)
 	case key.Matches(msg, k.Stop):
 		return m.askStop()

@@ -6,16 +6,19 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/recipes"
 )
 
 // recipeItem is a recipe the launcher offers.
 type recipeItem struct {
-	name   string // as listed
+	name   string // as listed: a shipped name or a file's base name
 	arg    string // what `lathe run` is given: a shipped name or a file path
 	source string // "shipped" or "local"
+	recipe string // the name the recipe gives itself, when it parses
 	desc   string
 	err    string // why it cannot run, when it does not parse
 }
@@ -34,7 +37,7 @@ func findRecipes(workDir string) tea.Cmd {
 			} else if rec, err := recipe.Parse(recipes.Path(name), src); err != nil {
 				it.err = err.Error()
 			} else {
-				it.desc = rec.Description
+				it.recipe, it.desc = rec.Name, rec.Description
 			}
 			items = append(items, it)
 		}
@@ -49,7 +52,7 @@ func findRecipes(workDir string) tea.Cmd {
 			if rec, err := recipe.ParseFile(f); err != nil {
 				it.err = err.Error()
 			} else {
-				it.desc = rec.Description
+				it.recipe, it.desc = rec.Name, rec.Description
 				if it.desc == "" {
 					it.desc = rec.Name
 				}
@@ -60,36 +63,102 @@ func findRecipes(workDir string) tea.Cmd {
 	}
 }
 
-// launcher picks a recipe to start. Typing filters the list.
+// launcher picks a recipe to start. Typing filters the list; enter asks
+// to confirm (a run can take hours and a mistyped enter should not start
+// one), and y or enter launches.
 type launcher struct {
 	items   []recipeItem
 	loaded  bool
 	filter  string
 	cursor  int
 	workDir string
+	// confirm is the recipe "Run …? y/n" asks about; nil while choosing.
+	confirm *recipeItem
 }
 
+// shown is what the filter matches, best first (see matchRank); with no
+// filter, every recipe as found.
 func (l launcher) shown() []recipeItem {
-	var out []recipeItem
 	terms := strings.Fields(strings.ToLower(l.filter))
+	type ranked struct {
+		it   recipeItem
+		rank int
+	}
+	var matches []ranked
 	for _, it := range l.items {
-		hay := strings.ToLower(it.name + " " + it.source + " " + it.desc)
-		ok := true
-		for _, t := range terms {
-			ok = ok && strings.Contains(hay, t)
-		}
-		if ok {
-			out = append(out, it)
+		if containsAll(strings.ToLower(it.name+" "+it.source+" "+it.recipe+" "+it.desc), terms) {
+			matches = append(matches, ranked{it, matchRank(it, terms)})
 		}
 	}
+	sort.SliceStable(matches, func(i, j int) bool { return matches[i].rank < matches[j].rank })
+	out := make([]recipeItem, len(matches))
+	for i, m := range matches {
+		out[i] = m.it
+	}
 	return out
+}
+
+// matchRank orders the recipes the filter terms match, lowest first. A
+// name typed means a recipe of that name, and a local file of that name
+// is the one being worked on, so: local recipes whose file name or own
+// name holds every term, then shipped ones, then recipes matched only by
+// their description or source; within a group the whole name typed, then
+// its start, then any part of it.
+func matchRank(it recipeItem, terms []string) int {
+	if len(terms) == 0 {
+		return 0
+	}
+	closeness := 3 // not by name
+	for _, n := range []string{it.name, it.recipe} {
+		n = strings.ToLower(n)
+		if n == "" || !containsAll(n, terms) {
+			continue
+		}
+		stem := strings.TrimSuffix(strings.TrimSuffix(n, ".yaml"), ".yml")
+		switch {
+		case stem == strings.Join(terms, " "):
+			closeness = 0
+		case strings.HasPrefix(stem, terms[0]):
+			closeness = min(closeness, 1)
+		default:
+			closeness = min(closeness, 2)
+		}
+	}
+	shipped := 0
+	if it.source != "local" {
+		shipped = 1
+	}
+	if closeness == 3 {
+		return 6 + shipped
+	}
+	return 3*shipped + closeness
+}
+
+func containsAll(s string, terms []string) bool {
+	for _, t := range terms {
+		if !strings.Contains(s, t) {
+			return false
+		}
+	}
+	return true
 }
 
 // launchRequest is what the launcher asks the root model to start.
 type launchRequest struct{ item recipeItem }
 
 // update handles a key; close reports that the launcher is done.
-func (l launcher) update(msg tea.KeyMsg) (launcher, *launchRequest, bool) {
+func (l launcher) update(msg tea.KeyMsg, k keyMap) (launcher, *launchRequest, bool) {
+	if it := l.confirm; it != nil {
+		switch {
+		case key.Matches(msg, k.Confirm) || key.Matches(msg, k.Accept):
+			l.confirm = nil
+			return l, &launchRequest{*it}, true
+		case key.Matches(msg, k.Cancel):
+			l.confirm = nil // back to the list, filter and choice kept
+		}
+		// Any other key leaves the question asked: it is not an answer.
+		return l, nil, false
+	}
 	shown := l.shown()
 	switch {
 	case msg.Type == tea.KeyEsc:
@@ -97,7 +166,12 @@ func (l launcher) update(msg tea.KeyMsg) (launcher, *launchRequest, bool) {
 	case msg.Type == tea.KeyEnter:
 		if l.cursor < len(shown) {
 			it := shown[l.cursor]
-			return l, &launchRequest{it}, true
+			if it.err != "" {
+				// Nothing to confirm: the root model says why it cannot run.
+				return l, &launchRequest{it}, true
+			}
+			l.confirm = &it
+			return l, nil, false
 		}
 	case msg.Type == tea.KeyUp || msg.Type == tea.KeyCtrlP:
 		l.cursor = max(0, l.cursor-1)
@@ -132,7 +206,21 @@ func (l launcher) view(st styles, w, h int) string {
 	case len(shown) == 0:
 		lines = append(lines, st.dim.Render("no recipe matches"))
 	}
-	listH := max(1, h-len(lines)-5)
+	footer := []string{""}
+	if l.confirm != nil {
+		// In the hint's place: the help line below lists the answers.
+		footer = append(footer, st.warn.Render(l.question(inner)))
+	} else {
+		footer = append(footer, st.dim.Render("enter launch · ↑/↓ choose · type to filter · esc close"))
+	}
+	if l.workDir != "" {
+		footer = append(footer, st.dim.Render("local recipes: *.yaml in "+l.workDir))
+	}
+	// The box's borders take two lines, and a long list one for its count.
+	listH := max(1, h-len(lines)-len(footer)-2)
+	if len(shown) > listH {
+		listH = max(1, listH-1)
+	}
 	start := max(0, min(l.cursor-listH+1, len(shown)-listH))
 	start = max(0, min(start, l.cursor))
 	nameW := 12
@@ -159,13 +247,25 @@ func (l launcher) view(st styles, w, h int) string {
 	if len(shown) > listH {
 		lines = append(lines, st.dim.Render(fmt.Sprintf("↕ %d recipes", len(shown))))
 	}
-	lines = append(lines, "", st.dim.Render("enter launch · ↑/↓ choose · type to filter · esc close"))
-	if l.workDir != "" {
-		lines = append(lines, st.dim.Render("local recipes: *.yaml in "+l.workDir))
-	}
+	lines = append(lines, footer...)
 	for i := range lines {
 		lines[i] = truncate(lines[i], inner)
 	}
 	box := st.box.Width(boxW-2).Padding(0, 1).Render(strings.Join(lines, "\n"))
 	return box
+}
+
+// question asks to confirm the launch of l.confirm in width cells, naming
+// the file a local recipe is read from (shortened in its middle if need be).
+func (l launcher) question(width int) string {
+	it := l.confirm
+	where := "shipped recipe"
+	if it.source != "shipped" {
+		where = it.arg
+	}
+	q := func(where string) string { return "Run " + it.name + " (" + where + ")? y/n" }
+	if over := ansi.StringWidth(q(where)) - width; over > 0 && it.source != "shipped" {
+		where = shortenName(where, max(1, ansi.StringWidth(where)-over))
+	}
+	return q(where)
 }

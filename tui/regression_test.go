@@ -25,7 +25,10 @@ func TestUnreadableStoreIsAnErrorNotNoRuns(t *testing.T) {
 	m, _ = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 24})
 	m = pollOnce(t, m)
 	out := view(m, dir)
-	mustContain(t, out, "cannot read the run store", "Cannot read the run store in RUNS:", "not a database")
+	mustContain(t, out, "cannot read the run store", "Cannot read the run store in RUNS:")
+	if m.storeErr == nil || !wordsInOrder(out, normalize(m.storeErr.Error(), dir)) {
+		t.Errorf("the view does not show the store's error (%v):\n%s", m.storeErr, out)
+	}
 	for _, bad := range []string{"No runs", "no run store yet"} {
 		if strings.Contains(out, bad) {
 			t.Errorf("an unreadable store shown as %q:\n%s", bad, out)

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
@@ -536,7 +537,8 @@ func (t runsTable) view(st styles, dir string) string {
 	if len(t.rows) == 0 && t.err != nil {
 		lines = append(lines, "",
 			st.errorText.Render("  Cannot read the run store in "+dir+":"))
-		for _, l := range strings.Split(t.err.Error(), "\n") {
+		// Wrapped, not cut: the reason is at the end, after the path.
+		for _, l := range strings.Split(ansi.Wrap(t.err.Error(), max(1, t.width-2), "/"), "\n") {
 			lines = append(lines, st.errorText.Render("  "+l))
 		}
 		lines = append(lines, "", "  Runs recorded there are not shown until it can be read (it is read again every second).")

@@ -69,6 +69,10 @@ func (m Model) helpKeys() helpKeys {
 	switch {
 	case m.confirmStop != nil:
 		return helpKeys{short: []key.Binding{k.Confirm, k.Cancel}, full: [][]key.Binding{{k.Confirm, k.Cancel}}}
+	case m.launcherOpen && m.launcher.confirm != nil:
+		b := []key.Binding{key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y/enter", "launch")),
+			key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "back to the list"))}
+		return helpKeys{short: b, full: [][]key.Binding{b}}
 	case m.launcherOpen:
 		b := []key.Binding{k.Accept, key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close"))}

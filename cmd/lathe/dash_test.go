@@ -195,6 +195,8 @@ func TestDashInTmux(t *testing.T) {
 	p.keys("l", "a", "u")
 	p.waitFor("the filter to pick the recipe", 10*time.Second, contains("› e2e-launch.yaml"))
 	p.keys("Enter")
+	p.waitFor("the launch confirmation", 10*time.Second, contains("Run e2e-launch"))
+	p.keys("y")
 	screen = p.waitFor("the launched run to start", 60*time.Second, contains("started as run"))
 	m := regexp.MustCompile(`started as run (\S+)`).FindStringSubmatch(screen)
 	if m == nil {

@@ -10,7 +10,8 @@ import (
 )
 
 // Compare shows runs side by side: the comparison table of `lathe compare`
-// (best test accuracy first) and metric overlaid for every run. refs is a
+// (best test accuracy first) and metric overlaid for every run (a bar per
+// run for a metric each has once, such as test_accuracy). refs is a
 // recipe with variants (its newest group of runs) or run ids, id prefixes
 // and names, as `lathe compare` takes them.
 func Compare(metric string, refs ...string) error {
@@ -59,7 +60,8 @@ func compareHTML(rows []report.Row) string {
 }
 
 // PlotMetric plots one recorded metric against the step for the runs refs
-// name (ids, id prefixes or names: the newest run of a name), one line each.
+// name (ids, id prefixes or names: the newest run of a name), one line each
+// (or one bar each, for a metric the runs have once).
 func PlotMetric(metric string, refs ...string) error {
 	store, err := runs.OpenExisting(DefaultRunsDir())
 	if err != nil {

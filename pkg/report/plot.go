@@ -2,9 +2,7 @@ package report
 
 import (
 	"bytes"
-	"fmt"
 	"image/color"
-	"math"
 
 	"github.com/lathe-ml/lathe/pkg/runs"
 	"gonum.org/v1/plot"
@@ -13,47 +11,32 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// CurvesPNG plots one metric of several runs against the training step, one
-// line per run, as a PNG of width×height inches.
+// CurvesPNG plots one metric of several runs as a PNG of width×height
+// inches: against the training step, one line per run; or, when no run
+// has more than one value of it (a test accuracy measured once, a final
+// metric), one bar per run. Runs and points without a finite value are
+// left out and the title says which; with nothing left to draw it is an
+// error.
 func CurvesPNG(store *runs.Store, list []*runs.Run, metric string, width, height float64) ([]byte, error) {
+	c, err := newChart(store, list, metric)
+	if err != nil {
+		return nil, err
+	}
 	p := plot.New()
 	p.Title.Text = metric
-	p.X.Label.Text = "step"
+	if c.note != "" {
+		p.Title.Text += "\n" + c.note
+	}
 	p.Y.Label.Text = metric
-	p.Legend.Top = true
-	plotted := 0
-	for i, r := range list {
-		pts, err := store.Series(r.ID, metric)
-		if err != nil {
-			return nil, err
-		}
-		// NaN and ±Inf (a diverged run) have no place on an axis; the
-		// comparison table shows them.
-		xy := make(plotter.XYs, 0, len(pts))
-		for _, pt := range pts {
-			if !math.IsNaN(pt.Value) && !math.IsInf(pt.Value, 0) {
-				xy = append(xy, plotter.XY{X: float64(pt.Step), Y: pt.Value})
-			}
-		}
-		if len(xy) == 0 {
-			continue
-		}
-		line, err := plotter.NewLine(xy)
-		if err != nil {
-			return nil, err
-		}
-		line.Color = plotutil.Color(i)
-		line.Dashes = plotutil.Dashes(i / len(plotutil.SoftColors)) // colours repeat: vary the dash
-		line.Width = vg.Points(1.5)
-		p.Add(line)
-		p.Legend.Add(r.Name, line)
-		plotted++
-	}
-	if plotted == 0 {
-		return nil, fmt.Errorf("no run has a %q series", metric)
-	}
-	p.Add(plotter.NewGrid())
 	p.BackgroundColor = color.White
+	if len(c.bars) > 0 {
+		err = c.drawBars(p, width)
+	} else {
+		err = c.drawLines(p)
+	}
+	if err != nil {
+		return nil, err
+	}
 	w, err := p.WriterTo(vg.Length(width)*vg.Inch, vg.Length(height)*vg.Inch, "png")
 	if err != nil {
 		return nil, err
@@ -63,4 +46,23 @@ func CurvesPNG(store *runs.Store, list []*runs.Run, metric string, width, height
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// drawLines adds the curves, with a legend of run names.
+func (c *chart) drawLines(p *plot.Plot) error {
+	p.X.Label.Text = "step"
+	p.Legend.Top = true
+	for _, l := range c.lines {
+		pl, err := plotter.NewLine(l.xy)
+		if err != nil {
+			return err
+		}
+		pl.Color = plotutil.Color(l.color)
+		pl.Dashes = plotutil.Dashes(l.color / len(plotutil.SoftColors)) // colours repeat: vary the dash
+		pl.Width = vg.Points(1.5)
+		p.Add(pl)
+		p.Legend.Add(l.name, pl)
+	}
+	p.Add(plotter.NewGrid())
+	return nil
 }

@@ -1,6 +1,7 @@
 // Package report turns recorded runs into the tables and plots a person
 // compares them by: final accuracy, time and throughput side by side, and
-// metric curves overlaid in one PNG (gonum/plot).
+// metric curves overlaid in one PNG (gonum/plot), or one bar per run for a
+// metric each run has once (a test accuracy, a final metric).
 //
 // Example:
 //

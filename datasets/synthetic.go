@@ -3,11 +3,13 @@ package datasets
 import (
 	"fmt"
 	"math"
+
+	"github.com/lathe-ml/lathe/pkg/spec"
 )
 
 // Default sizes of the synthetic sets when Options.TrainSize/TestSize are 0.
 const (
-	DefaultSyntheticTrainSize = 2000
+	DefaultSyntheticTrainSize = spec.DefaultSyntheticTrainSize
 	DefaultSyntheticTestSize  = 500
 )
 

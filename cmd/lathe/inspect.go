@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +30,9 @@ type runView struct {
 	Error        string             `json:"error,omitempty"`
 	Params       map[string]string  `json:"params"`
 	Stages       []runs.StageResult `json:"stages"`
-	FinalMetrics map[string]float64 `json:"final_metrics"`
+	FinalMetrics runs.Metrics       `json:"final_metrics"`
+	// Series are the run's metric series by name (show --series).
+	Series map[string][]runs.Point `json:"series,omitempty"`
 }
 
 func viewOf(r *runs.Run) runView {
@@ -61,7 +64,7 @@ func lsCmd(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, err := runs.OpenExisting(storeDir(g))
 			if err != nil {
-				if asJSON {
+				if asJSON && errors.Is(err, runs.ErrNoStore) {
 					return writeJSON(os.Stdout, []runView{})
 				}
 				return err
@@ -96,7 +99,7 @@ func lsCmd(g *globalFlags) *cobra.Command {
 }
 
 func showCmd(g *globalFlags) *cobra.Command {
-	var asJSON bool
+	var asJSON, withSeries bool
 	cmd := &cobra.Command{
 		Use:   "show RUN",
 		Short: "Show a run: params, stage results, final metrics (RUN: id, id prefix or name)",
@@ -112,14 +115,36 @@ func showCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(os.Stdout, viewOf(r))
+				v := viewOf(r)
+				if withSeries {
+					if v.Series, err = allSeries(store, r.ID); err != nil {
+						return err
+					}
+				}
+				return writeJSON(os.Stdout, v)
 			}
 			printRun(os.Stdout, r)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&withSeries, "series", false, "with --json: include every metric series (each point's stage, step, value and time)")
 	return cmd
+}
+
+// allSeries reads every metric series of a run, by name.
+func allSeries(store *runs.Store, id string) (map[string][]runs.Point, error) {
+	names, err := store.MetricNames(id)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]runs.Point, len(names))
+	for _, name := range names {
+		if out[name], err = store.Series(id, name); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func printRun(w io.Writer, r *runs.Run) {

@@ -42,7 +42,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.runsDir, "runs-dir", "", "run store directory (default $LATHE_RUNS or ./runs)")
-	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(), compareCmd(&g), resumeCmd(&g))
+	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(), compareCmd(&g), resumeCmd(&g), migrateCmd(&g))
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "lathe: %v\n", err)
 		if errors.Is(err, runner.ErrStopped) {

@@ -37,6 +37,12 @@ func runLathe(t *testing.T, dir string, args ...string) result {
 	cmd := exec.Command(lathe, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOMLX_NO_AUTO_INSTALL=1", "GOMLX_BACKEND=", "LATHE_RUNS=")
+	return runCommand(t, cmd)
+}
+
+// runCommand runs cmd to its end and returns its output and exit code.
+func runCommand(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -63,7 +69,17 @@ func TestBadInputAsANewUserWould(t *testing.T) {
 		{"typo in a key", strings.Replace(good, "epochs:", "epoch:", 1), `typo.yaml:6:13: unknown key "epoch"`, false},
 		{"wrong type", strings.Replace(good, "batch_size: 32", "batch_size: many", 1), "wrong.yaml:3:36: data.batch_size must be an integer", false},
 		{"unknown stage", strings.Replace(good, "- evaluate:", "- quantize:", 1), `unknown.yaml:7:5: unknown stage "quantize"`, false},
-		{"missing dataset", strings.Replace(good, "dataset: blobs,", "dataset: cifar10, dir: /nonexistent/cifar,", 1), "/nonexistent/cifar", true},
+		{"missing dataset", strings.Replace(good, "dataset: blobs,", "dataset: cifar10, dir: /nonexistent/cifar,", 1), "/nonexistent/cifar", false},
+		// Files that are there but corrupt are found only by loading them.
+		{"corrupt dataset", strings.Replace(good, "dataset: blobs,", "dataset: mnist, dir: garbage,", 1), "train-images-idx3-ubyte", true},
+		// Issue 10: found before a run is recorded, with the position.
+		{"batch larger than the data", strings.Replace(good, "batch_size: 32", "batch_size: 100000", 1), "batch.yaml:3:36: data.batch_size 100000 is larger than the 270 training examples", false},
+		{"validation as large as the data", strings.Replace(good, "batch_size: 32,", "batch_size: 32, validation: 300,", 1), "valid.yaml:3:52: data.validation 300 holds out all 300", false},
+		{"fp16 on the go backend", strings.Replace(good, "epochs: 1}", "epochs: 1, precision: fp16}", 1), "fp16.yaml:6:5: stage 1 (train): precision fp16: the go backend has no float16", false},
+		{"more devices than there are", strings.Replace(good, "epochs: 1}", "epochs: 1, devices: 4}", 1), "devices.yaml:6:5: stage 1 (train): devices: 4 requested, the go backend has 1", false},
+		{"momentum on adam", strings.Replace(good, "epochs: 1}", "epochs: 1, optimizer: {name: adam, momentum: 0.9}}", 1), "momentum.yaml:6:48: momentum does not apply to the adam optimizer", false},
+		{"deep nesting", "name: d\nseed: " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000), "nesting.yaml: the recipe is more than 65536 bytes", false},
+		{"random bytes", "\x7fELF\x02\x01\x01\x00\x00\xff\xfe garbage", "bytes.yaml:1:1: control byte 0x7f", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,6 +90,10 @@ func TestBadInputAsANewUserWould(t *testing.T) {
 			}
 			work := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
 			os.MkdirAll(work, 0o755)
+			for _, f := range []string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} {
+				os.MkdirAll(filepath.Join(work, "garbage"), 0o755)
+				os.WriteFile(filepath.Join(work, "garbage", f), []byte("not an IDX file"), 0o644)
+			}
 			if err := os.WriteFile(filepath.Join(work, file), []byte(c.recipe), 0o644); err != nil {
 				t.Fatal(err)
 			}

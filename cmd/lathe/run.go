@@ -30,6 +30,11 @@ func runCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// A recipe the backend cannot run is refused before the store
+			// is opened (or created).
+			if err := runner.Preflight(rec, backendFlag); err != nil {
+				return err
+			}
 			store, err := runs.Open(storeDir(g))
 			if err != nil {
 				return err
@@ -99,7 +104,13 @@ func resumeCmd(g *globalFlags) *cobra.Command {
 			"its recipe and variant, with weights, optimizer state, schedule and data order restored.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := runs.OpenExisting(storeDir(g))
+			// Only an existing store: resuming never creates one.
+			ro, err := runs.OpenExisting(storeDir(g))
+			if err != nil {
+				return err
+			}
+			ro.Close()
+			store, err := runs.Open(storeDir(g))
 			if err != nil {
 				return err
 			}
@@ -121,4 +132,28 @@ func resumeCmd(g *globalFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&backendFlag, "backend", "", "backend to continue on (default: as the recipe says)")
 	return cmd
+}
+
+func migrateCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Upgrade a run store made by an older Lathe to this version's layout",
+		Long: "Upgrade the run store (--runs-dir, $LATHE_RUNS or ./runs) made by an older Lathe.\n" +
+			"Reading commands (ls, show, compare, dash) never write to a store, so they ask for this first;\n" +
+			"`lathe run` and `lathe resume` upgrade the store they write to themselves.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := storeDir(g)
+			from, err := runs.Migrate(dir)
+			if err != nil {
+				return err
+			}
+			if from == runs.SchemaVersion {
+				fmt.Printf("run store %s is up to date (schema %d)\n", dir, from)
+			} else {
+				fmt.Printf("run store %s: upgraded from schema %d to %d\n", dir, from, runs.SchemaVersion)
+			}
+			return nil
+		},
+	}
 }

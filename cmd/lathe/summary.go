@@ -15,6 +15,18 @@ import (
 // key results, then the final metrics.
 func printSummary(w io.Writer, rec *recipe.Recipe, res *runner.Result) {
 	fmt.Fprintf(w, "\n%s — %s on %s\n", rec.Name, res.Status, runs.OrDash(res.Backend))
+	if len(res.Stages) == 0 {
+		fmt.Fprintf(w, "no stage finished (of %d)\n", len(rec.Stages))
+	} else {
+		printStages(w, rec, res)
+	}
+	if len(res.Final) > 0 {
+		fmt.Fprintln(w, "final:", formatMetrics(res.Final))
+	}
+}
+
+// printStages is the summary's table: one row per finished stage.
+func printStages(w io.Writer, rec *recipe.Recipe, res *runner.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STAGE\tKIND\tTIME\tRESULTS")
 	for _, st := range res.Stages {
@@ -22,9 +34,6 @@ func printSummary(w io.Writer, rec *recipe.Recipe, res *runner.Result) {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", st.Index+1, st.Kind, runs.FormatSeconds(st.Metrics["wall_s"]), stageHighlights(st.Metrics, hasSteps))
 	}
 	tw.Flush()
-	if len(res.Final) > 0 {
-		fmt.Fprintln(w, "final:", formatMetrics(res.Final))
-	}
 }
 
 // stageHighlights picks the figures a person reads first: for a stage with

@@ -36,6 +36,23 @@ import (
 // Names lists the optimizers.
 var Names = []string{"sgd", "adagrad", "rmsprop", "adam", "adamw", "lamb", "lion"}
 
+// keys are the hyper-parameters each optimizer takes, by their recipe
+// names: the arguments of its torch.optim class. A recipe that sets one an
+// optimizer ignores (momentum on adam) is an error, not a silent no-op.
+var keys = map[string][]string{
+	"sgd":     {"learning_rate", "momentum", "dampening", "nesterov", "weight_decay"},
+	"adagrad": {"learning_rate", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"},
+	"rmsprop": {"learning_rate", "alpha", "eps", "weight_decay", "momentum", "centered"},
+	"adam":    {"learning_rate", "betas", "eps", "weight_decay", "amsgrad"},
+	"adamw":   {"learning_rate", "betas", "eps", "weight_decay", "amsgrad"},
+	"lamb":    {"learning_rate", "betas", "eps", "weight_decay"},
+	"lion":    {"learning_rate", "betas", "weight_decay"},
+}
+
+// Keys lists the hyper-parameters the named optimizer takes (nil for an
+// unknown name).
+func Keys(name string) []string { return keys[name] }
+
 // Config is an optimizer with its hyper-parameters, named as in PyTorch.
 // Zero values mean PyTorch's defaults (see Defaults).
 type Config struct {

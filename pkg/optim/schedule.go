@@ -12,6 +12,19 @@ import (
 // ScheduleNames lists the learning-rate schedules.
 var ScheduleNames = []string{"constant", "step", "exponential", "cosine", "onecycle"}
 
+// scheduleKeys are the parameters each schedule takes, by recipe name.
+var scheduleKeys = map[string][]string{
+	"constant":    {},
+	"step":        {"step_size", "gamma"},
+	"exponential": {"gamma"},
+	"cosine":      {"warmup_steps", "min_learning_rate"},
+	"onecycle":    {"max_learning_rate", "pct_start", "div_factor", "final_div_factor"},
+}
+
+// ScheduleKeys lists the parameters the named schedule takes (nil for an
+// unknown name).
+func ScheduleKeys(name string) []string { return scheduleKeys[name] }
+
 // Schedule is a learning-rate schedule over optimizer steps, with PyTorch's
 // semantics: the rate used at step s (from 0) is what the torch scheduler
 // gives after s calls to scheduler.step().

@@ -54,6 +54,9 @@ func (d *Decoder) Errorf(n ast.Node, format string, args ...any) *Error {
 
 // parseDocument parses YAML text into its single document's body.
 func (d *Decoder) parseDocument(src []byte) (ast.Node, error) {
+	if err := d.checkText(src); err != nil {
+		return nil, err
+	}
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		var ye interface {
@@ -76,6 +79,9 @@ func (d *Decoder) parseDocument(src []byte) (ast.Node, error) {
 	case 0:
 		return nil, &Error{File: d.file, Msg: "the recipe is empty (expected keys: " + strings.Join(topLevelKeys, ", ") + ")"}
 	case 1:
+		if err := d.checkTree(docs[0]); err != nil {
+			return nil, err
+		}
 		return docs[0], nil
 	}
 	return nil, d.Errorf(docs[1], "a recipe file holds one YAML document, found %d", len(docs))
@@ -122,14 +128,14 @@ func (d *Decoder) Fields(n ast.Node, what string, allowed []string) ([]Field, er
 		keyNode := ast.Node(mv.Key)
 		key := strings.TrimSpace(mv.Key.String())
 		if !contains(allowed, key) {
-			msg := fmt.Sprintf("unknown key %q in %s", key, what)
+			msg := fmt.Sprintf("unknown key %s in %s", quoted(key), what)
 			if s := suggest(key, allowed); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			return nil, d.Errorf(keyNode, "%s; allowed: %s", msg, strings.Join(allowed, ", "))
 		}
 		if seen[key] {
-			return nil, d.Errorf(keyNode, "duplicate key %q in %s", key, what)
+			return nil, d.Errorf(keyNode, "duplicate key %s in %s", quoted(key), what)
 		}
 		seen[key] = true
 		fields = append(fields, Field{Key: key, KeyNode: keyNode, Value: mv.Value})
@@ -145,7 +151,7 @@ func Describe(n Node) string {
 	case *ast.NullNode:
 		return "null"
 	case *ast.StringNode, *ast.LiteralNode:
-		return fmt.Sprintf("the string %q", strings.TrimSpace(n.String()))
+		return "the string " + quoted(strings.TrimSpace(n.String()))
 	case *ast.IntegerNode:
 		return "the integer " + n.String()
 	case *ast.FloatNode:
@@ -157,7 +163,7 @@ func Describe(n Node) string {
 	case *ast.MappingNode, *ast.MappingValueNode:
 		return "a mapping"
 	}
-	return strings.TrimSpace(n.String())
+	return quoted(strings.TrimSpace(n.String()))
 }
 
 // String reads a string; what names the value in errors.
@@ -179,7 +185,7 @@ func (d *Decoder) Enum(n ast.Node, what string, allowed []string) (string, error
 			Msg: fmt.Sprintf("%s must be one of %s, got %s", what, strings.Join(allowed, ", "), Describe(n))}
 	}
 	if !contains(allowed, s) {
-		msg := fmt.Sprintf("unknown %s %q", what, s)
+		msg := fmt.Sprintf("unknown %s %s", what, quoted(s))
 		if g := suggest(s, allowed); g != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", g)
 		}

@@ -33,6 +33,7 @@ package recipe
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -132,9 +133,16 @@ var (
 
 // ParseFile reads and parses a recipe file.
 func ParseFile(path string) (*Recipe, error) {
-	src, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("recipe: %w", err)
+	}
+	defer f.Close()
+	// Read one byte past the bound: Parse reports a file that is too big
+	// without this reading all of it.
+	src, err := io.ReadAll(io.LimitReader(f, MaxRecipeBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("recipe %s: %w", path, err)
 	}
 	return Parse(path, src)
 }
@@ -157,7 +165,7 @@ func Parse(file string, src []byte) (*Recipe, error) {
 		switch f.Key {
 		case "name":
 			if r.Name, err = d.String(f.Value, "name"); err == nil && !namePattern.MatchString(r.Name) {
-				err = d.Errorf(f.Value, "name %q must start with a letter or digit and use only letters, digits, '.', '_' and '-'", r.Name)
+				err = d.Errorf(f.Value, "name %s must start with a letter or digit and use only letters, digits, '.', '_' and '-'", quoted(r.Name))
 			}
 		case "description":
 			r.Description, err = d.String(f.Value, "description")
@@ -187,7 +195,10 @@ func Parse(file string, src []byte) (*Recipe, error) {
 	}
 	// Cross-section rules, now that every section is read wherever it stands.
 	if err := r.Model.Accepts(r.Data.Dataset); err != nil {
-		return nil, d.Errorf(modelArchNode(have["model"]), "%v", err)
+		return nil, d.Errorf(valueAt(have["model"], "arch"), "%v", err)
+	}
+	if err := d.checkSizes(r.Data, have["data"]); err != nil {
+		return nil, err
 	}
 	for i := range r.Stages {
 		if err := r.Stages[i].check(d, r); err != nil {
@@ -203,19 +214,41 @@ func Parse(file string, src []byte) (*Recipe, error) {
 	return r, nil
 }
 
-// modelArchNode is where a model's arch is written (the model itself if not found).
-func modelArchNode(model Node) Node {
-	if m, ok := Unwrap(model).(*ast.MappingNode); ok {
+// checkSizes checks the data section against the dataset's size before any
+// data loads: the validation split leaves training examples, and a batch
+// fits in what is left.
+func (d *Decoder) checkSizes(data Data, at Node) error {
+	ds, ok := spec.LookupDataset(data.Dataset)
+	if !ok {
+		return nil
+	}
+	total := ds.TrainExamples(data.TrainSize)
+	validation := data.Validation
+	if validation < 0 {
+		validation = total / 10
+	}
+	if validation >= total {
+		return d.Errorf(valueAt(at, "validation"), "data.validation %d holds out all %d training examples of %s; it must be less", validation, total, data.Dataset)
+	}
+	if left := total - validation; data.BatchSize > left {
+		return d.Errorf(valueAt(at, "batch_size"), "data.batch_size %d is larger than the %d training examples of %s left after %d for validation", data.BatchSize, left, data.Dataset, validation)
+	}
+	return nil
+}
+
+// valueAt is where key's value is written in mapping n (n itself if not there).
+func valueAt(n Node, key string) Node {
+	if m, ok := Unwrap(n).(*ast.MappingNode); ok {
 		for _, mv := range m.Values {
-			if strings.TrimSpace(mv.Key.String()) == "arch" {
+			if strings.TrimSpace(mv.Key.String()) == key {
 				return mv.Value
 			}
 		}
 	}
-	if mv, ok := Unwrap(model).(*ast.MappingValueNode); ok && strings.TrimSpace(mv.Key.String()) == "arch" {
+	if mv, ok := Unwrap(n).(*ast.MappingValueNode); ok && strings.TrimSpace(mv.Key.String()) == key {
 		return mv.Value
 	}
-	return model
+	return n
 }
 
 func (d *Decoder) data(n Node) (Data, error) {

@@ -150,7 +150,7 @@ func (d *Decoder) stages(n Node) ([]Stage, error) {
 		}
 		kind, ok := LookupKind(name)
 		if !ok {
-			msg := fmt.Sprintf("unknown stage %q", name)
+			msg := fmt.Sprintf("unknown stage %s", quoted(name))
 			if s := suggest(name, kinds); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}

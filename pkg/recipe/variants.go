@@ -32,7 +32,7 @@ func (d *Decoder) variants(n Node, base *Recipe) ([]Variant, error) {
 			switch f.Key {
 			case "name":
 				if v.Name, err = d.String(f.Value, "variant name"); err == nil && !namePattern.MatchString(v.Name) {
-					err = d.Errorf(f.Value, "variant name %q must use only letters, digits, '.', '_' and '-'", v.Name)
+					err = d.Errorf(f.Value, "variant name %s must use only letters, digits, '.', '_' and '-'", quoted(v.Name))
 				}
 			case "seed":
 				v.Seed, err = d.Int64(f.Value, "seed", 0)
@@ -47,7 +47,7 @@ func (d *Decoder) variants(n Node, base *Recipe) ([]Variant, error) {
 			return nil, d.Errorf(item, "%s needs a name", what)
 		}
 		if seen[v.Name] {
-			return nil, d.Errorf(item, "duplicate variant name %q", v.Name)
+			return nil, d.Errorf(item, "duplicate variant name %s", quoted(v.Name))
 		}
 		seen[v.Name] = true
 		for _, st := range base.Stages {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -35,6 +36,9 @@ func decodeOptimizer(d *recipe.Decoder, n recipe.Node) (optim.Config, error) {
 				return optim.Config{}, err
 			}
 		}
+	}
+	if err := checkApplies(d, fields, "optimizer", name, optim.Keys(name)); err != nil {
+		return optim.Config{}, err
 	}
 	o := optim.DefaultsFor(name)
 	for _, f := range fields {
@@ -119,6 +123,9 @@ func decodeSchedule(d *recipe.Decoder, n recipe.Node) (optim.Schedule, error) {
 	if s.Name == "" {
 		return s, d.Errorf(n, "schedule needs a name (one of %s)", strings.Join(optim.ScheduleNames, ", "))
 	}
+	if err := checkApplies(d, fields, "schedule", s.Name, optim.ScheduleKeys(s.Name)); err != nil {
+		return s, err
+	}
 	if err := s.Validate(); err != nil {
 		return s, d.Errorf(n, "%v", err)
 	}
@@ -143,4 +150,20 @@ func decodeClip(d *recipe.Decoder, n recipe.Node) (norm, value float64, err erro
 		}
 	}
 	return norm, value, nil
+}
+
+// checkApplies refuses a key the named optimizer or schedule does not take
+// (momentum on adam, gamma on cosine): set, it would be silently ignored.
+func checkApplies(d *recipe.Decoder, fields []recipe.Field, what, name string, takes []string) error {
+	for _, f := range fields {
+		if f.Key == "name" || slices.Contains(takes, f.Key) {
+			continue
+		}
+		takesWhat := "no other keys"
+		if len(takes) > 0 {
+			takesWhat = strings.Join(takes, ", ")
+		}
+		return d.Errorf(f.KeyNode, "%s does not apply to the %s %s (it takes %s)", f.Key, name, what, takesWhat)
+	}
+	return nil
 }

@@ -62,11 +62,14 @@ func (s *Session) markPosition(stage, stageStep int) {
 
 // restorePosition reads where the loaded checkpoint was taken.
 func (s *Session) restorePosition() error {
-	if s.ckpt == nil {
-		return fmt.Errorf("run %s has no checkpoint to resume from", s.RunID)
-	}
-	if has, err := s.ckpt.HasCheckpoints(); err != nil || !has {
-		return fmt.Errorf("run %s has no checkpoint to resume from (%s)", s.RunID, s.ckpt.Dir())
+	if has, err := s.ckpt.HasCheckpoints(); err != nil {
+		return err
+	} else if !has {
+		// Stopped before its first checkpoint (killed early, interrupted
+		// while loading data): nothing was kept, so it starts over.
+		s.from = position{stage: -1}
+		s.Log("resume: run %s has no checkpoint (it ended before the first was saved); starting it again from the beginning", s.RunID)
+		return s.store.TruncateMetrics(s.RunID, -1)
 	}
 	get := func(name string) (int, error) {
 		v, ok := s.Ctx.GetParam(name)
@@ -100,6 +103,23 @@ func (s *Session) restorePosition() error {
 	}
 	s.Log("resume: from stage %d, step %d of it (global step %d)", s.from.stage+1, s.from.stageStep, s.from.globalStep)
 	return nil
+}
+
+// earlierWallSeconds is how long a resumed run ran before: the wall time it
+// recorded when it stopped or failed, or, for a process that was killed,
+// from its start to the last point it recorded.
+func (s *Session) earlierWallSeconds() float64 {
+	if s.resumed == nil {
+		return 0
+	}
+	if w, ok := s.resumed.Final["wall_s"]; ok && w >= 0 {
+		return w
+	}
+	last, err := s.store.LastActivity(s.resumed.ID)
+	if err != nil || last.Before(s.resumed.Started) {
+		return 0
+	}
+	return last.Sub(s.resumed.Started).Seconds()
 }
 
 // keepStage carries a stage that finished before the checkpoint into the

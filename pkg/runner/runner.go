@@ -23,10 +23,11 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/gomlx/gomlx/backends"
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
+	"github.com/lathe-ml/lathe/datasets"
 	"github.com/lathe-ml/lathe/pkg/backend"
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/models"
@@ -81,12 +82,24 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 	}
 	res = &Result{Name: rec.Name, Final: map[string]float64{}}
 	s := &Session{Recipe: rec, bus: events.NewBus(opts.Sinks...), store: opts.Store, lastCheckpoint: -1}
+	if opts.Resume != "" && opts.Store == nil {
+		return nil, fmt.Errorf("resume needs the run store")
+	}
+	// Everything that can be checked is checked before the run is
+	// recorded: a recipe the backend cannot run leaves no failed run behind.
+	opened, err := backend.Open(backend.Resolve(opts.Backend, rec.Backend))
+	if err != nil {
+		return nil, err
+	}
+	if err := preflight(rec, opened.Backend); err != nil {
+		opened.Backend.Finalize()
+		return nil, err
+	}
+	s.Backend, s.BackendName, res.Backend = opened.Backend, opened.Name(), opened.Name()
+	defer s.Backend.Finalize()
 	var recorder *runs.Recorder
 	switch {
 	case opts.Resume != "":
-		if opts.Store == nil {
-			return nil, fmt.Errorf("resume needs the run store")
-		}
 		if s.resumed, err = opts.Store.Reopen(opts.Resume); err != nil {
 			return nil, err
 		}
@@ -105,6 +118,9 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 	}
 	started := time.Now()
 	s.Emit(events.Event{Kind: events.RunStarted, Message: rec.Name})
+	if opened.Notice != "" {
+		s.Log("%s", opened.Notice)
+	}
 
 	err = safely(func() error { return execute(ctx, s, opts, res) })
 	res.Status = runs.Finished
@@ -115,7 +131,9 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 	case err != nil:
 		res.Status, msg = runs.Failed, err.Error()
 	}
-	res.Final["wall_s"] = time.Since(started).Seconds()
+	// A resumed run's wall time is its working time: what it ran before
+	// (not the gap while it was stopped) and this part.
+	res.Final["wall_s"] = s.earlierWallSeconds() + time.Since(started).Seconds()
 	s.Emit(events.Event{Kind: events.RunFinished, Message: string(res.Status), Metrics: res.Final})
 	if opts.Store != nil {
 		if ferr := opts.Store.Finish(res.RunID, res.Status, msg, res.Final); ferr != nil && err == nil {
@@ -124,9 +142,6 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 		if rerr := recorder.Err(); rerr != nil && err == nil {
 			err = rerr
 		}
-	}
-	if s.Backend != nil {
-		s.Backend.Finalize()
 	}
 	return res, err
 }
@@ -146,17 +161,8 @@ func safely(fn func() error) (err error) {
 }
 
 func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
-	opened, err := backend.Open(backend.Resolve(opts.Backend, s.Recipe.Backend))
-	if err != nil {
-		return err
-	}
-	s.Backend, s.BackendName = opened.Backend, opened.Name()
-	res.Backend = opened.Name()
-	if opened.Notice != "" {
-		s.Log("%s", opened.Notice)
-	}
 	if s.store != nil {
-		if err := s.store.SetBackend(s.RunID, opened.Name()); err != nil {
+		if err := s.store.SetBackend(s.RunID, s.BackendName); err != nil {
 			return err
 		}
 	}
@@ -179,14 +185,10 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 		return err
 	}
 	if s.store != nil {
-		// Build loads the newest checkpoint in the folder, if any: that is
-		// resuming. GoMLX allocates what a checkpoint declares: check it first.
-		dir := s.store.CheckpointDir(s.RunID)
-		if err := runs.CheckCheckpoints(dir); err != nil {
+		// Loads the newest intact checkpoint in the run's folder, if any:
+		// that is resuming.
+		if err := s.openCheckpoints(); err != nil {
 			return err
-		}
-		if s.ckpt, err = checkpoints.Build(s.Ctx).Dir(dir).Keep(2).Done(); err != nil {
-			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
 	if s.resumed != nil {
@@ -217,6 +219,50 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 			}
 		}
 		s.Emit(events.Event{Kind: events.StageFinished, Metrics: m})
+	}
+	return nil
+}
+
+// Preflight checks a recipe, every variant of it, against this machine and
+// the backend it would run on (backendName, e.g. the --backend flag, or
+// the recipe's), before anything is recorded: what parsing cannot know (the
+// dataset's files, a precision or a number of devices the backend lacks).
+// Run checks its recipe again; a program calls Preflight first to refuse a
+// recipe before it even opens the store.
+func Preflight(rec *recipe.Recipe, backendName string) error {
+	opened, err := backend.Open(backend.Resolve(backendName, rec.Backend))
+	if err != nil {
+		return err
+	}
+	defer opened.Backend.Finalize()
+	for _, one := range rec.Expand() {
+		if err := preflight(one, opened.Backend); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BackendChecker is implemented by stage settings that depend on the
+// backend (a precision it must have, a number of devices): the runner asks
+// before the run is recorded.
+type BackendChecker interface {
+	CheckBackend(b backends.Backend) error
+}
+
+// preflight finds the recipe's dataset files and asks every stage that
+// depends on the backend whether b can run it; an error names the missing
+// files or the stage's place in the recipe.
+func preflight(rec *recipe.Recipe, b backends.Backend) error {
+	if _, err := datasets.Locate(rec.Data.Dataset, datasets.Options{Dir: rec.Data.Dir}); err != nil {
+		return err
+	}
+	for i, st := range rec.Stages {
+		if c, ok := st.Settings.(BackendChecker); ok {
+			if err := c.CheckBackend(b); err != nil {
+				return &recipe.Error{File: rec.Path, Line: st.Line, Col: st.Col, Msg: fmt.Sprintf("stage %d (%s): %v", i+1, st.Kind, err)}
+			}
+		}
 	}
 	return nil
 }
@@ -256,6 +302,11 @@ func RunAll(ctx context.Context, rec *recipe.Recipe, opts Options, each func(one
 	expanded := rec.Expand()
 	group := ""
 	if len(expanded) > 1 {
+		// A later variant the backend cannot run must not fail after the
+		// first ones ran for minutes.
+		if err := Preflight(rec, opts.Backend); err != nil {
+			return nil, "", err
+		}
 		group = runs.NewID(time.Now())
 	}
 	var results []*Result

@@ -115,18 +115,20 @@ func TestRunRecordsEverything(t *testing.T) {
 	}
 }
 
-// TestRunFailuresLeaveAFailedRecord: problems found once the run started
-// (missing data, a model the backend cannot train) are one-line errors and
-// leave exactly one failed-run record.
+// TestRunFailuresLeaveAFailedRecord: problems found only once the run
+// started (a data file that does not load) are one-line errors and leave
+// exactly one failed-run record; what can be found before (data files
+// missing) leaves none.
 func TestRunFailuresLeaveAFailedRecord(t *testing.T) {
 	empty := t.TempDir()
 	truncated := t.TempDir()
 	writeTruncatedIDX(t, truncated)
 	cases := []struct {
 		name, src, want string
+		recorded        bool
 	}{
-		{"missing dataset", strings.Replace(blobsRecipe, "dataset: blobs,", "dataset: cifar10, dir: "+empty+",", 1), empty},
-		{"truncated IDX", strings.Replace(blobsRecipe, "dataset: blobs,", "dataset: mnist, dir: "+truncated+",", 1), "train-images-idx3-ubyte"},
+		{"missing dataset", strings.Replace(blobsRecipe, "dataset: blobs,", "dataset: cifar10, dir: "+empty+",", 1), empty, false},
+		{"truncated IDX", strings.Replace(blobsRecipe, "dataset: blobs,", "dataset: mnist, dir: "+truncated+",", 1), "train-images-idx3-ubyte", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -139,6 +141,12 @@ func TestRunFailuresLeaveAFailedRecord(t *testing.T) {
 				t.Errorf("error %q: want one line mentioning %q", err, c.want)
 			}
 			list, _ := store.List()
+			if !c.recorded {
+				if len(list) != 0 || res != nil {
+					t.Errorf("store holds %d runs; want none for a problem found before the run", len(list))
+				}
+				return
+			}
 			if len(list) != 1 || list[0].Status != runs.Failed || list[0].Error != err.Error() || res.Status != runs.Failed {
 				t.Errorf("store holds %d runs (%+v); want one failed run with the error", len(list), list)
 			}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -37,10 +38,15 @@ type Session struct {
 
 	bus   *events.Bus
 	store *runs.Store
-	ckpt  *checkpoints.Handler
+	// ckpt loaded the run's newest intact checkpoint (if any) and hands its
+	// variables to the graphs; ckptDir is where checkpoints are written
+	// ("" when the run is not recorded).
+	ckpt    *checkpoints.Handler
+	ckptDir string
 	// lastCheckpoint is the global step of the newest checkpoint saved or
-	// loaded (-1: none), for error messages.
+	// loaded (-1: none), for error messages; lastSave when it was saved.
 	lastCheckpoint int
+	lastSave       time.Time
 	// resumed is the stored run being continued (nil for a new run); from is
 	// where its checkpoint left off.
 	resumed *runs.Run
@@ -180,23 +186,23 @@ func (s *Session) CountParams() int {
 // SaveCheckpoint saves the session's variables with where the run is:
 // stage index and steps done in it.
 func (s *Session) SaveCheckpoint(stageStep int) error {
-	if s.ckpt == nil {
+	if s.ckptDir == "" {
 		return nil
 	}
 	s.markPosition(s.StageIndex, stageStep)
-	if err := s.ckpt.Save(); err != nil {
-		return fmt.Errorf("saving checkpoint in %s: %w", s.ckpt.Dir(), err)
+	if err := writeCheckpoint(s.Ctx, s.ckpt, s.ckptDir, s.Step); err != nil {
+		return fmt.Errorf("saving the checkpoint of global step %d in %s: %w (%s)", s.Step, s.ckptDir, err, s.checkpointNote())
 	}
-	s.lastCheckpoint = s.Step
+	s.lastCheckpoint, s.lastSave = s.Step, time.Now()
 	return nil
 }
 
 // checkpointNote says where the newest good checkpoint is, for an error.
 func (s *Session) checkpointNote() string {
-	if s.ckpt == nil || s.lastCheckpoint < 0 {
+	if s.ckptDir == "" || s.lastCheckpoint < 0 {
 		return "no checkpoint was saved before it"
 	}
-	return fmt.Sprintf("the last good checkpoint is at global step %d in %s", s.lastCheckpoint, s.ckpt.Dir())
+	return fmt.Sprintf("the last good checkpoint is at global step %d in %s", s.lastCheckpoint, s.ckptDir)
 }
 
 // startStep is where the running stage begins: 0, or the checkpoint's step

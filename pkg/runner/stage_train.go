@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/lathe-ml/lathe/datasets"
 	"github.com/lathe-ml/lathe/pkg/amp"
@@ -20,7 +21,7 @@ func init() {
 }
 
 var trainKeys = []string{"epochs", "steps", "optimizer", "schedule", "clip", "precision", "precision_fallback",
-	"accumulate_steps", "devices", "log_every", "checkpoint", "nonfinite"}
+	"accumulate_steps", "devices", "log_every", "checkpoint", "checkpoint_every", "nonfinite"}
 
 // NonFinite says what a train stage does when a step's loss is NaN or ±Inf.
 const (
@@ -30,6 +31,18 @@ const (
 
 // maxSkippedInARow ends a run that skips every batch: it has diverged.
 const maxSkippedInARow = 25
+
+// Bounds on a stage's length, so its step count (epochs × steps per epoch)
+// never overflows: far beyond any real training.
+const (
+	maxEpochs = 1_000_000
+	maxSteps  = 1 << 40
+)
+
+// DefaultCheckpointEvery is how much training a crash may cost at most
+// when a recipe does not say (checkpoint_every): besides the checkpoint at
+// every epoch's end, one is saved after this long.
+const DefaultCheckpointEvery = 5 * time.Minute
 
 // TrainStage trains the current model for a number of epochs or steps.
 type TrainStage struct {
@@ -45,27 +58,39 @@ type TrainStage struct {
 	AccumulateSteps int
 	// Devices is how many devices train data-parallel: 0 (unset) one,
 	// -1 ("all") every device the backend has.
-	Devices    int
-	LogEvery   int    // steps between progress events (0: about 50 per epoch)
-	Checkpoint bool   // save a checkpoint after every epoch and at the end (default true)
-	NonFinite  string // NonFiniteFail (default) or NonFiniteSkip
+	Devices  int
+	LogEvery int // steps between progress events (0: about 50 per epoch)
+	// Checkpoint saves a checkpoint after every epoch, at the end, and
+	// between as CheckpointEvery says (default true).
+	Checkpoint bool
+	// CheckpointEvery is a number of steps or, when CheckpointEveryTime is
+	// set instead, a duration of training between checkpoints.
+	CheckpointEvery     int
+	CheckpointEveryTime time.Duration
+	NonFinite           string // NonFiniteFail (default) or NonFiniteSkip
 }
 
 func newTrainStage() recipe.Settings {
-	return &TrainStage{Checkpoint: true, Optimizer: optim.DefaultsFor("adam"), Precision: "f32", AccumulateSteps: 1, NonFinite: NonFiniteFail}
+	return &TrainStage{Checkpoint: true, CheckpointEveryTime: DefaultCheckpointEvery, Optimizer: optim.DefaultsFor("adam"), Precision: "f32", AccumulateSteps: 1, NonFinite: NonFiniteFail}
 }
 
 // Set implements recipe.Settings.
 func (t *TrainStage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	switch f.Key {
 	case "epochs":
-		t.Epochs, err = d.Int(f.Value, "epochs", 1)
+		if t.Epochs, err = d.Int(f.Value, "epochs", 1); err == nil && t.Epochs > maxEpochs {
+			err = d.Errorf(f.Value, "epochs must be at most %d, got %d", maxEpochs, t.Epochs)
+		}
 	case "steps":
-		t.Steps, err = d.Int(f.Value, "steps", 1)
+		if t.Steps, err = d.Int(f.Value, "steps", 1); err == nil && t.Steps > maxSteps {
+			err = d.Errorf(f.Value, "steps must be at most %d, got %d", maxSteps, t.Steps)
+		}
 	case "log_every":
 		t.LogEvery, err = d.Int(f.Value, "log_every", 1)
 	case "checkpoint":
 		t.Checkpoint, err = d.Bool(f.Value, "checkpoint")
+	case "checkpoint_every":
+		t.CheckpointEvery, t.CheckpointEveryTime, err = decodeEvery(d, f.Value)
 	case "nonfinite":
 		t.NonFinite, err = d.Enum(f.Value, "nonfinite", []string{NonFiniteFail, NonFiniteSkip})
 	case "optimizer":
@@ -95,6 +120,22 @@ func (t *TrainStage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	return err
 }
 
+// decodeEvery reads checkpoint_every: a number of steps (500) or a
+// duration of at least a second ("10m", "90s").
+func decodeEvery(d *recipe.Decoder, n recipe.Node) (steps int, every time.Duration, err error) {
+	if str, ok := recipe.Unwrap(n).(*ast.StringNode); ok {
+		every, err = time.ParseDuration(str.Value)
+		if err != nil || every < time.Second {
+			return 0, 0, d.Errorf(n, "checkpoint_every must be a number of steps or a duration of at least 1s such as 10m or 90s, got %s", recipe.Describe(n))
+		}
+		return 0, every, nil
+	}
+	if steps, err = d.Int(n, "checkpoint_every", 1); err != nil {
+		return 0, 0, d.Errorf(n, "checkpoint_every must be a number of steps or a duration of at least 1s such as 10m or 90s, got %s", recipe.Describe(n))
+	}
+	return steps, 0, nil
+}
+
 // Check implements recipe.Settings.
 func (t *TrainStage) Check(d *recipe.Decoder, at recipe.Node, _ *recipe.Recipe) error {
 	if (t.Epochs == 0) == (t.Steps == 0) {
@@ -113,6 +154,16 @@ func (t *TrainStage) Check(d *recipe.Decoder, at recipe.Node, _ *recipe.Recipe) 
 		return d.Errorf(at, "train stage: %v", err)
 	}
 	return nil
+}
+
+// CheckBackend implements BackendChecker: the precision (or its fallback)
+// and the devices the stage asks for.
+func (t *TrainStage) CheckBackend(b backends.Backend) error {
+	if _, _, err := amp.Resolve(t.Precision, t.PrecisionFallback, b); err != nil {
+		return err
+	}
+	_, err := replicasFor(t.Devices, b)
+	return err
 }
 
 // PlannedSteps implements recipe.Settings.
@@ -340,6 +391,18 @@ func (t *TrainStage) addHooks(loop *Loop, result map[string]float64, batch int, 
 	if t.Checkpoint {
 		loop.OnEpochEnd("checkpoint", PriorityCheckpoint, func(e *EpochInfo) error {
 			return s.SaveCheckpoint(e.StageStep)
+		})
+		s.lastSave = time.Now()
+		loop.AfterStep("checkpoint", PriorityCheckpoint, func(info *StepInfo) error {
+			if info.StageStep%loop.PerEpoch == 0 || info.StageStep == loop.Total {
+				return nil // the epoch's end saves one
+			}
+			due := t.CheckpointEvery > 0 && info.StageStep%t.CheckpointEvery == 0 ||
+				t.CheckpointEveryTime > 0 && time.Since(s.lastSave) >= t.CheckpointEveryTime
+			if !due {
+				return nil
+			}
+			return s.SaveCheckpoint(info.StageStep)
 		})
 	}
 	loop.OnDone("results", PriorityReport, func(info *StepInfo) error {

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -24,40 +22,21 @@ type checkpointHeader struct {
 // header fails here instead of making GoMLX allocate it.
 const maxCheckpointBytes = 1 << 36
 
-// CheckCheckpoints validates the headers of the checkpoints in dir before
-// GoMLX loads one: GoMLX allocates every variable the JSON declares, so a
-// truncated or corrupt header must be caught first. It returns an error
-// naming the file for the first problem found, nil for a valid (or empty) dir.
-func CheckCheckpoints(dir string) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("checkpoint %s: %w", f, err)
-		}
-		bin := strings.TrimSuffix(f, ".json") + ".bin"
-		st, err := os.Stat(bin)
-		if err != nil {
-			return fmt.Errorf("checkpoint %s: its data file is missing: %w", f, err)
-		}
-		if err := CheckCheckpointHeader(data, st.Size()); err != nil {
-			return fmt.Errorf("checkpoint %s: %w", f, err)
-		}
-	}
-	return nil
-}
-
 // CheckCheckpointHeader validates one checkpoint's JSON header against the
 // size of its data file: known dtypes, non-negative dimensions, lengths
 // that match the shapes, positions contiguous from 0, and a total the data
 // file can hold: at most 64×binSize+1 MiB (allowing for compression) and
 // never more than 1<<36 bytes. A negative binSize is refused.
 func CheckCheckpointHeader(data []byte, binSize int64) error {
+	_, err := checkHeader(data, binSize)
+	return err
+}
+
+// checkHeader is CheckCheckpointHeader, returning the bytes the variables
+// take together.
+func checkHeader(data []byte, binSize int64) (int64, error) {
 	if binSize < 0 {
-		return fmt.Errorf("data file size %d is negative", binSize)
+		return 0, fmt.Errorf("data file size %d is negative", binSize)
 	}
 	// What the data file can hold, allowing for compression, computed
 	// without overflowing for any size.
@@ -67,33 +46,33 @@ func CheckCheckpointHeader(data []byte, binSize int64) error {
 	}
 	var h checkpointHeader
 	if err := json.Unmarshal(data, &h); err != nil {
-		return fmt.Errorf("header is not valid JSON: %w", err)
+		return 0, fmt.Errorf("header is not valid JSON: %w", err)
 	}
 	var pos int64
 	for _, v := range h.Variables {
 		size := v.DType.size
 		if size <= 0 {
-			return fmt.Errorf("variable %q: unknown dtype %s", v.ParameterName, v.DType)
+			return 0, fmt.Errorf("variable %q: unknown dtype %s", v.ParameterName, v.DType)
 		}
 		elements := int64(1)
 		for _, d := range v.Dimensions {
 			if d < 0 || (d > 0 && elements > math.MaxInt64/int64(d)/size) {
-				return fmt.Errorf("variable %q: bad dimensions %v", v.ParameterName, v.Dimensions)
+				return 0, fmt.Errorf("variable %q: bad dimensions %v", v.ParameterName, v.Dimensions)
 			}
 			elements *= int64(d)
 		}
 		if v.Length != elements*size {
-			return fmt.Errorf("variable %q: length %d does not match %v × %s (%d bytes)", v.ParameterName, v.Length, v.Dimensions, v.DType, elements*size)
+			return 0, fmt.Errorf("variable %q: length %d does not match %v × %s (%d bytes)", v.ParameterName, v.Length, v.Dimensions, v.DType, elements*size)
 		}
 		if v.Pos != pos {
-			return fmt.Errorf("variable %q: at byte %d, expected %d", v.ParameterName, v.Pos, pos)
+			return 0, fmt.Errorf("variable %q: at byte %d, expected %d", v.ParameterName, v.Pos, pos)
 		}
 		if v.Length > limit-pos {
-			return fmt.Errorf("variable %q ends past byte %d: more than the %d-byte data file can hold", v.ParameterName, limit, binSize)
+			return 0, fmt.Errorf("variable %q ends past byte %d: more than the %d-byte data file can hold", v.ParameterName, limit, binSize)
 		}
 		pos += v.Length
 	}
-	return nil
+	return pos, nil
 }
 
 // dtypeName is a GoMLX DType as its checkpoints write it: the name as a

@@ -6,12 +6,11 @@ import (
 	"fmt"
 )
 
-// Bringing a store made by an older Lathe up to date. Open creates missing
-// tables with CREATE TABLE IF NOT EXISTS; what an existing table lacks is
-// added here: columns with ALTER TABLE, and the metric points' id (an
-// AUTOINCREMENT key) by rebuilding the table. Both happen in one write
-// transaction that checks again under its lock, so two processes opening
-// an old store at once migrate it once.
+// Bringing a store made by an older Lathe up to date (see prepare, which
+// runs this in its write transaction once the database is known to be
+// Lathe's). Missing tables are created with CREATE TABLE IF NOT EXISTS;
+// what an existing table lacks is added here: columns with ALTER TABLE,
+// and the metric points' id (an AUTOINCREMENT key) by rebuilding the table.
 
 // addedColumns are the columns added to existing tables since the first
 // stores, with their definitions.
@@ -83,28 +82,11 @@ func migrations(ctx context.Context, q queryer) ([]string, error) {
 	return todo, nil
 }
 
-func migrate(db *sql.DB) error {
-	ctx := context.Background()
-	todo, err := migrations(ctx, db)
-	if err != nil || len(todo) == 0 {
-		return err
-	}
-	conn, err := db.Conn(ctx)
+// migrate brings the tables of a store made by an older Lathe up to date,
+// inside prepare's write transaction.
+func migrate(ctx context.Context, conn *sql.Conn) error {
+	todo, err := migrations(ctx, conn)
 	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return fmt.Errorf("migrating: %w", err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			_, _ = conn.ExecContext(ctx, `ROLLBACK`)
-		}
-	}()
-	// Another process may have migrated while this one waited for the lock.
-	if todo, err = migrations(ctx, conn); err != nil {
 		return fmt.Errorf("migrating: %w", err)
 	}
 	for _, stmt := range todo {
@@ -112,9 +94,5 @@ func migrate(db *sql.DB) error {
 			return fmt.Errorf("migrating (%s): %w", FirstLine(stmt), err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return fmt.Errorf("migrating: %w", err)
-	}
-	done = true
 	return nil
 }

@@ -4,8 +4,12 @@
 // folder beside it (<dir>/<run id>/checkpoint).
 //
 // Several processes may use one store at once: a training run writes while
-// `lathe ls`, the dashboard or a notebook read. Open brings a store made by
-// an older Lathe up to date. Metric values may be NaN or ±Inf (a diverged
+// `lathe ls`, the dashboard or a notebook read. Open (for a run) creates the
+// store or brings one made by an older Lathe up to date; OpenExisting (for
+// readers) opens it read-only and writes nothing. The database carries
+// Lathe's SQLite application_id and schema version, and both refuse any
+// other database. checkpoint_dir.go writes and verifies the runs'
+// checkpoints. Metric values may be NaN or ±Inf (a diverged
 // run): they are stored and read back as they are (see Metrics). The
 // package links no GoMLX, so readers such as the dashboard do not either;
 // format.go holds the vocabulary they all print metrics with.
@@ -25,7 +29,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -81,10 +84,15 @@ type Run struct {
 	Final  Metrics       `json:"final_metrics"`
 }
 
-// Duration is the run's wall time so far.
+// Duration is the run's wall time: for an ended run the wall_s it
+// recorded (which leaves out the time a resumed run spent stopped), else
+// the time since it started.
 func (r *Run) Duration() time.Duration {
 	if r.Finished.IsZero() {
 		return time.Since(r.Started)
+	}
+	if w, ok := r.Final["wall_s"]; ok && w >= 0 && !math.IsInf(w, 0) {
+		return time.Duration(w * float64(time.Second))
 	}
 	return r.Finished.Sub(r.Started)
 }
@@ -153,50 +161,6 @@ const indexes = `
 CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics(run_id, name, step);
 CREATE INDEX IF NOT EXISTS metrics_by_run_id ON metrics(run_id, id);
 `
-
-// Open opens (creating if needed) the store in dir, bringing a store made
-// by an older Lathe up to date.
-func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("run store: %w", err)
-	}
-	path := filepath.Join(dir, "runs.db")
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
-	db, err := sql.Open(sqlDriver, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("run store %s: %w", path, err)
-	}
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("run store %s: %w", path, err)
-	}
-	if err := migrate(db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("run store %s: %w", path, err)
-	}
-	if _, err := db.Exec(indexes); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("run store %s: %w", path, err)
-	}
-	return &Store{db: db, dir: dir}, nil
-}
-
-// sqlDriver is the database/sql driver Open uses (tests count its queries).
-var sqlDriver = "sqlite"
-
-// ErrNoStore is returned (wrapped) by OpenExisting when dir holds no store.
-var ErrNoStore = errors.New("no run store")
-
-// OpenExisting opens the store in dir only if it exists: readers such as
-// `lathe ls` must not create an empty store as a side effect.
-func OpenExisting(dir string) (*Store, error) {
-	if _, err := os.Stat(filepath.Join(dir, "runs.db")); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s (run a recipe first, or pass --runs-dir / set %s)", ErrNoStore, dir, EnvDir)
-	} else if err != nil {
-		return nil, fmt.Errorf("run store: %w", err)
-	}
-	return Open(dir)
-}
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
@@ -289,6 +253,18 @@ func (s *Store) TruncateMetrics(id string, step int) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// LastActivity is when the run last recorded a metric point (zero if never).
+func (s *Store) LastActivity(id string) (time.Time, error) {
+	var ns sql.NullInt64
+	if err := s.db.QueryRow(`SELECT MAX(time_ns) FROM metrics WHERE run_id=?`, id).Scan(&ns); err != nil {
+		return time.Time{}, fmt.Errorf("run store: %w", err)
+	}
+	if !ns.Valid {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, ns.Int64), nil
 }
 
 // SetPlannedSteps records how many steps stage idx will take.
@@ -454,9 +430,28 @@ func (s *Store) Get(ref string) (*Run, error) {
 	}
 	if len(prefixed) > 1 {
 		sort.Strings(prefixed)
-		return nil, fmt.Errorf("run %q is ambiguous: matches %s", ref, strings.Join(prefixed, ", "))
+		shown := prefixed
+		if len(shown) > maxAmbiguousShown {
+			shown = shown[:maxAmbiguousShown]
+		}
+		more := ""
+		if n := len(prefixed) - len(shown); n > 0 {
+			more = fmt.Sprintf(" and %d more", n)
+		}
+		return nil, fmt.Errorf("run %s is ambiguous: %d runs match (%s%s); give more of the id", quoteRef(ref), len(prefixed), strings.Join(shown, ", "), more)
 	}
 	return s.load(ids[0])
+}
+
+// maxAmbiguousShown is how many matching ids an ambiguous reference lists.
+const maxAmbiguousShown = 3
+
+// quoteRef quotes a run reference for an error, cut to a readable length.
+func quoteRef(ref string) string {
+	if len(ref) > 64 {
+		return fmt.Sprintf("%q…", ref[:64])
+	}
+	return fmt.Sprintf("%q", ref)
 }
 
 func escapeLike(s string) string {

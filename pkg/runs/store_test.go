@@ -68,15 +68,18 @@ func TestOpenExistingDoesNotCreate(t *testing.T) {
 	}
 }
 
+// TestAmbiguousPrefix: a prefix many runs share lists the first few and
+// counts the rest, on one line, instead of printing every id.
 func TestAmbiguousPrefix(t *testing.T) {
 	s := mustOpen(t, t.TempDir())
 	now := time.Now()
-	for _, id := range []string{"20261126-000000-aaaa", "20261126-000000-aabb"} {
+	for _, id := range []string{"20261126-000000-aaaa", "20261126-000000-aabb", "20261126-000000-aacc", "20261126-000000-aadd", "20261126-000000-aaee"} {
 		if err := s.Create(&Run{ID: id, Name: "x", Started: now}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Get("20261126-000000-aa"); err == nil || !strings.Contains(err.Error(), "ambiguous") {
-		t.Errorf("want ambiguous, got %v", err)
+	want := `run "20261126-000000-aa" is ambiguous: 5 runs match (20261126-000000-aaaa, 20261126-000000-aabb, 20261126-000000-aacc and 2 more); give more of the id`
+	if _, err := s.Get("20261126-000000-aa"); err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
 	}
 }

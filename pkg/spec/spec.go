@@ -29,6 +29,23 @@ type Dataset struct {
 	Synthetic bool
 }
 
+// DefaultSyntheticTrainSize is a synthetic set's training size when the
+// recipe gives none (data.train_size).
+const DefaultSyntheticTrainSize = 2000
+
+// TrainExamples is how many training examples the dataset has before
+// validation is held out: its size, or for a synthetic set the size asked
+// for (requested, 0 for the default).
+func (d Dataset) TrainExamples(requested int) int {
+	if !d.Synthetic {
+		return d.TrainSize
+	}
+	if requested > 0 {
+		return requested
+	}
+	return DefaultSyntheticTrainSize
+}
+
 // Datasets lists every dataset Lathe loads, real ones first.
 var Datasets = []Dataset{
 	{Name: "mnist", ExampleShape: []int{28, 28, 1}, Classes: 10, TrainSize: 60000},

@@ -1,0 +1,206 @@
+package runs
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// snapshot reads every file under dir, to check that nothing was written.
+func snapshot(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		files[path] = data
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// sameFiles checks that nothing was written between the snapshots. A
+// reader of a WAL database may create SQLite's -wal and -shm files (how
+// readers and writers of other processes coordinate); they hold no data.
+func sameFiles(t *testing.T, before, after map[string][]byte) {
+	t.Helper()
+	for path, data := range after {
+		old, ok := before[path]
+		switch {
+		case !ok && (strings.HasSuffix(path, "-wal") && len(data) == 0 || strings.HasSuffix(path, "-shm")):
+		case !ok:
+			t.Errorf("%s was created", filepath.Base(path))
+		case !bytes.Equal(old, data):
+			t.Errorf("%s was changed", filepath.Base(path))
+		}
+	}
+	for path := range before {
+		if _, ok := after[path]; !ok {
+			t.Errorf("%s was removed", filepath.Base(path))
+		}
+	}
+}
+
+// TestForeignDatabasesAreRefused: Lathe writes nothing into a database
+// that is not its own, and says which file and why in one line.
+func TestForeignDatabasesAreRefused(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  string
+	}{
+		{"its own runs table", func(t *testing.T, dir string) {
+			if _, err := rawDB(t, dir).Exec(`CREATE TABLE runs (name TEXT, score REAL); INSERT INTO runs VALUES ('x', 1)`); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a Lathe run store: an SQLite database with other tables (runs)"},
+		{"another application's id", func(t *testing.T, dir string) {
+			if _, err := rawDB(t, dir).Exec(`PRAGMA application_id=1234; CREATE TABLE notes (x)`); err != nil {
+				t.Fatal(err)
+			}
+		}, "its SQLite application_id is 0x4d2"},
+		{"not SQLite", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "runs.db"), bytes.Repeat([]byte("not a database "), 100), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "the file is not an SQLite database"},
+		{"a newer Lathe's store", func(t *testing.T, dir string) {
+			s := mustOpen(t, dir)
+			if _, err := s.db.Exec(`PRAGMA user_version=99`); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+		}, "made by a newer Lathe (store schema 99; this Lathe knows up to 1)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c.setup(t, dir)
+			before := snapshot(t, dir)
+			for _, open := range []func(string) (*Store, error){Open, OpenExisting} {
+				s, err := open(dir)
+				if err == nil {
+					s.Close()
+					t.Fatal("opened")
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, c.want) || !strings.Contains(msg, filepath.Join(dir, "runs.db")) || strings.Contains(msg, "\n") {
+					t.Errorf("error %q: want one line naming the file and %q", msg, c.want)
+				}
+				if errors.Is(err, ErrNoStore) {
+					t.Errorf("reported as no store: %v", err)
+				}
+			}
+			sameFiles(t, before, snapshot(t, dir))
+		})
+	}
+}
+
+// TestStoresAreMarked: a new store carries Lathe's application id and
+// schema version in its header.
+func TestStoresAreMarked(t *testing.T) {
+	dir := t.TempDir()
+	mustOpen(t, dir).Close()
+	header := make([]byte, 100)
+	f, err := os.Open(filepath.Join(dir, "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Read(header); err != nil {
+		t.Fatal(err)
+	}
+	// SQLite's header: user_version at offset 60, application_id at 68, big-endian.
+	if got := string(header[68:72]); got != "LATH" {
+		t.Errorf("application_id bytes %q, want LATH", got)
+	}
+	if v := header[60:64]; v[0] != 0 || v[1] != 0 || v[2] != 0 || v[3] != 1 {
+		t.Errorf("user_version bytes %v, want 1", v)
+	}
+}
+
+// TestReadersNeverWrite: OpenExisting reads a store without writing a
+// byte (no schema, no migration, no WAL files), refuses a store from an
+// older Lathe until it is migrated explicitly, and reports a runs "dir"
+// that is a file as such.
+func TestReadersNeverWrite(t *testing.T) {
+	dir := t.TempDir()
+	w := mustOpen(t, dir)
+	mustCreate(t, w, &Run{ID: "20261130-000000-aaaa", Name: "r", Started: time.Unix(1, 0)})
+	w.Close()
+	before := snapshot(t, dir)
+	r := mustOpenExisting(t, dir)
+	if list, err := r.List(); err != nil || len(list) != 1 {
+		t.Fatalf("List: %v, %v", list, err)
+	}
+	if _, err := r.Get("r"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Create(&Run{Name: "x"}); err == nil {
+		t.Error("a read-only store accepted a write")
+	}
+	r.Close()
+	sameFiles(t, before, snapshot(t, dir))
+
+	old := t.TempDir()
+	if _, err := rawDB(t, old).Exec(oldSchema); err != nil {
+		t.Fatal(err)
+	}
+	before = snapshot(t, old)
+	if _, err := OpenExisting(old); err == nil || !strings.Contains(err.Error(), "made by an older Lathe: upgrade it with `lathe migrate") {
+		t.Errorf("old store opened for reading: %v", err)
+	}
+	sameFiles(t, before, snapshot(t, old))
+	if from, err := Migrate(old); err != nil || from != 0 {
+		t.Fatalf("Migrate: from %d, %v", from, err)
+	}
+	if from, err := Migrate(old); err != nil || from != SchemaVersion {
+		t.Errorf("Migrate again: from %d, %v", from, err)
+	}
+	got := mustOpenExisting(t, old)
+	if run, err := got.Get("old"); err != nil || run.Stages[0].Metrics["steps"] != 5 {
+		t.Errorf("after migrating: %+v, %v", run, err)
+	}
+
+	file := filepath.Join(t.TempDir(), "runs")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, open := range []func(string) (*Store, error){Open, OpenExisting} {
+		if _, err := open(file); err == nil || errors.Is(err, ErrNoStore) || !strings.Contains(err.Error(), file+": not a directory") {
+			t.Errorf("runs dir is a file: %v", err)
+		}
+	}
+}
+
+// TestReadOnlyDirectory: a store in a directory this process cannot
+// write is still browsable (as a non-root user; root writes anyway).
+func TestReadOnlyDirectory(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes to read-only directories; the CLI fault tests cover this as an unprivileged user")
+	}
+	dir := t.TempDir()
+	w := mustOpen(t, dir)
+	mustCreate(t, w, &Run{Name: "r"})
+	w.Close()
+	if err := os.Chmod(filepath.Join(dir, "runs.db"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o755)
+	r := mustOpenExisting(t, dir)
+	if list, err := r.List(); err != nil || len(list) != 1 {
+		t.Errorf("List: %v, %v", list, err)
+	}
+}

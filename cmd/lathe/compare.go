@@ -37,8 +37,10 @@ func compareCmd(g *globalFlags) *cobra.Command {
 				if plotPath == "" {
 					plotPath = filepath.Join(store.Dir(), "compare-"+runs.SafeName(args[0])+"-"+metric+".png")
 				}
+				// The table stands without the plot (a read-only store
+				// cannot take it): say why and go on.
 				if err := writeFileAtomic(plotPath, png); err != nil {
-					return err
+					plotErr = fmt.Errorf("cannot write %s: %w (choose another file with --plot)", plotPath, err)
 				}
 			}
 			if asJSON {

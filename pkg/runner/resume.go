@@ -105,23 +105,6 @@ func (s *Session) restorePosition() error {
 	return nil
 }
 
-// earlierWallSeconds is how long a resumed run ran before: the wall time it
-// recorded when it stopped or failed, or, for a process that was killed,
-// from its start to the last point it recorded.
-func (s *Session) earlierWallSeconds() float64 {
-	if s.resumed == nil {
-		return 0
-	}
-	if w, ok := s.resumed.Final["wall_s"]; ok && w >= 0 {
-		return w
-	}
-	last, err := s.store.LastActivity(s.resumed.ID)
-	if err != nil || last.Before(s.resumed.Started) {
-		return 0
-	}
-	return last.Sub(s.resumed.Started).Seconds()
-}
-
 // keepStage carries a stage that finished before the checkpoint into the
 // result and reports true; the run then goes on with the next stage. A
 // checkpoint taken at the end of a stage points at that stage: it is kept

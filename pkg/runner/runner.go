@@ -133,7 +133,10 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 	}
 	// A resumed run's wall time is its working time: what it ran before
 	// (not the gap while it was stopped) and this part.
-	res.Final["wall_s"] = s.earlierWallSeconds() + time.Since(started).Seconds()
+	res.Final["wall_s"] = time.Since(started).Seconds()
+	if s.resumed != nil {
+		res.Final["wall_s"] += s.resumed.WorkedBefore.Seconds()
+	}
 	s.Emit(events.Event{Kind: events.RunFinished, Message: string(res.Status), Metrics: res.Final})
 	if opts.Store != nil {
 		if ferr := opts.Store.Finish(res.RunID, res.Status, msg, res.Final); ferr != nil && err == nil {

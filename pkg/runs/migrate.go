@@ -18,6 +18,9 @@ var addedColumns = []struct{ table, column, def string }{
 	{"stages", "planned_steps", "INTEGER"},
 	{"runs", "plan", "TEXT"},
 	{"runs", "truncations", "INTEGER NOT NULL DEFAULT 0"},
+	// Schema 2: when a run was resumed and how long it had worked.
+	{"runs", "resumed_ns", "INTEGER"},
+	{"runs", "worked_s", "REAL"},
 }
 
 type queryer interface {

@@ -18,9 +18,10 @@ import (
 // writing tables into it, and a store made by a newer Lathe.
 const (
 	applicationID = 0x4c415448 // "LATH"
-	// SchemaVersion is the store layout this Lathe writes. Stores from
-	// before versions were recorded count as version 0.
-	SchemaVersion = 1
+	// SchemaVersion is the store layout this Lathe writes: 1 marked the
+	// stores, 2 added runs.resumed_ns and runs.worked_s. Stores from before
+	// versions were recorded count as version 0.
+	SchemaVersion = 2
 )
 
 // dbFile is the database's file name in a store directory.

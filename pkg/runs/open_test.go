@@ -79,7 +79,7 @@ func TestForeignDatabasesAreRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Close()
-		}, "made by a newer Lathe (store schema 99; this Lathe knows up to 1)"},
+		}, "made by a newer Lathe (store schema 99; this Lathe knows up to 2)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,8 +123,8 @@ func TestStoresAreMarked(t *testing.T) {
 	if got := string(header[68:72]); got != "LATH" {
 		t.Errorf("application_id bytes %q, want LATH", got)
 	}
-	if v := header[60:64]; v[0] != 0 || v[1] != 0 || v[2] != 0 || v[3] != 1 {
-		t.Errorf("user_version bytes %v, want 1", v)
+	if v := header[60:64]; v[0] != 0 || v[1] != 0 || v[2] != 0 || v[3] != 2 {
+		t.Errorf("user_version bytes %v, want 2", v)
 	}
 }
 
@@ -202,5 +202,48 @@ func TestReadOnlyDirectory(t *testing.T) {
 	r := mustOpenExisting(t, dir)
 	if list, err := r.List(); err != nil || len(list) != 1 {
 		t.Errorf("List: %v, %v", list, err)
+	}
+}
+
+// TestSchema1IsMigratedExplicitly: a store of schema 1 (marked, without
+// the resume columns) is refused by readers until `lathe migrate`, which
+// adds the columns and keeps every run.
+func TestSchema1IsMigratedExplicitly(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	mustCreate(t, s, &Run{ID: "20261130-000000-aaaa", Name: "r"})
+	if _, err := s.db.Exec(`ALTER TABLE runs DROP COLUMN resumed_ns; ALTER TABLE runs DROP COLUMN worked_s; PRAGMA user_version=1`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := OpenExisting(dir); err == nil || !strings.Contains(err.Error(), "older Lathe") {
+		t.Fatalf("schema 1 opened for reading: %v", err)
+	}
+	if from, err := Migrate(dir); err != nil || from != 1 {
+		t.Fatalf("Migrate: from %d, %v", from, err)
+	}
+	r, err := mustOpenExisting(t, dir).Get("r")
+	if err != nil || r.ID != "20261130-000000-aaaa" {
+		t.Errorf("after migrating: %+v, %v", r, err)
+	}
+}
+
+// TestResumedDurationLeavesOutTheGap: while a resumed run runs, its
+// duration is what it worked before plus the time since it resumed.
+func TestResumedDurationLeavesOutTheGap(t *testing.T) {
+	s := mustOpen(t, t.TempDir())
+	r := mustCreate(t, s, &Run{Name: "r", Started: time.Now().Add(-time.Hour)})
+	if err := s.Finish(r.ID, Stopped, "stopped", map[string]float64{"wall_s": 60}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Reopen(r.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got.Duration(); d < time.Minute || d > time.Minute+5*time.Second {
+		t.Errorf("running resumed duration %v, want a minute (worked before) and the seconds since, not the hour since it started", d)
 	}
 }

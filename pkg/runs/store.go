@@ -65,18 +65,23 @@ func DefaultDir() string {
 
 // Run is one execution of a recipe.
 type Run struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	RecipePath string            `json:"recipe_path"`
-	Recipe     string            `json:"-"` // the recipe's text as run
-	Status     Status            `json:"status"`
-	Backend    string            `json:"backend"`
-	Started    time.Time         `json:"started"`
-	Finished   time.Time         `json:"finished,omitzero"`
-	Error      string            `json:"error,omitempty"`
-	PID        int               `json:"pid"`
-	Host       string            `json:"host"` // where the process runs: only there can it be stopped
-	Params     map[string]string `json:"params"`
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	RecipePath string    `json:"recipe_path"`
+	Recipe     string    `json:"-"` // the recipe's text as run
+	Status     Status    `json:"status"`
+	Backend    string    `json:"backend"`
+	Started    time.Time `json:"started"`
+	Finished   time.Time `json:"finished,omitzero"`
+	// Resumed is when the run was last resumed (zero if never), and
+	// WorkedBefore how long it had worked until then, the time it sat
+	// stopped left out.
+	Resumed      time.Time         `json:"resumed,omitzero"`
+	WorkedBefore time.Duration     `json:"-"`
+	Error        string            `json:"error,omitempty"`
+	PID          int               `json:"pid"`
+	Host         string            `json:"host"` // where the process runs: only there can it be stopped
+	Params       map[string]string `json:"params"`
 	// Plan is what the run will do, once its runner has recorded it (nil
 	// for runs from before plans were recorded, or that failed earlier).
 	Plan   *Plan         `json:"plan,omitempty"`
@@ -84,11 +89,15 @@ type Run struct {
 	Final  Metrics       `json:"final_metrics"`
 }
 
-// Duration is the run's wall time: for an ended run the wall_s it
-// recorded (which leaves out the time a resumed run spent stopped), else
-// the time since it started.
+// Duration is how long the run has worked, leaving out the time a resumed
+// run sat stopped: for an ended run the wall_s it recorded; for a running
+// one the time since it started, or since it was resumed plus what it
+// worked before.
 func (r *Run) Duration() time.Duration {
 	if r.Finished.IsZero() {
+		if !r.Resumed.IsZero() {
+			return r.WorkedBefore + time.Since(r.Resumed)
+		}
 		return time.Since(r.Started)
 	}
 	if w, ok := r.Final["wall_s"]; ok && w >= 0 && !math.IsInf(w, 0) {
@@ -137,7 +146,8 @@ const schema = `
 CREATE TABLE IF NOT EXISTS runs (
 	id TEXT PRIMARY KEY, name TEXT NOT NULL, recipe_path TEXT, recipe TEXT,
 	status TEXT NOT NULL, backend TEXT, started_ns INTEGER NOT NULL, finished_ns INTEGER,
-	error TEXT, pid INTEGER, host TEXT, plan TEXT, truncations INTEGER NOT NULL DEFAULT 0);
+	error TEXT, pid INTEGER, host TEXT, plan TEXT, truncations INTEGER NOT NULL DEFAULT 0,
+	resumed_ns INTEGER, worked_s REAL);
 CREATE TABLE IF NOT EXISTS params (
 	run_id TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL, value TEXT,
 	PRIMARY KEY (run_id, key));
@@ -218,7 +228,9 @@ func (s *Store) Create(r *Run) error {
 const GroupParam = "group"
 
 // Reopen marks a stopped, interrupted or failed run as running again in
-// this process, to resume it; it returns the run as it was before.
+// this process, to resume it, recording when and how long it had worked
+// (Run.Resumed, Run.WorkedBefore); it returns the run as it was before,
+// with those two set.
 func (s *Store) Reopen(ref string) (*Run, error) {
 	r, err := s.Get(ref)
 	if err != nil {
@@ -227,10 +239,36 @@ func (s *Store) Reopen(ref string) (*Run, error) {
 	if r.Status == Running || r.Status == Finished {
 		return nil, fmt.Errorf("run %s is %s: only a stopped, interrupted or failed run can resume", r.ID, r.Status)
 	}
+	if r.WorkedBefore, err = s.workedSoFar(r); err != nil {
+		return nil, err
+	}
+	r.Resumed = time.Now()
 	host, _ := os.Hostname()
-	_, err = s.db.Exec(`UPDATE runs SET status=?, finished_ns=NULL, error=NULL, pid=?, host=? WHERE id=?`,
-		string(Running), os.Getpid(), host, r.ID)
+	_, err = s.db.Exec(`UPDATE runs SET status=?, finished_ns=NULL, error=NULL, pid=?, host=?, resumed_ns=?, worked_s=? WHERE id=?`,
+		string(Running), os.Getpid(), host, r.Resumed.UnixNano(), r.WorkedBefore.Seconds(), r.ID)
 	return r, err
+}
+
+// workedSoFar is how long a run that ended worked: the wall_s it recorded
+// when it stopped or failed or, for a process that was killed, what it
+// worked before its last resume and from then (or its start) to the last
+// point it recorded.
+func (s *Store) workedSoFar(r *Run) (time.Duration, error) {
+	if w, ok := r.Final["wall_s"]; ok && w >= 0 && !math.IsInf(w, 0) {
+		return time.Duration(w * float64(time.Second)), nil
+	}
+	var last sql.NullInt64
+	if err := s.db.QueryRow(`SELECT MAX(time_ns) FROM metrics WHERE run_id=?`, r.ID).Scan(&last); err != nil {
+		return 0, fmt.Errorf("run store: %w", err)
+	}
+	from := r.Started
+	if !r.Resumed.IsZero() {
+		from = r.Resumed
+	}
+	if !last.Valid || time.Unix(0, last.Int64).Before(from) {
+		return r.WorkedBefore, nil
+	}
+	return r.WorkedBefore + time.Unix(0, last.Int64).Sub(from), nil
 }
 
 // TruncateMetrics drops a run's points after step: a resumed run redoes
@@ -253,18 +291,6 @@ func (s *Store) TruncateMetrics(id string, step int) error {
 		}
 	}
 	return tx.Commit()
-}
-
-// LastActivity is when the run last recorded a metric point (zero if never).
-func (s *Store) LastActivity(id string) (time.Time, error) {
-	var ns sql.NullInt64
-	if err := s.db.QueryRow(`SELECT MAX(time_ns) FROM metrics WHERE run_id=?`, id).Scan(&ns); err != nil {
-		return time.Time{}, fmt.Errorf("run store: %w", err)
-	}
-	if !ns.Valid {
-		return time.Time{}, nil
-	}
-	return time.Unix(0, ns.Int64), nil
 }
 
 // SetPlannedSteps records how many steps stage idx will take.
@@ -485,7 +511,7 @@ func (s *Store) read(id string) ([]*Run, error) {
 
 	var list []*Run
 	byID := map[string]*Run{}
-	q := `SELECT id,name,recipe_path,recipe,status,backend,started_ns,finished_ns,error,pid,host,plan FROM runs`
+	q := `SELECT id,name,recipe_path,recipe,status,backend,started_ns,finished_ns,error,pid,host,plan,resumed_ns,worked_s FROM runs`
 	if id != "" {
 		q += ` WHERE id=?`
 	}
@@ -496,9 +522,10 @@ func (s *Store) read(id string) ([]*Run, error) {
 	for rows.Next() {
 		r := &Run{Params: map[string]string{}, Final: Metrics{}}
 		var started int64
-		var finished, pid sql.NullInt64
+		var finished, pid, resumed sql.NullInt64
+		var worked sql.NullFloat64
 		var recipePath, recipe, backend, errMsg, host, plan sql.NullString
-		if err := rows.Scan(&r.ID, &r.Name, &recipePath, &recipe, &r.Status, &backend, &started, &finished, &errMsg, &pid, &host, &plan); err != nil {
+		if err := rows.Scan(&r.ID, &r.Name, &recipePath, &recipe, &r.Status, &backend, &started, &finished, &errMsg, &pid, &host, &plan, &resumed, &worked); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("run store: runs: %w", err)
 		}
@@ -508,6 +535,10 @@ func (s *Store) read(id string) ([]*Run, error) {
 		r.Started = time.Unix(0, started)
 		if finished.Valid {
 			r.Finished = time.Unix(0, finished.Int64)
+		}
+		if resumed.Valid {
+			r.Resumed = time.Unix(0, resumed.Int64)
+			r.WorkedBefore = time.Duration(worked.Float64 * float64(time.Second))
 		}
 		if r.Status == Running && !processAlive(r.PID, host.String) {
 			r.Status = Interrupted

@@ -105,12 +105,7 @@ func resumeCmd(g *globalFlags) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Only an existing store: resuming never creates one.
-			ro, err := runs.OpenExisting(storeDir(g))
-			if err != nil {
-				return err
-			}
-			ro.Close()
-			store, err := runs.Open(storeDir(g))
+			store, err := runs.OpenExistingForWrite(storeDir(g))
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Bounds on a recipe, checked before and after the YAML parser sees it.
@@ -25,58 +27,47 @@ const (
 
 // checkText refuses what is no recipe before it reaches the parser: text
 // over MaxRecipeBytes, bytes that are not UTF-8 text (a binary file), and
-// flow collections ([…], {…}) nested deeper than MaxNesting.
+// flow collections ([…], {…}) nested deeper than MaxNesting. The nesting
+// is counted on the YAML lexer's tokens, which know quotes, comments and
+// block scalars exactly (a "[" in a description is text); the lexer is
+// linear where the parser is not (64 KiB of brackets: tens of ms).
 func (d *Decoder) checkText(src []byte) error {
 	if len(src) > MaxRecipeBytes {
 		return &Error{File: d.file, Msg: fmt.Sprintf("the recipe is more than %d bytes (64 KiB), the most a recipe may be", MaxRecipeBytes)}
 	}
 	line, col := 1, 1
-	depth := 0
-	var quote byte // the open quote, or 0
-	comment := false
-	prev := byte('\n')
 	for i := 0; i < len(src); {
 		c := src[i]
-		r, size := rune(c), 1
+		size := 1
 		if c >= utf8.RuneSelf {
-			r, size = utf8.DecodeRune(src[i:])
-			if r == utf8.RuneError && size == 1 {
+			var r rune
+			if r, size = utf8.DecodeRune(src[i:]); r == utf8.RuneError && size == 1 {
 				return &Error{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf("byte 0x%02x is not UTF-8 text: a recipe is a YAML text file", c)}
 			}
 		} else if c < 0x20 && c != '\n' && c != '\t' && c != '\r' || c == 0x7f {
 			return &Error{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf("control byte 0x%02x: a recipe is a YAML text file", c)}
-		}
-		switch {
-		case c == '\n': // quoted scalars may span lines: a quote stays open
-			comment = false
-		case comment:
-		case quote != 0:
-			if c == '\\' && quote == '"' && i+1 < len(src) {
-				i++ // skip the escaped byte (never a newline that matters here)
-				col++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '#' && (prev == ' ' || prev == '\t' || prev == '\n'):
-			comment = true
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '[' || c == '{':
-			if depth++; depth > MaxNesting {
-				return &Error{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf("nested more than %d levels deep", MaxNesting)}
-			}
-		case c == ']' || c == '}':
-			if depth > 0 {
-				depth--
-			}
 		}
 		if c == '\n' {
 			line, col = line+1, 1
 		} else {
 			col++
 		}
-		prev = c
 		i += size
+	}
+	depth := 0
+	for _, tk := range lexer.Tokenize(string(src)) {
+		switch tk.Type {
+		case token.SequenceStartType, token.MappingStartType:
+			if depth++; depth > MaxNesting {
+				e := &Error{File: d.file, Msg: fmt.Sprintf("nested more than %d levels deep", MaxNesting)}
+				if tk.Position != nil {
+					e.Line, e.Col = tk.Position.Line, tk.Position.Column
+				}
+				return e
+			}
+		case token.SequenceEndType, token.MappingEndType:
+			depth = max(depth-1, 0)
+		}
 	}
 	return nil
 }

@@ -120,3 +120,27 @@ func TestSizesCheckedBeforeAnyWork(t *testing.T) {
 		t.Errorf("a batch of exactly what is left: %v", err)
 	}
 }
+
+// TestQuotesAndBlockScalarsDoNotHideNesting: an apostrophe in plain text
+// or a quote in a block scalar opens no string, so nesting after it is
+// still counted; and brackets inside a block scalar are text, not nesting.
+func TestQuotesAndBlockScalarsDoNotHideNesting(t *testing.T) {
+	deep := strings.Repeat("[", 30000) + strings.Repeat("]", 30000)
+	for _, src := range []string{
+		"name: d\ndescription: it's\nseed: " + deep + "\n",
+		"name: d\ndescription: |\n  a 5\" screen\nseed: " + deep + "\n",
+	} {
+		err, took, alloc := measure(t, []byte(src))
+		if err == nil || !strings.Contains(err.Error(), "nested more than 32 levels deep") || took > time.Second || alloc > 100<<20 {
+			t.Errorf("%.30q…: %v in %v, %d MB", src, err, took, alloc>>20)
+		}
+	}
+	var block strings.Builder
+	block.WriteString("name: d\ndata: {dataset: blobs}\nmodel: {arch: mlp}\nstages: [{train: {epochs: 1}}]\ndescription: |\n")
+	for i := 0; i < 40; i++ {
+		block.WriteString("  learning rates in [0.1, 1) and {a, b\n")
+	}
+	if _, err := recipe.Parse("b.yaml", []byte(block.String())); err != nil {
+		t.Errorf("unbalanced brackets in a block scalar: %v", err)
+	}
+}

@@ -68,6 +68,15 @@ func (s *Session) openCheckpoints() error {
 	if len(damaged) > 0 && intact != "" {
 		s.Log("checkpoint: using the newest intact one, %s", filepath.Base(intact))
 	}
+	if intact == "" {
+		// Starting over would throw away the run's progress on what may be
+		// a mistake: the user decides.
+		if some, err := runs.HasDamaged(dir); err != nil {
+			return err
+		} else if some {
+			return fmt.Errorf("run %s: every checkpoint in %s is damaged (set aside as damaged-…); to start the run again from the beginning, remove them", s.RunID, dir)
+		}
+	}
 	// Keep(-1): Lathe prunes (runs.PruneCheckpoints); GoMLX only loads here.
 	if s.ckpt, err = checkpoints.Build(s.Ctx).Dir(dir).Keep(-1).Done(); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", intact, err)

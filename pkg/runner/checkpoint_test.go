@@ -323,3 +323,44 @@ func TestResumedWallTimeLeavesOutTheGap(t *testing.T) {
 		t.Errorf("stored duration %v, wall_s %v", d, worked)
 	}
 }
+
+// TestEveryCheckpointDamaged: with no intact checkpoint left, resume does
+// not start over on its own (that would throw away the run's metrics on
+// what may be a mistake): it fails saying so, and once the damaged ones
+// are removed, starts again from the beginning.
+func TestEveryCheckpointDamaged(t *testing.T) {
+	store := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step && e.StageStep >= 20 {
+			cancel()
+		}
+	})
+	first, err := Run(ctx, mustParse(t, cadenceRecipe), Options{Store: store, Sinks: []events.Sink{stop}})
+	if err != ErrStopped {
+		t.Fatal(err)
+	}
+	dir := store.CheckpointDir(first.RunID)
+	list, _ := runs.Checkpoints(dir)
+	for _, base := range list {
+		if err := os.Truncate(base+".bin", 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = Resume(context.Background(), store, first.RunID, Options{})
+	if err == nil || !strings.Contains(err.Error(), "every checkpoint in "+dir+" is damaged") {
+		t.Fatalf("got %v", err)
+	}
+	if loss, _ := store.Series(first.RunID, "loss"); len(loss) == 0 {
+		t.Error("the run's metrics were deleted")
+	}
+	damaged, _ := filepath.Glob(filepath.Join(dir, "damaged-*"))
+	for _, f := range damaged {
+		os.Remove(f)
+	}
+	var lines []string
+	res, err := Resume(context.Background(), store, first.RunID, Options{Sinks: []events.Sink{logged(&lines)}})
+	if err != nil || res.Status != runs.Finished || !strings.Contains(strings.Join(lines, "\n"), "starting it again from the beginning") {
+		t.Errorf("after removing them: %v, %v, %q", res, err, lines)
+	}
+}

@@ -2,6 +2,7 @@ package runs
 
 import (
 	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -79,27 +80,39 @@ func NextCheckpointCount(dir string) (int, error) {
 	return next, nil
 }
 
+// ErrDamaged marks what VerifyCheckpoint found wrong in a checkpoint's
+// content (errors.Is); any other error is one of reading it (a permission,
+// a failing disk), which says nothing about the checkpoint.
+var ErrDamaged = errors.New("damaged")
+
+// damagef wraps a content problem as ErrDamaged.
+func damagef(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrDamaged, fmt.Sprintf(format, args...))
+}
+
 // VerifyCheckpoint checks one checkpoint (base path without suffix) the
 // way loading it would, without GoMLX: the header is valid (see
-// CheckCheckpointHeader) and the data file holds exactly the bytes it
-// declares, its compression intact to the last checksum.
+// CheckCheckpointHeader; any compression ratio: decompressing is the real
+// check) and the data file holds exactly the bytes it declares, its
+// compression intact to the last checksum. Content problems wrap
+// ErrDamaged.
 func VerifyCheckpoint(base string) error {
 	header, err := os.ReadFile(base + ".json")
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) {
+		return damagef("its header file is missing")
+	} else if err != nil {
 		return err
 	}
 	f, err := os.Open(base + ".bin")
-	if err != nil {
-		return fmt.Errorf("its data file: %w", err)
+	if errors.Is(err, os.ErrNotExist) {
+		return damagef("its data file is missing")
+	} else if err != nil {
+		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	want, err := checkHeader(header, maxCheckpointBytes)
 	if err != nil {
-		return err
-	}
-	want, err := checkHeader(header, st.Size())
-	if err != nil {
-		return err
+		return damagef("%v", err)
 	}
 	r := bufio.NewReader(f)
 	var data io.Reader = r
@@ -109,18 +122,18 @@ func VerifyCheckpoint(base string) error {
 		}
 		n, err := r.ReadByte()
 		if err != nil {
-			return fmt.Errorf("data file header: %w", err)
+			return readProblem("data file header", err)
 		}
 		kind := make([]byte, n)
 		if _, err := io.ReadFull(r, kind); err != nil {
-			return fmt.Errorf("data file header: %w", err)
+			return readProblem("data file header", err)
 		}
 		if string(kind) != "gzip" {
-			return fmt.Errorf("data file compressed with %q, which GoMLX cannot read", kind)
+			return damagef("data file compressed with %q, which GoMLX cannot read", kind)
 		}
 		zr, err := gzip.NewReader(r)
 		if err != nil {
-			return fmt.Errorf("data file: %w", err)
+			return readProblem("data file", err)
 		}
 		defer zr.Close()
 		data = zr
@@ -128,12 +141,23 @@ func VerifyCheckpoint(base string) error {
 	// Read one byte more than declared: a longer file is damaged too.
 	got, err := io.Copy(io.Discard, io.LimitReader(data, want+1))
 	if err != nil {
-		return fmt.Errorf("data file: %w", err)
+		return readProblem("data file", err)
 	}
 	if got != want {
-		return fmt.Errorf("data file holds %d bytes of variables, its header declares %d", got, want)
+		return damagef("data file holds %d bytes of variables, its header declares %d", got, want)
 	}
 	return nil
+}
+
+// readProblem classifies an error met reading a data file: truncation and
+// corrupt compression are damage; anything else is the disk's.
+func readProblem(what string, err error) error {
+	var corrupt flate.CorruptInputError
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) ||
+		errors.Is(err, gzip.ErrHeader) || errors.As(err, &corrupt) {
+		return damagef("%s: %v", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // Damaged is a checkpoint set aside, and why.
@@ -160,6 +184,10 @@ func SetAsideDamaged(dir string) (damaged []Damaged, intact string, err error) {
 	for i := len(list) - 1; i >= 0; i-- {
 		base := list[i]
 		verr := VerifyCheckpoint(base)
+		if verr != nil && !errors.Is(verr, ErrDamaged) {
+			// Not readable now is not damaged: set nothing aside.
+			return damaged, "", fmt.Errorf("checkpoint %s: %w", base, verr)
+		}
 		if verr == nil {
 			if len(damaged) > 0 {
 				return damaged, base, syncDir(dir)
@@ -181,7 +209,9 @@ func SetAsideDamaged(dir string) (damaged []Damaged, intact string, err error) {
 }
 
 // removeUnfinished removes the temporary files of checkpoint writes that
-// never finished (the process died or the disk filled mid-write).
+// never finished (the process died or the disk filled mid-write), and a
+// data file whose header never followed it (a crash between the renames):
+// neither can ever load.
 func removeUnfinished(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -190,14 +220,26 @@ func removeUnfinished(dir string) error {
 	if err != nil {
 		return err
 	}
+	have := map[string]bool{}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tempPrefix) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+		have[e.Name()] = true
+	}
+	for _, e := range entries {
+		name := e.Name()
+		orphan := strings.HasPrefix(name, "checkpoint-") && strings.HasSuffix(name, ".bin") && !have[strings.TrimSuffix(name, ".bin")+".json"]
+		if strings.HasPrefix(name, tempPrefix) || orphan {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// HasDamaged reports whether dir holds checkpoints set aside as damaged.
+func HasDamaged(dir string) (bool, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, damagedPrefix+"checkpoint-*.json"))
+	return len(matches) > 0, err
 }
 
 // CheckpointWriter writes one checkpoint atomically: each file goes to a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -110,4 +111,41 @@ func FuzzVerifyCheckpoint(f *testing.F) {
 			t.Fatalf("accepted %d bytes of data for %d declared", len(data), want)
 		}
 	})
+}
+
+// TestVerifyKnowsDamageFromTrouble: a checkpoint of mostly zeros (gzip
+// shrinks it far more than 64×) is intact; a data file that cannot be read
+// (here a folder) is trouble, not damage, and nothing is set aside; a data
+// file whose header never followed is removed.
+func TestVerifyKnowsDamageFromTrouble(t *testing.T) {
+	dir := t.TempDir()
+	zeros := `{"Variables": [{"ParameterName": "var:/w", "Dimensions": [2500000], "DType": "Float32", "Pos": 0, "Length": 10000000}]}`
+	base := writeCheckpoint(t, dir, "checkpoint-n0000001-x-step-00000001", []byte(zeros), gomlxBin(t, make([]byte, 10000000)))
+	if st, _ := os.Stat(base + ".bin"); st.Size()*64 > 10000000 {
+		t.Fatalf("the data file (%d bytes) is not compressed past 64×", st.Size())
+	}
+	if err := VerifyCheckpoint(base); err != nil {
+		t.Errorf("10 MB of zeros: %v", err)
+	}
+
+	trouble := t.TempDir()
+	bad := filepath.Join(trouble, "checkpoint-n0000001-x-step-00000001")
+	os.WriteFile(bad+".json", []byte(validHeader), 0o644)
+	os.Mkdir(bad+".bin", 0o755) // reading it fails: not damage
+	damaged, _, err := SetAsideDamaged(trouble)
+	if err == nil || errors.Is(err, ErrDamaged) || len(damaged) != 0 {
+		t.Errorf("unreadable data file: set aside %v, error %v; want an error and nothing set aside", damaged, err)
+	}
+	if _, err := os.Stat(bad + ".json"); err != nil {
+		t.Errorf("the checkpoint was moved: %v", err)
+	}
+
+	orphan := t.TempDir()
+	os.WriteFile(filepath.Join(orphan, "checkpoint-n0000002-x-step-00000002.bin"), []byte("data"), 0o644)
+	if _, _, err := SetAsideDamaged(orphan); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(orphan); len(entries) != 0 {
+		t.Errorf("left %v", entries)
+	}
 }

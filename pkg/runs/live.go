@@ -27,6 +27,9 @@ type Version struct {
 // Version returns the store's current Version.
 func (s *Store) Version() (Version, error) {
 	var v Version
+	if err := s.refreshImmutable(); err != nil {
+		return v, fmt.Errorf("run store: %w", err)
+	}
 	err := s.db.QueryRow(`SELECT
 		(SELECT count(*) FROM runs),
 		(SELECT coalesce(sum(coalesce(finished_ns,0) % 1000000007 + length(status) + length(coalesce(backend,'')) + length(coalesce(plan,''))),0) FROM runs),

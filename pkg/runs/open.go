@@ -46,7 +46,9 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("run store: %w", err)
 	}
 	path := filepath.Join(dir, dbFile)
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	// synchronous=NORMAL: in WAL mode a crash cannot corrupt the store; at
+	// worst a power cut loses the last commits, not a sync per point.
+	dsn := "file:" + uriPath(path) + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	db, err := sql.Open(sqlDriver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("run store %s: %w", path, err)
@@ -273,14 +275,29 @@ func OpenExisting(dir string) (*Store, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("run store %s: %w", path, err)
 	}
-	db, err := openReadOnly(path, false)
+	db, immutable, err := openForReading(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, dir: dir, immutable: immutable}
+	if immutable {
+		s.stamp = fileStamp(path)
+	}
+	return s, nil
+}
+
+// openForReading opens path read-only. A WAL store in a folder this
+// process cannot write, with no writer holding it open, cannot be opened
+// so (SQLite cannot create the shared-memory file beside it); it is then
+// read as an immutable file, and immutable reports it: such a handle does
+// not see later writes (Store.Version reopens it when the files change).
+func openForReading(path string) (db *sql.DB, immutable bool, err error) {
+	db, err = openReadOnly(path, false)
 	if err == nil {
 		err = checkReadable(db, path)
 		if err != nil && (strings.Contains(err.Error(), "unable to open") || strings.Contains(err.Error(), "readonly")) {
-			// A WAL store in a directory this process cannot write: SQLite
-			// cannot create the shared-memory file beside it. Nobody can be
-			// writing there either, so read the file as it is.
 			db.Close()
+			immutable = true
 			if db, err = openReadOnly(path, true); err == nil {
 				err = checkReadable(db, path)
 			}
@@ -290,13 +307,68 @@ func OpenExisting(dir string) (*Store, error) {
 		if db != nil {
 			db.Close()
 		}
-		return nil, err
+		return nil, false, err
 	}
-	return &Store{db: db, dir: dir}, nil
+	return db, immutable, nil
+}
+
+// stamp is what changes when another process writes a store: the
+// database's size and time, and whether its WAL files exist.
+type stamp struct {
+	size, modNs int64
+	wal         bool
+}
+
+func fileStamp(path string) stamp {
+	var st stamp
+	if fi, err := os.Stat(path); err == nil {
+		st.size, st.modNs = fi.Size(), fi.ModTime().UnixNano()
+	}
+	_, err := os.Stat(path + "-wal")
+	st.wal = err == nil
+	return st
+}
+
+// refreshImmutable reopens a store read as an immutable file once its
+// files changed, so a reader that cannot take SQLite's shared lock still
+// sees what a writer (another user) added.
+func (s *Store) refreshImmutable() error {
+	if !s.immutable {
+		return nil
+	}
+	path := filepath.Join(s.dir, dbFile)
+	now := fileStamp(path)
+	if now == s.stamp {
+		return nil
+	}
+	db, immutable, err := openForReading(path)
+	if err != nil {
+		return err
+	}
+	s.db.Close()
+	s.db, s.immutable, s.stamp = db, immutable, now
+	return nil
+}
+
+// OpenExistingForWrite opens the store in dir for a process that writes to
+// an existing run (lathe resume): like Open, it upgrades a store made by an
+// older Lathe, but it never creates one.
+func OpenExistingForWrite(dir string) (*Store, error) {
+	if st, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s (run a recipe first, or pass --runs-dir / set %s)", ErrNoStore, dir, EnvDir)
+	} else if err != nil {
+		return nil, fmt.Errorf("run store %s: %w", dir, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("run store %s: not a directory", dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, dbFile)); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s (run a recipe first, or pass --runs-dir / set %s)", ErrNoStore, dir, EnvDir)
+	}
+	return Open(dir)
 }
 
 func openReadOnly(path string, immutable bool) (*sql.DB, error) {
-	dsn := "file:" + path + "?mode=ro&_pragma=busy_timeout(10000)"
+	dsn := "file:" + uriPath(path) + "?mode=ro&_pragma=busy_timeout(10000)"
 	if immutable {
 		dsn += "&immutable=1"
 	}
@@ -305,6 +377,12 @@ func openReadOnly(path string, immutable bool) (*sql.DB, error) {
 		return nil, fmt.Errorf("run store %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// uriPath escapes what an SQLite URI's path cannot hold as it is (a runs
+// folder named "a#b" or "50%").
+func uriPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // checkReadable checks that a read-only store is one this Lathe reads.

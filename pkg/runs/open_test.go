@@ -247,3 +247,126 @@ func TestResumedDurationLeavesOutTheGap(t *testing.T) {
 		t.Errorf("running resumed duration %v, want a minute (worked before) and the seconds since, not the hour since it started", d)
 	}
 }
+
+// TestResumeRaces: of processes resuming one interrupted run at once,
+// exactly one gets it.
+func TestResumeRaces(t *testing.T) {
+	dir := t.TempDir()
+	w := mustOpen(t, dir)
+	for trial := 0; trial < 5; trial++ {
+		r := mustCreate(t, w, &Run{Name: "r", PID: 1 << 30}) // a process that is gone: interrupted
+		results := make(chan error, 4)
+		for range 4 {
+			go func() {
+				s, err := Open(dir)
+				if err == nil {
+					_, err = s.Reopen(r.ID)
+					s.Close()
+				}
+				results <- err
+			}()
+		}
+		won := 0
+		for range 4 {
+			if err := <-results; err == nil {
+				won++
+			} else if !strings.Contains(err.Error(), "being resumed by another process") && !strings.Contains(err.Error(), "is running") {
+				t.Errorf("trial %d: %v", trial, err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("trial %d: %d processes resumed the run", trial, won)
+		}
+	}
+}
+
+// TestWorkedTimeOfAKilledResume: a run stopped after 100 s, resumed, and
+// killed an hour of work later has worked 1 h 1 m 40 s, not the 100 s it
+// recorded at its first stop.
+func TestWorkedTimeOfAKilledResume(t *testing.T) {
+	s := mustOpen(t, t.TempDir())
+	r := mustCreate(t, s, &Run{Name: "r", Started: time.Now().Add(-3 * time.Hour)})
+	if err := s.Finish(r.ID, Stopped, "stopped", map[string]float64{"wall_s": 100}); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := s.Reopen(r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resumed.WorkedBefore != 100*time.Second {
+		t.Fatalf("worked before the first resume %v", resumed.WorkedBefore)
+	}
+	// An hour of points, then the process dies (its pid is gone).
+	if err := s.AppendMetrics(r.ID, []Point{{Step: 1, Name: "loss", Value: 1, Time: resumed.Resumed.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`UPDATE runs SET pid=? WHERE id=?`, 1<<30, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Reopen(r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Hour + 100*time.Second
+	if d := again.WorkedBefore - want; d.Abs() > time.Second {
+		t.Errorf("worked %v before the second resume, want %v", again.WorkedBefore, want)
+	}
+}
+
+// TestImmutableReaderSeesLaterWrites: a store read as an immutable file
+// (its folder unwritable for the reader) is reopened by Version when a
+// writer changed it, so the dashboard does not show it frozen.
+func TestImmutableReaderSeesLaterWrites(t *testing.T) {
+	dir := t.TempDir()
+	w := mustOpen(t, dir)
+	mustCreate(t, w, &Run{Name: "first"})
+	w.Close() // no writer: everything in runs.db, as when the fallback is taken
+	path := filepath.Join(dir, "runs.db")
+	db, err := openReadOnly(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Store{db: db, dir: dir, immutable: true, stamp: fileStamp(path)}
+	defer r.Close()
+	v1, err := r.Version()
+	if err != nil || v1.Runs != 1 {
+		t.Fatalf("version %+v, %v", v1, err)
+	}
+	mustCreate(t, mustOpen(t, dir), &Run{Name: "second"}) // another user's run starts
+	v2, err := r.Version()
+	if err != nil || v2.Runs != 2 {
+		t.Errorf("after a write: version %+v, %v; want 2 runs", v2, err)
+	}
+}
+
+// TestResumeUpgradesAnOldStore: opening an existing store to resume a run
+// migrates it (a reader refuses it), and never creates one.
+func TestResumeUpgradesAnOldStore(t *testing.T) {
+	old := t.TempDir()
+	if _, err := rawDB(t, old).Exec(oldSchema); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenExistingForWrite(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	mustOpenExisting(t, old)
+	if _, err := OpenExistingForWrite(filepath.Join(t.TempDir(), "none")); !errors.Is(err, ErrNoStore) {
+		t.Errorf("no store: %v", err)
+	}
+}
+
+// TestOddFolderNames: a runs folder whose name holds characters an SQLite
+// URI gives meaning to (#, ?, %) opens, for writing and reading.
+func TestOddFolderNames(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "runs #1 ?x 50%")
+	w := mustOpen(t, dir)
+	mustCreate(t, w, &Run{Name: "odd"})
+	if _, err := os.Stat(filepath.Join(dir, "runs.db")); err != nil {
+		t.Fatalf("the store is not where asked: %v", err)
+	}
+	if _, err := mustOpenExisting(t, dir).Get("odd"); err != nil {
+		t.Error(err)
+	}
+}

@@ -132,6 +132,10 @@ type Point struct {
 type Store struct {
 	db  *sql.DB
 	dir string
+	// immutable: opened as an immutable file (see openForReading); stamp
+	// is its files' state then.
+	immutable bool
+	stamp     stamp
 }
 
 // The schema. Metric values (metrics.value, final_metrics.value) are REAL
@@ -243,10 +247,23 @@ func (s *Store) Reopen(ref string) (*Run, error) {
 		return nil, err
 	}
 	r.Resumed = time.Now()
+	// Only if nobody took it meanwhile: the row still as it was read (an
+	// interrupted run is stored as running, with its dead process's pid).
+	stored := r.Status
+	if stored == Interrupted {
+		stored = Running
+	}
 	host, _ := os.Hostname()
-	_, err = s.db.Exec(`UPDATE runs SET status=?, finished_ns=NULL, error=NULL, pid=?, host=?, resumed_ns=?, worked_s=? WHERE id=?`,
-		string(Running), os.Getpid(), host, r.Resumed.UnixNano(), r.WorkedBefore.Seconds(), r.ID)
-	return r, err
+	res, err := s.db.Exec(`UPDATE runs SET status=?, finished_ns=NULL, error=NULL, pid=?, host=?, resumed_ns=?, worked_s=?
+		WHERE id=? AND status=? AND coalesce(pid,0)=?`,
+		string(Running), os.Getpid(), host, r.Resumed.UnixNano(), r.WorkedBefore.Seconds(), r.ID, string(stored), r.PID)
+	if err != nil {
+		return nil, fmt.Errorf("run store: resume %s: %w", r.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return nil, fmt.Errorf("run %s is being resumed by another process", r.ID)
+	}
+	return r, nil
 }
 
 // workedSoFar is how long a run that ended worked: the wall_s it recorded
@@ -254,7 +271,9 @@ func (s *Store) Reopen(ref string) (*Run, error) {
 // worked before its last resume and from then (or its start) to the last
 // point it recorded.
 func (s *Store) workedSoFar(r *Run) (time.Duration, error) {
-	if w, ok := r.Final["wall_s"]; ok && w >= 0 && !math.IsInf(w, 0) {
+	// A killed process recorded no wall_s: one there is from an earlier
+	// stop, before the part the kill ended.
+	if w, ok := r.Final["wall_s"]; ok && r.Status != Interrupted && w >= 0 && !math.IsInf(w, 0) {
 		return time.Duration(w * float64(time.Second)), nil
 	}
 	var last sql.NullInt64

@@ -262,19 +262,42 @@ func (c compareView) view(rows map[string]runRow, series map[string]*seriesSet, 
 	return fit(head+"\n"+chart+"\n"+table, w, h)
 }
 
+// compareColumn is one column of the compare table: a value per run
+// (ok false: the run has none, shown "-").
+type compareColumn struct {
+	title  string
+	values []float64
+	ok     []bool
+	format func(float64) string
+	dir    int // as higherIsBetter: which value is starred
+}
+
+// metricColumn is a column of metric name, formatted and starred by its name.
+func metricColumn(title, name string) compareColumn {
+	return compareColumn{title: title, format: func(v float64) string { return runs.FormatMetric(name, v) },
+		dir: higherIsBetter(name)}
+}
+
+// summaryColumns are the table's own columns after the chosen metric's:
+// a pruning's sparsity and the weights it left, which the trade-off of a
+// pruned run against a dense one turns on. Each is shown when a compared
+// run has it, from final metrics or, while a run prunes, its newest points.
+var summaryColumns = []struct {
+	title, metric string
+	format        func(float64) string
+	dir           int
+}{
+	{"SPARSITY", sparsityMetric, runs.FormatPercent, 1},
+	{"NONZERO", nonzeroMetric, runs.FormatCount, -1},
+}
+
 // table: one row per run (its marker is the chart's legend), the chosen
-// metric's last and best values, then final metrics with the best of each
-// column marked.
+// metric's last and best values, the summary columns, then final metrics
+// with the best of each column marked.
 func (c compareView) table(rs []*runs.Run, labs []string, metric string, series map[string]*seriesSet, st styles, w, h int) string {
-	type col struct {
-		title  string
-		values []float64
-		ok     []bool
-		name   string // metric name, for formatting and direction
-	}
-	var cols []col
-	last := col{title: "last " + metric, name: metric}
-	best := col{title: "best " + metric, name: metric}
+	var cols []compareColumn
+	last := metricColumn("last "+metric, metric)
+	best := metricColumn("best "+metric, metric)
 	higher := higherIsBetter(metric)
 	for _, r := range rs {
 		var pts []runs.Point
@@ -305,12 +328,28 @@ func (c compareView) table(rs []*runs.Run, labs []string, metric string, series 
 			cols = append(cols, best)
 		}
 	}
-	// Final metrics present in any run: trade-off columns first.
+	for _, sc := range summaryColumns {
+		cl := compareColumn{title: sc.title, format: sc.format, dir: sc.dir}
+		found := false
+		for _, r := range rs {
+			v, ok := latest(r, series[r.ID], sc.metric)
+			cl.values, cl.ok = append(cl.values, v), append(cl.ok, ok)
+			found = found || ok
+		}
+		if found {
+			cols = append(cols, cl)
+		}
+	}
+	// Final metrics present in any run, but those a summary column shows:
+	// trade-off columns first.
 	have := map[string]bool{}
 	for _, r := range rs {
 		for k := range r.Final {
 			have[k] = true
 		}
+	}
+	for _, sc := range summaryColumns {
+		delete(have, sc.metric)
 	}
 	var finals []string
 	for _, k := range tradeoffColumns {
@@ -326,7 +365,7 @@ func (c compareView) table(rs []*runs.Run, labs []string, metric string, series 
 	sort.Strings(rest)
 	finals = append(finals, rest...)
 	for _, k := range finals {
-		cl := col{title: k, name: k}
+		cl := metricColumn(k, k)
 		for _, r := range rs {
 			v, ok := r.Final[k]
 			cl.values, cl.ok = append(cl.values, v), append(cl.ok, ok)
@@ -340,10 +379,10 @@ func (c compareView) table(rs []*runs.Run, labs []string, metric string, series 
 	}
 	labelW = min(labelW, max(12, w/4))
 	const statusW = 10
-	colW := func(cl col) int { return max(9, min(20, len(cl.title))) }
+	colW := func(cl compareColumn) int { return max(9, min(20, len(cl.title))) }
 	off := min(c.colOffset, max(0, len(cols)-1))
 	avail := w - labelW - statusW - 2
-	var shownCols []col
+	var shownCols []compareColumn
 	for _, cl := range cols[off:] {
 		if avail < colW(cl)+1 {
 			break
@@ -372,8 +411,8 @@ func (c compareView) table(rs []*runs.Run, labs []string, metric string, series 
 		for _, cl := range shownCols {
 			text := "-"
 			if cl.ok[i] {
-				text = runs.FormatMetric(cl.name, cl.values[i])
-				if isBest(cl.values, cl.ok, i, higherIsBetter(cl.name)) {
+				text = cl.format(cl.values[i])
+				if isBest(cl.values, cl.ok, i, cl.dir) {
 					text = st.bold.Render(text + "*")
 				}
 			}

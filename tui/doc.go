@@ -5,10 +5,12 @@
 // against the steps planned, best accuracy, duration, backend); one run's
 // live charts (loss, accuracy, learning rate, throughput and any
 // technique's series such as sparsity, loss scale or quantization ranges,
-// with smoothing and log scale), its stage timeline with progress and ETA,
-// and its recipe's parameters; several runs' curves overlaid with their
-// final metrics side by side (marked runs, or a recipe's variant runs such
-// as optimizers-compare's optimizers); the machine's and the training
+// with smoothing and log scale; a pruned run's sparsity curve comes with a
+// bar per layer and the weights left), its stage timeline with progress
+// and ETA, and its recipe's parameters; several runs' curves overlaid with
+// their final metrics side by side, sparsity and nonzero weights first when
+// any of them pruned (marked runs, or a recipe's variant runs such as
+// optimizers-compare's optimizers); the machine's and the training
 // processes' CPU, memory and GPU use. It starts recipes as separate
 // processes, which keep running after the dashboard quits, and stops runs
 // cleanly.

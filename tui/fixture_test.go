@@ -211,7 +211,10 @@ func newFixtureStore(t testing.TB) string {
 	return dir
 }
 
-func newFixtureStoreIn(t testing.TB, dir string) {
+func newFixtureStoreIn(t testing.TB, dir string) { writeFixtureRuns(t, dir, fixtureRuns(t)) }
+
+// writeFixtureRuns records fs in the store in dir, creating it if needed.
+func writeFixtureRuns(t testing.TB, dir string, fs []fixtureRun) {
 	s, err := runs.Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +231,7 @@ func newFixtureStoreIn(t testing.TB, dir string) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	for _, f := range fixtureRuns(t) {
+	for _, f := range fs {
 		r := f.run
 		if err := s.Create(&r); err != nil {
 			t.Fatal(err)

@@ -30,15 +30,21 @@ func TestGolden(t *testing.T) {
 		name  string
 		w, h  int
 		steps []step
+		more  []fixtureRun // runs added to the fixture's
 	}{
-		{"runs_80x24", 80, 24, nil},
-		{"run_80x24", 80, 24, []step{{[]string{"enter"}, "charts 1–2 of 5"}}},
-		{"compare_80x24", 80, 24, []step{{[]string{"down", "down", "down", "c"}, "‹ train_loss ›"}}},
-		{"help_80x24", 80, 24, []step{{[]string{"?"}, "reverse sort"}}},
-		{"runs_preview_120x40", 120, 40, []step{{nil, "epoch time"}}},
-		{"run_finished_params_120x40", 120, 40, []step{{[]string{"G", "enter"}, "charts 1–"}, {[]string{"p"}, "params (10)"}}},
+		{"runs_80x24", 80, 24, nil, nil},
+		{"run_80x24", 80, 24, []step{{[]string{"enter"}, "charts 1–2 of 5"}}, nil},
+		{"compare_80x24", 80, 24, []step{{[]string{"down", "down", "down", "c"}, "‹ train_loss ›"}}, nil},
+		{"help_80x24", 80, 24, []step{{[]string{"?"}, "reverse sort"}}, nil},
+		{"runs_preview_120x40", 120, 40, []step{{nil, "epoch time"}}, nil},
+		{"run_finished_params_120x40", 120, 40, []step{{[]string{"G", "enter"}, "charts 1–"}, {[]string{"p"}, "params (10)"}}, nil},
 		{"compare_accuracy_120x40", 120, 40, []step{{[]string{"/", "optim", "enter", "a", "c"}, "‹ train_loss ›"},
-			{[]string{"right", "right", "right"}, "‹ validation_accuracy ›"}}},
+			{[]string{"right", "right", "right"}, "‹ validation_accuracy ›"}}, nil},
+		// A pruned run (second newest): its sparsity panel is the fifth chart.
+		{"run_pruned_80x24", 80, 24, []step{{[]string{"down", "enter"}, "charts 1–2 of 6"},
+			{[]string{"right", "right"}, "charts 5–6 of 6"}}, prunedRuns(t)},
+		{"run_pruned_120x40", 120, 40, []step{{[]string{"down", "enter"}, "charts 1–6 of 6"}}, prunedRuns(t)},
+		{"compare_pruned_120x40", 120, 40, []step{{[]string{"down", "c"}, "‹ train_loss ›"}}, prunedRuns(t)},
 	}
 	pkgDir, err := os.Getwd()
 	if err != nil {
@@ -48,6 +54,7 @@ func TestGolden(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			base := t.TempDir()
 			newFixtureStoreIn(t, filepath.Join(base, "runs"))
+			writeFixtureRuns(t, filepath.Join(base, "runs"), c.more)
 			t.Chdir(base)
 			opts := fixtureOptions("runs")
 			opts.WorkDir = base

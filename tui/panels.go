@@ -9,6 +9,14 @@ import (
 type panel struct {
 	title  string
 	series []string
+	// bars marks the sparsity panel (sparsity.go): under its curve, a bar
+	// per layer at the layer's latest value, and the weights left in its
+	// title. Layers are read from their newest points rather than drawn
+	// as curves, since a network has too many to tell apart on one chart;
+	// the counts' curves would only mirror the sparsity's.
+	bars   bool
+	layers []string // "sparsity/<layer>" series
+	counts []string // nonzero_prunable_params, prunable_params
 }
 
 // panelsFor groups a run's metric names into charts. The known series of
@@ -55,7 +63,7 @@ func panelsFor(names []string) []panel {
 	var panels []panel
 	add := func(title string, series []string) {
 		if len(series) > 0 {
-			panels = append(panels, panel{title, series})
+			panels = append(panels, panel{title: title, series: series})
 		}
 	}
 	// The batch loss is noisy next to its moving average: plot it only
@@ -71,7 +79,14 @@ func panelsFor(names []string) []panel {
 	add("accuracy", append(take("train_accuracy", "validation_accuracy"), withSuffix("_accuracy")...))
 	add("learning rate", take("learning_rate"))
 	add("throughput (samples/s)", take("samples_per_s"))
-	add("sparsity", append(take("sparsity"), withPrefix("sparsity/")...))
+	if have[sparsityMetric] {
+		panels = append(panels, panel{title: "sparsity", series: take(sparsityMetric), bars: true,
+			layers: withPrefix(layerSparsityPrefix), counts: take(nonzeroMetric, prunableMetric)})
+	} else {
+		// Layers without the global figure (not what pkg/prune writes):
+		// curves, as any family.
+		add("sparsity", withPrefix(layerSparsityPrefix))
+	}
 	add("loss scale", take("loss_scale"))
 	add("skipped steps", take("skipped_steps"))
 	add("quantization ranges", withPrefix("quant_range/"))

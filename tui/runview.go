@@ -146,7 +146,7 @@ func (v runView) view(row runRow, set *seriesSet, serr error, st styles, w, h in
 	}
 	var body string
 	if g.chartsW > 0 {
-		body = v.charts(panels, set, r.Status == runs.Running, st, g.chartsW, g.bodyH, g.cols, g.rows, cache)
+		body = v.charts(panels, set, r, st, g.chartsW, g.bodyH, g.cols, g.rows, cache)
 	}
 	if g.paramsW > 0 {
 		params := v.params(r, st, g.paramsW, g.bodyH)
@@ -336,7 +336,8 @@ func (v runView) toolbar(st styles, panels, w int) string {
 	return st.dim.Render(truncate(strings.Join(parts, " · "), w))
 }
 
-func (v runView) charts(panels []panel, set *seriesSet, running bool, st styles, w, h, cols, rows int, cache *chartCache) string {
+func (v runView) charts(panels []panel, set *seriesSet, run *runs.Run, st styles, w, h, cols, rows int, cache *chartCache) string {
+	running := run.Status == runs.Running
 	if set == nil {
 		return fit(st.dim.Render("reading metrics…"), w, h)
 	}
@@ -357,7 +358,11 @@ func (v runView) charts(panels []panel, set *seriesSet, running bool, st styles,
 				cells = append(cells, fit("", cw, rh))
 				continue
 			}
-			cells = append(cells, cache.render(v.spec(panels[i], set), cw, rh, st))
+			if panels[i].bars {
+				cells = append(cells, v.sparsity(panels[i], set, run, st, cw, rh, cache))
+			} else {
+				cells = append(cells, cache.render(v.spec(panels[i], set), cw, rh, st))
+			}
 			if c < cols-1 {
 				cells = append(cells, fit("", 1, rh))
 			}

@@ -45,6 +45,21 @@ func (s *seriesSet) add(from, next runs.Cursor, points []runs.Point) bool {
 
 func (s *seriesSet) has(name string) bool { return len(s.byName[name]) > 0 }
 
+// latest is metric name's value for run r as of now: its final metric
+// once the run ended, else the newest point read (set may be nil); false
+// when it has neither.
+func latest(r *runs.Run, set *seriesSet, name string) (float64, bool) {
+	if v, ok := r.Final[name]; ok {
+		return v, true
+	}
+	if set != nil {
+		if pts := set.byName[name]; len(pts) > 0 {
+			return pts[len(pts)-1].Value, true
+		}
+	}
+	return 0, false
+}
+
 // xy is one chart point: x is the global training step.
 type xy struct{ x, y float64 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner" // the built-in stage kinds, as the lathe binary links them
 	"github.com/lathe-ml/lathe/pkg/runs"
+	_ "github.com/lathe-ml/lathe/pkg/stages" // every shipped stage kind, as the lathe binary links them
 )
 
 // A stage kind declared in a package of its own, registered in one line;

@@ -21,8 +21,8 @@ var (
 )
 
 type styles struct {
-	title, tab, tabActive, header, dim, bold, selected, cursor, errorText, warn, ok, box, label, key lipgloss.Style
-	status                                                                                           map[runs.Status]lipgloss.Style
+	title, tab, tabActive, header, dim, bold, selected, cursor, errorText, warn, ok, box, label, key, bar lipgloss.Style
+	status                                                                                                map[runs.Status]lipgloss.Style
 }
 
 func newStyles() styles {
@@ -41,6 +41,7 @@ func newStyles() styles {
 		box:       lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(colourBorder),
 		label:     lipgloss.NewStyle().Foreground(colourDim),
 		key:       lipgloss.NewStyle().Bold(true),
+		bar:       lipgloss.NewStyle().Foreground(colourAccent), // as the stages' progress bars
 	}
 	s.status = map[runs.Status]lipgloss.Style{
 		runs.Running:     lipgloss.NewStyle().Foreground(lipgloss.Color("#5FAFFF")).Bold(true),

@@ -87,14 +87,21 @@ func TestSeriesSetDropsRacingDeltas(t *testing.T) {
 
 func TestPanelsGroupEverySeries(t *testing.T) {
 	names := []string{"epoch_s", "grad_norm/fc1", "grad_norm/fc2", "learning_rate", "loss", "loss_scale",
-		"quant_range/fc1", "quant_range/fc2", "samples_per_s", "skipped_steps", "sparsity", "sparsity/fc1",
-		"sparsity/fc2", "test_accuracy", "test_loss", "train_accuracy", "train_loss", "validation_accuracy",
-		"validation_loss", "weird_metric"}
+		"nonzero_prunable_params", "prunable_params", "quant_range/fc1", "quant_range/fc2", "samples_per_s",
+		"skipped_steps", "sparsity", "sparsity/fc1", "sparsity/fc2", "test_accuracy", "test_loss", "train_accuracy",
+		"train_loss", "validation_accuracy", "validation_loss", "weird_metric"}
+	describe := func(p panel) string {
+		s := p.title + "=" + strings.Join(p.series, "+")
+		if p.bars {
+			s += " bars=" + strings.Join(p.layers, "+") + " counts=" + strings.Join(p.counts, "+")
+		}
+		return s
+	}
 	var got []string
 	seen := map[string]bool{}
 	for _, p := range panelsFor(names) {
-		got = append(got, p.title+"="+strings.Join(p.series, "+"))
-		for _, s := range p.series {
+		got = append(got, describe(p))
+		for _, s := range append(append(append([]string{}, p.series...), p.layers...), p.counts...) {
 			if seen[s] {
 				t.Errorf("%s drawn twice", s)
 			}
@@ -106,7 +113,8 @@ func TestPanelsGroupEverySeries(t *testing.T) {
 		"accuracy=train_accuracy+validation_accuracy+test_accuracy",
 		"learning rate=learning_rate",
 		"throughput (samples/s)=samples_per_s",
-		"sparsity=sparsity+sparsity/fc1+sparsity/fc2",
+		// The global curve above a bar per layer, and the weights left in its title.
+		"sparsity=sparsity bars=sparsity/fc1+sparsity/fc2 counts=nonzero_prunable_params+prunable_params",
 		"loss scale=loss_scale",
 		"skipped steps=skipped_steps",
 		"quantization ranges=quant_range/fc1+quant_range/fc2",
@@ -121,6 +129,15 @@ func TestPanelsGroupEverySeries(t *testing.T) {
 		if !seen[n] && n != "loss" {
 			t.Errorf("%s is not drawn", n)
 		}
+	}
+	// Layers without the global series stay curves on one chart, and
+	// counts without it charts of their own.
+	got = nil
+	for _, p := range panelsFor([]string{"nonzero_prunable_params", "sparsity/fc1", "sparsity/fc2"}) {
+		got = append(got, describe(p))
+	}
+	if want := "sparsity=sparsity/fc1+sparsity/fc2|nonzero prunable params=nonzero_prunable_params"; strings.Join(got, "|") != want {
+		t.Errorf("layers alone: %q, want %q", strings.Join(got, "|"), want)
 	}
 	// Without train_loss the batch loss is the loss chart.
 	if p := panelsFor([]string{"loss"}); len(p) != 1 || p[0].series[0] != "loss" {

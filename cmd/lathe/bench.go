@@ -12,6 +12,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/backend"
 	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/models"
+	"github.com/lathe-ml/lathe/pkg/prune"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +29,7 @@ func benchTrainCmd() *cobra.Command {
 	var (
 		arch, hidden, input, dense, backendFlag, precisionList string
 		batch, steps                                           int
-		asJSON                                                 bool
+		asJSON, masked                                         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -37,7 +38,8 @@ func benchTrainCmd() *cobra.Command {
 			"matmul and convolution FLOPs at the backend's measured matmul rate.\n" +
 			"--dense both runs the model twice in one process, with Lathe's dense layer and with GoMLX's,\n" +
 			"and prints the ratio. --precision bf16 (or a list such as f32,bf16) times each precision in one\n" +
-			"process, with f32 as the baseline, and prints the step-time ratios.",
+			"process, with f32 as the baseline, and prints the step-time ratios. --masks times the model\n" +
+			"plain and with pruning masks on every layer (package prune) in one process, and prints the ratio.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec := models.Spec{Model: spec.Model{Arch: arch}}
@@ -81,6 +83,9 @@ func benchTrainCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--dense %q: want lathe, gomlx or both", dense)
 			}
+			if masked && (len(precisions) > 1 || len(variants) > 1) {
+				return fmt.Errorf("--masks compares one configuration plain and masked: give one precision and --dense lathe or gomlx")
+			}
 			opened, err := backend.Open(backend.Resolve(backendFlag, ""))
 			if err != nil {
 				return err
@@ -106,6 +111,17 @@ func benchTrainCmd() *cobra.Command {
 					}
 					res.Backend = opened.Name()
 					results = append(results, res)
+					if masked {
+						masks := &prune.Masks{Arch: "/" + s.Arch, Prunable: func(string) bool { return true }}
+						s.Hooks = models.Chain(s.Hooks, masks.Hooks())
+						res, err := bench.TrainStep(opened.Backend, bench.Config{Model: s, Batch: batch, Example: example, Steps: steps,
+							WrapOptimizer: masks.WrapOptimizer, Label: "+masks"})
+						if err != nil {
+							return err
+						}
+						res.Backend = opened.Name()
+						results = append(results, res)
+					}
 				}
 			}
 			if asJSON {
@@ -128,6 +144,10 @@ func benchTrainCmd() *cobra.Command {
 					fmt.Printf("%s / f32 step time: %.2f (%.2f vs %.2f ms/step, same process)\n", r.Precision, r.MsPerStep/base.MsPerStep, r.MsPerStep, base.MsPerStep)
 				}
 			}
+			if masked {
+				fmt.Printf("masked / plain step time: %.3f (%.2f vs %.2f ms/step, same process)\n",
+					results[1].MsPerStep/results[0].MsPerStep, results[1].MsPerStep, results[0].MsPerStep)
+			}
 			if len(variants) == 2 {
 				fmt.Printf("lathe dense is %.1f× faster than gomlx dense (%.2f vs %.2f ms/step, same process)\n",
 					results[1].MsPerStep/results[0].MsPerStep, results[0].MsPerStep, results[1].MsPerStep)
@@ -144,6 +164,7 @@ func benchTrainCmd() *cobra.Command {
 	cmd.Flags().StringVar(&precisionList, "precision", "f32", "compute precision(s): f32, bf16, fp16, or a list such as f32,bf16")
 	cmd.Flags().StringVar(&backendFlag, "backend", "", "backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&masked, "masks", false, "also time the step with pruning masks on every layer, and print the ratio")
 	return cmd
 }
 

@@ -19,6 +19,7 @@ import (
 	"os"
 
 	"github.com/lathe-ml/lathe/pkg/runner"
+	_ "github.com/lathe-ml/lathe/pkg/stages" // every shipped stage kind
 	"github.com/spf13/cobra"
 )
 

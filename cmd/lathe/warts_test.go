@@ -64,3 +64,18 @@ func TestStoreMistakesAreNamed(t *testing.T) {
 		t.Errorf("migrate of a current store: %d %q %q", m.code, m.stdout, m.stderr)
 	}
 }
+
+// TestBenchMasks: `lathe bench train --masks` times the same model plain
+// and with pruning masks in one process and prints their ratio.
+func TestBenchMasks(t *testing.T) {
+	r := runLathe(t, t.TempDir(), "bench", "train", "--model", "mlp", "--hidden", "32", "--input", "16", "--batch", "8", "--steps", "3", "--backend", "go", "--masks")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "mlp-32 +masks") || !strings.Contains(r.stdout, "masked / plain step time: ") {
+		t.Errorf("output:\n%s", r.stdout)
+	}
+	if r := runLathe(t, t.TempDir(), "bench", "train", "--masks", "--dense", "both"); r.code == 0 || !strings.Contains(r.stderr, "--masks compares one configuration") {
+		t.Errorf("--masks with --dense both: exit %d, %q", r.code, r.stderr)
+	}
+}

@@ -37,6 +37,11 @@ type Config struct {
 	Classes int   // default 10
 	Warmup  int   // steps not timed after the compiling one; default 3
 	Steps   int   // timed steps; default 20
+	// WrapOptimizer, if set, wraps the Adam optimizer (a technique acting
+	// on the update, such as pruning's masks); Label then names the variant
+	// in the result's model description.
+	WrapOptimizer func(optimizers.Interface) optimizers.Interface
+	Label         string
 }
 
 // Result of a train-step measurement. Times in milliseconds.
@@ -94,7 +99,11 @@ func TrainStep(backend backends.Backend, cfg Config) (res *Result, err error) {
 	}()
 	inputs, labels := randomBatch(cfg)
 	ctx := context.New()
-	trainer := train.NewTrainer(backend, ctx, modelFn, losses.SparseCategoricalCrossEntropyLogits, optimizers.Adam().Done(), nil, nil)
+	var opt optimizers.Interface = optimizers.Adam().Done()
+	if cfg.WrapOptimizer != nil {
+		opt = cfg.WrapOptimizer(opt)
+	}
+	trainer := train.NewTrainer(backend, ctx, modelFn, losses.SparseCategoricalCrossEntropyLogits, opt, nil, nil)
 	step := func() (time.Duration, error) {
 		start := time.Now()
 		metrics, err := trainer.TrainStep(nil, []*tensors.Tensor{inputs}, []*tensors.Tensor{labels})
@@ -126,7 +135,11 @@ func TrainStep(backend backends.Backend, cfg Config) (res *Result, err error) {
 	slices.Sort(durations)
 	median := durations[len(durations)/2]
 
-	res = &Result{Model: describe(cfg.Model), Precision: precisionName(cfg.Model.ComputeDType), Batch: cfg.Batch, Backend: backend.String(), Steps: cfg.Steps,
+	model := describe(cfg.Model)
+	if cfg.Label != "" {
+		model += " " + cfg.Label
+	}
+	res = &Result{Model: model, Precision: precisionName(cfg.Model.ComputeDType), Batch: cfg.Batch, Backend: backend.String(), Steps: cfg.Steps,
 		MsPerStep: ms(median), SamplesPerS: float64(cfg.Batch) / median.Seconds(), CompileS: compile.Seconds()}
 	if res.MatmulGFLOP, err = trainStepFLOPs(backend, cfg, modelFn); err != nil {
 		return nil, err

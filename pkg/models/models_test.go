@@ -1,8 +1,10 @@
 package models
 
 import (
-	"github.com/lathe-ml/lathe/pkg/spec"
+	"slices"
 	"strings"
+
+	"github.com/lathe-ml/lathe/pkg/spec"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -65,11 +67,19 @@ func TestZooForward(t *testing.T) {
 				t.Fatalf("logits shape %v, want [%d 10]", got, batch)
 			}
 			params, scopes := 0, map[string]bool{}
+			var layers []string // scopes of weights, under the model's
 			for v := range ctx.IterVariables() {
 				if v.Trainable {
 					params += v.Shape().Size()
 				}
 				scopes[v.Scope()] = true
+				if v.Name() == "weights" {
+					layers = append(layers, strings.TrimPrefix(v.Scope(), "/"+c.spec.Arch+"/"))
+				}
+			}
+			// spec.Layers names them without building a graph.
+			if want := c.spec.Layers(); strings.Join(sortedCopy(layers), ",") != strings.Join(sortedCopy(want), ",") {
+				t.Errorf("weights in %v; spec.Layers says %v", layers, want)
 			}
 			if c.params != 0 && params != c.params {
 				t.Errorf("trainable parameters %d, want %d", params, c.params)
@@ -85,6 +95,12 @@ func TestZooForward(t *testing.T) {
 			}
 		})
 	}
+}
+
+func sortedCopy(list []string) []string {
+	out := append([]string(nil), list...)
+	slices.Sort(out)
+	return out
 }
 
 func TestValidate(t *testing.T) {

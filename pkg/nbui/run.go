@@ -12,6 +12,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/runs"
+	_ "github.com/lathe-ml/lathe/pkg/stages" // every shipped stage kind
 )
 
 // Outcome is what Run did: one result per run (one per variant), in order.

@@ -113,14 +113,9 @@ type Field struct {
 // Fields returns a mapping's fields in order, rejecting keys not in allowed
 // (with a suggestion for a likely typo) and duplicates.
 func (d *Decoder) Fields(n ast.Node, what string, allowed []string) ([]Field, error) {
-	n = Unwrap(n)
-	m, ok := n.(*ast.MappingNode)
-	if !ok {
-		if mv, ok2 := n.(*ast.MappingValueNode); ok2 { // a one-key mapping
-			m = &ast.MappingNode{BaseNode: mv.BaseNode, Values: []*ast.MappingValueNode{mv}}
-		} else {
-			return nil, d.Errorf(n, "%s must be a mapping of %s, got %s", what, strings.Join(allowed, ", "), Describe(n))
-		}
+	m, err := d.mapping(n, what+" must be a mapping of "+strings.Join(allowed, ", "))
+	if err != nil {
+		return nil, err
 	}
 	seen := map[string]bool{}
 	var fields []Field
@@ -139,6 +134,38 @@ func (d *Decoder) Fields(n ast.Node, what string, allowed []string) ([]Field, er
 		}
 		seen[key] = true
 		fields = append(fields, Field{Key: key, KeyNode: keyNode, Value: mv.Value})
+	}
+	return fields, nil
+}
+
+// mapping is n as a mapping (a single key: value too); else an error
+// saying must, then what n is.
+func (d *Decoder) mapping(n ast.Node, must string) (*ast.MappingNode, error) {
+	switch v := Unwrap(n).(type) {
+	case *ast.MappingNode:
+		return v, nil
+	case *ast.MappingValueNode: // a one-key mapping
+		return &ast.MappingNode{BaseNode: v.BaseNode, Values: []*ast.MappingValueNode{v}}, nil
+	}
+	return nil, d.Errorf(n, "%s, got %s", must, Describe(n))
+}
+
+// AnyFields reads a mapping whose keys are names the caller checks (layer
+// names, say): only duplicates are refused here.
+func (d *Decoder) AnyFields(n ast.Node, what string) ([]Field, error) {
+	m, err := d.mapping(n, what+" must be a mapping")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var fields []Field
+	for _, mv := range m.Values {
+		key := strings.TrimSpace(mv.Key.String())
+		if seen[key] {
+			return nil, d.Errorf(mv.Key, "duplicate key %s in %s", quoted(key), what)
+		}
+		seen[key] = true
+		fields = append(fields, Field{Key: key, KeyNode: mv.Key, Value: mv.Value})
 	}
 	return fields, nil
 }

@@ -25,7 +25,7 @@
 //
 // Example:
 //
-//	import _ "github.com/lathe-ml/lathe/pkg/runner" // the built-in stage kinds
+//	import _ "github.com/lathe-ml/lathe/pkg/stages" // every shipped stage kind
 //
 //	rec, err := recipe.ParseFile("recipes/quickstart.yaml")
 //	if err != nil { return err } // e.g. quickstart.yaml:7:5: unknown key "epoch" in train stage (did you mean "epochs"?); allowed: …

@@ -31,6 +31,17 @@ type Loop struct {
 	afterStep   []hook[func(*StepInfo) error]
 	onEpochEnd  []hook[func(*EpochInfo) error]
 	onStageDone []hook[func(*StepInfo) error]
+	// results are what hooks report as the stage's results (Report).
+	results map[string]float64
+}
+
+// Report sets one of the stage's results: a technique's figure at the end
+// of training (the sparsity reached, say) beside the stage's own.
+func (l *Loop) Report(name string, value float64) {
+	if l.results == nil {
+		l.results = map[string]float64{}
+	}
+	l.results[name] = value
 }
 
 // Priorities of the built-in hooks; techniques pick theirs around them.

@@ -42,6 +42,15 @@ type Stage interface {
 	Run(ctx context.Context, s *Session) (map[string]float64, error)
 }
 
+// Restorer is a stage that changes the session for the stages after it
+// (hooks, losses, optimizer wrappers). A resumed run does not run again a
+// stage that finished before its checkpoint; it calls Restore instead, so
+// the session is as that stage left it. The variables the stage made are
+// already back, from the checkpoint.
+type Restorer interface {
+	Restore(ctx context.Context, s *Session) error
+}
+
 // Options configure a run.
 type Options struct {
 	// Resume continues this stored run (its id) from its last checkpoint
@@ -205,6 +214,11 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 		}
 		s.StageIndex = i
 		if s.keepStage(i, res) { // finished before the checkpoint: its results stand
+			if r, ok := st.Settings.(Restorer); ok {
+				if err := r.Restore(ctx, s); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		stageStart := time.Now()

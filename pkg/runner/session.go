@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -51,8 +52,11 @@ type Session struct {
 	// where its checkpoint left off.
 	resumed *runs.Run
 	from    position
-	// loopHooks are added to every train loop from now on (AddLoopHooks).
+	// loopHooks are added to every train loop from now on (AddLoopHooks),
+	// and optimizer wrappers wrap every train stage's optimizer
+	// (WrapOptimizer), innermost first.
 	loopHooks []func(*Loop)
+	wrappers  []func(optimizers.Interface) optimizers.Interface
 	// evaluator evaluates the current model; rebuilt when the model changes.
 	evaluator *train.Trainer
 	evalFor   int // the model version the evaluator was built for
@@ -99,6 +103,25 @@ func (s *Session) Emit(e events.Event) {
 // step). fn runs once per loop, after the stage's own hooks are in place.
 func (s *Session) AddLoopHooks(fn func(*Loop)) {
 	s.loopHooks = append(s.loopHooks, fn)
+}
+
+// RunDir is the folder where the run keeps its files (checkpoints, a
+// stage's tables and plots), created if needed; "" when the run is not
+// recorded.
+func (s *Session) RunDir() (string, error) {
+	if s.store == nil {
+		return "", nil
+	}
+	dir := s.store.RunDir(s.RunID)
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// WrapOptimizer has every train stage that runs after this call wrap its
+// optimizer with fn: how a technique acts on the update itself (a pruning
+// mask reapplied to the weights after it, say). Wrappers added later wrap
+// the earlier ones.
+func (s *Session) WrapOptimizer(fn func(optimizers.Interface) optimizers.Interface) {
+	s.wrappers = append(s.wrappers, fn)
 }
 
 // NewTrainer returns a GoMLX trainer of the current model with opt. It

@@ -227,6 +227,9 @@ func (t *TrainStage) Run(ctx context.Context, s *Session) (map[string]float64, e
 	case t.NonFinite == NonFiniteSkip:
 		wrapped = amp.WithLossScaling(opt, amp.SkipNonFinite)
 	}
+	for _, wrap := range s.wrappers {
+		wrapped = wrap(wrapped)
+	}
 	trainer, err := s.NewTrainer(wrapped)
 	if err != nil {
 		return nil, err
@@ -255,6 +258,9 @@ func (t *TrainStage) Run(ctx context.Context, s *Session) (map[string]float64, e
 	}
 	if err := loop.Run(ctx); err != nil {
 		return nil, err
+	}
+	for k, v := range loop.results {
+		result[k] = v
 	}
 	return result, nil
 }

@@ -1,0 +1,412 @@
+package prune
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/runner"
+)
+
+func init() {
+	recipe.Register(recipe.Kind{Name: "prune", Keys: stageKeys, New: newStage})
+}
+
+var stageKeys = []string{"target_sparsity", "initial_sparsity", "begin_step", "end_step", "frequency", "exponent",
+	"schedule", "scope", "exclude", "layers"}
+
+// Kinds of schedule a prune stage takes.
+const (
+	Gradual = "gradual" // Zhu & Gupta's schedule over the training that follows
+	OneShot = "oneshot" // every layer to its target at once, here; training after it fine-tunes
+)
+
+// Stage is the `prune` recipe stage: it puts masks on the model's layers
+// and prunes them by weight magnitude, at once (schedule: oneshot) or
+// gradually over the train stages after it (schedule: gradual, with Zhu &
+// Gupta's polynomial schedule), per layer or with one global threshold.
+//
+//   - prune: {target_sparsity: 0.9, begin_step: 0, end_step: 2000, frequency: 100, exclude: [conv1, logits]}
+//   - train: {epochs: 4}
+type Stage struct {
+	Schedule Schedule
+	Kind     string // Gradual or OneShot
+	Global   bool   // scope: global — one threshold over every pruned layer
+	Exclude  []string
+	// Layers overrides the target sparsity of some layers (pruned alone to it).
+	Layers map[string]float64
+
+	hasEnd bool
+	index  int // the stage's place in its recipe, naming its checkpointed parameters
+	// where each excluded or overridden layer is named, for errors
+	named map[string]recipe.Node
+	// fromSensitivity takes the per-layer sparsities an earlier
+	// sensitivity stage allocated (layers: sensitivity).
+	fromSensitivity bool
+}
+
+func newStage() recipe.Settings {
+	return &Stage{Kind: Gradual, Schedule: Schedule{Frequency: 100, Exponent: 3}, Layers: map[string]float64{}, named: map[string]recipe.Node{}}
+}
+
+// Set implements recipe.Settings.
+func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
+	switch f.Key {
+	case "target_sparsity":
+		st.Schedule.Target, err = d.Fraction(f.Value, "target_sparsity")
+	case "initial_sparsity":
+		st.Schedule.Initial, err = d.Fraction(f.Value, "initial_sparsity")
+	case "begin_step":
+		st.Schedule.Begin, err = d.Int(f.Value, "begin_step", 0)
+	case "end_step":
+		st.Schedule.End, err = d.Int(f.Value, "end_step", 0)
+		st.hasEnd = true
+	case "frequency":
+		st.Schedule.Frequency, err = d.Int(f.Value, "frequency", 1)
+	case "exponent":
+		st.Schedule.Exponent, err = d.Positive(f.Value, "exponent")
+	case "schedule":
+		st.Kind, err = d.Enum(f.Value, "schedule", []string{Gradual, OneShot})
+	case "scope":
+		var scope string
+		scope, err = d.Enum(f.Value, "scope", []string{"layer", "global"})
+		st.Global = scope == "global"
+	case "exclude":
+		var items []recipe.Node
+		if items, err = d.List(f.Value, "exclude"); err == nil {
+			st.Exclude = nil
+			for _, it := range items {
+				var name string
+				if name, err = d.String(it, "an excluded layer"); err != nil {
+					break
+				}
+				st.Exclude = append(st.Exclude, name)
+				st.named["exclude "+name] = it
+			}
+		}
+	case "layers":
+		if str, err := d.String(f.Value, "layers"); err == nil {
+			if str != "sensitivity" {
+				return d.Errorf(f.Value, "layers must be a mapping of layer: sparsity, or sensitivity (the allocation of an earlier sensitivity stage), got %s", recipe.Describe(f.Value))
+			}
+			st.fromSensitivity = true
+			st.named["layers"] = f.Value
+			return nil
+		}
+		// Any layer name is a key here; Check names the wrong ones.
+		var fields []recipe.Field
+		fields, err = d.AnyFields(f.Value, "layers")
+		for _, lf := range fields {
+			var s float64
+			if s, err = d.Fraction(lf.Value, "the sparsity of layer "+lf.Key); err != nil {
+				break
+			}
+			st.Layers[lf.Key] = s
+			st.named["layers "+lf.Key] = lf.KeyNode
+		}
+	}
+	return err
+}
+
+// Check implements recipe.Settings: sparsities in [0, 1), a schedule that
+// moves forward, and every layer named exists in the recipe's model.
+func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
+	s := &st.Schedule
+	if !st.hasEnd {
+		s.End = s.Begin
+	}
+	if st.Kind == OneShot {
+		s.Initial, s.Begin, s.End = s.Target, 0, 0
+	}
+	switch {
+	case s.Initial > s.Target:
+		return d.Errorf(at, "prune: initial_sparsity %g is above target_sparsity %g", s.Initial, s.Target)
+	case s.End < s.Begin:
+		return d.Errorf(at, "prune: end_step %d is before begin_step %d", s.End, s.Begin)
+	}
+	layers := rec.Model.Layers()
+	for _, name := range st.Exclude {
+		if !matchesAny(name, layers) {
+			return d.Errorf(st.where("exclude "+name, at), "prune: exclude names no layer of the %s model: %q (its layers: %s)", rec.Model.Arch, name, strings.Join(layers, ", "))
+		}
+	}
+	for name := range st.Layers {
+		if !slices.Contains(layers, name) {
+			return d.Errorf(st.where("layers "+name, at), "prune: layers names no layer of the %s model: %q (its layers: %s)", rec.Model.Arch, name, strings.Join(layers, ", "))
+		}
+	}
+	if st.fromSensitivity && !allocatedBefore(at, rec) {
+		return d.Errorf(st.named["layers"], "prune: layers: sensitivity needs a sensitivity stage with target_sparsity before this one")
+	}
+	pruned := 0
+	for _, l := range layers {
+		if st.prunable(l) {
+			pruned++
+		}
+	}
+	if pruned == 0 {
+		return d.Errorf(at, "prune: every layer of the %s model is excluded: nothing left to prune", rec.Model.Arch)
+	}
+	return nil
+}
+
+// allocatedBefore reports whether a sensitivity stage that allocates
+// sparsities (target_sparsity set) comes before the stage written at.
+func allocatedBefore(at recipe.Node, rec *recipe.Recipe) bool {
+	line, col := 0, 0
+	if tk := at.GetToken(); tk != nil && tk.Position != nil {
+		line, col = tk.Position.Line, tk.Position.Column
+	}
+	for _, other := range rec.Stages {
+		if other.Line > line || other.Line == line && other.Col >= col {
+			break
+		}
+		if se, ok := other.Settings.(*Sensitivity); ok && se.Target > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// where is the node naming what, else at.
+func (st *Stage) where(what string, at recipe.Node) recipe.Node {
+	if n, ok := st.named[what]; ok {
+		return n
+	}
+	return at
+}
+
+// matchesAny reports whether name is a layer or a group of them (a prefix
+// up to a "/": "stage1" is every layer of stage 1).
+func matchesAny(name string, layers []string) bool {
+	for _, l := range layers {
+		if covers(name, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func covers(name, layer string) bool {
+	return layer == name || strings.HasPrefix(layer, strings.TrimSuffix(name, "/")+"/")
+}
+
+// prunable reports whether the stage prunes layer.
+func (st *Stage) prunable(layer string) bool {
+	for _, ex := range st.Exclude {
+		if covers(ex, layer) {
+			return false
+		}
+	}
+	return true
+}
+
+// PlannedSteps implements recipe.Settings: the stage itself takes no steps.
+func (st *Stage) PlannedSteps(int) int { return 0 }
+
+// String describes the stage in a few words.
+func (st *Stage) String() string {
+	s := st.Schedule
+	scope := "per layer"
+	if st.Global {
+		scope = "global"
+	}
+	if st.Kind == OneShot {
+		return fmt.Sprintf("prune %g%% at once (%s)", 100*s.Target, scope)
+	}
+	return fmt.Sprintf("prune to %g%% from step %d to %d every %d (%s)", 100*s.Target, s.Begin, s.End, s.Frequency, scope)
+}
+
+// Run implements runner.Stage: masks on, pruned at once or scheduled over
+// the training after this stage.
+func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64, error) {
+	st.index = s.StageIndex
+	if err := st.takeAllocation(s); err != nil {
+		return nil, err
+	}
+	masks := st.install(s, s.Step, -1)
+	result := map[string]float64{}
+	layers, err := masks.Layers(s.Ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st.Kind == OneShot {
+		if len(layers) == 0 {
+			return nil, fmt.Errorf("prune: one-shot pruning needs the model's trained weights: put a train stage before it")
+		}
+		if err := Apply(layers, st.targets(st.Schedule.Target)); err != nil {
+			return nil, err
+		}
+		s.Log("prune: %s", st)
+	} else {
+		s.Log("prune: %s over the training that follows", st)
+	}
+	if len(layers) > 0 {
+		stats, err := Count(layers)
+		if err != nil {
+			return nil, err
+		}
+		report(result, stats)
+	}
+	return result, nil
+}
+
+// Restore implements runner.Restorer: a resumed run gets the masks' hooks
+// and the schedule back, where its checkpoint left them.
+func (st *Stage) Restore(_ context.Context, s *runner.Session) error {
+	st.index = s.StageIndex
+	if err := st.takeAllocation(s); err != nil {
+		return err
+	}
+	origin, ok := intParam(s, st.param("origin"))
+	if !ok {
+		return fmt.Errorf("prune: the checkpoint lacks %s", st.param("origin"))
+	}
+	last, ok := intParam(s, st.param("last"))
+	if !ok {
+		last = -1
+	}
+	st.install(s, origin, last)
+	return nil
+}
+
+// takeAllocation reads, for layers: sensitivity, each pruned layer's
+// sparsity from the sensitivity stage's allocation.
+func (st *Stage) takeAllocation(s *runner.Session) error {
+	if !st.fromSensitivity {
+		return nil
+	}
+	for _, layer := range s.Recipe.Model.Layers() {
+		if !st.prunable(layer) {
+			continue
+		}
+		v, ok := s.Ctx.GetParam(allocationParam(layer))
+		sp, isFloat := v.(float64)
+		if !ok || !isFloat {
+			return fmt.Errorf("prune: no sensitivity allocation for layer %s", layer)
+		}
+		st.Layers[layer] = sp
+	}
+	return nil
+}
+
+// param names a checkpointed parameter of this stage (several prune
+// stages may follow each other).
+func (st *Stage) param(what string) string { return fmt.Sprintf("prune%d_%s", st.index+1, what) }
+
+func intParam(s *runner.Session, name string) (int, bool) {
+	v, ok := s.Ctx.GetParam(name)
+	if !ok {
+		return 0, false
+	}
+	switch x := v.(type) {
+	case int:
+		return x, true
+	case int64:
+		return int(x), true
+	case float64:
+		return int(x), true
+	}
+	return 0, false
+}
+
+// install puts the masks on the session's model and optimizer and, for a
+// gradual schedule, the loop hook that follows it. origin is the global
+// step its schedule counts from; last the schedule step last pruned at
+// (-1: none yet).
+func (st *Stage) install(s *runner.Session, origin, last int) *Masks {
+	s.Ctx.SetParam(st.param("origin"), origin)
+	s.Ctx.SetParam(st.param("last"), last)
+	masks := &Masks{Arch: "/" + s.Recipe.Model.Arch, Prunable: st.prunable}
+	s.Model.AddHooks(masks.Hooks())
+	s.WrapOptimizer(masks.WrapOptimizer)
+	s.AddLoopHooks(func(l *runner.Loop) {
+		if st.Kind == Gradual {
+			sparsity := -1.0 // the sparsity reached, once the schedule pruned
+			l.AfterStep("prune", runner.PriorityTechnique, func(info *runner.StepInfo) error {
+				if point, due := st.duePoint(last, s.Step-origin); due {
+					layers, err := masks.Layers(s.Ctx)
+					if err != nil {
+						return err
+					}
+					target, _ := st.Schedule.At(point)
+					if err := Apply(layers, st.targets(target)); err != nil {
+						return err
+					}
+					stats, err := Count(layers)
+					if err != nil {
+						return err
+					}
+					sparsity, last = stats.Sparsity(), point
+					s.Ctx.SetParam(st.param("last"), last)
+				}
+				if sparsity >= 0 {
+					// With the step's metrics: a live curve at every logged step.
+					info.Metrics["sparsity"] = sparsity
+				}
+				return nil
+			})
+		}
+		l.OnEpochEnd("sparsity", runner.PriorityTechnique, func(e *runner.EpochInfo) error {
+			layers, err := masks.Layers(s.Ctx)
+			if err != nil {
+				return err
+			}
+			stats, err := Count(layers)
+			if err != nil {
+				return err
+			}
+			// Recorded at each epoch's end, and the last as the stage's result.
+			m := map[string]float64{}
+			report(m, stats)
+			for k, v := range m {
+				e.Metrics[k] = v
+				l.Report(k, v)
+			}
+			return nil
+		})
+	})
+	return masks
+}
+
+// duePoint returns the latest schedule step in (last, t] where masks are
+// recomputed, if any: steps are counted once done, and a point may fall
+// between two checks only at the start.
+func (st *Stage) duePoint(last, t int) (int, bool) {
+	for p := t; p > last && p >= 0; p-- {
+		if _, prune := st.Schedule.At(p); prune {
+			return p, true
+		}
+		if p < st.Schedule.Begin {
+			break
+		}
+	}
+	return 0, false
+}
+
+// targets are the stage's targets at sparsity.
+func (st *Stage) targets(sparsity float64) Targets {
+	overrides := map[string]float64{}
+	for name, target := range st.Layers {
+		// An override follows the schedule in proportion to its target.
+		if st.Schedule.Target > 0 {
+			overrides[name] = target * sparsity / st.Schedule.Target
+		} else {
+			overrides[name] = 0
+		}
+	}
+	return Targets{Global: st.Global, Sparsity: sparsity, Overrides: overrides}
+}
+
+// report adds pruning's figures to m: sparsity (of the pruned layers'
+// weights, counted from them), each layer's, and the weights left.
+func report(m map[string]float64, st Stats) {
+	m["sparsity"] = st.Sparsity()
+	m["prunable_params"] = float64(st.Params)
+	m["nonzero_prunable_params"] = float64(st.Params - st.Zeros)
+	for name, v := range st.ByLayer {
+		m["sparsity/"+name] = v
+	}
+}

@@ -1,7 +1,6 @@
 package prune
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"image/color"
@@ -13,11 +12,11 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runner"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
 )
 
 func init() {
@@ -353,15 +352,7 @@ func SensitivityPNG(rows []SensitivityRow, sparsities []float64, baseline float6
 		p.Legend.Add(r.Layer, line, points)
 	}
 	p.Add(plotter.NewGrid())
-	w, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return report.PNG(p, 7, 4.5)
 }
 
 // writeAtomic writes a file through a temporary name and a rename.

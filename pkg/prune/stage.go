@@ -248,7 +248,7 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 		if err != nil {
 			return nil, err
 		}
-		report(result, stats)
+		reportStats(result, stats)
 	}
 	return result, nil
 }
@@ -360,7 +360,7 @@ func (st *Stage) install(s *runner.Session, origin, last int) *Masks {
 			}
 			// Recorded at each epoch's end, and the last as the stage's result.
 			m := map[string]float64{}
-			report(m, stats)
+			reportStats(m, stats)
 			for k, v := range m {
 				e.Metrics[k] = v
 				l.Report(k, v)
@@ -400,9 +400,9 @@ func (st *Stage) targets(sparsity float64) Targets {
 	return Targets{Global: st.Global, Sparsity: sparsity, Overrides: overrides}
 }
 
-// report adds pruning's figures to m: sparsity (of the pruned layers'
+// reportStats adds pruning's figures to m: sparsity (of the pruned layers'
 // weights, counted from them), each layer's, and the weights left.
-func report(m map[string]float64, st Stats) {
+func reportStats(m map[string]float64, st Stats) {
 	m["sparsity"] = st.Sparsity()
 	m["prunable_params"] = float64(st.Params)
 	m["nonzero_prunable_params"] = float64(st.Params - st.Zeros)

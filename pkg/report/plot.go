@@ -37,6 +37,11 @@ func CurvesPNG(store *runs.Store, list []*runs.Run, metric string, width, height
 	if err != nil {
 		return nil, err
 	}
+	return PNG(p, width, height)
+}
+
+// PNG draws p as a PNG of width×height inches.
+func PNG(p *plot.Plot, width, height float64) ([]byte, error) {
 	w, err := p.WriterTo(vg.Length(width)*vg.Inch, vg.Length(height)*vg.Inch, "png")
 	if err != nil {
 		return nil, err

@@ -40,6 +40,24 @@ func checkpointSteps(t *testing.T, dir string) []int {
 	return steps
 }
 
+// stoppedRun runs src in store and stops it once its stage reached step
+// at (mid-epoch: epochs are 15 steps).
+func stoppedRun(t *testing.T, store *runs.Store, src string, at int) *Result {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step && e.StageStep >= at {
+			cancel()
+		}
+	})
+	res, err := Run(ctx, mustParse(t, src), Options{Store: store, Sinks: []events.Sink{stop}})
+	if err != ErrStopped {
+		t.Fatalf("stopping at step %d: %v", at, err)
+	}
+	return res
+}
+
 // logged collects a run's log lines.
 func logged(lines *[]string) events.Sink {
 	return events.SinkFunc(func(e events.Event) {
@@ -174,16 +192,7 @@ func TestDamagedNewestCheckpoint(t *testing.T) {
 	for name, harm := range damage {
 		t.Run(name, func(t *testing.T) {
 			store := openStore(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			stop := events.SinkFunc(func(e events.Event) {
-				if e.Kind == events.Step && e.StageStep >= 20 {
-					cancel()
-				}
-			})
-			first, err := Run(ctx, mustParse(t, cadenceRecipe), Options{Store: store, Sinks: []events.Sink{stop}})
-			if err != ErrStopped {
-				t.Fatal(err)
-			}
+			first := stoppedRun(t, store, cadenceRecipe, 20)
 			dir := store.CheckpointDir(first.RunID)
 			list, _ := runs.Checkpoints(dir)
 			newest := list[len(list)-1]
@@ -297,16 +306,7 @@ func TestNothingRecordedForARecipeThatCannotRun(t *testing.T) {
 // time it sat stopped.
 func TestResumedWallTimeLeavesOutTheGap(t *testing.T) {
 	store := openStore(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	stop := events.SinkFunc(func(e events.Event) {
-		if e.Kind == events.Step && e.StageStep >= 20 {
-			cancel()
-		}
-	})
-	first, err := Run(ctx, mustParse(t, blobsRecipe), Options{Store: store, Sinks: []events.Sink{stop}})
-	if err != ErrStopped {
-		t.Fatal(err)
-	}
+	first := stoppedRun(t, store, blobsRecipe, 20)
 	const gap = 1500 * time.Millisecond
 	time.Sleep(gap)
 	res, err := Resume(context.Background(), store, first.RunID, Options{})
@@ -330,16 +330,7 @@ func TestResumedWallTimeLeavesOutTheGap(t *testing.T) {
 // are removed, starts again from the beginning.
 func TestEveryCheckpointDamaged(t *testing.T) {
 	store := openStore(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	stop := events.SinkFunc(func(e events.Event) {
-		if e.Kind == events.Step && e.StageStep >= 20 {
-			cancel()
-		}
-	})
-	first, err := Run(ctx, mustParse(t, cadenceRecipe), Options{Store: store, Sinks: []events.Sink{stop}})
-	if err != ErrStopped {
-		t.Fatal(err)
-	}
+	first := stoppedRun(t, store, cadenceRecipe, 20)
 	dir := store.CheckpointDir(first.RunID)
 	list, _ := runs.Checkpoints(dir)
 	for _, base := range list {
@@ -347,7 +338,7 @@ func TestEveryCheckpointDamaged(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err = Resume(context.Background(), store, first.RunID, Options{})
+	_, err := Resume(context.Background(), store, first.RunID, Options{})
 	if err == nil || !strings.Contains(err.Error(), "every checkpoint in "+dir+" is damaged") {
 		t.Fatalf("got %v", err)
 	}

@@ -146,6 +146,11 @@ func TestPrunedWeightsStayZero(t *testing.T) {
 			if got := res.Final["sparsity"]; got != 0.75 || res.Final["nonzero_prunable_params"] != 144 {
 				t.Errorf("reported sparsity %g, %g weights left; want 0.75 and 144", got, res.Final["nonzero_prunable_params"])
 			}
+			// 692 parameters (576 pruned-layer weights, logits' 64, 52
+			// biases): dense 4·692 bytes; sparse 4·(116 + 144) + 576/8.
+			if res.Final["dense_bytes"] != 2768 || res.Final["sparse_bytes"] != 1112 {
+				t.Errorf("bytes: dense %g, sparse %g; want 2768 and 1112", res.Final["dense_bytes"], res.Final["sparse_bytes"])
+			}
 			if res.Final["test_accuracy"] < 0.8 {
 				t.Errorf("test accuracy %.3f after pruning 75%% of the hidden layers", res.Final["test_accuracy"])
 			}

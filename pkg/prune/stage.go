@@ -248,7 +248,7 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 		if err != nil {
 			return nil, err
 		}
-		reportStats(result, stats)
+		reportStats(result, stats, s.CountParams())
 	}
 	return result, nil
 }
@@ -360,7 +360,7 @@ func (st *Stage) install(s *runner.Session, origin, last int) *Masks {
 			}
 			// Recorded at each epoch's end, and the last as the stage's result.
 			m := map[string]float64{}
-			reportStats(m, stats)
+			reportStats(m, stats, s.CountParams())
 			for k, v := range m {
 				e.Metrics[k] = v
 				l.Report(k, v)
@@ -401,11 +401,17 @@ func (st *Stage) targets(sparsity float64) Targets {
 }
 
 // reportStats adds pruning's figures to m: sparsity (of the pruned layers'
-// weights, counted from them), each layer's, and the weights left.
-func reportStats(m map[string]float64, st Stats) {
+// weights, counted from them), each layer's, the weights left, and the
+// bytes of the model's float32 weights (params of them in all) stored
+// dense and stored sparse — the pruned layers as their nonzero values and
+// a bitmap of where they are (1 bit per weight), the rest dense.
+func reportStats(m map[string]float64, st Stats, params int) {
+	nonzero := st.Params - st.Zeros
 	m["sparsity"] = st.Sparsity()
 	m["prunable_params"] = float64(st.Params)
-	m["nonzero_prunable_params"] = float64(st.Params - st.Zeros)
+	m["nonzero_prunable_params"] = float64(nonzero)
+	m["dense_bytes"] = 4 * float64(params)
+	m["sparse_bytes"] = 4*float64(params-st.Params+nonzero) + float64((st.Params+7)/8)
 	for name, v := range st.ByLayer {
 		m["sparsity/"+name] = v
 	}

@@ -355,3 +355,64 @@ func TestEveryCheckpointDamaged(t *testing.T) {
 		t.Errorf("after removing them: %v, %v, %q", res, err, lines)
 	}
 }
+
+// TestEachTrainStageStartsItsOptimizerAfresh: a second train stage's
+// cosine schedule runs over its own steps from its own start (PyTorch: a
+// new optimizer and scheduler), not on from the first stage's step count;
+// and a run stopped inside it resumes to the same end.
+func TestEachTrainStageStartsItsOptimizerAfresh(t *testing.T) {
+	src := strings.Replace(blobsRecipe, "  - evaluate: {split: test}\n  - train:",
+		"  - train: {epochs: 1, optimizer: {name: adam, learning_rate: 0.01}, log_every: 1}\n  - train:", 1)
+	src = strings.Replace(src, "epochs: 3, optimizer: {name: adam, learning_rate: 0.01}, schedule: {name: step, step_size: 15, gamma: 0.5}, log_every: 5",
+		"epochs: 2, optimizer: {name: adam, learning_rate: 0.01}, schedule: cosine, log_every: 1", 1)
+	lr := map[int]float64{}
+	watch := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step && e.StageIndex == 1 {
+			lr[e.StageStep] = e.Metrics["learning_rate"]
+		}
+	})
+	whole, err := Run(context.Background(), mustParse(t, src), Options{Store: openStore(t), Sinks: []events.Sink{watch}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After update k of 30 the rate is that of step k-1: 0.01·(1+cos(π(k-1)/30))/2.
+	for k, want := range map[int]float64{1: 0.01, 16: 0.005, 30: 0.01 * (1 + math.Cos(math.Pi*29/30)) / 2} {
+		if math.Abs(lr[k]-want) > 1e-7 {
+			t.Errorf("stage 2 step %d: learning rate %.8g, want %.8g", k, lr[k], want)
+		}
+	}
+	store := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step && e.StageIndex == 1 && e.StageStep >= 20 {
+			cancel()
+		}
+	})
+	first, err := Run(ctx, mustParse(t, src), Options{Store: store, Sinks: []events.Sink{stop}})
+	if err != ErrStopped {
+		t.Fatal(err)
+	}
+	resumed, err := Resume(context.Background(), store, first.RunID, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameEnd(t, resumed, whole)
+
+	// Stopped between the stages: the checkpoint holds the first stage's
+	// optimizer state, still unloaded when the second starts, which must
+	// not bring it back.
+	store = openStore(t)
+	ctx, cancel = context.WithCancel(context.Background())
+	between := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.StageFinished && e.StageIndex == 0 {
+			cancel()
+		}
+	})
+	if first, err = Run(ctx, mustParse(t, src), Options{Store: store, Sinks: []events.Sink{between}}); err != ErrStopped {
+		t.Fatal(err)
+	}
+	if resumed, err = Resume(context.Background(), store, first.RunID, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	sameEnd(t, resumed, whole)
+}

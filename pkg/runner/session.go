@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -15,6 +16,7 @@ import (
 	"github.com/lathe-ml/lathe/datasets"
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/models"
+	"github.com/lathe-ml/lathe/pkg/optim"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
@@ -114,6 +116,34 @@ func (s *Session) RunDir() (string, error) {
 	}
 	dir := s.store.RunDir(s.RunID)
 	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// freshOptimizer deletes the named optimizer's state — its moments and
+// step count under /optimizers/<name> — from the context and from what a
+// checkpoint loaded that no graph has asked for yet (else a resume would
+// bring it back): a train stage starts its optimizer and schedule afresh,
+// as a new torch.optim optimizer and scheduler do.
+func (s *Session) freshOptimizer(name string) error {
+	scope := "/" + optim.Scope + "/" + name
+	if err := s.Ctx.InAbsPath(scope).DeleteVariablesInScope(); err != nil {
+		return err
+	}
+	if s.ckpt == nil {
+		return nil
+	}
+	var pending []string
+	for param := range s.ckpt.LoadedVariables() {
+		pending = append(pending, param)
+	}
+	for _, param := range pending {
+		varScope, varName := gomlxctx.VariableScopeAndNameFromParameterName(param)
+		if varScope == scope || strings.HasPrefix(varScope, scope+"/") {
+			if err := s.ckpt.DeleteVariable(s.Ctx, varScope, varName); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // WrapOptimizer has every train stage that runs after this call wrap its

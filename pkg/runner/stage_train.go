@@ -220,6 +220,11 @@ func (t *TrainStage) Run(ctx context.Context, s *Session) (map[string]float64, e
 	if err != nil {
 		return nil, err
 	}
+	if s.startStep() == 0 { // not a resume inside this stage: its state is the checkpoint's
+		if err := s.freshOptimizer(optCfg.Name); err != nil {
+			return nil, err
+		}
+	}
 	var wrapped optimizers.Interface = opt
 	switch {
 	case precision.NeedsLossScaling():

@@ -79,66 +79,72 @@ func prepare(db *sql.DB) error {
 		}
 		return checkWritable(ctx, db)
 	}
+	err = withWriteLock(ctx, db, func(conn *sql.Conn) (bool, error) {
+		// Another process may have created or migrated it while this one waited.
+		id, version, tables, err := identify(ctx, conn)
+		if err != nil {
+			return false, err
+		}
+		if err := claim(id, version, tables); err != nil {
+			return false, err
+		}
+		if _, err := conn.ExecContext(ctx, schema); err != nil {
+			return false, fmt.Errorf("creating tables: %w", err)
+		}
+		if err := migrate(ctx, conn); err != nil {
+			return false, err
+		}
+		if _, err := conn.ExecContext(ctx, indexes); err != nil {
+			return false, fmt.Errorf("creating indexes: %w", err)
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id=%d; PRAGMA user_version=%d`, applicationID, SchemaVersion)); err != nil {
+			return false, fmt.Errorf("marking the store: %w", err)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	return useWAL(db)
+}
+
+// withWriteLock runs fn in a write transaction (BEGIN IMMEDIATE: the
+// store's write lock, waited for), committed when fn says so, else rolled
+// back.
+func withWriteLock(ctx context.Context, db *sql.DB, fn func(*sql.Conn) (commit bool, err error)) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return fmt.Errorf("preparing the store: %w", err)
+		return err
 	}
-	done := false
-	defer func() {
-		if !done {
-			_, _ = conn.ExecContext(ctx, `ROLLBACK`)
+	commit, err := fn(conn)
+	if err != nil || !commit {
+		if _, rerr := conn.ExecContext(ctx, `ROLLBACK`); err == nil {
+			err = rerr
 		}
-	}()
-	// Another process may have created or migrated it while this one waited.
-	if id, version, tables, err = identify(ctx, conn); err != nil {
 		return err
 	}
-	if err := claim(id, version, tables); err != nil {
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("creating tables: %w", err)
-	}
-	if err := migrate(ctx, conn); err != nil {
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, indexes); err != nil {
-		return fmt.Errorf("creating indexes: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id=%d; PRAGMA user_version=%d`, applicationID, SchemaVersion)); err != nil {
-		return fmt.Errorf("marking the store: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return fmt.Errorf("preparing the store: %w", err)
-	}
-	done = true
-	return useWAL(db)
+	_, err = conn.ExecContext(ctx, `COMMIT`)
+	return err
 }
 
 // checkWritable takes and releases the write lock, so a store this
 // process cannot write (a read-only file or folder) is an error when it is
 // opened for a run, not at the run's first record.
 func checkWritable(ctx context.Context, db *sql.DB) error {
-	conn, err := db.Conn(ctx)
+	err := withWriteLock(ctx, db, func(conn *sql.Conn) (bool, error) {
+		// A page written and rolled back: SQLite opens a file it cannot
+		// write read-only without saying so, and only a write tells.
+		_, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version=%d`, SchemaVersion))
+		return false, err
+	})
 	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return fmt.Errorf("cannot write to it: %w", err)
 	}
-	// A page written and rolled back: SQLite opens a file it cannot write
-	// read-only without saying so, and only a write tells.
-	_, werr := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version=%d`, SchemaVersion))
-	_, err = conn.ExecContext(ctx, `ROLLBACK`)
-	if werr != nil {
-		return fmt.Errorf("cannot write to it: %w", werr)
-	}
-	return err
+	return nil
 }
 
 // useWAL puts the store in WAL mode (readers and a writer of other
@@ -262,18 +268,9 @@ func firstFew(list []string, n int) []string {
 // write a store, so they work on a read-only one. A store made by an older
 // Lathe must be upgraded first (Migrate, `lathe migrate`, or any run).
 func OpenExisting(dir string) (*Store, error) {
-	if st, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s (run a recipe first, or pass --runs-dir / set %s)", ErrNoStore, dir, EnvDir)
-	} else if err != nil {
-		return nil, fmt.Errorf("run store %s: %w", dir, err)
-	} else if !st.IsDir() {
-		return nil, fmt.Errorf("run store %s: not a directory", dir)
-	}
-	path := filepath.Join(dir, dbFile)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s (run a recipe first, or pass --runs-dir / set %s)", ErrNoStore, dir, EnvDir)
-	} else if err != nil {
-		return nil, fmt.Errorf("run store %s: %w", path, err)
+	path, err := existing(dir)
+	if err != nil {
+		return nil, err
 	}
 	db, immutable, err := openForReading(path)
 	if err != nil {
@@ -354,17 +351,29 @@ func (s *Store) refreshImmutable() error {
 // an existing run (lathe resume): like Open, it upgrades a store made by an
 // older Lathe, but it never creates one.
 func OpenExistingForWrite(dir string) (*Store, error) {
-	if st, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s (run a recipe first, or pass --runs-dir / set %s)", ErrNoStore, dir, EnvDir)
-	} else if err != nil {
-		return nil, fmt.Errorf("run store %s: %w", dir, err)
-	} else if !st.IsDir() {
-		return nil, fmt.Errorf("run store %s: not a directory", dir)
-	}
-	if _, err := os.Stat(filepath.Join(dir, dbFile)); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s (run a recipe first, or pass --runs-dir / set %s)", ErrNoStore, dir, EnvDir)
+	if _, err := existing(dir); err != nil {
+		return nil, err
 	}
 	return Open(dir)
+}
+
+// existing returns the database path of the store in dir, or ErrNoStore
+// (wrapped) when there is none, or why dir cannot hold one.
+func existing(dir string) (string, error) {
+	if st, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%w in %s (run a recipe first, or pass --runs-dir / set %s)", ErrNoStore, dir, EnvDir)
+	} else if err != nil {
+		return "", fmt.Errorf("run store %s: %w", dir, err)
+	} else if !st.IsDir() {
+		return "", fmt.Errorf("run store %s: not a directory", dir)
+	}
+	path := filepath.Join(dir, dbFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%w in %s (run a recipe first, or pass --runs-dir / set %s)", ErrNoStore, dir, EnvDir)
+	} else if err != nil {
+		return "", fmt.Errorf("run store %s: %w", path, err)
+	}
+	return path, nil
 }
 
 func openReadOnly(path string, immutable bool) (*sql.DB, error) {
@@ -407,9 +416,9 @@ func checkReadable(db *sql.DB, path string) error {
 // Lathe's layout, and reports the version it had (SchemaVersion when it
 // was current already). It refuses what is not a Lathe store.
 func Migrate(dir string) (from int, err error) {
-	path := filepath.Join(dir, dbFile)
-	if _, err := os.Stat(path); err != nil {
-		return 0, fmt.Errorf("%w in %s: %v", ErrNoStore, dir, err)
+	path, err := existing(dir)
+	if err != nil {
+		return 0, err
 	}
 	ro, err := openReadOnly(path, false)
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 func init() {
 	recipe.Register(recipe.Kind{Name: "sensitivity", Keys: []string{"sparsities", "split", "exclude", "target_sparsity"},
 		New: func() recipe.Settings {
-			return &Sensitivity{Sparsities: []float64{0.25, 0.5, 0.75, 0.9}, Split: "validation", named: map[string]recipe.Node{}}
+			return &Sensitivity{Sparsities: []float64{0.25, 0.5, 0.75, 0.9}, Split: "validation"}
 		}})
 }
 
@@ -39,10 +39,9 @@ func init() {
 type Sensitivity struct {
 	Sparsities []float64
 	Split      string
-	Exclude    []string
+	Exclude    Exclusions
 	// Target, when above 0, asks for a per-layer allocation.
 	Target float64
-	named  map[string]recipe.Node
 }
 
 // Set implements recipe.Settings.
@@ -68,18 +67,7 @@ func (se *Sensitivity) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	case "target_sparsity":
 		se.Target, err = d.Fraction(f.Value, "target_sparsity")
 	case "exclude":
-		var items []recipe.Node
-		if items, err = d.List(f.Value, "exclude"); err == nil {
-			se.Exclude = nil
-			for _, it := range items {
-				var name string
-				if name, err = d.String(it, "an excluded layer"); err != nil {
-					return err
-				}
-				se.Exclude = append(se.Exclude, name)
-				se.named[name] = it
-			}
-		}
+		err = se.Exclude.Set(d, f.Value)
 	}
 	return err
 }
@@ -89,14 +77,8 @@ func (se *Sensitivity) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Reci
 	if se.Split == "validation" && rec.Data.Validation == 0 {
 		return d.Errorf(at, "sensitivity measures the validation split but data.validation is 0")
 	}
-	layers := rec.Model.Layers()
-	for _, name := range se.Exclude {
-		if !matchesAny(name, layers) {
-			return d.Errorf(se.named[name], "sensitivity: exclude names no layer of the %s model: %q (its layers: %s)", rec.Model.Arch, name, strings.Join(layers, ", "))
-		}
-	}
-	if len(se.layers(layers)) == 0 {
-		return d.Errorf(at, "sensitivity: every layer of the %s model is excluded", rec.Model.Arch)
+	if err := se.Exclude.Check(d, at, rec, "sensitivity"); err != nil {
+		return err
 	}
 	slices.Sort(se.Sparsities)
 	se.Sparsities = slices.Compact(se.Sparsities)
@@ -104,20 +86,6 @@ func (se *Sensitivity) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Reci
 		return d.Errorf(at, "sensitivity: target_sparsity %g is above the largest sparsity tried (%g)", se.Target, se.Sparsities[len(se.Sparsities)-1])
 	}
 	return nil
-}
-
-func (se *Sensitivity) layers(all []string) []string {
-	var out []string
-	for _, l := range all {
-		kept := true
-		for _, ex := range se.Exclude {
-			kept = kept && !covers(ex, l)
-		}
-		if kept {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // PlannedSteps implements recipe.Settings: no training steps.
@@ -137,7 +105,7 @@ type SensitivityRow struct {
 
 // Run implements runner.Stage.
 func (se *Sensitivity) Run(ctx context.Context, s *runner.Session) (map[string]float64, error) {
-	masks := &Masks{Arch: "/" + s.Recipe.Model.Arch, Prunable: func(l string) bool { return slices.Contains(se.layers(s.Recipe.Model.Layers()), l) }}
+	masks := &Masks{Arch: "/" + s.Recipe.Model.Arch, Prunable: se.Exclude.Keeps}
 	layers, err := masks.Layers(s.Ctx)
 	if err != nil {
 		return nil, err

@@ -34,13 +34,13 @@ type Stage struct {
 	Schedule Schedule
 	Kind     string // Gradual or OneShot
 	Global   bool   // scope: global — one threshold over every pruned layer
-	Exclude  []string
+	Exclude  Exclusions
 	// Layers overrides the target sparsity of some layers (pruned alone to it).
 	Layers map[string]float64
 
 	hasEnd bool
 	index  int // the stage's place in its recipe, naming its checkpointed parameters
-	// where each excluded or overridden layer is named, for errors
+	// where each overridden layer is named, for errors
 	named map[string]recipe.Node
 	// fromSensitivity takes the per-layer sparsities an earlier
 	// sensitivity stage allocated (layers: sensitivity).
@@ -74,18 +74,7 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 		scope, err = d.Enum(f.Value, "scope", []string{"layer", "global"})
 		st.Global = scope == "global"
 	case "exclude":
-		var items []recipe.Node
-		if items, err = d.List(f.Value, "exclude"); err == nil {
-			st.Exclude = nil
-			for _, it := range items {
-				var name string
-				if name, err = d.String(it, "an excluded layer"); err != nil {
-					break
-				}
-				st.Exclude = append(st.Exclude, name)
-				st.named["exclude "+name] = it
-			}
-		}
+		err = st.Exclude.Set(d, f.Value)
 	case "layers":
 		if str, err := d.String(f.Value, "layers"); err == nil {
 			if str != "sensitivity" {
@@ -126,12 +115,10 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	case s.End < s.Begin:
 		return d.Errorf(at, "prune: end_step %d is before begin_step %d", s.End, s.Begin)
 	}
-	layers := rec.Model.Layers()
-	for _, name := range st.Exclude {
-		if !matchesAny(name, layers) {
-			return d.Errorf(st.where("exclude "+name, at), "prune: exclude names no layer of the %s model: %q (its layers: %s)", rec.Model.Arch, name, strings.Join(layers, ", "))
-		}
+	if err := st.Exclude.Check(d, at, rec, "prune"); err != nil {
+		return err
 	}
+	layers := rec.Model.Layers()
 	for name := range st.Layers {
 		if !slices.Contains(layers, name) {
 			return d.Errorf(st.where("layers "+name, at), "prune: layers names no layer of the %s model: %q (its layers: %s)", rec.Model.Arch, name, strings.Join(layers, ", "))
@@ -139,15 +126,6 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	}
 	if st.fromSensitivity && !allocatedBefore(at, rec) {
 		return d.Errorf(st.named["layers"], "prune: layers: sensitivity needs a sensitivity stage with target_sparsity before this one")
-	}
-	pruned := 0
-	for _, l := range layers {
-		if st.prunable(l) {
-			pruned++
-		}
-	}
-	if pruned == 0 {
-		return d.Errorf(at, "prune: every layer of the %s model is excluded: nothing left to prune", rec.Model.Arch)
 	}
 	return nil
 }
@@ -178,30 +156,8 @@ func (st *Stage) where(what string, at recipe.Node) recipe.Node {
 	return at
 }
 
-// matchesAny reports whether name is a layer or a group of them (a prefix
-// up to a "/": "stage1" is every layer of stage 1).
-func matchesAny(name string, layers []string) bool {
-	for _, l := range layers {
-		if covers(name, l) {
-			return true
-		}
-	}
-	return false
-}
-
-func covers(name, layer string) bool {
-	return layer == name || strings.HasPrefix(layer, strings.TrimSuffix(name, "/")+"/")
-}
-
 // prunable reports whether the stage prunes layer.
-func (st *Stage) prunable(layer string) bool {
-	for _, ex := range st.Exclude {
-		if covers(ex, layer) {
-			return false
-		}
-	}
-	return true
-}
+func (st *Stage) prunable(layer string) bool { return st.Exclude.Keeps(layer) }
 
 // PlannedSteps implements recipe.Settings: the stage itself takes no steps.
 func (st *Stage) PlannedSteps(int) int { return 0 }

@@ -8,7 +8,6 @@ package main
 // LATHE_FAULTS=long kills 30 times with 6 writers.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -24,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lathe-ml/lathe/internal/filecheck"
 	"github.com/lathe-ml/lathe/pkg/runs"
 	"golang.org/x/sys/unix"
 )
@@ -396,7 +396,7 @@ func TestReadOnlyStore(t *testing.T) {
 		ids = append(ids, newestRun(dir))
 	}
 	store := filepath.Join(dir, "runs")
-	before := snapshotDir(t, store)
+	before := filecheck.Snapshot(t, store)
 	for _, path := range []string{filepath.Join(store, "runs.db")} {
 		if err := os.Chmod(path, 0o444); err != nil {
 			t.Fatal(err)
@@ -461,35 +461,7 @@ func TestReadOnlyStore(t *testing.T) {
 	if _, errOut, code := run("run", "spirals"); code == 0 || !strings.Contains(errOut, "runs.db") {
 		t.Errorf("a run into a read-only store: exit %d, %q; want an error naming the store", code, errOut)
 	}
-	sameSnapshot(t, before, snapshotDir(t, store))
-}
-
-func snapshotDir(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	files := map[string][]byte{}
-	_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
-			files[path], _ = os.ReadFile(path)
-		}
-		return nil
-	})
-	return files
-}
-
-// sameSnapshot: no file changed or appeared, except SQLite's -shm (and an
-// empty -wal), which readers of a WAL database may need and hold no data.
-func sameSnapshot(t *testing.T, before, after map[string][]byte) {
-	t.Helper()
-	for path, data := range after {
-		old, ok := before[path]
-		switch {
-		case !ok && (strings.HasSuffix(path, "-shm") || strings.HasSuffix(path, "-wal") && len(data) == 0):
-		case !ok:
-			t.Errorf("%s was created", path)
-		case !bytes.Equal(old, data):
-			t.Errorf("%s was changed", path)
-		}
-	}
+	filecheck.Unchanged(t, before, filecheck.Snapshot(t, store))
 }
 
 // TestForeignDatabase: pointed at another program's SQLite file, every
@@ -506,14 +478,14 @@ func TestForeignDatabase(t *testing.T) {
 	if out, err := sqlite.CombinedOutput(); err != nil {
 		t.Skipf("python3 sqlite3 unavailable: %v %s", err, out)
 	}
-	before := snapshotDir(t, store)
+	before := filecheck.Snapshot(t, store)
 	for _, args := range [][]string{{"ls"}, {"show", "x"}, {"compare", "x"}, {"run", "spirals", "--backend", "go"}, {"resume", "x"}} {
 		r := runLathe(t, dir, args...)
 		if r.code == 0 || !strings.Contains(r.stderr, "runs/runs.db: not a Lathe run store") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 			t.Errorf("lathe %s: exit %d, %q", strings.Join(args, " "), r.code, r.stderr)
 		}
 	}
-	sameSnapshot(t, before, snapshotDir(t, store))
+	filecheck.Unchanged(t, before, filecheck.Snapshot(t, store))
 }
 
 // TestConcurrentWritersAndAReader: several runs write one store while

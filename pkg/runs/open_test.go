@@ -8,47 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lathe-ml/lathe/internal/filecheck"
 )
-
-// snapshot reads every file under dir, to check that nothing was written.
-func snapshot(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	files := map[string][]byte{}
-	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		files[path] = data
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-// sameFiles checks that nothing was written between the snapshots. A
-// reader of a WAL database may create SQLite's -wal and -shm files (how
-// readers and writers of other processes coordinate); they hold no data.
-func sameFiles(t *testing.T, before, after map[string][]byte) {
-	t.Helper()
-	for path, data := range after {
-		old, ok := before[path]
-		switch {
-		case !ok && (strings.HasSuffix(path, "-wal") && len(data) == 0 || strings.HasSuffix(path, "-shm")):
-		case !ok:
-			t.Errorf("%s was created", filepath.Base(path))
-		case !bytes.Equal(old, data):
-			t.Errorf("%s was changed", filepath.Base(path))
-		}
-	}
-	for path := range before {
-		if _, ok := after[path]; !ok {
-			t.Errorf("%s was removed", filepath.Base(path))
-		}
-	}
-}
 
 // TestForeignDatabasesAreRefused: Lathe writes nothing into a database
 // that is not its own, and says which file and why in one line.
@@ -85,7 +47,7 @@ func TestForeignDatabasesAreRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			c.setup(t, dir)
-			before := snapshot(t, dir)
+			before := filecheck.Snapshot(t, dir)
 			for _, open := range []func(string) (*Store, error){Open, OpenExisting} {
 				s, err := open(dir)
 				if err == nil {
@@ -100,7 +62,7 @@ func TestForeignDatabasesAreRefused(t *testing.T) {
 					t.Errorf("reported as no store: %v", err)
 				}
 			}
-			sameFiles(t, before, snapshot(t, dir))
+			filecheck.Unchanged(t, before, filecheck.Snapshot(t, dir))
 		})
 	}
 }
@@ -137,7 +99,7 @@ func TestReadersNeverWrite(t *testing.T) {
 	w := mustOpen(t, dir)
 	mustCreate(t, w, &Run{ID: "20261130-000000-aaaa", Name: "r", Started: time.Unix(1, 0)})
 	w.Close()
-	before := snapshot(t, dir)
+	before := filecheck.Snapshot(t, dir)
 	r := mustOpenExisting(t, dir)
 	if list, err := r.List(); err != nil || len(list) != 1 {
 		t.Fatalf("List: %v, %v", list, err)
@@ -149,17 +111,17 @@ func TestReadersNeverWrite(t *testing.T) {
 		t.Error("a read-only store accepted a write")
 	}
 	r.Close()
-	sameFiles(t, before, snapshot(t, dir))
+	filecheck.Unchanged(t, before, filecheck.Snapshot(t, dir))
 
 	old := t.TempDir()
 	if _, err := rawDB(t, old).Exec(oldSchema); err != nil {
 		t.Fatal(err)
 	}
-	before = snapshot(t, old)
+	before = filecheck.Snapshot(t, old)
 	if _, err := OpenExisting(old); err == nil || !strings.Contains(err.Error(), "made by an older Lathe: upgrade it with `lathe migrate") {
 		t.Errorf("old store opened for reading: %v", err)
 	}
-	sameFiles(t, before, snapshot(t, old))
+	filecheck.Unchanged(t, before, filecheck.Snapshot(t, old))
 	if from, err := Migrate(old); err != nil || from != 0 {
 		t.Fatalf("Migrate: from %d, %v", from, err)
 	}

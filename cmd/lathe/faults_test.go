@@ -191,6 +191,15 @@ var reference struct {
 	final map[string]float64
 }
 
+// recipeDir is a fresh folder holding src as faults.yaml, where lathe runs
+// it with its store in ./runs.
+func recipeDir(t *testing.T, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "faults.yaml"), src)
+	return dir
+}
+
 func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
@@ -224,8 +233,7 @@ func TestKill9AtRandomSteps(t *testing.T) {
 	}
 	want := uninterrupted(t)
 	perStep := time.Duration(want["wall_s"] / faultSteps * float64(time.Second))
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "faults.yaml"), faultRecipe)
+	dir := recipeDir(t, faultRecipe)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	p := startLathe(t, dir, "run", "faults.yaml")
 	id, from := "", 0
@@ -289,8 +297,7 @@ func TestSignalsStopCleanly(t *testing.T) {
 	want := uninterrupted(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, "faults.yaml"), faultRecipe)
+			dir := recipeDir(t, faultRecipe)
 			p := startLathe(t, dir, "run", "faults.yaml")
 			id := untilStep(t, p, dir, "", 123)
 			if err := p.cmd.Process.Signal(sig); err != nil {
@@ -324,8 +331,7 @@ func TestSignalsStopCleanly(t *testing.T) {
 // and ends as an uninterrupted run does.
 func TestDiskFullDuringCheckpoint(t *testing.T) {
 	want := uninterrupted(t)
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "faults.yaml"), faultRecipe)
+	dir := recipeDir(t, faultRecipe)
 	p := startLathe(t, dir, "run", "faults.yaml")
 	// A checkpoint of this model is about 0.7 MB; the store stays far smaller.
 	limit := unix.Rlimit{Cur: 400 << 10, Max: 400 << 10}
@@ -356,8 +362,7 @@ func TestDiskFullDuringCheckpoint(t *testing.T) {
 // ends as an uninterrupted run does.
 func TestCorruptNewestCheckpoint(t *testing.T) {
 	want := uninterrupted(t)
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "faults.yaml"), faultRecipe)
+	dir := recipeDir(t, faultRecipe)
 	p := startLathe(t, dir, "run", "faults.yaml")
 	id := untilStep(t, p, dir, "", 150)
 	_ = p.cmd.Process.Signal(syscall.SIGINT)
@@ -496,9 +501,7 @@ func TestConcurrentWritersAndAReader(t *testing.T) {
 	if longFaults() {
 		writers = 6
 	}
-	dir := t.TempDir()
-	small := strings.Replace(faultRecipe, "epochs: 8", "epochs: 2", 1)
-	writeFile(t, filepath.Join(dir, "faults.yaml"), small)
+	dir := recipeDir(t, strings.Replace(faultRecipe, "epochs: 8", "epochs: 2", 1))
 	var procs []*proc
 	for i := 0; i < writers; i++ {
 		procs = append(procs, startLathe(t, dir, "run", "faults.yaml"))

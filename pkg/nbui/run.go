@@ -56,6 +56,12 @@ func Load(ref string) (*recipe.Recipe, error) { return recipe.Load(ref) }
 // by one group id as `lathe run` ties them, all drawn on one live view.
 func RunRecipe(rec *recipe.Recipe, opts ...Option) (*Outcome, error) {
 	cfg := newConfig(opts)
+	// A recipe (any variant) the backend cannot run is refused before the
+	// store is opened, as `lathe run` does.
+	if err := runner.Preflight(rec, cfg.backend); err != nil {
+		showError(err)
+		return nil, err
+	}
 	store, err := runs.Open(cfg.runsDir)
 	if err != nil {
 		showError(err)

@@ -314,16 +314,13 @@ func (s *Session) stepsPerEpoch() int {
 // RunAll runs a recipe: once, or once per variant with the variants tied by
 // a group id (the run parameter runs.GroupParam) that `lathe compare`, the
 // dashboard and notebooks find them by. each is called after every run that
-// was recorded or produced a result; it stops at the first error.
+// was recorded or produced a result; it stops at the first error. Call
+// Preflight first, so that a later variant the backend cannot run is
+// refused before the first ones run for minutes.
 func RunAll(ctx context.Context, rec *recipe.Recipe, opts Options, each func(one *recipe.Recipe, res *Result, i, n int)) ([]*Result, string, error) {
 	expanded := rec.Expand()
 	group := ""
 	if len(expanded) > 1 {
-		// A later variant the backend cannot run must not fail after the
-		// first ones ran for minutes.
-		if err := Preflight(rec, opts.Backend); err != nil {
-			return nil, "", err
-		}
 		group = runs.NewID(time.Now())
 	}
 	var results []*Result

@@ -416,3 +416,16 @@ func TestEachTrainStageStartsItsOptimizerAfresh(t *testing.T) {
 	}
 	sameEnd(t, resumed, whole)
 }
+
+// TestPreflightChecksEveryVariant: a later variant the backend cannot run
+// is found before any runs.
+func TestPreflightChecksEveryVariant(t *testing.T) {
+	src := blobsRecipe + "variants:\n  - {name: plain}\n  - {name: half, precision: fp16}\n"
+	err := Preflight(mustParse(t, src), "go")
+	if err == nil || !strings.Contains(err.Error(), "test.yaml:8:5: stage 2 (train): precision fp16: the go backend has no float16") {
+		t.Errorf("got %v", err)
+	}
+	if err := Preflight(mustParse(t, blobsRecipe), "go"); err != nil {
+		t.Error(err)
+	}
+}

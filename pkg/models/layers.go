@@ -1,6 +1,8 @@
 package models
 
 import (
+	"strings"
+
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -17,10 +19,22 @@ type builder struct {
 	gomlxDense bool         // use GoMLX's dense layer (for comparisons)
 	master     dtypes.DType // dtype of the variables (the input's, float32)
 	hooks      Hooks
+	arch       string         // the model's scope, "/lenet5"
+	widths     map[string]int // layers resized by structured pruning
 }
 
 func newBuilder(g *graph.Graph, spec Spec, master dtypes.DType) builder {
-	return builder{path: ops.ChoosePath(g.Backend().Capabilities()), gomlxDense: spec.GoMLXDense, master: master, hooks: spec.Hooks}
+	return builder{path: ops.ChoosePath(g.Backend().Capabilities()), gomlxDense: spec.GoMLXDense, master: master, hooks: spec.Hooks,
+		arch: "/" + spec.Arch, widths: spec.Widths}
+}
+
+// width is the number of outputs of the layer at ctx's scope: the zoo's
+// (zoo), or the spec's Widths where structured pruning resized it.
+func (bd builder) width(ctx *context.Context, zoo int) int {
+	if w, ok := bd.widths[strings.TrimPrefix(ctx.Scope(), bd.arch+"/")]; ok {
+		return w
+	}
+	return zoo
 }
 
 // param returns a variable (created in the master dtype) through the weight
@@ -49,6 +63,7 @@ func (bd builder) observe(ctx *context.Context, x *graph.Node) *graph.Node {
 // context's default) and b at <scope>/biases (zeros). The product is
 // ops.MatMul, whose gradient is two matmuls.
 func (bd builder) dense(ctx *context.Context, x *graph.Node, out int) *graph.Node {
+	out = bd.width(ctx, out)
 	if bd.gomlxDense {
 		return layers.DenseWithBias(ctx, x, out)
 	}
@@ -64,6 +79,7 @@ func (bd builder) dense(ctx *context.Context, x *graph.Node, out int) *graph.Nod
 func (bd builder) conv(ctx *context.Context, x *graph.Node, channels, kernel, stride int, padding ops.Padding, bias bool) *graph.Node {
 	g := x.Graph()
 	in := x.Shape().Dimensions[3]
+	channels = bd.width(ctx, channels)
 	k := bd.param(ctx, g, "weights", x.DType(), kernel, kernel, in, channels)
 	y := ops.Conv2D(bd.path, x, k, ops.ConvConfig{Stride: stride, Padding: padding})
 	if bias {
@@ -128,12 +144,15 @@ func (bd builder) convBN(ctx *context.Context, x *graph.Node, channels, kernel, 
 }
 
 // basicBlock is ResNet's two-convolution residual block; a 1×1 projection
-// shortcut (with batch norm) matches shapes when the block downsamples.
+// shortcut (with batch norm) matches shapes when the block downsamples
+// (stride 2, the first block of every stage after the first). Which blocks
+// project is fixed by the architecture, not by the widths, so a
+// structurally pruned ResNet keeps its wiring (spec.Model.ChannelGroups).
 func (bd builder) basicBlock(ctx *context.Context, x *graph.Node, channels, stride int) *graph.Node {
 	shortcut := x
 	y := activations.Relu(bd.convBN(ctx.In("a"), x, channels, 3, stride))
 	y = bd.convBN(ctx.In("b"), y, channels, 3, 1)
-	if stride != 1 || x.Shape().Dimensions[x.Rank()-1] != channels {
+	if stride != 1 {
 		shortcut = bd.convBN(ctx.In("shortcut"), x, channels, 1, stride)
 	}
 	return activations.Relu(graph.Add(y, shortcut))

@@ -41,6 +41,13 @@ func TestZooForward(t *testing.T) {
 		{Spec{Model: spec.Model{Arch: "lenet5"}}, []int{28, 28, 1}, 61706, "/lenet5/conv2"},
 		{Spec{Model: spec.Model{Arch: "resnet8"}}, []int{32, 32, 3}, 0, "/resnet8/stage3/block1/shortcut/conv"},
 		{Spec{Model: spec.Model{Arch: "resnet20"}}, []int{28, 28, 1}, 0, "/resnet20/stage2/block3/b"},
+		// Resized by structured pruning: LeNet-5 with 3 and 8 filters and
+		// 60 and 42 neurons has 3·25+3 + 3·25·8+8 + 200·60+60 + 60·42+42 +
+		// 42·10+10 parameters.
+		{Spec{Model: spec.Model{Arch: "lenet5", Widths: map[string]int{"conv1": 3, "conv2": 8, "fc1": 60, "fc2": 42}}}, []int{28, 28, 1},
+			78 + 608 + 12060 + 2562 + 430, "/lenet5/fc2"},
+		{Spec{Model: spec.Model{Arch: "resnet8", Widths: map[string]int{"stem/conv": 5, "stage1/block1/b/conv": 5, "stage2/block1/a/conv": 7,
+			"stage3/block1/shortcut/conv": 9, "stage3/block1/b/conv": 9}}}, []int{28, 28, 1}, 0, "/resnet8/stage3/block1/b"},
 	}
 	if !testing.Short() {
 		cases = append(cases, struct {
@@ -68,13 +75,30 @@ func TestZooForward(t *testing.T) {
 			}
 			params, scopes := 0, map[string]bool{}
 			var layers []string // scopes of weights, under the model's
+			arch := map[string]spec.Layer{}
+			for _, l := range c.spec.Architecture(c.dims) {
+				arch[l.Name] = l
+			}
 			for v := range ctx.IterVariables() {
 				if v.Trainable {
 					params += v.Shape().Size()
 				}
 				scopes[v.Scope()] = true
 				if v.Name() == "weights" {
-					layers = append(layers, strings.TrimPrefix(v.Scope(), "/"+c.spec.Arch+"/"))
+					name := strings.TrimPrefix(v.Scope(), "/"+c.spec.Arch+"/")
+					layers = append(layers, name)
+					// spec.Architecture sizes every layer without a graph.
+					l := arch[name]
+					want := []int{l.In, l.Out}
+					if name == "logits" {
+						want[1] = 10
+					}
+					if l.Conv {
+						want = []int{l.Kernel, l.Kernel, l.In, l.Out}
+					}
+					if got := v.Shape().Dimensions; !slices.Equal(got, want) {
+						t.Errorf("%s: weights %v, spec.Architecture says %v", name, got, want)
+					}
 				}
 			}
 			// spec.Layers names them without building a graph.

@@ -28,3 +28,23 @@ func BenchmarkConvForward(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTallProduct compares GoMLX's Dot with MatMul's forward product
+// on the pure-Go backend for the tall, narrow products of im2col
+// convolutions (LeNet-5's conv1 and conv2 at batch 64, whole and with half
+// their filters) and a square one that takes the same path either way.
+func BenchmarkTallProduct(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct{ m, k, n int }{{50176, 25, 6}, {50176, 25, 3}, {6400, 150, 16}, {6400, 75, 8}, {128, 784, 128}} {
+		x, w := randomTensor(rng, c.m, c.k), randomTensor(rng, c.k, c.n)
+		for name, f := range map[string]func(x, w *graph.Node) *graph.Node{"dot": graph.Dot, "product": product} {
+			b.Run(fmt.Sprintf("%dx%dx%d-%s", c.m, c.k, c.n, name), func(b *testing.B) {
+				exec := graph.MustNewExec(goBackend(), f)
+				exec.MustExec(x, w)
+				for b.Loop() {
+					exec.MustExec(x, w)[0].FinalizeAll()
+				}
+			})
+		}
+	}
+}

@@ -39,6 +39,9 @@ func TestMatMulGradientsMatchGoMLX(t *testing.T) {
 		{"single row", []int{1, 5}, 5, 3},
 		{"attention-style [4,6,16]·[16,8]", []int{4, 6, 16}, 16, 8},
 		{"rank 4 [2,3,4,5]·[5,2]", []int{2, 3, 4, 5}, 5, 2},
+		// Tall and narrow: split into a batch of row blocks, the last padded.
+		{"tall [20000,9]·[9,3]", []int{20000, 9}, 9, 3},
+		{"tall [4,3001,6]·[6,5]", []int{4, 3001, 6}, 6, 5},
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	for _, c := range cases {

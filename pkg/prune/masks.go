@@ -161,6 +161,9 @@ type Targets struct {
 	Global    bool
 	Sparsity  float64
 	Overrides map[string]float64
+	// Scores rank a layer's weights (lowest pruned first) where given: the
+	// first-order Taylor scores; else the weights' magnitudes.
+	Scores map[string][]float32
 }
 
 // Apply recomputes the masks so each layer (or the layers together) has
@@ -183,15 +186,22 @@ func Apply(layers []Layer, t Targets) error {
 		}
 		values[i] = tensors.MustCopyFlatData[float32](w)
 		masks[i] = make([]float32, len(values[i]))
+		scores := values[i]
+		if given, ok := t.Scores[l.Name]; ok {
+			if len(given) != len(scores) {
+				return fmt.Errorf("prune: %d scores for layer %s's %d weights", len(given), l.Name, len(scores))
+			}
+			scores = given
+		}
 		own, has := t.Overrides[l.Name]
 		if !has && !t.Global {
 			own, has = t.Sparsity, true
 		}
 		if has {
-			pruneSmallest(values[i], masks[i], own)
+			pruneSmallest(scores, masks[i], own)
 			continue
 		}
-		for j, x := range values[i] {
+		for j, x := range scores {
 			pooled = append(pooled, scored{layer: i, index: j, score: math.Abs(float64(x))})
 		}
 	}
@@ -229,7 +239,7 @@ func Apply(layers []Layer, t Targets) error {
 }
 
 // pruneSmallest sets mask to keep all but the sparsity fraction of values
-// with the smallest magnitude.
+// (scores) with the smallest magnitude.
 func pruneSmallest(values, mask []float32, sparsity float64) {
 	order := make([]int, len(values))
 	for i := range order {
@@ -257,8 +267,10 @@ func pruneSmallest(values, mask []float32, sparsity float64) {
 type Stats struct {
 	// Params and Zeros count the prunable layers' weights and those exactly 0.
 	Params, Zeros int
-	// ByLayer is each layer's fraction of weights at 0.
-	ByLayer map[string]float64
+	// ByLayer is each layer's fraction of weights at 0, ZerosByLayer
+	// their number.
+	ByLayer      map[string]float64
+	ZerosByLayer map[string]int
 }
 
 // Sparsity is the fraction of prunable weights at exactly 0.
@@ -271,7 +283,7 @@ func (s Stats) Sparsity() float64 {
 
 // Count reads the layers' weights and counts their zeros.
 func Count(layers []Layer) (Stats, error) {
-	st := Stats{ByLayer: map[string]float64{}}
+	st := Stats{ByLayer: map[string]float64{}, ZerosByLayer: map[string]int{}}
 	for _, l := range layers {
 		w, err := l.weights.Value()
 		if err != nil {
@@ -287,6 +299,7 @@ func Count(layers []Layer) (Stats, error) {
 		st.Params += len(values)
 		st.Zeros += zeros
 		st.ByLayer[l.Name] = float64(zeros) / float64(max(len(values), 1))
+		st.ZerosByLayer[l.Name] = zeros
 	}
 	return st, nil
 }

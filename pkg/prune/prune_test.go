@@ -77,8 +77,14 @@ func weights(t *testing.T, store *runs.Store, id string) (w, m map[string][]floa
 		t.Fatal(err)
 	}
 	w, m = map[string][]float32{}, map[string][]float32{}
+	defer func() {
+		if len(w) == 0 {
+			t.Fatalf("no layer's weights in the checkpoint of run %s", id)
+		}
+	}()
 	for name, v := range loaded {
-		scope, leaf, _ := strings.Cut(strings.TrimPrefix(name, "/mlp/"), "/")
+		scope, leaf := gomlxctx.VariableScopeAndNameFromParameterName(name)
+		scope = strings.TrimPrefix(scope, "/mlp/")
 		switch leaf {
 		case "weights":
 			w[scope] = tensors.MustCopyFlatData[float32](v)
@@ -200,6 +206,11 @@ func TestGradualPruning(t *testing.T) {
 					}
 				}
 			}
+			// FLOPs per example: 2 per weight (2·32 + 32·16 + 16·4 of them),
+			// less 2 per weight at 0.
+			if got, want := res.Final["nonzero_flops_per_example"], float64(2*(2*32+32*16+16*4)-2*pruned); got != want || res.Final["flops_per_example"] != 1280 {
+				t.Errorf("FLOPs per example %g dense, %g nonzero; want 1280 and %g", res.Final["flops_per_example"], got, want)
+			}
 			if c.scope == "global" && pruned != int(math.Floor(0.8*float64(total))) {
 				t.Errorf("global: %d of %d masked, want %d", pruned, total, int(math.Floor(0.8*float64(total))))
 			}
@@ -281,6 +292,177 @@ func TestResumeMidSchedule(t *testing.T) {
 			if m1[layer][i] != m2[layer][i] || math.Abs(float64(w1[layer][i]-w2[layer][i])) > 1e-6 {
 				t.Fatalf("%s[%d]: mask %g weight %g resumed; mask %g weight %g uninterrupted", layer, i, m2[layer][i], w2[layer][i], m1[layer][i], w1[layer][i])
 			}
+		}
+	}
+}
+
+// TestStructuredStage: a recipe removes half the neurons of each hidden
+// layer, fine-tunes and evaluates the smaller model; the stage reports the
+// sizes, FLOPs and latency, and a resumed run rebuilds the small model.
+func TestStructuredStage(t *testing.T) {
+	store, err := runs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	src := base + "  - train: {epochs: 2, optimizer: {name: adam, learning_rate: 0.01}}\n" +
+		"  - prune: {structure: channels, target_sparsity: 0.5}\n" +
+		"  - evaluate: {split: test}\n" +
+		"  - train: {epochs: 2, checkpoint_every: 5, optimizer: {name: adam, learning_rate: 0.01}}\n  - evaluate: {split: test}\n"
+	rec := mustParse(t, src)
+	res, err := runner.Run(context.Background(), rec, runner.Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.Stages[1].Metrics
+	// blobs: 2 features, 4 classes; hidden 32 and 16 become 16 and 8.
+	before, after := float64(2*32+32+32*16+16+16*4+4), float64(2*16+16+16*8+8+8*4+4)
+	want := map[string]float64{"params_before": before, "params_after": after, "channels_removed": 24,
+		"flops_before": 2 * (2*32 + 32*16 + 16*4), "flops_after": 2 * (2*16 + 16*8 + 8*4), "width/fc1": 16, "width/fc2": 8}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %g, want %g", k, got[k], v)
+		}
+	}
+	if got["rebuild_max_diff"] > 1e-5 || !(got["latency_before_ms"] > 0 && got["latency_after_ms"] > 0) {
+		t.Errorf("rebuild diff %g, latencies %g → %g ms", got["rebuild_max_diff"], got["latency_before_ms"], got["latency_after_ms"])
+	}
+	if acc := res.Final["test_accuracy"]; acc < 0.95 {
+		t.Errorf("test accuracy after fine-tuning the smaller model: %g", acc)
+	}
+	w, _ := weights(t, store, res.RunID)
+	if len(w["fc1"]) != 2*16 || len(w["fc2"]) != 16*8 || len(w["logits"]) != 8*4 {
+		t.Errorf("checkpointed weights: fc1 %d, fc2 %d, logits %d", len(w["fc1"]), len(w["fc2"]), len(w["logits"]))
+	}
+
+	// Stopped in the fine-tune and resumed: the same end as uninterrupted.
+	store2, err := runs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store2.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step && e.StageIndex == 3 && e.StageStep >= 8 {
+			cancel()
+		}
+	})
+	first, err := runner.Run(ctx, mustParse(t, src), runner.Options{Store: store2, Sinks: []events.Sink{stop}})
+	if err != runner.ErrStopped {
+		t.Fatalf("stopping: %v", err)
+	}
+	resumed, err := runner.Resume(context.Background(), store2, first.RunID, runner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(resumed.Final["test_loss"]-res.Final["test_loss"]) > 1e-6 {
+		t.Errorf("test loss %.9g resumed, %.9g uninterrupted", resumed.Final["test_loss"], res.Final["test_loss"])
+	}
+}
+
+// TestBadStructuredKeys: structured pruning's mistakes are positioned
+// errors before any work, removing every channel of a layer included —
+// also when an earlier structured stage leaves too few.
+func TestBadStructuredKeys(t *testing.T) {
+	train := "  - train: {epochs: 1}\n"
+	cases := map[string]string{
+		train + "  - prune: {structure: channels, target_sparsity: 0.99}\n":                                                                     "p.yaml:8:12: prune: structured pruning at 0.99 would remove every one of fc1's 32 channels",
+		train + "  - prune: {structure: channels, target_sparsity: 0.5, layers: {fc2: 0.97}}\n":                                                 "p.yaml:8:65: prune: structured pruning at 0.97 would remove every one of fc2's 16 channels",
+		train + "  - prune: {structure: channels, target_sparsity: 0.9}\n" + train + "  - prune: {structure: channels, target_sparsity: 0.8}\n": "p.yaml:10:12: prune: structured pruning at 0.8 would remove every one of fc2's 2 channels",
+		train + "  - prune: {structure: channels, target_sparsity: 0.5, end_step: 100}\n":                                                       "p.yaml:8:56: prune: end_step does not apply to structure: channels",
+		train + "  - prune: {structure: channels, target_sparsity: 0.5, scope: global}\n":                                                       "scope: global applies to weights",
+		train + "  - prune: {structure: channels, target_sparsity: 0.5, layers: {logits: 0.5}}\n":                                               "the logits layer's outputs are the classes",
+		"  - prune: {structure: channels, target_sparsity: 0.5}\n":                                                                              "p.yaml:7:12: prune: pruning at once needs trained weights",
+		train + "  - prune: {target_sparsity: 0.5, rounds: 4}\n":                                                                                "p.yaml:8:35: prune: rounds applies to schedule: iterative",
+		train + "  - prune: {target_sparsity: 0.5, taylor_batches: 4}\n":                                                                        "taylor_batches applies to criterion: taylor",
+		train + "  - prune: {target_sparsity: 0.5, schedule: iterative, rounds: 4, end_step: 2}\n":                                              "4 rounds of iterative pruning need end_step at least 3 steps after begin_step",
+	}
+	for stages, want := range cases {
+		_, err := recipe.Parse("p.yaml", []byte(base+stages+"  - train: {epochs: 1}\n"))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", stages, err, want)
+		}
+	}
+}
+
+// TestIterativeSchedule: Han et al.'s rounds, by hand: 3 rounds to 0.875
+// at steps 10, 20, 30 leave 1−0.125^(k/3) = 0.5, 0.75, 0.875.
+func TestIterativeSchedule(t *testing.T) {
+	s := prune.Schedule{Target: 0.875, Begin: 10, End: 30, Rounds: 3}
+	for step, want := range map[int]struct {
+		s     float64
+		prune bool
+	}{0: {0, false}, 9: {0, false}, 10: {0.5, true}, 15: {0.5, false}, 20: {0.75, true}, 29: {0.75, false}, 30: {0.875, true}, 100: {0.875, false}} {
+		got, p := s.At(step)
+		if math.Abs(got-want.s) > 1e-12 || p != want.prune {
+			t.Errorf("step %d: %g %v, want %g %v", step, got, p, want.s, want.prune)
+		}
+	}
+}
+
+// TestTaylorCriterion: gradient×weight scores drive one-shot pruning of
+// weights and then of channels; the masks survive the channel cut.
+func TestTaylorCriterion(t *testing.T) {
+	store, err := runs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	src := base + "  - train: {epochs: 1, optimizer: {name: adam, learning_rate: 0.01}}\n" +
+		"  - prune: {schedule: oneshot, target_sparsity: 0.5, criterion: taylor, taylor_batches: 4, exclude: [logits]}\n" +
+		"  - prune: {structure: channels, target_sparsity: 0.25, criterion: taylor}\n" +
+		"  - train: {epochs: 1}\n"
+	res, err := runner.Run(context.Background(), mustParse(t, src), runner.Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Stages[1].Metrics["sparsity"]; math.Abs(got-0.5) > 0.01 {
+		t.Errorf("sparsity after taylor pruning %g, want 0.5", got)
+	}
+	if w := res.Stages[2].Metrics; w["width/fc1"] != 24 || w["width/fc2"] != 12 {
+		t.Errorf("widths after removing a quarter: fc1 %g, fc2 %g; want 24, 12", w["width/fc1"], w["width/fc2"])
+	}
+	weights, masks := weights(t, store, res.RunID)
+	if len(masks["fc1"]) != 2*24 || len(weights["fc2"]) != 24*12 {
+		t.Errorf("fc1 mask %d values, fc2 weights %d", len(masks["fc1"]), len(weights["fc2"]))
+	}
+}
+
+// TestIterativeStage: three rounds over the training that follows leave
+// every layer at the target, having passed 1−(1−s)^(1/3) and ^(2/3).
+func TestIterativeStage(t *testing.T) {
+	store, err := runs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	src := base + "  - prune: {schedule: iterative, rounds: 3, target_sparsity: 0.875, begin_step: 0, end_step: 20}\n" +
+		"  - train: {epochs: 2, log_every: 1, optimizer: {name: adam, learning_rate: 0.01}}\n"
+	var seen []float64
+	watch := events.SinkFunc(func(e events.Event) {
+		if s, ok := e.Metrics["sparsity"]; ok && e.Kind == events.Step && (len(seen) == 0 || seen[len(seen)-1] != s) {
+			seen = append(seen, s)
+		}
+	})
+	res, err := runner.Run(context.Background(), mustParse(t, src), runner.Options{Store: store, Sinks: []events.Sink{watch}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rounds at steps 0, 10 and 20: 0.5, 0.75, 0.875 of each layer.
+	want := []float64{0.5, 0.75, 0.875}
+	if len(seen) != 3 {
+		t.Fatalf("sparsity went through %v, want about %v", seen, want)
+	}
+	for i := range want {
+		if math.Abs(seen[i]-want[i]) > 0.01 {
+			t.Errorf("round %d: sparsity %g, want %g", i+1, seen[i], want[i])
+		}
+	}
+	w, m := weights(t, store, res.RunID)
+	for layer, mask := range m {
+		if zeros(mask) != int(math.Floor(0.875*float64(len(mask)))) || zeros(w[layer]) < zeros(mask) {
+			t.Errorf("%s: %d of %d masked, %d weights at 0", layer, zeros(mask), len(mask), zeros(w[layer]))
 		}
 	}
 }

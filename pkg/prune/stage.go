@@ -15,12 +15,19 @@ func init() {
 }
 
 var stageKeys = []string{"target_sparsity", "initial_sparsity", "begin_step", "end_step", "frequency", "exponent",
-	"schedule", "scope", "exclude", "layers"}
+	"schedule", "scope", "exclude", "layers", "rounds", "structure", "criterion", "taylor_batches"}
 
 // Kinds of schedule a prune stage takes.
 const (
-	Gradual = "gradual" // Zhu & Gupta's schedule over the training that follows
-	OneShot = "oneshot" // every layer to its target at once, here; training after it fine-tunes
+	Gradual   = "gradual"   // Zhu & Gupta's schedule over the training that follows
+	OneShot   = "oneshot"   // every layer to its target at once, here; training after it fine-tunes
+	Iterative = "iterative" // Han et al.: rounds of pruning over the training that follows, fine-tuning between
+)
+
+// Structures a prune stage removes.
+const (
+	Weights  = "weights"  // single weights, under masks (unstructured)
+	Channels = "channels" // whole neurons and filters; the model is rebuilt smaller
 )
 
 // Stage is the `prune` recipe stage: it puts masks on the model's layers
@@ -30,13 +37,24 @@ const (
 //
 //   - prune: {target_sparsity: 0.9, begin_step: 0, end_step: 2000, frequency: 100, exclude: [conv1, logits]}
 //   - train: {epochs: 4}
+//
+// With structure: channels it removes whole neurons and filters at once,
+// ranked by criterion (l1, l2 or taylor), and rebuilds the model smaller
+// for the stages after it (see Shrink); it reports parameters, FLOPs and
+// inference latency before and after.
 type Stage struct {
 	Schedule Schedule
-	Kind     string // Gradual or OneShot
+	Kind     string // Gradual, OneShot or Iterative
 	Global   bool   // scope: global — one threshold over every pruned layer
 	Exclude  Exclusions
 	// Layers overrides the target sparsity of some layers (pruned alone to it).
 	Layers map[string]float64
+	// Structure is Weights or Channels; Criterion ranks what is pruned:
+	// L1 (magnitude, the default), L2 or Taylor (gradient×weight over
+	// TaylorBatches training batches).
+	Structure     string
+	Criterion     string
+	TaylorBatches int
 
 	hasEnd bool
 	index  int // the stage's place in its recipe, naming its checkpointed parameters
@@ -45,14 +63,18 @@ type Stage struct {
 	// fromSensitivity takes the per-layer sparsities an earlier
 	// sensitivity stage allocated (layers: sensitivity).
 	fromSensitivity bool
+	// written holds the keys the recipe gives, for errors about them.
+	written map[string]recipe.Node
 }
 
 func newStage() recipe.Settings {
-	return &Stage{Kind: Gradual, Schedule: Schedule{Frequency: 100, Exponent: 3}, Layers: map[string]float64{}, named: map[string]recipe.Node{}}
+	return &Stage{Kind: Gradual, Schedule: Schedule{Frequency: 100, Exponent: 3}, Layers: map[string]float64{},
+		Structure: Weights, Criterion: L1, TaylorBatches: 16, named: map[string]recipe.Node{}, written: map[string]recipe.Node{}}
 }
 
 // Set implements recipe.Settings.
 func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
+	st.written[f.Key] = f.KeyNode
 	switch f.Key {
 	case "target_sparsity":
 		st.Schedule.Target, err = d.Fraction(f.Value, "target_sparsity")
@@ -68,7 +90,15 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	case "exponent":
 		st.Schedule.Exponent, err = d.Positive(f.Value, "exponent")
 	case "schedule":
-		st.Kind, err = d.Enum(f.Value, "schedule", []string{Gradual, OneShot})
+		st.Kind, err = d.Enum(f.Value, "schedule", []string{Gradual, OneShot, Iterative})
+	case "rounds":
+		st.Schedule.Rounds, err = d.Int(f.Value, "rounds", 1)
+	case "structure":
+		st.Structure, err = d.Enum(f.Value, "structure", []string{Weights, Channels})
+	case "criterion":
+		st.Criterion, err = d.Enum(f.Value, "criterion", []string{L1, L2, Taylor})
+	case "taylor_batches":
+		st.TaylorBatches, err = d.Int(f.Value, "taylor_batches", 1)
 	case "scope":
 		var scope string
 		scope, err = d.Enum(f.Value, "scope", []string{"layer", "global"})
@@ -100,20 +130,43 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 }
 
 // Check implements recipe.Settings: sparsities in [0, 1), a schedule that
-// moves forward, and every layer named exists in the recipe's model.
+// moves forward, keys that apply to the kind of pruning asked for, and
+// every layer named exists in the recipe's model.
 func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
 	s := &st.Schedule
+	if st.Structure == Channels {
+		if err := st.checkChannels(d, at, rec); err != nil {
+			return err
+		}
+		st.Kind = OneShot
+	}
 	if !st.hasEnd {
 		s.End = s.Begin
 	}
-	if st.Kind == OneShot {
+	switch st.Kind {
+	case OneShot:
 		s.Initial, s.Begin, s.End = s.Target, 0, 0
+	case Iterative:
+		if s.Rounds == 0 {
+			s.Rounds = 3
+		}
+		if s.End-s.Begin < s.Rounds-1 {
+			return d.Errorf(at, "prune: %d rounds of iterative pruning need end_step at least %d steps after begin_step (%d)", s.Rounds, s.Rounds-1, s.Begin)
+		}
+	}
+	if n, ok := st.written["rounds"]; ok && st.Kind != Iterative {
+		return d.Errorf(n, "prune: rounds applies to schedule: iterative")
+	}
+	if n, ok := st.written["taylor_batches"]; ok && st.Criterion != Taylor {
+		return d.Errorf(n, "prune: taylor_batches applies to criterion: taylor")
 	}
 	switch {
 	case s.Initial > s.Target:
 		return d.Errorf(at, "prune: initial_sparsity %g is above target_sparsity %g", s.Initial, s.Target)
 	case s.End < s.Begin:
 		return d.Errorf(at, "prune: end_step %d is before begin_step %d", s.End, s.Begin)
+	case st.Kind == OneShot && !trainedBefore(at, rec):
+		return d.Errorf(at, "prune: pruning at once needs trained weights: put a train stage before it")
 	}
 	if err := st.Exclude.Check(d, at, rec, "prune"); err != nil {
 		return err
@@ -130,17 +183,31 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	return nil
 }
 
+// before lists the recipe's stages that come before the one whose
+// settings are written at.
+func before(at recipe.Node, rec *recipe.Recipe) []recipe.Stage {
+	for i, other := range rec.Stages {
+		if other.Node() == at {
+			return rec.Stages[:i]
+		}
+	}
+	return nil
+}
+
+// trainedBefore reports whether a train stage comes before the stage at.
+func trainedBefore(at recipe.Node, rec *recipe.Recipe) bool {
+	for _, other := range before(at, rec) {
+		if other.Kind == "train" {
+			return true
+		}
+	}
+	return false
+}
+
 // allocatedBefore reports whether a sensitivity stage that allocates
 // sparsities (target_sparsity set) comes before the stage written at.
 func allocatedBefore(at recipe.Node, rec *recipe.Recipe) bool {
-	line, col := 0, 0
-	if tk := at.GetToken(); tk != nil && tk.Position != nil {
-		line, col = tk.Position.Line, tk.Position.Column
-	}
-	for _, other := range rec.Stages {
-		if other.Line > line || other.Line == line && other.Col >= col {
-			break
-		}
+	for _, other := range before(at, rec) {
 		if se, ok := other.Settings.(*Sensitivity); ok && se.Target > 0 {
 			return true
 		}
@@ -169,8 +236,13 @@ func (st *Stage) String() string {
 	if st.Global {
 		scope = "global"
 	}
-	if st.Kind == OneShot {
+	switch {
+	case st.Structure == Channels:
+		return fmt.Sprintf("remove %g%% of the channels of every layer by %s", 100*s.Target, st.Criterion)
+	case st.Kind == OneShot:
 		return fmt.Sprintf("prune %g%% at once (%s)", 100*s.Target, scope)
+	case st.Kind == Iterative:
+		return fmt.Sprintf("prune to %g%% in %d rounds from step %d to %d (%s)", 100*s.Target, s.Rounds, s.Begin, s.End, scope)
 	}
 	return fmt.Sprintf("prune to %g%% from step %d to %d every %d (%s)", 100*s.Target, s.Begin, s.End, s.Frequency, scope)
 }
@@ -179,6 +251,9 @@ func (st *Stage) String() string {
 // the training after this stage.
 func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64, error) {
 	st.index = s.StageIndex
+	if st.Structure == Channels {
+		return st.runChannels(s)
+	}
 	if err := st.takeAllocation(s); err != nil {
 		return nil, err
 	}
@@ -192,7 +267,11 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 		if len(layers) == 0 {
 			return nil, fmt.Errorf("prune: one-shot pruning needs the model's trained weights: put a train stage before it")
 		}
-		if err := Apply(layers, st.targets(st.Schedule.Target)); err != nil {
+		t, err := st.targetsFor(s, layers, st.Schedule.Target)
+		if err != nil {
+			return nil, err
+		}
+		if err := Apply(layers, t); err != nil {
 			return nil, err
 		}
 		s.Log("prune: %s", st)
@@ -204,7 +283,7 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 		if err != nil {
 			return nil, err
 		}
-		reportStats(result, stats, s.CountParams())
+		reportStats(result, stats, s)
 	}
 	return result, nil
 }
@@ -213,6 +292,9 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 // and the schedule back, where its checkpoint left them.
 func (st *Stage) Restore(_ context.Context, s *runner.Session) error {
 	st.index = s.StageIndex
+	if st.Structure == Channels {
+		return st.restoreChannels(s)
+	}
 	if err := st.takeAllocation(s); err != nil {
 		return err
 	}
@@ -279,7 +361,7 @@ func (st *Stage) install(s *runner.Session, origin, last int) *Masks {
 	s.Model.AddHooks(masks.Hooks())
 	s.WrapOptimizer(masks.WrapOptimizer)
 	s.AddLoopHooks(func(l *runner.Loop) {
-		if st.Kind == Gradual {
+		if st.Kind != OneShot {
 			sparsity := -1.0 // the sparsity reached, once the schedule pruned
 			l.AfterStep("prune", runner.PriorityTechnique, func(info *runner.StepInfo) error {
 				if point, due := st.duePoint(last, s.Step-origin); due {
@@ -288,7 +370,11 @@ func (st *Stage) install(s *runner.Session, origin, last int) *Masks {
 						return err
 					}
 					target, _ := st.Schedule.At(point)
-					if err := Apply(layers, st.targets(target)); err != nil {
+					t, err := st.targetsFor(s, layers, target)
+					if err != nil {
+						return err
+					}
+					if err := Apply(layers, t); err != nil {
 						return err
 					}
 					stats, err := Count(layers)
@@ -316,7 +402,7 @@ func (st *Stage) install(s *runner.Session, origin, last int) *Masks {
 			}
 			// Recorded at each epoch's end, and the last as the stage's result.
 			m := map[string]float64{}
-			reportStats(m, stats, s.CountParams())
+			reportStats(m, stats, s)
 			for k, v := range m {
 				e.Metrics[k] = v
 				l.Report(k, v)
@@ -342,6 +428,19 @@ func (st *Stage) duePoint(last, t int) (int, bool) {
 	return 0, false
 }
 
+// targetsFor are the stage's targets at sparsity, with the layers'
+// Taylor scores measured now when the criterion asks for them.
+func (st *Stage) targetsFor(s *runner.Session, layers []Layer, sparsity float64) (Targets, error) {
+	t := st.targets(sparsity)
+	if st.Criterion == Taylor {
+		var err error
+		if t.Scores, err = taylorScores(s, layers, st.TaylorBatches); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
 // targets are the stage's targets at sparsity.
 func (st *Stage) targets(sparsity float64) Targets {
 	overrides := map[string]float64{}
@@ -358,10 +457,12 @@ func (st *Stage) targets(sparsity float64) Targets {
 
 // reportStats adds pruning's figures to m: sparsity (of the pruned layers'
 // weights, counted from them), each layer's, the weights left, and the
-// bytes of the model's float32 weights (params of them in all) stored
-// dense and stored sparse — the pruned layers as their nonzero values and
-// a bitmap of where they are (1 bit per weight), the rest dense.
-func reportStats(m map[string]float64, st Stats, params int) {
+// bytes of the model's float32 weights stored dense and stored sparse —
+// the pruned layers as their nonzero values and a bitmap of where they
+// are (1 bit per weight), the rest dense — and the FLOPs of one example's
+// forward pass, dense and skipping the weights at 0.
+func reportStats(m map[string]float64, st Stats, s *runner.Session) {
+	params := s.CountParams()
 	nonzero := st.Params - st.Zeros
 	m["sparsity"] = st.Sparsity()
 	m["prunable_params"] = float64(st.Params)
@@ -371,4 +472,11 @@ func reportStats(m map[string]float64, st Stats, params int) {
 	for name, v := range st.ByLayer {
 		m["sparsity/"+name] = v
 	}
+	model, example := s.Model.Spec.Model, s.Data.Train.ExampleShape
+	flops := model.FLOPs(example, s.Model.NumClasses)
+	m["flops_per_example"] = float64(flops)
+	for _, l := range model.Architecture(example) {
+		flops -= 2 * int64(st.ZerosByLayer[l.Name]) * int64(l.Positions)
+	}
+	m["nonzero_flops_per_example"] = float64(flops)
 }

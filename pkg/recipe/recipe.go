@@ -125,7 +125,7 @@ type Data struct {
 var (
 	topLevelKeys = []string{"name", "description", "seed", "backend", "data", "model", "stages", "variants"}
 	dataKeys     = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size"}
-	modelKeys    = []string{"arch", "hidden", "activation", "dropout"}
+	modelKeys    = []string{"arch", "hidden", "activation", "dropout", "widths"}
 	// Splits are the data splits a stage may name.
 	Splits      = []string{"test", "validation", "train"}
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -295,6 +295,7 @@ func (d *Decoder) model(n Node) (spec.Model, error) {
 	if err != nil {
 		return m, err
 	}
+	var widthsAt Node
 	for _, f := range fields {
 		switch f.Key {
 		case "arch":
@@ -316,6 +317,9 @@ func (d *Decoder) model(n Node) (spec.Model, error) {
 					m.Hidden = append(m.Hidden, w)
 				}
 			}
+		case "widths":
+			widthsAt = f.Value
+			m.Widths, err = d.widths(f.Value)
 		}
 		if err != nil {
 			return m, err
@@ -328,9 +332,28 @@ func (d *Decoder) model(n Node) (spec.Model, error) {
 		return m, d.Errorf(n, "model.hidden and model.dropout apply to the mlp arch only, not %s", m.Arch)
 	}
 	if err := m.Validate(); err != nil {
-		return m, d.Errorf(n, "%v", err)
+		if widthsAt != nil && strings.HasPrefix(err.Error(), "widths:") {
+			n = widthsAt
+		}
+		return m, d.Errorf(n, "model.%v", err)
 	}
 	return m, nil
+}
+
+// widths reads model.widths: layer names to their number of outputs
+// (neurons or filters), a zoo model made wider or narrower.
+func (d *Decoder) widths(n Node) (map[string]int, error) {
+	fields, err := d.AnyFields(n, "model.widths")
+	if err != nil {
+		return nil, err
+	}
+	widths := map[string]int{}
+	for _, f := range fields {
+		if widths[f.Key], err = d.Int(f.Value, "the width of layer "+f.Key, 1); err != nil {
+			return nil, err
+		}
+	}
+	return widths, nil
 }
 
 // IsNull reports whether a node is absent or YAML's null.

@@ -90,6 +90,9 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate key", issueExample + "seed: 1\n", 9, 1, `mapping key "seed" already defined at [2:1]`},
 		{"model cannot take the dataset", strings.Replace(issueExample, "dataset: mnist", "dataset: spirals", 1), 5, 15, "model lenet5 needs images (height×width×channels); dataset spirals gives 2 features per example"},
 		{"hidden on a cnn", strings.Replace(issueExample, "{arch: lenet5}", "{arch: lenet5, hidden: [10]}", 1), 5, 8, "apply to the mlp arch only"},
+		{"width of no layer", strings.Replace(issueExample, "{arch: lenet5}", "{arch: lenet5, widths: {conv9: 4}}", 1), 5, 31, `model.widths: "conv9" is no layer of the lenet5 model`},
+		{"zero width", strings.Replace(issueExample, "{arch: lenet5}", "{arch: lenet5, widths: {conv1: 0}}", 1), 5, 39, "the width of layer conv1 must be at least 1"},
+		{"residual widths", strings.Replace(issueExample, "{arch: lenet5}", "{arch: resnet8, widths: {stem/conv: 8}}", 1), 5, 32, "need the same width"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

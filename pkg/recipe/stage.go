@@ -101,6 +101,10 @@ type Stage struct {
 	fields    []Field // as written: variants apply their overrides after them
 }
 
+// Node is where the stage's settings are written: the node its Settings'
+// Check gets, by which a stage finds itself among the recipe's.
+func (s Stage) Node() Node { return s.node }
+
 // HasSteps reports whether the stage's kind has steps.
 func (s Stage) HasSteps() bool {
 	k, _ := LookupKind(s.Kind)

@@ -125,22 +125,34 @@ func (s *Session) RunDir() (string, error) {
 // as a new torch.optim optimizer and scheduler do.
 func (s *Session) freshOptimizer(name string) error {
 	scope := "/" + optim.Scope + "/" + name
-	if err := s.Ctx.InAbsPath(scope).DeleteVariablesInScope(); err != nil {
-		return err
+	return s.DeleteVariables(func(varScope, _ string) bool {
+		return varScope == scope || strings.HasPrefix(varScope, scope+"/")
+	})
+}
+
+// DeleteVariables deletes the variables for which match is true, from the
+// context and from what a checkpoint loaded that no graph has asked for
+// yet (else the next graph would load it back): a technique that reshapes
+// weights drops the state kept for the old shapes.
+func (s *Session) DeleteVariables(match func(scope, name string) bool) error {
+	var doomed [][2]string
+	for v := range s.Ctx.IterVariables() {
+		if match(v.Scope(), v.Name()) {
+			doomed = append(doomed, [2]string{v.Scope(), v.Name()})
+		}
 	}
-	if s.ckpt == nil {
-		return nil
-	}
-	var pending []string
-	for param := range s.ckpt.LoadedVariables() {
-		pending = append(pending, param)
-	}
-	for _, param := range pending {
-		varScope, varName := gomlxctx.VariableScopeAndNameFromParameterName(param)
-		if varScope == scope || strings.HasPrefix(varScope, scope+"/") {
-			if err := s.ckpt.DeleteVariable(s.Ctx, varScope, varName); err != nil {
-				return err
+	if s.ckpt != nil {
+		for param := range s.ckpt.LoadedVariables() {
+			scope, name := gomlxctx.VariableScopeAndNameFromParameterName(param)
+			if match(scope, name) {
+				doomed = append(doomed, [2]string{scope, name})
 			}
+		}
+	}
+	for _, v := range doomed {
+		// Context.DeleteVariable tells the checkpoint's loader too.
+		if err := s.Ctx.DeleteVariable(v[0], v[1]); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -87,6 +87,10 @@ type Model struct {
 	Hidden     []int   // mlp: hidden layer widths (default [128])
 	Activation string  // default relu
 	Dropout    float64 // mlp: dropout rate after each hidden layer (0: none)
+	// Widths resizes layers: outputs (neurons, filters) by layer name, as
+	// structured pruning leaves them; the zoo's widths elsewhere. Set by
+	// techniques, not written in recipes.
+	Widths map[string]int
 }
 
 // Validate checks the description on its own.
@@ -105,7 +109,7 @@ func (m Model) Validate() error {
 	if m.Dropout < 0 || m.Dropout >= 1 {
 		return fmt.Errorf("dropout must be in [0, 1), got %g", m.Dropout)
 	}
-	return nil
+	return m.checkWidths()
 }
 
 // IsConvolutional reports whether the model uses convolutions and pooling.
@@ -174,4 +178,13 @@ func ValidateBackend(s string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown backend %q (allowed: %s)", s, strings.Join(Backends, ", "))
+}
+
+// ActivationAtZero is the model's activation function at 0: what a
+// silenced neuron or filter (weights and bias 0) passes on.
+func (m Model) ActivationAtZero() float64 {
+	if m.Activation == "sigmoid" {
+		return 0.5
+	}
+	return 0 // relu, gelu, tanh, swish, leaky_relu and selu all pass 0
 }

@@ -41,6 +41,12 @@ var tutorials = []struct {
 		images:   2,
 		liveRuns: 2,
 	}},
+	{"04-pruning.ipynb", expectation{
+		texts: []string{"Sensitivity of lenet5-sensitivity", "| fc1 | 48000 |", "final sparsity, counted from the weights:",
+			"sparsity of fc1", "exactly 0", "parameters: 61706 before", "latency per batch of 64:", "after fine-tuning"},
+		images:   7, // 3 live plots, the sensitivity plot, the pruned-vs-dense curves, 2 weight histograms
+		liveRuns: 3,
+	}},
 	// A notebook as a new user writes it: import the project, run quickstart.
 	{"testdata/new-user.ipynb", expectation{
 		texts:    []string{"test accuracy", "quickstart"},

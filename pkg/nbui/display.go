@@ -13,9 +13,10 @@ import (
 // Output is one display: a MIME bundle (the front-end shows the richest
 // part it understands) plus metadata that is kept in the saved notebook.
 type Output struct {
-	HTML string
-	PNG  []byte
-	Text string // plain-text fallback, and what a non-notebook run prints
+	HTML     string
+	Markdown string // rendered by the front-end (a table written as Markdown)
+	PNG      []byte
+	Text     string // plain-text fallback, and what a non-notebook run prints
 	// Meta is stored with the output in the .ipynb. Values must be strings,
 	// ints or float64s: GoNB sends them over gob, which knows only basic types.
 	Meta map[string]any
@@ -76,6 +77,9 @@ func (o Output) data(id string) *protocol.DisplayData {
 	d := &protocol.DisplayData{Data: map[protocol.MIMEType]any{}, Metadata: map[string]any{}, DisplayID: id}
 	if o.HTML != "" {
 		d.Data[protocol.MIMETextHTML] = o.HTML
+	}
+	if o.Markdown != "" {
+		d.Data[protocol.MIMETextMarkdown] = o.Markdown
 	}
 	if o.PNG != nil {
 		d.Data[protocol.MIMEImagePNG] = o.PNG

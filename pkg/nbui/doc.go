@@ -1,6 +1,7 @@
 // Package nbui is Lathe inside a Jupyter notebook (the GoNB kernel): run a
 // recipe with a live-updating plot and metrics table, look at a finished
-// run, summarize a model, compare runs, and show dataset images.
+// run and the files its stages wrote, summarize a model, compare runs, draw
+// a layer's weights from runs' checkpoints, and show dataset images.
 //
 // A run started here goes to the same run store as `lathe run` (see
 // RunsDir), so it appears in `lathe ls`, `lathe show` and `lathe dash`.

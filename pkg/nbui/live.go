@@ -43,7 +43,8 @@ type liveRun struct {
 	id, name string
 	started  time.Time
 	status   string
-	step     int
+	step     int // global, as the plot's x
+	stage    int // step within the running stage, of total
 	total    int
 	epoch    int
 	last     map[string]float64 // latest step metrics
@@ -51,6 +52,7 @@ type liveRun struct {
 	trainAcc []xy
 	valAcc   []xy // per epoch
 	valLoss  []xy
+	sparsity []xy // per logged step, while a prune stage's schedule runs
 	final    map[string]float64
 }
 
@@ -110,7 +112,7 @@ func (l *Live) Handle(e events.Event) {
 		}
 		l.logs = append(l.logs, line)
 	case events.Step:
-		r.step, r.total, r.epoch = e.Step, e.Total, e.Epoch
+		r.step, r.stage, r.total, r.epoch = e.Step, e.StageStep, e.Total, e.Epoch
 		for k, v := range e.Metrics {
 			r.last[k] = v
 		}
@@ -120,6 +122,9 @@ func (l *Live) Handle(e events.Event) {
 		}
 		if v, ok := e.Metrics["train_accuracy"]; ok {
 			r.trainAcc = append(r.trainAcc, xy{x, v})
+		}
+		if v, ok := e.Metrics["sparsity"]; ok {
+			r.sparsity = append(r.sparsity, xy{x, v})
 		}
 		if l.Every > 0 {
 			draw = e.Step-l.lastStep >= l.Every
@@ -183,7 +188,22 @@ func (l *Live) draw() {
 }
 
 func (l *Live) columns() []string {
-	return []string{"run", "status", "step", "epoch", "loss", "train acc", "val acc", "test acc", "lr", "samples/s", "elapsed"}
+	cols := []string{"run", "status", "step", "epoch", "loss", "train acc", "val acc", "test acc", "lr", "samples/s", "elapsed"}
+	if l.pruning() {
+		cols = append(cols, "sparsity")
+	}
+	return cols
+}
+
+// pruning reports whether a run reports its sparsity (a prune stage runs):
+// the view then adds a sparsity panel and column. Called with l.mu held.
+func (l *Live) pruning() bool {
+	for _, r := range l.runs {
+		if len(r.sparsity) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *Live) rows() [][]string {
@@ -192,18 +212,27 @@ func (l *Live) rows() [][]string {
 		steps := "-"
 		if r.step > 0 {
 			steps = fmt.Sprint(r.step)
-			if r.total > 0 {
+			// total counts the running stage's steps: after a first train
+			// stage the global step runs ahead of it.
+			switch {
+			case r.total > 0 && (r.stage == 0 || r.stage == r.step):
 				steps = fmt.Sprintf("%d / %d", r.step, r.total)
+			case r.total > 0:
+				steps = fmt.Sprintf("%d (stage %d / %d)", r.step, r.stage, r.total)
 			}
 		}
 		elapsed := time.Since(r.started)
 		if w, ok := r.final["wall_s"]; ok {
 			elapsed = time.Duration(w * float64(time.Second))
 		}
-		out = append(out, []string{r.name, r.status, steps, intOrDash(r.epoch),
+		row := []string{r.name, r.status, steps, intOrDash(r.epoch),
 			num(r.last, "train_loss", "%.4f"), pct(r.last, "train_accuracy"), pct(r.last, "validation_accuracy"),
 			pct(r.last, "test_accuracy"), num(r.last, "learning_rate", "%.3g"), num(r.last, "samples_per_s", "%.0f"),
-			elapsed.Round(100 * time.Millisecond).String()})
+			elapsed.Round(100 * time.Millisecond).String()}
+		if l.pruning() {
+			row = append(row, pct(r.last, "sparsity"))
+		}
+		out = append(out, row)
 	}
 	return out
 }
@@ -226,7 +255,11 @@ func (l *Live) tableHTML() string {
 func (l *Live) tableText() string {
 	var b strings.Builder
 	for _, row := range l.rows() {
-		fmt.Fprintf(&b, "%s: %s step %s loss %s acc %s val %s\n", row[0], row[1], row[2], row[4], row[5], row[6])
+		fmt.Fprintf(&b, "%s: %s step %s loss %s acc %s val %s", row[0], row[1], row[2], row[4], row[5], row[6])
+		if len(row) > 11 {
+			fmt.Fprintf(&b, " sparsity %s", row[11])
+		}
+		b.WriteByte('\n')
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

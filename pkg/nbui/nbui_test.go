@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lathe-ml/lathe/datasets"
 	"github.com/lathe-ml/lathe/pkg/events"
@@ -258,5 +259,48 @@ func TestLiveEveryRestartsPerRun(t *testing.T) {
 	// Per run: the start and steps 10, 20, 30.
 	if got := len(out.Updates[out.Order[0]]); got != 8 {
 		t.Errorf("%d plot draws for two runs of 30 steps at every 10, want 8", got)
+	}
+}
+
+// TestLiveShowsSparsity: once a run reports its sparsity (a prune stage
+// runs), the plot gains a third panel (a wider image) and the table a
+// sparsity column; a later stage's progress is shown against its own total.
+func TestLiveShowsSparsity(t *testing.T) {
+	out := record(t)
+	live := NewLive()
+	live.Every = 5
+	live.Handle(events.Event{Kind: events.RunStarted, RunID: "r1", Message: "prune", Time: time.Now()})
+	width := func() int {
+		plots := out.Updates[out.Order[0]]
+		img, err := png.Decode(bytes.NewReader(plots[len(plots)-1].PNG))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img.Bounds().Dx()
+	}
+	for step := 1; step <= 10; step++ {
+		m := map[string]float64{"train_loss": 1, "train_accuracy": 0.5}
+		if step > 5 {
+			m["sparsity"] = 0.1 * float64(step)
+		}
+		// A second train stage: the global step runs 20 ahead of the stage's.
+		live.Handle(events.Event{Kind: events.Step, RunID: "r1", Step: 20 + step, StageStep: step, Total: 10, Metrics: m})
+		if step == 5 {
+			if w := width(); w != int(live.Width*96) {
+				t.Errorf("before any sparsity the plot is %d px wide, want two panels' %v", w, live.Width*96)
+			}
+		}
+	}
+	live.Handle(events.Event{Kind: events.RunFinished, RunID: "r1", Message: "finished"})
+	if w := width(); w != int(live.Width*4/3*96) {
+		t.Errorf("with sparsity the plot is %d px wide, want three panels' %v", w, live.Width*4/3*96)
+	}
+	table := out.Updates[out.Order[1]]
+	if last := table[len(table)-1]; !strings.Contains(last.HTML, ">sparsity<") || !strings.Contains(last.HTML, "100.00%") ||
+		!strings.Contains(last.Text, "sparsity 100.00%") || !strings.Contains(last.Text, "step 30 (stage 10 / 10)") {
+		t.Errorf("table without the sparsity: %s\n%s", last.HTML, last.Text)
+	}
+	if live.Err() != nil {
+		t.Error(live.Err())
 	}
 }

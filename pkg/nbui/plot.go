@@ -14,8 +14,10 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// plot draws the live view: loss on the left, accuracy on the right, one
-// colour per run (an empty label leaves a line out of the legend); nil when there is nothing to draw yet. Called with l.mu held.
+// plot draws the live view: loss on the left, accuracy on the right, and
+// sparsity beside them while a run prunes; one colour per run (an empty
+// label leaves a line out of the legend); nil when there is nothing to
+// draw yet. Called with l.mu held.
 func (l *Live) plot() ([]byte, error) {
 	points := 0
 	for _, r := range l.runs {
@@ -53,7 +55,23 @@ func (l *Live) plot() ([]byte, error) {
 			return nil, err
 		}
 	}
-	return panelsPNG(l.Width, l.Height, loss, acc)
+	if !l.pruning() {
+		return panelsPNG(l.Width, l.Height, loss, acc)
+	}
+	// A prune stage runs: its sparsity, beside the accuracy it costs.
+	sp := newPanel("sparsity", "sparsity of the pruned layers")
+	sp.Y.Min, sp.Y.Max = 0, 1
+	sp.Legend.Top = false
+	for i, r := range l.runs {
+		label := ""
+		if !several {
+			label = r.name
+		}
+		if err := addLine(sp, r.sparsity, i, false, label); err != nil {
+			return nil, err
+		}
+	}
+	return panelsPNG(l.Width*4/3, l.Height, loss, acc, sp)
 }
 
 // shortName drops the recipe prefix of variant runs when several share a plot.

@@ -1,8 +1,11 @@
 package nbui
 
 import (
+	"errors"
 	"fmt"
 	"html"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -108,4 +111,61 @@ func tableText(rows [][]string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// ShowRunFile shows a file a stage wrote into a run's folder — the
+// sensitivity stage's sensitivity.png and sensitivity.md, say — for the
+// run ref names (an id, an id prefix or a name: its newest run): a .png as
+// an image, a .md as Markdown (rendered by the front-end; its text is the
+// plain fallback), anything else as text.
+func ShowRunFile(ref, name string) error {
+	store, err := runs.OpenExisting(DefaultRunsDir())
+	if err != nil {
+		showError(err)
+		return err
+	}
+	defer store.Close()
+	r, err := store.Get(ref)
+	if err != nil {
+		showError(err)
+		return err
+	}
+	data, err := readRunFile(store.RunDir(r.ID), name)
+	if err != nil {
+		err = fmt.Errorf("run %s (%s): %w", r.ID, r.Name, err)
+		showError(err)
+		return err
+	}
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".png":
+		display().Show(Output{PNG: data, Text: fmt.Sprintf("[%s of run %s]", name, r.ID)})
+	case ".md":
+		display().Show(Output{Markdown: string(data), Text: string(data)})
+	default:
+		display().Show(Output{Text: string(data), HTML: "<pre>" + html.EscapeString(string(data)) + "</pre>"})
+	}
+	return nil
+}
+
+// readRunFile reads name inside a run's folder dir; a missing file is
+// reported with the files the folder does hold.
+func readRunFile(dir, name string) ([]byte, error) {
+	if !filepath.IsLocal(name) {
+		return nil, fmt.Errorf("%q is not a path inside the run's folder", name)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if !errors.Is(err, os.ErrNotExist) {
+		return data, err
+	}
+	var have []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() {
+			have = append(have, e.Name())
+		}
+	}
+	if len(have) == 0 {
+		return nil, fmt.Errorf("no file %s: its folder %s holds no files", name, dir)
+	}
+	return nil, fmt.Errorf("no file %s in %s (it holds: %s)", name, dir, strings.Join(have, ", "))
 }

@@ -130,7 +130,10 @@ func (st *Stage) runChannels(s *runner.Session) (map[string]float64, error) {
 		return nil, err
 	}
 	// The masked model, kept aside for the comparison and the timing.
-	masked := snapshot(s.Ctx, "/"+m.Arch)
+	masked, err := snapshot(s.Ctx, "/"+m.Arch)
+	if err != nil {
+		return nil, err
+	}
 	small, err := Shrink(s.Ctx, plan, m.ActivationAtZero())
 	if err != nil {
 		return nil, err
@@ -234,21 +237,20 @@ func firstExamples(set *datasets.Set, n int) (*tensors.Tensor, error) {
 	return tensors.FromFlatDataAndDimensions(slices.Clone(set.Features[:n*size]), append([]int{n}, set.ExampleShape...)...), nil
 }
 
-// snapshot copies the variables under scope into a new context.
-func snapshot(ctx *gomlxctx.Context, scope string) *gomlxctx.Context {
+// snapshot copies the (float32) variables under scope into a new context.
+func snapshot(ctx *gomlxctx.Context, scope string) (*gomlxctx.Context, error) {
 	out := gomlxctx.New().Checked(false)
 	for v := range ctx.IterVariables() {
 		if !strings.HasPrefix(v.Scope()+"/", scope+"/") {
 			continue
 		}
-		t, err := v.Value()
+		values, dims, err := read(ctx, v.Scope(), v.Name())
 		if err != nil {
-			continue
+			return nil, err
 		}
-		values := tensors.MustCopyFlatData[float32](t)
-		out.InAbsPath(v.Scope()).VariableWithValue(v.Name(), tensors.FromFlatDataAndDimensions(values, v.Shape().Dimensions...)).SetTrainable(v.Trainable)
+		out.InAbsPath(v.Scope()).VariableWithValue(v.Name(), tensors.FromFlatDataAndDimensions(values, dims...)).SetTrainable(v.Trainable)
 	}
-	return out
+	return out, nil
 }
 
 // forward is an inference graph of a model on a context's variables.

@@ -48,17 +48,6 @@ func (m Model) Layers() []string {
 	return out
 }
 
-// Width is the number of outputs (neurons, filters) of a layer: the
-// model's Widths where it gives one, else the zoo's.
-func (m Model) Width(layer string) int {
-	for _, l := range m.Architecture(nil) {
-		if l.Name == layer {
-			return l.Out
-		}
-	}
-	return 0
-}
-
 // Architecture lists the model's weight layers in order, with their sizes
 // for examples of this shape ([features] or [height, width, channels]; nil
 // when only names and wiring are wanted).

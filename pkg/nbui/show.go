@@ -16,17 +16,12 @@ import (
 // newest run) — as `lathe show` does: status, backend and time, each
 // stage's results, final metrics, and its loss and accuracy curves.
 func ShowRun(ref string) error {
-	store, err := runs.OpenExisting(DefaultRunsDir())
+	store, r, err := openRun(ref)
 	if err != nil {
 		showError(err)
 		return err
 	}
 	defer store.Close()
-	r, err := store.Get(ref)
-	if err != nil {
-		showError(err)
-		return err
-	}
 	head := fmt.Sprintf("run %s — %s, %s on %s, %s", r.ID, r.Name, r.Status, r.Backend, r.Duration().Round(100*time.Millisecond))
 	if r.Error != "" {
 		head += "\nerror: " + r.Error
@@ -119,17 +114,12 @@ func tableText(rows [][]string) string {
 // an image, a .md as Markdown (rendered by the front-end; its text is the
 // plain fallback), anything else as text.
 func ShowRunFile(ref, name string) error {
-	store, err := runs.OpenExisting(DefaultRunsDir())
+	store, r, err := openRun(ref)
 	if err != nil {
 		showError(err)
 		return err
 	}
 	defer store.Close()
-	r, err := store.Get(ref)
-	if err != nil {
-		showError(err)
-		return err
-	}
 	data, err := readRunFile(store.RunDir(r.ID), name)
 	if err != nil {
 		err = fmt.Errorf("run %s (%s): %w", r.ID, r.Name, err)
@@ -168,4 +158,19 @@ func readRunFile(dir, name string) ([]byte, error) {
 		return nil, fmt.Errorf("no file %s: its folder %s holds no files", name, dir)
 	}
 	return nil, fmt.Errorf("no file %s in %s (it holds: %s)", name, dir, strings.Join(have, ", "))
+}
+
+// openRun opens the run store read-only and finds the run ref names (an
+// id, an id prefix or a name: its newest run); the caller closes the store.
+func openRun(ref string) (*runs.Store, *runs.Run, error) {
+	store, err := runs.OpenExisting(DefaultRunsDir())
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := store.Get(ref)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, r, nil
 }

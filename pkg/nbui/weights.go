@@ -65,15 +65,11 @@ func (w *LayerWeights) SmallestNonzero() float64 {
 // it: fc1, conv2, stage1/block1/conv1) from the newest checkpoint of the
 // run ref names (an id, an id prefix or a name: its newest run).
 func ReadWeights(ref, layer string) (*LayerWeights, error) {
-	store, err := runs.OpenExisting(DefaultRunsDir())
+	store, r, err := openRun(ref)
 	if err != nil {
 		return nil, err
 	}
 	defer store.Close()
-	r, err := store.Get(ref)
-	if err != nil {
-		return nil, err
-	}
 	list, err := runs.Checkpoints(store.CheckpointDir(r.ID))
 	if err != nil {
 		return nil, err

@@ -57,6 +57,15 @@ func (p ChannelPlan) Removed() int {
 	return n
 }
 
+// kept marks group i's channels the plan keeps.
+func (p ChannelPlan) kept(i int) []bool {
+	kept := make([]bool, p.Groups[i].Width)
+	for _, c := range p.Keep[i] {
+		kept[c] = true
+	}
+	return kept
+}
+
 // Pruned is the model after the plan: its Widths give every resized layer.
 func (p ChannelPlan) Pruned() spec.Model {
 	m := p.Model
@@ -169,11 +178,7 @@ func ZeroChannels(ctx *context.Context, plan ChannelPlan) error {
 		if keep == nil {
 			continue
 		}
-		g := plan.Groups[i]
-		kept := make([]bool, g.Width)
-		for _, c := range keep {
-			kept[c] = true
-		}
+		g, kept := plan.Groups[i], plan.kept(i)
 		for _, layer := range g.Producers {
 			for _, v := range producerVariables(ctx, plan.Model.Arch, layer, g.Width) {
 				if v.Name() == "mean" || v.Name() == "variance" || v.Name() == "avg_weight" {
@@ -210,11 +215,7 @@ func Shrink(ctx *context.Context, plan ChannelPlan, act0 float64) (spec.Model, e
 		if keep == nil {
 			continue
 		}
-		g := plan.Groups[i]
-		kept := make([]bool, g.Width)
-		for _, c := range keep {
-			kept[c] = true
-		}
+		g, kept := plan.Groups[i], plan.kept(i)
 		for _, layer := range g.Consumers {
 			if err := shrinkConsumer(ctx, plan.Model.Arch, layer, g.Width, kept, act0); err != nil {
 				return spec.Model{}, err

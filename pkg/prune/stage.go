@@ -238,13 +238,30 @@ func (st *Stage) String() string {
 	}
 	switch {
 	case st.Structure == Channels:
-		return fmt.Sprintf("remove %g%% of the channels of every layer by %s", 100*s.Target, st.Criterion)
+		return fmt.Sprintf("remove %g%% of the channels of every layer%s by %s", 100*s.Target, st.overridesText(), st.Criterion)
 	case st.Kind == OneShot:
 		return fmt.Sprintf("prune %g%% at once (%s)", 100*s.Target, scope)
 	case st.Kind == Iterative:
 		return fmt.Sprintf("prune to %g%% in %d rounds from step %d to %d (%s)", 100*s.Target, s.Rounds, s.Begin, s.End, scope)
 	}
 	return fmt.Sprintf("prune to %g%% from step %d to %d every %d (%s)", 100*s.Target, s.Begin, s.End, s.Frequency, scope)
+}
+
+// overridesText lists the layers pruned to their own sparsity, " (fc1
+// 25%, …)", or "".
+func (st *Stage) overridesText() string {
+	if len(st.Layers) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(st.Layers))
+	for name := range st.Layers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for i, name := range names {
+		names[i] = fmt.Sprintf("%s %g%%", name, 100*st.Layers[name])
+	}
+	return " (" + strings.Join(names, ", ") + ")"
 }
 
 // Run implements runner.Stage: masks on, pruned at once or scheduled over

@@ -120,11 +120,7 @@ func zeros(values []float32) int {
 func TestPrunedWeightsStayZero(t *testing.T) {
 	for _, opt := range []string{"{name: adam, learning_rate: 0.01}", "{name: sgd, learning_rate: 0.1, momentum: 0.9}"} {
 		t.Run(opt, func(t *testing.T) {
-			store, err := runs.Open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
+			store := newStore(t)
 			src := base + "  - train: {epochs: 1, optimizer: " + opt + "}\n" +
 				"  - prune: {schedule: oneshot, target_sparsity: 0.75, exclude: [logits]}\n" +
 				"  - train: {epochs: 4, optimizer: " + opt + "}\n  - evaluate: {split: test}\n"
@@ -175,11 +171,7 @@ func TestGradualPruning(t *testing.T) {
 		{"global", "{name: adam, learning_rate: 0.01}", "global"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			store, err := runs.Open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
+			store := newStore(t)
 			src := base + "  - prune: {target_sparsity: 0.8, begin_step: 5, end_step: 30, frequency: 5, scope: " + c.scope + "}\n" +
 				"  - train: {epochs: 3, log_every: 5, optimizer: " + c.opt + "}\n  - evaluate: {split: test}\n"
 			var sparsity []float64
@@ -252,11 +244,7 @@ func TestResumeMidSchedule(t *testing.T) {
 	src := base + "  - prune: {target_sparsity: 0.8, begin_step: 0, end_step: 40, frequency: 5}\n" +
 		"  - train: {epochs: 3, log_every: 5, checkpoint_every: 5}\n  - evaluate: {split: test}\n"
 	run := func(stopAt int) (*runs.Store, *runner.Result) {
-		store, err := runs.Open(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { store.Close() })
+		store := newStore(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		stop := events.SinkFunc(func(e events.Event) {
@@ -300,11 +288,7 @@ func TestResumeMidSchedule(t *testing.T) {
 // layer, fine-tunes and evaluates the smaller model; the stage reports the
 // sizes, FLOPs and latency, and a resumed run rebuilds the small model.
 func TestStructuredStage(t *testing.T) {
-	store, err := runs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := newStore(t)
 	src := base + "  - train: {epochs: 2, optimizer: {name: adam, learning_rate: 0.01}}\n" +
 		"  - prune: {structure: channels, target_sparsity: 0.5}\n" +
 		"  - evaluate: {split: test}\n" +
@@ -336,11 +320,7 @@ func TestStructuredStage(t *testing.T) {
 	}
 
 	// Stopped in the fine-tune and resumed: the same end as uninterrupted.
-	store2, err := runs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store2.Close()
+	store2 := newStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := events.SinkFunc(func(e events.Event) {
@@ -404,11 +384,7 @@ func TestIterativeSchedule(t *testing.T) {
 // TestTaylorCriterion: gradient×weight scores drive one-shot pruning of
 // weights and then of channels; the masks survive the channel cut.
 func TestTaylorCriterion(t *testing.T) {
-	store, err := runs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := newStore(t)
 	src := base + "  - train: {epochs: 1, optimizer: {name: adam, learning_rate: 0.01}}\n" +
 		"  - prune: {schedule: oneshot, target_sparsity: 0.5, criterion: taylor, taylor_batches: 4, exclude: [logits]}\n" +
 		"  - prune: {structure: channels, target_sparsity: 0.25, criterion: taylor}\n" +
@@ -432,11 +408,7 @@ func TestTaylorCriterion(t *testing.T) {
 // TestIterativeStage: three rounds over the training that follows leave
 // every layer at the target, having passed 1−(1−s)^(1/3) and ^(2/3).
 func TestIterativeStage(t *testing.T) {
-	store, err := runs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := newStore(t)
 	src := base + "  - prune: {schedule: iterative, rounds: 3, target_sparsity: 0.875, begin_step: 0, end_step: 20}\n" +
 		"  - train: {epochs: 2, log_every: 1, optimizer: {name: adam, learning_rate: 0.01}}\n"
 	var seen []float64
@@ -465,4 +437,15 @@ func TestIterativeStage(t *testing.T) {
 			t.Errorf("%s: %d of %d masked, %d weights at 0", layer, zeros(mask), len(mask), zeros(w[layer]))
 		}
 	}
+}
+
+// newStore opens a run store in a temporary folder, closed with the test.
+func newStore(t *testing.T) *runs.Store {
+	t.Helper()
+	store, err := runs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/lathe-ml/lathe/pkg/prune"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner"
-	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
 // TestAllocate follows the greedy allocation by hand: layer b costs less
@@ -36,11 +35,7 @@ func TestAllocate(t *testing.T) {
 // layer, leaves the weights as they were, and its allocation drives a
 // later prune stage.
 func TestSensitivityStage(t *testing.T) {
-	store, err := runs.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := newStore(t)
 	src := base + "  - train: {epochs: 2, optimizer: {name: adam, learning_rate: 0.01}}\n" +
 		"  - evaluate: {split: validation}\n" +
 		"  - sensitivity: {sparsities: [0.5, 0.9], target_sparsity: 0.6}\n" +

@@ -56,6 +56,11 @@ func stageHighlights(m map[string]float64, hasSteps bool) string {
 			parts = append(parts, h.before+value+h.after)
 		}
 	}
+	if speedup, ok := m["latency_speedup"]; ok { // a gradual structured prune rebuilt the model at the stage's end
+		parts = append(parts, fmt.Sprintf("rebuilt smaller: params %s → %s, latency %s → %s (%.2f×)",
+			runs.FormatCount(m["params_before"]), runs.FormatCount(m["params_after"]),
+			runs.FormatMetric("latency_before_ms", m["latency_before_ms"]), runs.FormatMetric("latency_after_ms", m["latency_after_ms"]), speedup))
+	}
 	return strings.Join(parts, ", ")
 }
 

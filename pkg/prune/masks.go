@@ -73,12 +73,14 @@ func maskOf(ctx *context.Context, v *context.Variable) *context.Variable {
 // WrapOptimizer returns opt with the masks applied to the weights after
 // every update.
 func (m *Masks) WrapOptimizer(opt optimizers.Interface) optimizers.Interface {
-	return &maskedOptimizer{inner: opt, masks: m}
+	return &remaskingOptimizer{inner: opt, remask: m.remask}
 }
 
-type maskedOptimizer struct {
-	inner optimizers.Interface
-	masks *Masks
+// remaskingOptimizer runs an optimizer's update, then remask on the graph:
+// what keeps masked values at 0 whatever the optimizer's state would do.
+type remaskingOptimizer struct {
+	inner  optimizers.Interface
+	remask func(ctx *context.Context, g *graph.Graph)
 }
 
 // gradientApplier is GoMLX's optional interface for optimizers that apply
@@ -87,14 +89,14 @@ type gradientApplier interface {
 	UpdateGraphWithGradients(ctx *context.Context, grads []*graph.Node, dtype dtypes.DType)
 }
 
-func (o *maskedOptimizer) UpdateGraph(ctx *context.Context, g *graph.Graph, loss *graph.Node) {
+func (o *remaskingOptimizer) UpdateGraph(ctx *context.Context, g *graph.Graph, loss *graph.Node) {
 	o.inner.UpdateGraph(ctx, g, loss)
 	o.remask(ctx, g)
 }
 
 // UpdateGraphWithGradients implements GoMLX's gradient-applier interface
 // when the wrapped optimizer does.
-func (o *maskedOptimizer) UpdateGraphWithGradients(ctx *context.Context, grads []*graph.Node, dtype dtypes.DType) {
+func (o *remaskingOptimizer) UpdateGraphWithGradients(ctx *context.Context, grads []*graph.Node, dtype dtypes.DType) {
 	inner, ok := o.inner.(gradientApplier)
 	if !ok {
 		panic(fmt.Sprintf("prune: %T cannot apply given gradients", o.inner))
@@ -105,12 +107,12 @@ func (o *maskedOptimizer) UpdateGraphWithGradients(ctx *context.Context, grads [
 	}
 }
 
-func (o *maskedOptimizer) Clear(ctx *context.Context) error { return o.inner.Clear(ctx) }
+func (o *remaskingOptimizer) Clear(ctx *context.Context) error { return o.inner.Clear(ctx) }
 
 // remask multiplies every masked weight by its mask in graph g.
-func (o *maskedOptimizer) remask(ctx *context.Context, g *graph.Graph) {
+func (m *Masks) remask(ctx *context.Context, g *graph.Graph) {
 	for v := range ctx.IterVariables() {
-		if o.masks.layerOf(v) == "" {
+		if m.layerOf(v) == "" {
 			continue
 		}
 		mask := ctx.GetVariableByScopeAndName(v.Scope(), maskName)

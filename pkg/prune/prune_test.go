@@ -314,30 +314,129 @@ func TestStructuredStage(t *testing.T) {
 	if acc := res.Final["test_accuracy"]; acc < 0.95 {
 		t.Errorf("test accuracy after fine-tuning the smaller model: %g", acc)
 	}
-	w, _ := weights(t, store, res.RunID)
-	if len(w["fc1"]) != 2*16 || len(w["fc2"]) != 16*8 || len(w["logits"]) != 8*4 {
-		t.Errorf("checkpointed weights: fc1 %d, fc2 %d, logits %d", len(w["fc1"]), len(w["fc2"]), len(w["logits"]))
-	}
+	checkHalvedWeights(t, store, res.RunID)
 
 	// Stopped in the fine-tune and resumed: the same end as uninterrupted.
-	store2 := newStore(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stop := events.SinkFunc(func(e events.Event) {
-		if e.Kind == events.Step && e.StageIndex == 3 && e.StageStep >= 8 {
-			cancel()
-		}
-	})
-	first, err := runner.Run(ctx, mustParse(t, src), runner.Options{Store: store2, Sinks: []events.Sink{stop}})
-	if err != runner.ErrStopped {
-		t.Fatalf("stopping: %v", err)
-	}
+	store2, first := runStopped(t, src, 3, 8)
 	resumed, err := runner.Resume(context.Background(), store2, first.RunID, runner.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if math.Abs(resumed.Final["test_loss"]-res.Final["test_loss"]) > 1e-6 {
 		t.Errorf("test loss %.9g resumed, %.9g uninterrupted", resumed.Final["test_loss"], res.Final["test_loss"])
+	}
+}
+
+// TestGradualStructuredStage: channels go on Zhu & Gupta's schedule while
+// training goes on, silenced channels stay exactly 0 through Adam's
+// updates, and when the train stage in which the schedule ends is over the
+// model is rebuilt smaller, agreeing with the masked one; a run stopped
+// mid-schedule and resumed ends the same.
+func TestGradualStructuredStage(t *testing.T) {
+	// Epochs of 15 steps; the schedule runs from step 0 to 20 of the 30.
+	src := base + "  - train: {epochs: 1, optimizer: {name: adam, learning_rate: 0.01}}\n" +
+		"  - prune: {structure: channels, schedule: gradual, target_sparsity: 0.5, begin_step: 0, end_step: 20, frequency: 5}\n" +
+		"  - train: {epochs: 2, log_every: 1, checkpoint_every: 1, optimizer: {name: adam, learning_rate: 0.01}}\n  - evaluate: {split: test}\n"
+	store := newStore(t)
+	var seen []float64
+	watch := events.SinkFunc(func(e events.Event) {
+		if s, ok := e.Metrics["channel_sparsity"]; ok && e.Kind == events.Step && (len(seen) == 0 || seen[len(seen)-1] != s) {
+			seen = append(seen, s)
+		}
+	})
+	res, err := runner.Run(context.Background(), mustParse(t, src), runner.Options{Store: store, Sinks: []events.Sink{watch}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Zhu & Gupta at steps 0, 5, 10, 15, 20 with s_f = 0.5, exponent 3:
+	// 0.5·(1 − (1 − t/20)³) = 0, 0.2890625, 0.4375, 0.4921875, 0.5, of
+	// 32 and 16 neurons rounded: 0+0, 9+5, 14+7, 16+8, 16+8 of 48.
+	want := []float64{0, 14.0 / 48, 21.0 / 48, 24.0 / 48}
+	if len(seen) != len(want) {
+		t.Fatalf("channel sparsity went through %v, want %v", seen, want)
+	}
+	for i := range want {
+		if math.Abs(seen[i]-want[i]) > 1e-9 {
+			t.Errorf("point %d: channel sparsity %g, want %g", i, seen[i], want[i])
+		}
+	}
+	got := res.Stages[2].Metrics
+	before, after := float64(2*32+32+32*16+16+16*4+4), float64(2*16+16+16*8+8+8*4+4)
+	for k, v := range map[string]float64{"params_before": before, "params_after": after, "params": after, "channels_removed": 24, "width/fc1": 16, "width/fc2": 8} {
+		if got[k] != v {
+			t.Errorf("%s = %g, want %g", k, got[k], v)
+		}
+	}
+	if got["rebuild_max_diff"] > 1e-5 || !(got["latency_speedup"] > 0) {
+		t.Errorf("rebuild diff %g, latency speed-up %g", got["rebuild_max_diff"], got["latency_speedup"])
+	}
+	if acc := res.Final["test_accuracy"]; acc < 0.95 {
+		t.Errorf("test accuracy of the gradually pruned model: %g", acc)
+	}
+	checkHalvedWeights(t, store, res.RunID)
+
+	// Stopped at step 18 of the schedule (3 updates after the masks last
+	// changed): every silenced neuron's weights and bias are exactly 0.
+	store2, first := runStopped(t, src, 2, 18)
+	checkSilenced(t, store2, first.RunID, map[string]int{"fc1": 16, "fc2": 8})
+	resumed, err := runner.Resume(context.Background(), store2, first.RunID, runner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(resumed.Final["test_loss"]-res.Final["test_loss"]) > 1e-6 {
+		t.Errorf("test loss %.9g resumed, %.9g uninterrupted", resumed.Final["test_loss"], res.Final["test_loss"])
+	}
+}
+
+// TestGradualStructuredAtZero: a dense baseline written as the same
+// stage at sparsity 0 trains and evaluates the model unchanged.
+func TestGradualStructuredAtZero(t *testing.T) {
+	src := base + "  - prune: {structure: channels, schedule: gradual, target_sparsity: 0, end_step: 10}\n" +
+		"  - train: {epochs: 1}\n  - evaluate: {split: test}\n  - train: {epochs: 1}\n"
+	res, err := runner.Run(context.Background(), mustParse(t, src), runner.Options{Store: newStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Stages[1].Metrics; got["channels_removed"] != 0 || got["params"] != 2*32+32+32*16+16+16*4+4 {
+		t.Errorf("train stage results %v", got)
+	}
+}
+
+// checkSilenced checks, in a run's newest checkpoint, that each layer's
+// channel mask silences silenced of its neurons and that their weights
+// and biases are exactly 0 while the others' are not all 0.
+func checkSilenced(t *testing.T, store *runs.Store, id string, silenced map[string]int) {
+	t.Helper()
+	loaded, err := loadCheckpoint(gomlxctx.New(), store.CheckpointDir(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string][]float32{}
+	for name, v := range loaded {
+		if scope, leaf := gomlxctx.VariableScopeAndNameFromParameterName(name); strings.HasPrefix(scope, "/mlp/") {
+			values[strings.TrimPrefix(scope, "/mlp/")+"/"+leaf] = tensors.MustCopyFlatData[float32](v)
+		}
+	}
+	for layer, n := range silenced {
+		mask, w, b := values[layer+"/channel_mask"], values[layer+"/weights"], values[layer+"/biases"]
+		if zeros(mask) != n || len(b) != len(mask) || len(w)%len(mask) != 0 {
+			t.Fatalf("%s: mask %v (want %d zeros), %d weights, %d biases", layer, mask, n, len(w), len(b))
+		}
+		width := len(mask)
+		for c, m := range mask {
+			column := 0
+			for i := c; i < len(w); i += width {
+				if w[i] != 0 {
+					column++
+				}
+			}
+			if m == 0 && (column > 0 || b[c] != 0) {
+				t.Errorf("%s: silenced neuron %d has %d weights off 0, bias %g", layer, c, column, b[c])
+			}
+			if m == 1 && column == 0 {
+				t.Errorf("%s: kept neuron %d has every weight at 0", layer, c)
+			}
+		}
 	}
 }
 
@@ -354,6 +453,8 @@ func TestBadStructuredKeys(t *testing.T) {
 		train + "  - prune: {structure: channels, target_sparsity: 0.5, scope: global}\n":                                                       "scope: global applies to weights",
 		train + "  - prune: {structure: channels, target_sparsity: 0.5, layers: {logits: 0.5}}\n":                                               "the logits layer's outputs are the classes",
 		"  - prune: {structure: channels, target_sparsity: 0.5}\n":                                                                              "p.yaml:7:12: prune: pruning at once needs trained weights",
+		train + "  - prune: {structure: channels, schedule: gradual, target_sparsity: 0.5, end_step: 100}\n":                                    "p.yaml:8:75: prune: the schedule ends at step 100, but the training after it takes 15 steps",
+		train + "  - prune: {structure: channels, schedule: gradual, target_sparsity: 0.5, end_step: 10}\n  - prune: {target_sparsity: 0.5}\n":  "p.yaml:8:12: prune: schedule: gradual removes channels during training: put a train stage between it and the prune stage after it",
 		train + "  - prune: {target_sparsity: 0.5, rounds: 4}\n":                                                                                "p.yaml:8:35: prune: rounds applies to schedule: iterative",
 		train + "  - prune: {target_sparsity: 0.5, taylor_batches: 4}\n":                                                                        "taylor_batches applies to criterion: taylor",
 		train + "  - prune: {target_sparsity: 0.5, schedule: iterative, rounds: 4, end_step: 2}\n":                                              "4 rounds of iterative pruning need end_step at least 3 steps after begin_step",
@@ -437,6 +538,35 @@ func TestIterativeStage(t *testing.T) {
 			t.Errorf("%s: %d of %d masked, %d weights at 0", layer, zeros(mask), len(mask), zeros(w[layer]))
 		}
 	}
+}
+
+// checkHalvedWeights checks that a run's newest checkpoint holds the blobs
+// MLP with half its neurons (hidden 32 and 16 become 16 and 8).
+func checkHalvedWeights(t *testing.T, store *runs.Store, id string) {
+	t.Helper()
+	w, _ := weights(t, store, id)
+	if len(w["fc1"]) != 2*16 || len(w["fc2"]) != 16*8 || len(w["logits"]) != 8*4 {
+		t.Errorf("checkpointed weights: fc1 %d, fc2 %d, logits %d", len(w["fc1"]), len(w["fc2"]), len(w["logits"]))
+	}
+}
+
+// runStopped runs the recipe src in a new store, stopped (as ctrl-c
+// does) once stage index stage has taken step steps.
+func runStopped(t *testing.T, src string, stage, step int) (*runs.Store, *runner.Result) {
+	t.Helper()
+	store := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step && e.StageIndex == stage && e.StageStep >= step {
+			cancel()
+		}
+	})
+	res, err := runner.Run(ctx, mustParse(t, src), runner.Options{Store: store, Sinks: []events.Sink{stop}})
+	if err != runner.ErrStopped {
+		t.Fatalf("stopping: %v", err)
+	}
+	return store, res
 }
 
 // newStore opens a run store in a temporary folder, closed with the test.

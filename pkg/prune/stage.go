@@ -138,7 +138,6 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 		if err := st.checkChannels(d, at, rec); err != nil {
 			return err
 		}
-		st.Kind = OneShot
 	}
 	if !st.hasEnd {
 		s.End = s.Begin
@@ -237,6 +236,10 @@ func (st *Stage) String() string {
 		scope = "global"
 	}
 	switch {
+	case st.Structure == Channels && st.Kind == Gradual:
+		return fmt.Sprintf("remove %g%% of the channels of every layer%s by %s, from step %d to %d every %d", 100*s.Target, st.overridesText(), st.Criterion, s.Begin, s.End, s.Frequency)
+	case st.Structure == Channels && st.Kind == Iterative:
+		return fmt.Sprintf("remove %g%% of the channels of every layer%s by %s, in %d rounds from step %d to %d", 100*s.Target, st.overridesText(), st.Criterion, s.Rounds, s.Begin, s.End)
 	case st.Structure == Channels:
 		return fmt.Sprintf("remove %g%% of the channels of every layer%s by %s", 100*s.Target, st.overridesText(), st.Criterion)
 	case st.Kind == OneShot:
@@ -268,8 +271,13 @@ func (st *Stage) overridesText() string {
 // the training after this stage.
 func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64, error) {
 	st.index = s.StageIndex
-	if st.Structure == Channels {
+	if st.Structure == Channels && st.Kind == OneShot {
 		return st.runChannels(s)
+	}
+	if st.Structure == Channels {
+		st.installChannelSchedule(s, s.Step, -1)
+		s.Log("prune: %s over the training that follows; the model is rebuilt smaller when the train stage in which the schedule ends is over", st)
+		return map[string]float64{}, nil
 	}
 	if err := st.takeAllocation(s); err != nil {
 		return nil, err
@@ -315,16 +323,25 @@ func (st *Stage) Restore(_ context.Context, s *runner.Session) error {
 	if err := st.takeAllocation(s); err != nil {
 		return err
 	}
-	origin, ok := intParam(s, st.param("origin"))
-	if !ok {
-		return fmt.Errorf("prune: the checkpoint lacks %s", st.param("origin"))
-	}
-	last, ok := intParam(s, st.param("last"))
-	if !ok {
-		last = -1
+	origin, last, err := st.scheduleParams(s)
+	if err != nil {
+		return err
 	}
 	st.install(s, origin, last)
 	return nil
+}
+
+// scheduleParams reads where a resumed run's schedule stands: the global
+// step it counts from, and the schedule step last pruned at (-1: none).
+func (st *Stage) scheduleParams(s *runner.Session) (origin, last int, err error) {
+	origin, ok := intParam(s, st.param("origin"))
+	if !ok {
+		return 0, 0, fmt.Errorf("prune: the checkpoint lacks %s", st.param("origin"))
+	}
+	if last, ok = intParam(s, st.param("last")); !ok {
+		last = -1
+	}
+	return origin, last, nil
 }
 
 // takeAllocation reads, for layers: sensitivity, each pruned layer's

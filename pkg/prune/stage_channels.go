@@ -28,13 +28,17 @@ const LatencyBatch = 64
 // masks, and a sparsity that would remove every channel of a layer — in
 // the model as the structured prune stages before this one leave it.
 func (st *Stage) checkChannels(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
-	for _, key := range []string{"initial_sparsity", "begin_step", "end_step", "frequency", "exponent", "rounds"} {
-		if n, ok := st.written[key]; ok {
-			return d.Errorf(n, "prune: %s does not apply to structure: channels, which removes channels at once (for rounds, repeat prune and train stages)", key)
-		}
+	if _, scheduled := st.written["schedule"]; !scheduled {
+		st.Kind = OneShot // channels go at once unless a schedule is asked for
 	}
-	if n, ok := st.written["schedule"]; ok && st.Kind != OneShot {
-		return d.Errorf(n, "prune: structure: channels removes channels at once (schedule: oneshot); for rounds, repeat prune and train stages")
+	if st.Kind == OneShot {
+		for _, key := range []string{"initial_sparsity", "begin_step", "end_step", "frequency", "exponent", "rounds"} {
+			if n, ok := st.written[key]; ok {
+				return d.Errorf(n, "prune: %s does not apply to structure: channels removed at once; schedule: gradual removes them over the training that follows", key)
+			}
+		}
+	} else if err := st.checkChannelSchedule(d, at, rec); err != nil {
+		return err
 	}
 	if st.Global {
 		return d.Errorf(st.written["scope"], "prune: structure: channels removes the same fraction of every layer's channels; scope: global applies to weights")
@@ -64,6 +68,57 @@ func (st *Stage) checkChannels(d *recipe.Decoder, at recipe.Node, rec *recipe.Re
 		}
 		return d.Errorf(where, "prune: structured pruning at %g would remove every one of %s's %d channels; keep at least one (a sparsity below %.3g there) or exclude it",
 			s, g.Producers[0], g.Width, (float64(g.Width)-0.5)/float64(g.Width))
+	}
+	return nil
+}
+
+// checkChannelSchedule checks that the training after a scheduled
+// structured stage reaches the schedule's end before any other pruning,
+// since the model is rebuilt smaller when the train stage in which the
+// schedule ends is over.
+func (st *Stage) checkChannelSchedule(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
+	end := st.Schedule.End
+	if !st.hasEnd {
+		end = st.Schedule.Begin
+	}
+	perEpoch := rec.Data.StepsPerEpoch()
+	steps, trains, next := 0, 0, ""
+	for _, other := range after(at, rec) {
+		if other.Kind == "train" {
+			steps += other.Settings.PlannedSteps(perEpoch)
+			trains++
+			continue
+		}
+		if _, ok := other.Settings.(*Stage); ok || other.Kind == "sensitivity" {
+			next = other.Kind
+			break
+		}
+	}
+	switch {
+	case trains == 0 && next != "":
+		return d.Errorf(at, "prune: schedule: %s removes channels during training: put a train stage between it and the %s stage after it", st.Kind, next)
+	case trains == 0:
+		return d.Errorf(at, "prune: schedule: %s removes channels during training: put a train stage after it", st.Kind)
+	case perEpoch > 0 && end >= steps:
+		where := at
+		if n, ok := st.written["end_step"]; ok {
+			where = n
+		}
+		upTo := "after it"
+		if next != "" {
+			upTo = "before the next " + next + " stage"
+		}
+		return d.Errorf(where, "prune: the schedule ends at step %d, but the training %s takes %d steps; the model is rebuilt smaller only once its schedule is over", end, upTo, steps)
+	}
+	return nil
+}
+
+// after lists the recipe's stages after the one whose settings are written at.
+func after(at recipe.Node, rec *recipe.Recipe) []recipe.Stage {
+	for i, other := range rec.Stages {
+		if other.Node() == at {
+			return rec.Stages[i+1:]
+		}
 	}
 	return nil
 }
@@ -105,7 +160,6 @@ func (st *Stage) plannedModel(m spec.Model) spec.Model {
 // measuring what that buys.
 func (st *Stage) runChannels(s *runner.Session) (map[string]float64, error) {
 	spec := s.Model.Spec
-	m := spec.Model
 	batch, err := firstExamples(s.Data.Train, LatencyBatch)
 	if err != nil {
 		return nil, err
@@ -116,19 +170,35 @@ func (st *Stage) runChannels(s *runner.Session) (map[string]float64, error) {
 		return nil, err
 	}
 	paramsBefore := s.CountParams()
-	var grads map[string][]float32
-	if st.Criterion == Taylor {
-		if grads, err = gradients(s, st.TaylorBatches); err != nil {
-			return nil, err
-		}
-	}
-	plan, err := PlanChannels(s.Ctx, m, st.Criterion, grads, st.channelSparsity)
+	plan, err := st.planChannels(s, spec.Model, st.channelSparsity)
 	if err != nil {
 		return nil, err
 	}
 	if err := ZeroChannels(s.Ctx, plan); err != nil {
 		return nil, err
 	}
+	return st.rebuild(s, plan, paramsBefore, batch)
+}
+
+// planChannels ranks the channels of m by the stage's criterion, measuring
+// the gradients now for taylor.
+func (st *Stage) planChannels(s *runner.Session, m spec.Model, sparsity func(spec.ChannelGroup) (float64, bool)) (ChannelPlan, error) {
+	var grads map[string][]float32
+	if st.Criterion == Taylor {
+		var err error
+		if grads, err = gradients(s, st.TaylorBatches); err != nil {
+			return ChannelPlan{}, err
+		}
+	}
+	return PlanChannels(s.Ctx, m, st.Criterion, grads, sparsity)
+}
+
+// rebuild shrinks the session's model, whose channels the plan removes
+// are silenced already, and reports what that bought: parameters, FLOPs,
+// and the latency of the masked and the rebuilt model, timed on batch.
+func (st *Stage) rebuild(s *runner.Session, plan ChannelPlan, paramsBefore int, batch *tensors.Tensor) (map[string]float64, error) {
+	spec := s.Model.Spec
+	m := spec.Model
 	// The masked model, kept aside for the comparison and the timing.
 	masked, err := snapshot(s.Ctx, "/"+m.Arch)
 	if err != nil {
@@ -178,11 +248,129 @@ func (st *Stage) runChannels(s *runner.Session) (map[string]float64, error) {
 	return result, nil
 }
 
-// restoreChannels gives a resumed run the smaller model the stage built;
-// its variables come from the checkpoint.
+// installChannelSchedule puts channel masks on the session's model and the
+// loop hooks that follow the schedule: masks recomputed at its points
+// during training, and the model rebuilt smaller at the end of the train
+// stage in which the schedule ends. origin is the global step the
+// schedule counts from, last the schedule step last pruned at (-1: none).
+func (st *Stage) installChannelSchedule(s *runner.Session, origin, last int) {
+	s.Ctx.SetParam(st.param("origin"), origin)
+	s.Ctx.SetParam(st.param("last"), last)
+	masks := NewChannelMasks(s.Model.Spec.Model, func(g spec.ChannelGroup) bool {
+		_, ok := st.channelSparsity(g)
+		return ok
+	})
+	s.Model.AddHooks(masks.Hooks())
+	s.WrapOptimizer(masks.WrapOptimizer)
+	s.AddLoopHooks(func(l *runner.Loop) {
+		fraction := -1.0 // the channels removed, once the schedule pruned
+		l.AfterStep("prune", runner.PriorityTechnique, func(info *runner.StepInfo) error {
+			if masks.off {
+				return nil
+			}
+			if point, due := st.duePoint(last, s.Step-origin); due {
+				target, _ := st.Schedule.At(point)
+				plan, err := st.planChannels(s, masks.Model, st.scaledChannelSparsity(target))
+				if err != nil {
+					return err
+				}
+				if err := masks.Apply(s.Ctx, plan); err != nil {
+					return err
+				}
+				fraction, last = masks.Fraction(plan), point
+				s.Ctx.SetParam(st.param("last"), last)
+			}
+			if fraction >= 0 {
+				info.Metrics["channel_sparsity"] = fraction
+			}
+			return nil
+		})
+		l.OnEpochEnd("channels", runner.PriorityTechnique, func(e *runner.EpochInfo) error {
+			if masks.off {
+				return nil
+			}
+			plan, err := masks.Plan(s.Ctx)
+			if err != nil {
+				return err
+			}
+			e.Metrics["channel_sparsity"] = masks.Fraction(plan)
+			for _, layer := range plan.Pruned().Architecture(nil) {
+				if layer.Name != "logits" {
+					e.Metrics["width/"+layer.Name] = float64(layer.Out)
+				}
+			}
+			if e.StageStep < l.Total || s.Step-origin < st.Schedule.End {
+				return nil
+			}
+			// The schedule is over and so is this train stage: the masks go
+			// and the model is rebuilt smaller, before validation and the
+			// checkpoint see it.
+			result, err := st.shrinkMasked(s, masks, plan)
+			if err != nil {
+				return err
+			}
+			for k, v := range result {
+				l.Report(k, v)
+			}
+			l.Report("params", float64(s.CountParams())) // the stage ends with the smaller model
+			return nil
+		})
+	})
+}
+
+// scaledChannelSparsity is channelSparsity with the target (and each
+// override, in proportion) at sparsity: where the schedule stands.
+func (st *Stage) scaledChannelSparsity(sparsity float64) func(spec.ChannelGroup) (float64, bool) {
+	return func(g spec.ChannelGroup) (float64, bool) {
+		s, ok := st.channelSparsity(g)
+		if !ok || st.Schedule.Target == 0 {
+			return 0, ok
+		}
+		return s * sparsity / st.Schedule.Target, true
+	}
+}
+
+// shrinkMasked ends a channel schedule: the masks' plan is cut out of the
+// model, the masks are deleted, and the smaller model replaces it.
+// A plan that removes nothing (sparsity 0: a dense baseline) leaves the
+// model as it is.
+func (st *Stage) shrinkMasked(s *runner.Session, masks *ChannelMasks, plan ChannelPlan) (map[string]float64, error) {
+	batch, err := firstExamples(s.Data.Train, LatencyBatch)
+	if err != nil {
+		return nil, err
+	}
+	if err := ZeroChannels(s.Ctx, plan); err != nil {
+		return nil, err
+	}
+	masks.off = true
+	arch := "/" + masks.Model.Arch + "/"
+	if err := s.DeleteVariables(func(scope, name string) bool {
+		return name == channelMaskName && strings.HasPrefix(scope+"/", arch)
+	}); err != nil {
+		return nil, err
+	}
+	if plan.Removed() == 0 {
+		s.Log("prune: %s: the schedule removed no channel; the model stays as it is", st)
+		s.Model.SetSpec(s.Model.Spec) // graphs built before read the masks just deleted
+		return map[string]float64{"channels_removed": 0}, nil
+	}
+	return st.rebuild(s, plan, s.CountParams(), batch)
+}
+
+// restoreChannels gives a resumed run the smaller model the stage built
+// (its variables come from the checkpoint) or, for a schedule not over
+// when the checkpoint was saved, its masks and hooks back.
 func (st *Stage) restoreChannels(s *runner.Session) error {
 	v, ok := s.Ctx.GetParam(st.param("widths"))
 	text, isText := v.(string)
+	if (!ok || !isText) && st.Kind != OneShot {
+		origin, last, err := st.scheduleParams(s)
+		if err != nil {
+			return err
+		}
+		st.installChannelSchedule(s, origin, last)
+		return nil
+	}
 	if !ok || !isText {
 		return fmt.Errorf("prune: the checkpoint lacks %s", st.param("widths"))
 	}

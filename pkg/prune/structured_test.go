@@ -20,21 +20,7 @@ import (
 // uses its moving statistics) and returns the logits.
 func forward(t *testing.T, b backends.Backend, ctx *gomlxctx.Context, m spec.Model, x *tensors.Tensor) []float32 {
 	t.Helper()
-	fn, err := models.Spec{Model: m}.ModelFn(10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec, err := gomlxctx.NewExec(b, ctx, func(ctx *gomlxctx.Context, x *graph.Node) *graph.Node {
-		return fn(ctx, nil, []*graph.Node{x})[0]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Exec(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tensors.MustCopyFlatData[float32](out[0])
+	return forwardWith(t, b, ctx, models.Spec{Model: m}, x)
 }
 
 // TestShrinkMatchesTheMaskedModel: the rebuilt (smaller) model's outputs
@@ -58,16 +44,7 @@ func TestShrinkMatchesTheMaskedModel(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.model.Arch, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			const batch = 3
-			size := batch
-			for _, d := range c.example {
-				size *= d
-			}
-			data := make([]float32, size)
-			for i := range data {
-				data[i] = float32(rng.NormFloat64())
-			}
-			x := tensors.FromFlatDataAndDimensions(data, append([]int{batch}, c.example...)...)
+			x := randomBatch(rng, 3, c.example)
 			ctx := gomlxctx.New().Checked(false)
 			full := forward(t, b, ctx, c.model, x) // creates the variables
 			// Random batch-norm statistics and biases, so nothing is 0 by luck.
@@ -148,4 +125,108 @@ func TestPlanRanksByNorm(t *testing.T) {
 	if _, err := prune.PlanChannels(ctx, m, prune.L1, nil, func(spec.ChannelGroup) (float64, bool) { return 0.9, true }); err == nil {
 		t.Error("pruning 0.9 of 4 neurons removes all 4: want an error")
 	}
+}
+
+// TestChannelMasksSilenceChannels: with channel masks on, a model whose
+// silenced channels' variables have moved off 0 (as an optimizer's state
+// would move them) computes what the model with those channels zeroed
+// computes, batch norm included — the masks reach every variable that
+// makes a channel — and the rebuilt model agrees with both.
+func TestChannelMasksSilenceChannels(t *testing.T) {
+	b, err := backends.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		model   spec.Model
+		example []int
+	}{
+		{spec.Model{Arch: "lenet5"}, []int{28, 28, 1}},
+		{spec.Model{Arch: "resnet8"}, []int{16, 16, 3}},
+	} {
+		t.Run(c.model.Arch, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(3, 4))
+			x := randomBatch(rng, 2, c.example)
+			ctx := gomlxctx.New().Checked(false)
+			forward(t, b, ctx, c.model, x) // creates the variables
+			masks := prune.NewChannelMasks(c.model, func(spec.ChannelGroup) bool { return true })
+			plan, err := prune.PlanChannels(ctx, c.model, prune.L1, nil, func(spec.ChannelGroup) (float64, bool) { return 0.5, true })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := masks.Apply(ctx, plan); err != nil {
+				t.Fatal(err)
+			}
+			zeroed := forward(t, b, ctx, c.model, x)
+			// Every variable moves off its value, silenced channels too.
+			for v := range ctx.IterVariables() {
+				if !v.Trainable {
+					continue
+				}
+				values := tensors.MustCopyFlatData[float32](v.MustValue())
+				for i := range values {
+					values[i] += 0.1 + 0.2*float32(rng.Float64())
+				}
+				if err := v.SetValue(tensors.FromFlatDataAndDimensions(values, v.Shape().Dimensions...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			withMasks := forwardWith(t, b, ctx, models.Spec{Model: c.model, Hooks: masks.Hooks()}, x)
+			if err := prune.ZeroChannels(ctx, plan); err != nil {
+				t.Fatal(err)
+			}
+			want := forward(t, b, ctx, c.model, x)
+			if slices.Equal(want, zeroed) {
+				t.Fatal("moving the variables changed no output")
+			}
+			for i := range want {
+				if d := math.Abs(float64(withMasks[i] - want[i])); d > 1e-5*math.Max(1, math.Abs(float64(want[i]))) {
+					t.Fatalf("output %d: masked %g, zeroed %g", i, withMasks[i], want[i])
+				}
+			}
+			// The masks stand for the plan they were set from.
+			got, err := masks.Plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range plan.Keep {
+				if !slices.Equal(got.Keep[i], plan.Keep[i]) {
+					t.Fatalf("group %d: masks keep %v, the plan %v", i, got.Keep[i], plan.Keep[i])
+				}
+			}
+		})
+	}
+}
+
+// forwardWith is forward for a spec with hooks.
+func forwardWith(t *testing.T, b backends.Backend, ctx *gomlxctx.Context, s models.Spec, x *tensors.Tensor) []float32 {
+	t.Helper()
+	fn, err := s.ModelFn(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, err := gomlxctx.NewExec(b, ctx, func(ctx *gomlxctx.Context, x *graph.Node) *graph.Node {
+		return fn(ctx, nil, []*graph.Node{x})[0]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors.MustCopyFlatData[float32](out[0])
+}
+
+// randomBatch is a batch of examples of normal random values.
+func randomBatch(rng *rand.Rand, batch int, example []int) *tensors.Tensor {
+	size := batch
+	for _, d := range example {
+		size *= d
+	}
+	data := make([]float32, size)
+	for i := range data {
+		data[i] = float32(rng.NormFloat64())
+	}
+	return tensors.FromFlatDataAndDimensions(data, append([]int{batch}, example...)...)
 }

@@ -218,14 +218,9 @@ func Parse(file string, src []byte) (*Recipe, error) {
 // data loads: the validation split leaves training examples, and a batch
 // fits in what is left.
 func (d *Decoder) checkSizes(data Data, at Node) error {
-	ds, ok := spec.LookupDataset(data.Dataset)
+	total, validation, ok := data.sizes()
 	if !ok {
 		return nil
-	}
-	total := ds.TrainExamples(data.TrainSize)
-	validation := data.Validation
-	if validation < 0 {
-		validation = total / 10
 	}
 	if validation >= total {
 		return d.Errorf(valueAt(at, "validation"), "data.validation %d holds out all %d training examples of %s; it must be less", validation, total, data.Dataset)
@@ -234,6 +229,32 @@ func (d *Decoder) checkSizes(data Data, at Node) error {
 		return d.Errorf(valueAt(at, "batch_size"), "data.batch_size %d is larger than the %d training examples of %s left after %d for validation", data.BatchSize, left, data.Dataset, validation)
 	}
 	return nil
+}
+
+// sizes are the examples of the dataset's training split and those held
+// out of it for validation; false for a dataset the spec table lacks.
+func (data Data) sizes() (total, validation int, ok bool) {
+	ds, ok := spec.LookupDataset(data.Dataset)
+	if !ok {
+		return 0, 0, false
+	}
+	total = ds.TrainExamples(data.TrainSize)
+	validation = data.Validation
+	if validation < 0 {
+		validation = total / 10
+	}
+	return total, validation, true
+}
+
+// StepsPerEpoch is how many steps one epoch of the training split takes
+// (the last partial batch is dropped); 0 when the dataset's size is not
+// known before it loads.
+func (data Data) StepsPerEpoch() int {
+	total, validation, ok := data.sizes()
+	if !ok || data.BatchSize <= 0 || validation >= total {
+		return 0
+	}
+	return (total - validation) / data.BatchSize
 }
 
 // valueAt is where key's value is written in mapping n (n itself if not there).

@@ -9,23 +9,27 @@
 // per layer or with one global threshold, at once or on Zhu & Gupta's
 // schedule (Schedule) while training goes on:
 //
-//	- prune: {target_sparsity: 0.9, begin_step: 0, end_step: 2000, frequency: 100, exclude: [conv1]}
-//	- train: {epochs: 5}
+//	stages:
+//	  - prune: {target_sparsity: 0.9, begin_step: 0, end_step: 2000, frequency: 100, exclude: [conv1]}
+//	  - train: {epochs: 5}
 //
 // Structured: channels ranked by L1, L2 or first-order Taylor scores
 // (PlanChannels), silenced in the full-size model (ZeroChannels), then cut
 // out along every layer that reads them (Shrink). At once, then
 // fine-tuned:
 //
-//	- prune: {structure: channels, target_sparsity: 0.5}
-//	- train: {epochs: 3}
+//	stages:
+//	  - train: {epochs: 3}
+//	  - prune: {structure: channels, target_sparsity: 0.5}
+//	  - train: {epochs: 3}
 //
 // or gradually, channel masks (ChannelMasks) following the schedule during
 // the training after the stage, the model rebuilt smaller when the train
 // stage in which the schedule ends is over:
 //
-//	- prune: {structure: channels, schedule: gradual, target_sparsity: 0.5, end_step: 1200, frequency: 40}
-//	- train: {epochs: 4}
+//	stages:
+//	  - prune: {structure: channels, schedule: gradual, target_sparsity: 0.5, end_step: 1200, frequency: 40}
+//	  - train: {epochs: 4}
 //
 // From Go, the same steps on a context holding a trained model m:
 //

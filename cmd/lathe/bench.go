@@ -29,7 +29,7 @@ func benchTrainCmd() *cobra.Command {
 	var (
 		arch, hidden, input, dense, backendFlag, precisionList string
 		batch, steps                                           int
-		asJSON, masked                                         bool
+		asJSON, masked, channelMasks                           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -83,6 +83,7 @@ func benchTrainCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--dense %q: want lathe, gomlx or both", dense)
 			}
+			masked = masked || channelMasks
 			if masked && (len(precisions) > 1 || len(variants) > 1) {
 				return fmt.Errorf("--masks compares one configuration plain and masked: give one precision and --dense lathe or gomlx")
 			}
@@ -116,9 +117,14 @@ func benchTrainCmd() *cobra.Command {
 						continue
 					}
 					masks := &prune.Masks{Arch: "/" + s.Arch, Prunable: func(string) bool { return true }}
+					hooks, wrap, label := masks.Hooks(), masks.WrapOptimizer, "+masks"
+					if channelMasks {
+						cm := prune.NewChannelMasks(s.Model, everyGroup)
+						hooks, wrap, label = cm.Hooks(), cm.WrapOptimizer, "+channel masks"
+					}
 					withMasks := plain
-					withMasks.Model.Hooks = models.Chain(s.Hooks, masks.Hooks())
-					withMasks.WrapOptimizer, withMasks.Label = masks.WrapOptimizer, "+masks"
+					withMasks.Model.Hooks = models.Chain(s.Hooks, hooks)
+					withMasks.WrapOptimizer, withMasks.Label = wrap, label
 					// Alternated, two rounds each, the faster kept: whichever
 					// runs first in a process pays for warming it up.
 					best := make([]*bench.Result, 2)
@@ -177,6 +183,7 @@ func benchTrainCmd() *cobra.Command {
 	cmd.Flags().StringVar(&backendFlag, "backend", "", "backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&masked, "masks", false, "also time the step with pruning masks on every layer, and print the ratio")
+	cmd.Flags().BoolVar(&channelMasks, "channel-masks", false, "as --masks, with the channel masks of gradual structured pruning on every channel group")
 	return cmd
 }
 
@@ -191,3 +198,6 @@ func parseDims(s string) ([]int, error) {
 	}
 	return dims, nil
 }
+
+// everyGroup puts channel masks on every channel group.
+func everyGroup(spec.ChannelGroup) bool { return true }

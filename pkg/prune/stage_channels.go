@@ -99,7 +99,7 @@ func (st *Stage) checkChannelSchedule(d *recipe.Decoder, at recipe.Node, rec *re
 		return d.Errorf(at, "prune: schedule: %s removes channels during training: put a train stage between it and the %s stage after it", st.Kind, next)
 	case trains == 0:
 		return d.Errorf(at, "prune: schedule: %s removes channels during training: put a train stage after it", st.Kind)
-	case perEpoch > 0 && end >= steps:
+	case perEpoch > 0 && end > steps:
 		where := at
 		if n, ok := st.written["end_step"]; ok {
 			where = n
@@ -352,6 +352,7 @@ func (st *Stage) shrinkMasked(s *runner.Session, masks *ChannelMasks, plan Chann
 	if plan.Removed() == 0 {
 		s.Log("prune: %s: the schedule removed no channel; the model stays as it is", st)
 		s.Model.SetSpec(s.Model.Spec) // graphs built before read the masks just deleted
+		s.Ctx.SetParam(st.param("widths"), encodeWidths(s.Model.Spec.Widths))
 		return map[string]float64{"channels_removed": 0}, nil
 	}
 	return st.rebuild(s, plan, s.CountParams(), batch)

@@ -467,6 +467,18 @@ func TestBadStructuredKeys(t *testing.T) {
 	}
 }
 
+// TestChannelScheduleMayEndOnTheLastStep: a schedule ending on the last
+// step of the training after it (15 steps of blobs) is accepted; one step
+// later is not.
+func TestChannelScheduleMayEndOnTheLastStep(t *testing.T) {
+	for end, ok := range map[string]bool{"15": true, "16": false} {
+		src := base + "  - prune: {structure: channels, schedule: gradual, target_sparsity: 0.5, end_step: " + end + "}\n  - train: {epochs: 1}\n"
+		if _, err := recipe.Parse("p.yaml", []byte(src)); (err == nil) != ok {
+			t.Errorf("end_step %s: %v", end, err)
+		}
+	}
+}
+
 // TestIterativeSchedule: Han et al.'s rounds, by hand: 3 rounds to 0.875
 // at steps 10, 20, 30 leave 1−0.125^(k/3) = 0.5, 0.75, 0.875.
 func TestIterativeSchedule(t *testing.T) {

@@ -38,10 +38,12 @@ const (
 //   - prune: {target_sparsity: 0.9, begin_step: 0, end_step: 2000, frequency: 100, exclude: [conv1, logits]}
 //   - train: {epochs: 4}
 //
-// With structure: channels it removes whole neurons and filters at once,
-// ranked by criterion (l1, l2 or taylor), and rebuilds the model smaller
-// for the stages after it (see Shrink); it reports parameters, FLOPs and
-// inference latency before and after.
+// With structure: channels it removes whole neurons and filters, ranked by
+// criterion (l1, l2 or taylor), and rebuilds the model smaller for the
+// stages after it (see Shrink), reporting parameters, FLOPs and inference
+// latency before and after: at once, or with schedule: gradual (or
+// iterative) under channel masks during the training that follows, the
+// rebuild then ending the train stage in which the schedule ends.
 type Stage struct {
 	Schedule Schedule
 	Kind     string // Gradual, OneShot or Iterative

@@ -318,13 +318,7 @@ func TestStructuredStage(t *testing.T) {
 
 	// Stopped in the fine-tune and resumed: the same end as uninterrupted.
 	store2, first := runStopped(t, src, 3, 8)
-	resumed, err := runner.Resume(context.Background(), store2, first.RunID, runner.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if math.Abs(resumed.Final["test_loss"]-res.Final["test_loss"]) > 1e-6 {
-		t.Errorf("test loss %.9g resumed, %.9g uninterrupted", resumed.Final["test_loss"], res.Final["test_loss"])
-	}
+	checkResumedLikeWhole(t, store2, first.RunID, res)
 }
 
 // TestGradualStructuredStage: channels go on Zhu & Gupta's schedule while
@@ -379,13 +373,7 @@ func TestGradualStructuredStage(t *testing.T) {
 	// changed): every silenced neuron's weights and bias are exactly 0.
 	store2, first := runStopped(t, src, 2, 18)
 	checkSilenced(t, store2, first.RunID, map[string]int{"fc1": 16, "fc2": 8})
-	resumed, err := runner.Resume(context.Background(), store2, first.RunID, runner.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if math.Abs(resumed.Final["test_loss"]-res.Final["test_loss"]) > 1e-6 {
-		t.Errorf("test loss %.9g resumed, %.9g uninterrupted", resumed.Final["test_loss"], res.Final["test_loss"])
-	}
+	checkResumedLikeWhole(t, store2, first.RunID, res)
 }
 
 // TestGradualStructuredAtZero: a dense baseline written as the same
@@ -559,6 +547,19 @@ func checkHalvedWeights(t *testing.T, store *runs.Store, id string) {
 	w, _ := weights(t, store, id)
 	if len(w["fc1"]) != 2*16 || len(w["fc2"]) != 16*8 || len(w["logits"]) != 8*4 {
 		t.Errorf("checkpointed weights: fc1 %d, fc2 %d, logits %d", len(w["fc1"]), len(w["fc2"]), len(w["logits"]))
+	}
+}
+
+// checkResumedLikeWhole resumes a stopped run and checks that it ends with
+// the test loss of the run never stopped.
+func checkResumedLikeWhole(t *testing.T, store *runs.Store, id string, whole *runner.Result) {
+	t.Helper()
+	resumed, err := runner.Resume(context.Background(), store, id, runner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(resumed.Final["test_loss"]-whole.Final["test_loss"]) > 1e-6 {
+		t.Errorf("test loss %.9g resumed, %.9g uninterrupted", resumed.Final["test_loss"], whole.Final["test_loss"])
 	}
 }
 

@@ -7,10 +7,14 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 )
 
+// BatchNormEpsilon is added to the variance before its square root, as
+// GoMLX's batchnorm layer does; an exporter folding batch norm needs it.
+const BatchNormEpsilon = 1e-3
+
 // Batch normalization's constants, GoMLX's defaults (layers/batchnorm).
 const (
 	bnMomentum = 0.99
-	bnEpsilon  = 1e-3
+	bnEpsilon  = BatchNormEpsilon
 )
 
 // batchNorm normalizes x over every axis but the last (the channels), with

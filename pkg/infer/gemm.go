@@ -1,0 +1,131 @@
+package infer
+
+import (
+	"unsafe"
+)
+
+// A micro-kernel computes an mr×nr block of C = A·B + bias: mr rows of A
+// (row stride lda, k columns) times one packed panel of B (k rows of nr
+// columns, contiguous), starting the sums from the panel's bias (and C's
+// values when flagAccumulate), ending with max(·, 0) when flagRelu. Only the
+// rows below mr are read and written; all nr columns are written, so a
+// ragged right edge goes through a scratch tile.
+type microKernel func(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+
+const (
+	flagRelu       = 1
+	flagAccumulate = 2
+)
+
+// kernels is one implementation of the micro-kernel: for every row count
+// 1..mr (index r-1), on panels nr wide.
+type kernels struct {
+	name   string
+	mr, nr int
+	micro  []microKernel
+}
+
+// packed is a weight matrix [k, n] laid out for one kernel set: panels of
+// nr columns, each k rows of nr values (zero beyond n), and the bias the
+// same way.
+type packed struct {
+	k, n, nr int
+	panels   []float32 // len panels(n)·k·nr
+	bias     []float32 // len panels(n)·nr
+}
+
+func (p *packed) count() int { return (p.n + p.nr - 1) / p.nr }
+
+// pack lays out w [k, n] (row-major) and bias [n] (nil: zeros) in panels of nr.
+func pack(w []float32, k, n int, bias []float32, nr int) *packed {
+	p := &packed{k: k, n: n, nr: nr}
+	np := p.count()
+	p.panels = make([]float32, np*k*nr)
+	p.bias = make([]float32, np*nr)
+	for j := 0; j < n; j++ {
+		panel, col := j/nr, j%nr
+		base := panel * k * nr
+		for i := 0; i < k; i++ {
+			p.panels[base+i*nr+col] = w[i*n+j]
+		}
+		if bias != nil {
+			p.bias[panel*nr+col] = bias[j]
+		}
+	}
+	return p
+}
+
+// gemmRows computes rows [m0, m1) and panels [p0, p1) of C = A·W (+ bias,
+// activation as flags), A of row stride lda, C of row stride ldc. tile is
+// scratch of at least mr·nr floats for a panel sticking out on the right.
+func (ks *kernels) gemmRows(a []float32, lda int, w *packed, c []float32, ldc, m0, m1, p0, p1, flags int, tile []float32) {
+	mr, nr, k := ks.mr, ks.nr, w.k
+	for i := m0; i < m1; i += mr {
+		rows := min(mr, m1-i)
+		kern := ks.micro[rows-1]
+		ap := &a[i*lda]
+		for p := p0; p < p1; p++ {
+			bp := &w.panels[p*k*nr]
+			biasp := &w.bias[p*nr]
+			col := p * nr
+			if cols := w.n - col; cols >= nr {
+				kern(k, ap, lda, bp, biasp, &c[i*ldc+col], ldc, flags)
+				continue
+			} else {
+				if flags&flagAccumulate != 0 {
+					for r := 0; r < rows; r++ {
+						copy(tile[r*nr:r*nr+cols], c[(i+r)*ldc+col:])
+					}
+				}
+				kern(k, ap, lda, bp, biasp, &tile[0], nr, flags)
+				for r := 0; r < rows; r++ {
+					copy(c[(i+r)*ldc+col:(i+r)*ldc+col+cols], tile[r*nr:])
+				}
+			}
+		}
+	}
+}
+
+// portable is the micro-kernel in plain Go, used where no SIMD kernel
+// fits the CPU and when forced (Use("portable")).
+var portable = func() *kernels {
+	const mr, nr = 4, 16
+	ks := &kernels{name: "portable", mr: mr, nr: nr}
+	for rows := 1; rows <= mr; rows++ {
+		ks.micro = append(ks.micro, func(k int, a *float32, lda int, b, bias, c *float32, ldc int, flags int) {
+			microGo(rows, nr, k, a, lda, b, bias, c, ldc, flags)
+		})
+	}
+	return ks
+}()
+
+func microGo(rows, nr, k int, a *float32, lda int, b, bias, c *float32, ldc int, flags int) {
+	var acc [4][16]float32
+	bs := unsafe.Slice(b, k*nr)
+	as := unsafe.Slice(a, (rows-1)*lda+k)
+	cs := unsafe.Slice(c, (rows-1)*ldc+nr)
+	bi := unsafe.Slice(bias, nr)
+	for r := 0; r < rows; r++ {
+		row := &acc[r]
+		copy(row[:nr], bi)
+		if flags&flagAccumulate != 0 {
+			for j := 0; j < nr; j++ {
+				row[j] += cs[r*ldc+j]
+			}
+		}
+		ar := as[r*lda : r*lda+k]
+		for kk, av := range ar {
+			br := bs[kk*nr : kk*nr+nr]
+			for j, bv := range br {
+				row[j] += av * bv
+			}
+		}
+		for j := 0; j < nr; j++ {
+			v := row[j]
+			if flags&flagRelu != 0 && !(v > 0) && v == v {
+				v = 0
+			}
+			cs[r*ldc+j] = v
+		}
+	}
+}

@@ -1,0 +1,280 @@
+package infer
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// FormatName and FormatVersion mark a Lathe model file. A reader refuses
+// a newer version than it knows, by name, rather than guessing.
+const (
+	FormatName    = "lathe-model"
+	FormatVersion = 1
+	// GraphKey is the safetensors metadata key holding the Graph's JSON.
+	GraphKey = "lathe.graph"
+)
+
+// Graph describes a model well enough to run it without its recipe: the
+// input it takes and how to normalize it, the ops in order, and the class
+// names. It is stored as JSON in the model file's metadata; its tensors
+// (weights, biases) are the file's tensors, named by the ops.
+type Graph struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	// Producer is what wrote the file ("lathe v…", for people).
+	Producer string `json:"producer,omitempty"`
+	// Arch is the zoo architecture it came from, for people ("lenet5").
+	Arch  string `json:"arch,omitempty"`
+	Input Input  `json:"input"`
+	// Classes names the outputs, in order.
+	Classes []string `json:"classes"`
+	Ops     []Op     `json:"ops"`
+	// Output is the value holding the logits.
+	Output string `json:"output"`
+}
+
+// Input is what one example looks like and how the model normalizes it.
+type Input struct {
+	// Shape of one example: [features] or [height, width, channels] (NHWC).
+	Shape []int `json:"shape"`
+	// Mean and Std standardize every value: (x - Mean) / Std, as the model
+	// was trained (Std 1 and Mean 0 when it was not).
+	Mean float32 `json:"mean"`
+	Std  float32 `json:"std"`
+	// Scale says what raw values are, for people ("pixels/255").
+	Scale string `json:"scale,omitempty"`
+}
+
+// Op is one operation. Inputs and the output are named values: "input" is
+// the normalized example, every other value is an op's Name.
+type Op struct {
+	Op     string   `json:"op"` // one of Ops
+	Name   string   `json:"name"`
+	Inputs []string `json:"inputs"`
+	// Weights and Bias name tensors: dense [in, out], conv2d [K, K, C, O];
+	// bias [out] (optional).
+	Weights string `json:"weights,omitempty"`
+	Bias    string `json:"bias,omitempty"`
+	// Kernel is a conv2d's K; Stride its stride (default 1); Padding
+	// "same" (zero padding to ⌈size/stride⌉, the extra row and column
+	// after, as XLA and TensorFlow split it) or "valid".
+	Kernel  int    `json:"kernel,omitempty"`
+	Stride  int    `json:"stride,omitempty"`
+	Padding string `json:"padding,omitempty"`
+	// Window is max_pool's window and stride (floor mode).
+	Window int `json:"window,omitempty"`
+	// Activation follows the op (dense, conv2d, add): one of Activations, "" for none.
+	Activation string `json:"activation,omitempty"`
+}
+
+// Ops lists the op kinds a Graph may use.
+var Ops = []string{"dense", "conv2d", "max_pool", "global_avg_pool", "flatten", "add"}
+
+// Activations lists the activations an op may end with, as GoMLX
+// computes them (leaky_relu's slope is 0.3, gelu is the exact erf form).
+var Activations = []string{"relu", "gelu", "tanh", "sigmoid", "swish", "leaky_relu", "selu"}
+
+// InputValue is the name of the normalized input.
+const InputValue = "input"
+
+// parseGraph reads and checks a Graph's JSON from a file's metadata.
+func parseGraph(meta map[string]string) (*Graph, error) {
+	text, ok := meta[GraphKey]
+	if !ok {
+		return nil, fmt.Errorf("not a Lathe model: its metadata has no %q (a safetensors file of weights only?)", GraphKey)
+	}
+	var probe struct {
+		Format  string `json:"format"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal([]byte(text), &probe); err != nil {
+		return nil, fmt.Errorf("model description: %v", err)
+	}
+	if probe.Format != FormatName {
+		return nil, fmt.Errorf("model description: format %q, want %q", probe.Format, FormatName)
+	}
+	if probe.Version > FormatVersion || probe.Version < 1 {
+		return nil, fmt.Errorf("model format version %d: this Lathe reads versions 1 to %d (a newer Lathe wrote it?)", probe.Version, FormatVersion)
+	}
+	var g Graph
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
+		return nil, fmt.Errorf("model description: %v", err)
+	}
+	return &g, nil
+}
+
+// Marshal returns the Graph's JSON, as stored under GraphKey.
+func (g *Graph) Marshal() (string, error) {
+	b, err := json.Marshal(g)
+	return string(b), err
+}
+
+// shape is one example's shape of a value: [features] or [h, w, c].
+type shape []int
+
+func (s shape) size() int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// maxDim bounds every dimension a model file may declare, so that a
+// corrupt file cannot make the runtime plan gigabyte buffers.
+const maxDim = 1 << 16
+
+// check verifies the graph against its tensors and infers every value's
+// shape; it names the op at fault.
+func (g *Graph) check(tensors map[string]Tensor) (map[string]shape, error) {
+	if len(g.Input.Shape) != 1 && len(g.Input.Shape) != 3 {
+		return nil, fmt.Errorf("input shape %v: want [features] or [height, width, channels]", g.Input.Shape)
+	}
+	for _, d := range g.Input.Shape {
+		if d <= 0 || d > maxDim {
+			return nil, fmt.Errorf("input shape %v: dimensions must be in [1, %d]", g.Input.Shape, maxDim)
+		}
+	}
+	if shape(g.Input.Shape).size() > maxDim*64 {
+		return nil, fmt.Errorf("input shape %v is too large", g.Input.Shape)
+	}
+	if !(g.Input.Std > 0) || g.Input.Std != g.Input.Std || g.Input.Mean != g.Input.Mean {
+		return nil, fmt.Errorf("input normalization: std %g must be positive and mean %g finite", g.Input.Std, g.Input.Mean)
+	}
+	shapes := map[string]shape{InputValue: shape(g.Input.Shape)}
+	for i, op := range g.Ops {
+		where := fmt.Sprintf("op %d (%s %q)", i+1, op.Op, op.Name)
+		if op.Name == "" || op.Name == InputValue {
+			return nil, fmt.Errorf("%s: needs a name other than %q", where, InputValue)
+		}
+		if _, dup := shapes[op.Name]; dup {
+			return nil, fmt.Errorf("%s: a value of that name already exists", where)
+		}
+		if op.Activation != "" && !slices.Contains(Activations, op.Activation) {
+			return nil, fmt.Errorf("%s: unknown activation %q (known: %s)", where, op.Activation, strings.Join(Activations, ", "))
+		}
+		wantInputs := 1
+		if op.Op == "add" {
+			wantInputs = 2
+		}
+		if len(op.Inputs) != wantInputs {
+			return nil, fmt.Errorf("%s: takes %d inputs, has %d", where, wantInputs, len(op.Inputs))
+		}
+		var in []shape
+		for _, name := range op.Inputs {
+			s, ok := shapes[name]
+			if !ok {
+				return nil, fmt.Errorf("%s: input %q is not an earlier value", where, name)
+			}
+			in = append(in, s)
+		}
+		out, err := outputShape(op, in, tensors)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", where, err)
+		}
+		shapes[op.Name] = out
+	}
+	out, ok := shapes[g.Output]
+	if !ok || g.Output == InputValue {
+		return nil, fmt.Errorf("output %q is no op's value", g.Output)
+	}
+	if len(out) != 1 || out[0] < 1 {
+		return nil, fmt.Errorf("output %q has shape %v per example, want [classes]", g.Output, out)
+	}
+	if len(g.Classes) != out[0] {
+		return nil, fmt.Errorf("%d class names for %d outputs", len(g.Classes), out[0])
+	}
+	return shapes, nil
+}
+
+// outputShape checks one op's inputs and tensors and returns its output's shape.
+func outputShape(op Op, in []shape, tensors map[string]Tensor) (shape, error) {
+	x := in[0]
+	weights := func(rank int) (Tensor, error) {
+		t, ok := tensors[op.Weights]
+		if !ok {
+			return Tensor{}, fmt.Errorf("weights %q: no such tensor", op.Weights)
+		}
+		if len(t.Shape) != rank || (t.DType != F32 && t.DType != BF16) {
+			return Tensor{}, fmt.Errorf("weights %q: %s %v, want a rank-%d float tensor", op.Weights, t.DType, t.Shape, rank)
+		}
+		return t, nil
+	}
+	bias := func(out int) error {
+		if op.Bias == "" {
+			return nil
+		}
+		t, ok := tensors[op.Bias]
+		if !ok {
+			return fmt.Errorf("bias %q: no such tensor", op.Bias)
+		}
+		if len(t.Shape) != 1 || t.Shape[0] != out || (t.DType != F32 && t.DType != BF16) {
+			return fmt.Errorf("bias %q: %s %v, want F32 [%d]", op.Bias, t.DType, t.Shape, out)
+		}
+		return nil
+	}
+	switch op.Op {
+	case "dense":
+		w, err := weights(2)
+		if err != nil {
+			return nil, err
+		}
+		if len(x) != 1 || w.Shape[0] != x[0] {
+			return nil, fmt.Errorf("weights %v do not take inputs of shape %v (flatten first?)", w.Shape, x)
+		}
+		return shape{w.Shape[1]}, bias(w.Shape[1])
+	case "conv2d":
+		w, err := weights(4)
+		if err != nil {
+			return nil, err
+		}
+		if len(x) != 3 {
+			return nil, fmt.Errorf("needs images [h, w, c], got %v", x)
+		}
+		k, stride := op.Kernel, max(op.Stride, 1)
+		if k < 1 || w.Shape[0] != k || w.Shape[1] != k || w.Shape[2] != x[2] {
+			return nil, fmt.Errorf("weights %v do not match kernel %d and %d input channels", w.Shape, k, x[2])
+		}
+		if stride > k+maxDim {
+			return nil, fmt.Errorf("stride %d", stride)
+		}
+		var h, wd int
+		switch op.Padding {
+		case "same":
+			h, wd = (x[0]+stride-1)/stride, (x[1]+stride-1)/stride
+		case "valid":
+			h, wd = (x[0]-k)/stride+1, (x[1]-k)/stride+1
+			if x[0] < k || x[1] < k {
+				h = 0
+			}
+		default:
+			return nil, fmt.Errorf("padding %q: want same or valid", op.Padding)
+		}
+		if h < 1 || wd < 1 {
+			return nil, fmt.Errorf("kernel %d does not fit images %v", k, x)
+		}
+		return shape{h, wd, w.Shape[3]}, bias(w.Shape[3])
+	case "max_pool":
+		if len(x) != 3 || op.Window < 1 || x[0]/op.Window < 1 || x[1]/op.Window < 1 {
+			return nil, fmt.Errorf("window %d does not fit images %v", op.Window, x)
+		}
+		return shape{x[0] / op.Window, x[1] / op.Window, x[2]}, nil
+	case "global_avg_pool":
+		if len(x) != 3 {
+			return nil, fmt.Errorf("needs images [h, w, c], got %v", x)
+		}
+		return shape{x[2]}, nil
+	case "flatten":
+		return shape{x.size()}, nil
+	case "add":
+		if !slices.Equal(in[0], in[1]) {
+			return nil, fmt.Errorf("adds values of shapes %v and %v", in[0], in[1])
+		}
+		return x, nil
+	}
+	return nil, fmt.Errorf("unknown op (known: %s)", strings.Join(Ops, ", "))
+}

@@ -1,0 +1,183 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// Model is a loaded model, ready to predict. It is immutable and safe for
+// concurrent use: each call takes a workspace (activation buffers, scratch)
+// from the model's free list and gives it back, so after the first call of
+// a batch size no call allocates.
+type Model struct {
+	// Graph is the model's description, as the file holds it.
+	Graph *Graph
+
+	kern    *kernels
+	steps   []step
+	slots   []int // floats per example of each activation buffer
+	inSlot  int
+	outSlot int
+	inSize  int
+	classes int
+	// scratch is the floats of per-worker scratch a step may use per
+	// task (im2col rows, the right-edge tile).
+	scratch int
+
+	mu   sync.Mutex
+	free []*workspace
+}
+
+// workspace is one call's memory: a buffer per slot for batchCap
+// examples, and scratch per worker.
+type workspace struct {
+	batchCap int
+	bufs     [][]float32
+	scratch  [][]float32
+	next     atomic.Int64
+	pending  sync.WaitGroup
+	n        int // examples in the running call
+	// calls holds the per-call jobs handed to workers (steps are shared by
+	// concurrent calls; these are not).
+	calls struct{ gemm gemmCall }
+}
+
+// step is one op of the plan, run over a whole batch.
+type step interface {
+	run(m *Model, ws *workspace)
+}
+
+// Load reads a model file and plans it for this CPU's kernels.
+func Load(path string) (*Model, error) {
+	f, err := ReadFile(path, 0)
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// New plans a model held in memory (a decoded file).
+func New(f *File) (*Model, error) {
+	g, err := parseGraph(f.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	shapes, err := g.check(f.Tensors)
+	if err != nil {
+		return nil, err
+	}
+	kern, err := selected()
+	if err != nil {
+		return nil, err
+	}
+	p := planner{m: &Model{Graph: g, kern: kern}, g: g, f: f, shapes: shapes}
+	if err := p.plan(); err != nil {
+		return nil, err
+	}
+	return p.m, nil
+}
+
+// InputSize is the number of values of one example.
+func (m *Model) InputSize() int { return m.inSize }
+
+// Classes is the number of outputs (logits) per example.
+func (m *Model) Classes() int { return m.classes }
+
+// Kernels names the micro-kernels the model runs on ("avx512", "avx2", "portable").
+func (m *Model) Kernels() string { return m.kern.name }
+
+// Predict runs n examples — x holds n×InputSize raw values, each example
+// as the file's Input.Shape lays it out (NHWC for images), before
+// normalization — and writes n×Classes logits into logits.
+func (m *Model) Predict(x []float32, n int, logits []float32) error {
+	if n < 1 {
+		return fmt.Errorf("predict: %d examples", n)
+	}
+	if len(x) != n*m.inSize {
+		return fmt.Errorf("predict: %d input values for %d examples of %d (shape %v)", len(x), n, m.inSize, m.Graph.Input.Shape)
+	}
+	if len(logits) < n*m.classes {
+		return fmt.Errorf("predict: room for %d logits, %d examples need %d", len(logits), n, n*m.classes)
+	}
+	ws := m.workspace(n)
+	defer m.release(ws)
+	ws.n = n
+	in := ws.bufs[m.inSlot]
+	mean, inv := m.Graph.Input.Mean, 1/m.Graph.Input.Std
+	for i, v := range x {
+		in[i] = (v - mean) * inv
+	}
+	for _, s := range m.steps {
+		s.run(m, ws)
+	}
+	copy(logits, ws.bufs[m.outSlot][:n*m.classes])
+	return nil
+}
+
+// PredictProba is Predict followed by a softmax over each example's logits.
+func (m *Model) PredictProba(x []float32, n int, probs []float32) error {
+	if err := m.Predict(x, n, probs); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		Softmax(probs[i*m.classes : (i+1)*m.classes])
+	}
+	return nil
+}
+
+// Softmax turns logits into probabilities, in place (max-subtracted, so
+// large logits do not overflow).
+func Softmax(v []float32) {
+	hi := float32(math.Inf(-1))
+	for _, x := range v {
+		hi = max(hi, x)
+	}
+	var sum float64
+	for i, x := range v {
+		e := math.Exp(float64(x - hi))
+		v[i] = float32(e)
+		sum += e
+	}
+	for i := range v {
+		v[i] = float32(float64(v[i]) / sum)
+	}
+}
+
+func (m *Model) workspace(n int) *workspace {
+	m.mu.Lock()
+	var ws *workspace
+	if k := len(m.free); k > 0 {
+		ws = m.free[k-1]
+		m.free = m.free[:k-1]
+	}
+	m.mu.Unlock()
+	if ws == nil {
+		ws = &workspace{}
+	}
+	if ws.batchCap < n {
+		ws.batchCap = n
+		ws.bufs = make([][]float32, len(m.slots))
+		for i, size := range m.slots {
+			ws.bufs[i] = make([]float32, n*size)
+		}
+	}
+	if len(ws.scratch) == 0 {
+		ws.scratch = make([][]float32, Workers())
+		for i := range ws.scratch {
+			ws.scratch[i] = make([]float32, m.scratch)
+		}
+	}
+	return ws
+}
+
+func (m *Model) release(ws *workspace) {
+	m.mu.Lock()
+	m.free = append(m.free, ws)
+	m.mu.Unlock()
+}

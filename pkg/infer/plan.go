@@ -1,0 +1,212 @@
+package infer
+
+import (
+	"fmt"
+)
+
+// planner turns a checked Graph into steps: it fuses what it can (a
+// convolution or dense layer with its bias, activation and the residual
+// addition after it; batch norm was folded into the weights at export),
+// packs the weights for the kernels, and gives every value a buffer,
+// reusing a buffer once its value's last reader has run.
+type planner struct {
+	m      *Model
+	g      *Graph
+	f      *File
+	shapes map[string]shape
+
+	slotOf   map[string]int // value → buffer
+	lastUse  map[string]int // value → index of the last op reading it
+	freeList []int
+	fused    map[int]bool // add ops folded into the op before
+}
+
+func (p *planner) plan() error {
+	g, m := p.g, p.m
+	p.slotOf, p.lastUse, p.fused = map[string]int{}, map[string]int{}, map[int]bool{}
+	consumers := map[string]int{}
+	producer := map[string]int{}
+	for i, op := range g.Ops {
+		producer[op.Name] = i
+		for _, in := range op.Inputs {
+			p.lastUse[in] = i
+			consumers[in]++
+		}
+	}
+	p.lastUse[g.Output] = len(g.Ops)
+	m.inSize = shape(g.Input.Shape).size()
+	m.classes = p.shapes[g.Output][0]
+	m.inSlot = p.alloc(InputValue)
+
+	// residualFor[i] is the add op folded into op i, with the other input.
+	type fusion struct {
+		add   int
+		other string
+	}
+	residualFor := map[int]fusion{}
+	for i, op := range g.Ops {
+		if op.Op != "add" {
+			continue
+		}
+		for k, in := range op.Inputs {
+			j, ok := producer[in]
+			other := op.Inputs[1-k]
+			if !ok || consumers[in] != 1 || g.Ops[j].Activation != "" || (g.Ops[j].Op != "conv2d" && g.Ops[j].Op != "dense") {
+				continue
+			}
+			// The other addend must exist when op j runs.
+			if oj, ok := producer[other]; (ok && oj > j) || other == in {
+				continue
+			}
+			if _, taken := residualFor[j]; taken {
+				continue
+			}
+			residualFor[j] = fusion{add: i, other: other}
+			p.fused[i] = true
+			break
+		}
+	}
+
+	for i, op := range g.Ops {
+		if p.fused[i] {
+			continue
+		}
+		in := p.shapes[op.Inputs[0]]
+		inSlot := p.slotOf[op.Inputs[0]]
+		name, act := op.Name, op.Activation
+		residual := -1
+		if fu, ok := residualFor[i]; ok {
+			add := g.Ops[fu.add]
+			name, act = add.Name, add.Activation
+			residual = p.slotOf[fu.other]
+		}
+		out := p.shapes[name]
+		var s step
+		switch op.Op {
+		case "flatten":
+			// The buffer already holds the values in NHWC order: a flatten
+			// only renames it.
+			p.slotOf[name] = inSlot
+			p.releaseInputs(i, op)
+			continue
+		case "dense":
+			w, err := p.weights(op, in[0], out[0])
+			if err != nil {
+				return err
+			}
+			s = &gemmStep{w: w, m: 1, act: act, in: inSlot, residual: residual}
+		case "conv2d":
+			w, err := p.weights(op, op.Kernel*op.Kernel*in[2], out[2])
+			if err != nil {
+				return err
+			}
+			cs := &gemmStep{w: w, act: act, in: inSlot, residual: residual,
+				conv: &convGeom{h: in[0], w: in[1], c: in[2], k: op.Kernel, stride: max(op.Stride, 1), ho: out[0], wo: out[1]}}
+			if op.Padding == "same" {
+				cs.conv.padTop = max((out[0]-1)*cs.conv.stride+op.Kernel-in[0], 0) / 2
+				cs.conv.padLeft = max((out[1]-1)*cs.conv.stride+op.Kernel-in[1], 0) / 2
+			}
+			cs.m = out[0] * out[1]
+			s = cs
+		case "max_pool":
+			s = &maxPoolStep{in: inSlot, h: in[0], w: in[1], c: in[2], window: op.Window}
+		case "global_avg_pool":
+			s = &avgPoolStep{in: inSlot, positions: in[0] * in[1], c: in[2]}
+		case "add":
+			s = &addStep{a: inSlot, b: p.slotOf[op.Inputs[1]], size: out.size(), act: act}
+		default:
+			return fmt.Errorf("op %d: unknown op %q", i+1, op.Op)
+		}
+		outSlot := p.alloc(name)
+		setOut(s, outSlot)
+		m.steps = append(m.steps, s)
+		if gs, ok := s.(*gemmStep); ok {
+			gs.prepare(m)
+		}
+		p.releaseInputs(i, op)
+		if fu, ok := residualFor[i]; ok {
+			p.releaseInputs(fu.add, g.Ops[fu.add])
+		}
+	}
+	m.outSlot = p.slotOf[g.Output]
+	return nil
+}
+
+// alloc gives value a buffer: a free one (grown if needed) or a new one.
+func (p *planner) alloc(value string) int {
+	size := p.shapes[value].size()
+	slot := -1
+	if n := len(p.freeList); n > 0 {
+		slot = p.freeList[n-1]
+		p.freeList = p.freeList[:n-1]
+		p.m.slots[slot] = max(p.m.slots[slot], size)
+	} else {
+		slot = len(p.m.slots)
+		p.m.slots = append(p.m.slots, size)
+	}
+	p.slotOf[value] = slot
+	return slot
+}
+
+// releaseInputs frees the buffers of op i's inputs whose last reader it is
+// (unless another live value shares the buffer, as a flatten's does).
+func (p *planner) releaseInputs(i int, op Op) {
+	for _, in := range op.Inputs {
+		if p.lastUse[in] != i {
+			continue
+		}
+		slot, ok := p.slotOf[in]
+		if !ok { // a value fused away (a convolution's output read only by its residual addition)
+			continue
+		}
+		shared := false
+		for v, s := range p.slotOf {
+			if s == slot && v != in && p.lastUse[v] > i {
+				shared = true
+			}
+		}
+		if !shared && !contains(p.freeList, slot) {
+			p.freeList = append(p.freeList, slot)
+		}
+	}
+}
+
+func contains(list []int, x int) bool {
+	for _, v := range list {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// weights decodes and packs an op's weights [rows, cols] and bias.
+func (p *planner) weights(op Op, rows, cols int) (*packed, error) {
+	w, err := p.f.Tensors[op.Weights].Float32s()
+	if err != nil {
+		return nil, fmt.Errorf("op %q: weights: %w", op.Name, err)
+	}
+	if len(w) != rows*cols {
+		return nil, fmt.Errorf("op %q: %d weights, want %d×%d", op.Name, len(w), rows, cols)
+	}
+	var b []float32
+	if op.Bias != "" {
+		if b, err = p.f.Tensors[op.Bias].Float32s(); err != nil {
+			return nil, fmt.Errorf("op %q: bias: %w", op.Name, err)
+		}
+	}
+	return pack(w, rows, cols, b, p.m.kern.nr), nil
+}
+
+func setOut(s step, slot int) {
+	switch s := s.(type) {
+	case *gemmStep:
+		s.out = slot
+	case *maxPoolStep:
+		s.out = slot
+	case *avgPoolStep:
+		s.out = slot
+	case *addStep:
+		s.out = slot
+	}
+}

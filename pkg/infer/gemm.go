@@ -9,20 +9,38 @@ import (
 // columns, contiguous), starting the sums from the panel's bias (and C's
 // values when flagAccumulate), ending with max(·, 0) when flagRelu. Only the
 // rows below mr are read and written; all nr columns are written, so a
-// ragged right edge goes through a scratch tile.
-type microKernel func(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// ragged right edge goes through a scratch tile. An implicit kernel reads
+// A's k columns not one float apart but delta[i] bytes after column i: a
+// convolution's patch, read in place from the (padded) image, no im2col.
+type microKernel func(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
 const (
 	flagRelu       = 1
 	flagAccumulate = 2
 )
 
-// kernels is one implementation of the micro-kernel: for every row count
-// 1..mr (index r-1), on panels nr wide.
+// family is a set of micro-kernels on panels nr wide, for every row count
+// 1..mr (index r-1).
+type family struct {
+	mr, nr   int
+	micro    []microKernel
+	implicit []microKernel // nil: convolutions go through im2col
+}
+
+// kernels is one implementation (an instruction set): a wide family and a
+// narrow one, for layers of at most narrow.nr outputs (a convolution of 6
+// or 16 filters would waste most of a 32-wide panel).
 type kernels struct {
-	name   string
-	mr, nr int
-	micro  []microKernel
+	name         string
+	wide, narrow family
+}
+
+// familyFor is the family for a layer of n outputs.
+func (ks *kernels) familyFor(n int) *family {
+	if n <= ks.narrow.nr {
+		return &ks.narrow
+	}
+	return &ks.wide
 }
 
 // packed is a weight matrix [k, n] laid out for one kernel set: panels of
@@ -58,30 +76,33 @@ func pack(w []float32, k, n int, bias []float32, nr int) *packed {
 // gemmRows computes rows [m0, m1) and panels [p0, p1) of C = A·W (+ bias,
 // activation as flags), A of row stride lda, C of row stride ldc. tile is
 // scratch of at least mr·nr floats for a panel sticking out on the right.
-func (ks *kernels) gemmRows(a []float32, lda int, w *packed, c []float32, ldc, m0, m1, p0, p1, flags int, tile []float32) {
-	mr, nr, k := ks.mr, ks.nr, w.k
-	for i := m0; i < m1; i += mr {
-		rows := min(mr, m1-i)
-		kern := ks.micro[rows-1]
-		ap := &a[i*lda]
-		for p := p0; p < p1; p++ {
-			bp := &w.panels[p*k*nr]
-			biasp := &w.bias[p*nr]
-			col := p * nr
-			if cols := w.n - col; cols >= nr {
-				kern(k, ap, lda, bp, biasp, &c[i*ldc+col], ldc, flags)
-				continue
-			} else {
-				if flags&flagAccumulate != 0 {
-					for r := 0; r < rows; r++ {
-						copy(tile[r*nr:r*nr+cols], c[(i+r)*ldc+col:])
-					}
-				}
-				kern(k, ap, lda, bp, biasp, &tile[0], nr, flags)
-				for r := 0; r < rows; r++ {
-					copy(c[(i+r)*ldc+col:(i+r)*ldc+col+cols], tile[r*nr:])
-				}
+func (f *family) gemmRows(a []float32, lda int, w *packed, c []float32, ldc, m0, m1, p0, p1, flags int, tile []float32) {
+	for i := m0; i < m1; i += f.mr {
+		rows := min(f.mr, m1-i)
+		f.block(f.micro[rows-1], rows, &a[i*lda], lda, w, c[i*ldc:], ldc, p0, p1, flags, tile, nil)
+	}
+}
+
+// block runs one kernel of rows rows over panels [p0, p1), C starting at c.
+func (f *family) block(kern microKernel, rows int, a *float32, lda int, w *packed, c []float32, ldc, p0, p1, flags int, tile []float32, delta *int) {
+	nr, k := f.nr, w.k
+	for p := p0; p < p1; p++ {
+		bp := &w.panels[p*k*nr]
+		biasp := &w.bias[p*nr]
+		col := p * nr
+		cols := w.n - col
+		if cols >= nr {
+			kern(k, a, lda, bp, biasp, &c[col], ldc, flags, delta)
+			continue
+		}
+		if flags&flagAccumulate != 0 {
+			for r := 0; r < rows; r++ {
+				copy(tile[r*nr:r*nr+cols], c[r*ldc+col:])
 			}
+		}
+		kern(k, a, lda, bp, biasp, &tile[0], nr, flags, delta)
+		for r := 0; r < rows; r++ {
+			copy(c[r*ldc+col:r*ldc+col+cols], tile[r*nr:])
 		}
 	}
 }
@@ -90,13 +111,13 @@ func (ks *kernels) gemmRows(a []float32, lda int, w *packed, c []float32, ldc, m
 // fits the CPU and when forced (Use("portable")).
 var portable = func() *kernels {
 	const mr, nr = 4, 16
-	ks := &kernels{name: "portable", mr: mr, nr: nr}
+	f := family{mr: mr, nr: nr}
 	for rows := 1; rows <= mr; rows++ {
-		ks.micro = append(ks.micro, func(k int, a *float32, lda int, b, bias, c *float32, ldc int, flags int) {
+		f.micro = append(f.micro, func(k int, a *float32, lda int, b, bias, c *float32, ldc int, flags int, _ *int) {
 			microGo(rows, nr, k, a, lda, b, bias, c, ldc, flags)
 		})
 	}
-	return ks
+	return &kernels{name: "portable", wide: f, narrow: f}
 }()
 
 func microGo(rows, nr, k int, a *float32, lda int, b, bias, c *float32, ldc int, flags int) {

@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func microAVX512_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX512_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·microAVX512_1(SB), NOSPLIT, $0-64
+TEXT ·microAVX512_1(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -57,9 +57,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX512_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX512_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·microAVX512_2(SB), NOSPLIT, $0-64
+TEXT ·microAVX512_2(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -123,9 +123,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX512_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX512_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·microAVX512_3(SB), NOSPLIT, $0-64
+TEXT ·microAVX512_3(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -202,9 +202,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX512_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX512_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·microAVX512_4(SB), NOSPLIT, $0-64
+TEXT ·microAVX512_4(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -294,9 +294,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX512_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX512_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·microAVX512_5(SB), NOSPLIT, $0-64
+TEXT ·microAVX512_5(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -401,9 +401,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX512_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX512_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·microAVX512_6(SB), NOSPLIT, $0-64
+TEXT ·microAVX512_6(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -521,9 +521,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX512_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX512_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·microAVX512_7(SB), NOSPLIT, $0-64
+TEXT ·microAVX512_7(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -654,9 +654,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX512_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX512_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·microAVX512_8(SB), NOSPLIT, $0-64
+TEXT ·microAVX512_8(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -800,9 +800,3097 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX2_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func convAVX512_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512_1(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+
+products:
+	LEAQ  (DX)(DX*2), DX
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z2
+	VMOVUPS      64(BX), Z3
+	VBROADCASTSS (CX), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	MOVQ         (R10), DX
+	ADDQ         DX, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z2, Z2, Z2
+	VMAXPS Z0, Z2, Z0
+	VMAXPS Z1, Z2, Z1
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512_2(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	VADDPS 64(SI), Z3, Z3
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z4
+	VMOVUPS      64(BX), Z5
+	VBROADCASTSS (CX), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS (CX)(DX*1), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	MOVQ         (R10), SI
+	ADDQ         SI, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z4, Z4, Z4
+	VMAXPS Z0, Z4, Z0
+	VMAXPS Z1, Z4, Z1
+	VMAXPS Z2, Z4, Z2
+	VMAXPS Z3, Z4, Z3
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512_3(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	VADDPS 64(SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	VADDPS 64(SI), Z5, Z5
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z6
+	VMOVUPS      64(BX), Z7
+	VBROADCASTSS (CX), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS (CX)(DX*1), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS (CX)(DX*2), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	MOVQ         (R10), SI
+	ADDQ         SI, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z6, Z6, Z6
+	VMAXPS Z0, Z6, Z0
+	VMAXPS Z1, Z6, Z1
+	VMAXPS Z2, Z6, Z2
+	VMAXPS Z3, Z6, Z3
+	VMAXPS Z4, Z6, Z4
+	VMAXPS Z5, Z6, Z5
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512_4(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS 64(SI), Z7
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	VADDPS 64(SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	VADDPS 64(SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	VADDPS 64(SI), Z7, Z7
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z8
+	VMOVUPS      64(BX), Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (CX)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS (CX)(DX*2), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (CX)(SI*1), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	MOVQ         (R10), R11
+	ADDQ         R11, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z8, Z8, Z8
+	VMAXPS Z0, Z8, Z0
+	VMAXPS Z1, Z8, Z1
+	VMAXPS Z2, Z8, Z2
+	VMAXPS Z3, Z8, Z3
+	VMAXPS Z4, Z8, Z4
+	VMAXPS Z5, Z8, Z5
+	VMAXPS Z6, Z8, Z6
+	VMAXPS Z7, Z8, Z7
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512_5(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS 64(SI), Z7
+	VMOVUPS (SI), Z8
+	VMOVUPS 64(SI), Z9
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	VADDPS 64(SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	VADDPS 64(SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	VADDPS 64(SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+	VADDPS 64(SI), Z9, Z9
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z10
+	VMOVUPS      64(BX), Z11
+	VBROADCASTSS (CX), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS (CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS (CX)(DX*2), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS (CX)(SI*1), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS (R11), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z10, Z10, Z10
+	VMAXPS Z0, Z10, Z0
+	VMAXPS Z1, Z10, Z1
+	VMAXPS Z2, Z10, Z2
+	VMAXPS Z3, Z10, Z3
+	VMAXPS Z4, Z10, Z4
+	VMAXPS Z5, Z10, Z5
+	VMAXPS Z6, Z10, Z6
+	VMAXPS Z7, Z10, Z7
+	VMAXPS Z8, Z10, Z8
+	VMAXPS Z9, Z10, Z9
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512_6(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS 64(SI), Z7
+	VMOVUPS (SI), Z8
+	VMOVUPS 64(SI), Z9
+	VMOVUPS (SI), Z10
+	VMOVUPS 64(SI), Z11
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	VADDPS 64(SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	VADDPS 64(SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	VADDPS 64(SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+	VADDPS 64(SI), Z9, Z9
+	ADDQ   R8, SI
+	VADDPS (SI), Z10, Z10
+	VADDPS 64(SI), Z11, Z11
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z12
+	VMOVUPS      64(BX), Z13
+	VBROADCASTSS (CX), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS (CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS (CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS (CX)(SI*1), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS (R11), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS (R11)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z12, Z12, Z12
+	VMAXPS Z0, Z12, Z0
+	VMAXPS Z1, Z12, Z1
+	VMAXPS Z2, Z12, Z2
+	VMAXPS Z3, Z12, Z3
+	VMAXPS Z4, Z12, Z4
+	VMAXPS Z5, Z12, Z5
+	VMAXPS Z6, Z12, Z6
+	VMAXPS Z7, Z12, Z7
+	VMAXPS Z8, Z12, Z8
+	VMAXPS Z9, Z12, Z9
+	VMAXPS Z10, Z12, Z10
+	VMAXPS Z11, Z12, Z11
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512_7(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS 64(SI), Z7
+	VMOVUPS (SI), Z8
+	VMOVUPS 64(SI), Z9
+	VMOVUPS (SI), Z10
+	VMOVUPS 64(SI), Z11
+	VMOVUPS (SI), Z12
+	VMOVUPS 64(SI), Z13
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	VADDPS 64(SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	VADDPS 64(SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	VADDPS 64(SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+	VADDPS 64(SI), Z9, Z9
+	ADDQ   R8, SI
+	VADDPS (SI), Z10, Z10
+	VADDPS 64(SI), Z11, Z11
+	ADDQ   R8, SI
+	VADDPS (SI), Z12, Z12
+	VADDPS 64(SI), Z13, Z13
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z14
+	VMOVUPS      64(BX), Z15
+	VBROADCASTSS (CX), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS (CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS (CX)(DX*2), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS (CX)(SI*1), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS (R11), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS (R11)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS (R11)(DX*2), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z14, Z14, Z14
+	VMAXPS Z0, Z14, Z0
+	VMAXPS Z1, Z14, Z1
+	VMAXPS Z2, Z14, Z2
+	VMAXPS Z3, Z14, Z3
+	VMAXPS Z4, Z14, Z4
+	VMAXPS Z5, Z14, Z5
+	VMAXPS Z6, Z14, Z6
+	VMAXPS Z7, Z14, Z7
+	VMAXPS Z8, Z14, Z8
+	VMAXPS Z9, Z14, Z9
+	VMAXPS Z10, Z14, Z10
+	VMAXPS Z11, Z14, Z11
+	VMAXPS Z12, Z14, Z12
+	VMAXPS Z13, Z14, Z13
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512_8(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS 64(SI), Z7
+	VMOVUPS (SI), Z8
+	VMOVUPS 64(SI), Z9
+	VMOVUPS (SI), Z10
+	VMOVUPS 64(SI), Z11
+	VMOVUPS (SI), Z12
+	VMOVUPS 64(SI), Z13
+	VMOVUPS (SI), Z14
+	VMOVUPS 64(SI), Z15
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	VADDPS 64(SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	VADDPS 64(SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	VADDPS 64(SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+	VADDPS 64(SI), Z9, Z9
+	ADDQ   R8, SI
+	VADDPS (SI), Z10, Z10
+	VADDPS 64(SI), Z11, Z11
+	ADDQ   R8, SI
+	VADDPS (SI), Z12, Z12
+	VADDPS 64(SI), Z13, Z13
+	ADDQ   R8, SI
+	VADDPS (SI), Z14, Z14
+	VADDPS 64(SI), Z15, Z15
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z16
+	VMOVUPS      64(BX), Z17
+	VBROADCASTSS (CX), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS (CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS (CX)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS (CX)(SI*1), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS (R11), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS (R11)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS (R11)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS (R11)(SI*1), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000080, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z16, Z16, Z16
+	VMAXPS Z0, Z16, Z0
+	VMAXPS Z1, Z16, Z1
+	VMAXPS Z2, Z16, Z2
+	VMAXPS Z3, Z16, Z3
+	VMAXPS Z4, Z16, Z4
+	VMAXPS Z5, Z16, Z5
+	VMAXPS Z6, Z16, Z6
+	VMAXPS Z7, Z16, Z7
+	VMAXPS Z8, Z16, Z8
+	VMAXPS Z9, Z16, Z9
+	VMAXPS Z10, Z16, Z10
+	VMAXPS Z11, Z16, Z11
+	VMAXPS Z12, Z16, Z12
+	VMAXPS Z13, Z16, Z13
+	VMAXPS Z14, Z16, Z14
+	VMAXPS Z15, Z16, Z15
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_1(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+
+products:
+	LEAQ  (DX)(DX*2), DX
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z1
+	VBROADCASTSS (CX), Z2
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z1, Z1, Z1
+	VMAXPS Z0, Z1, Z0
+
+store:
+	VMOVUPS Z0, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_2(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z2
+	VBROADCASTSS (CX), Z3
+	VFMADD231PS  Z2, Z3, Z0
+	VBROADCASTSS (CX)(DX*1), Z3
+	VFMADD231PS  Z2, Z3, Z1
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z2, Z2, Z2
+	VMAXPS Z0, Z2, Z0
+	VMAXPS Z1, Z2, Z1
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_3(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z3
+	VBROADCASTSS (CX), Z4
+	VFMADD231PS  Z3, Z4, Z0
+	VBROADCASTSS (CX)(DX*1), Z4
+	VFMADD231PS  Z3, Z4, Z1
+	VBROADCASTSS (CX)(DX*2), Z4
+	VFMADD231PS  Z3, Z4, Z2
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z3, Z3, Z3
+	VMAXPS Z0, Z3, Z0
+	VMAXPS Z1, Z3, Z1
+	VMAXPS Z2, Z3, Z2
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_4(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z4
+	VBROADCASTSS (CX), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS (CX)(DX*1), Z5
+	VFMADD231PS  Z4, Z5, Z1
+	VBROADCASTSS (CX)(DX*2), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS (CX)(SI*1), Z5
+	VFMADD231PS  Z4, Z5, Z3
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z4, Z4, Z4
+	VMAXPS Z0, Z4, Z0
+	VMAXPS Z1, Z4, Z1
+	VMAXPS Z2, Z4, Z2
+	VMAXPS Z3, Z4, Z3
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_5(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z5
+	VBROADCASTSS (CX), Z6
+	VFMADD231PS  Z5, Z6, Z0
+	VBROADCASTSS (CX)(DX*1), Z6
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS (CX)(DX*2), Z6
+	VFMADD231PS  Z5, Z6, Z2
+	VBROADCASTSS (CX)(SI*1), Z6
+	VFMADD231PS  Z5, Z6, Z3
+	VBROADCASTSS (R10), Z6
+	VFMADD231PS  Z5, Z6, Z4
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z5, Z5, Z5
+	VMAXPS Z0, Z5, Z0
+	VMAXPS Z1, Z5, Z1
+	VMAXPS Z2, Z5, Z2
+	VMAXPS Z3, Z5, Z3
+	VMAXPS Z4, Z5, Z4
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_6(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z6
+	VBROADCASTSS (CX), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS (CX)(DX*1), Z7
+	VFMADD231PS  Z6, Z7, Z1
+	VBROADCASTSS (CX)(DX*2), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS (CX)(SI*1), Z7
+	VFMADD231PS  Z6, Z7, Z3
+	VBROADCASTSS (R10), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS (R10)(DX*1), Z7
+	VFMADD231PS  Z6, Z7, Z5
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z6, Z6, Z6
+	VMAXPS Z0, Z6, Z0
+	VMAXPS Z1, Z6, Z1
+	VMAXPS Z2, Z6, Z2
+	VMAXPS Z3, Z6, Z3
+	VMAXPS Z4, Z6, Z4
+	VMAXPS Z5, Z6, Z5
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_7(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z7
+	VBROADCASTSS (CX), Z8
+	VFMADD231PS  Z7, Z8, Z0
+	VBROADCASTSS (CX)(DX*1), Z8
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS (CX)(DX*2), Z8
+	VFMADD231PS  Z7, Z8, Z2
+	VBROADCASTSS (CX)(SI*1), Z8
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS (R10), Z8
+	VFMADD231PS  Z7, Z8, Z4
+	VBROADCASTSS (R10)(DX*1), Z8
+	VFMADD231PS  Z7, Z8, Z5
+	VBROADCASTSS (R10)(DX*2), Z8
+	VFMADD231PS  Z7, Z8, Z6
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z7, Z7, Z7
+	VMAXPS Z0, Z7, Z0
+	VMAXPS Z1, Z7, Z1
+	VMAXPS Z2, Z7, Z2
+	VMAXPS Z3, Z7, Z3
+	VMAXPS Z4, Z7, Z4
+	VMAXPS Z5, Z7, Z5
+	VMAXPS Z6, Z7, Z6
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_8(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS (SI), Z7
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	ADDQ   R8, SI
+	VADDPS (SI), Z7, Z7
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z8
+	VBROADCASTSS (CX), Z9
+	VFMADD231PS  Z8, Z9, Z0
+	VBROADCASTSS (CX)(DX*1), Z9
+	VFMADD231PS  Z8, Z9, Z1
+	VBROADCASTSS (CX)(DX*2), Z9
+	VFMADD231PS  Z8, Z9, Z2
+	VBROADCASTSS (CX)(SI*1), Z9
+	VFMADD231PS  Z8, Z9, Z3
+	VBROADCASTSS (R10), Z9
+	VFMADD231PS  Z8, Z9, Z4
+	VBROADCASTSS (R10)(DX*1), Z9
+	VFMADD231PS  Z8, Z9, Z5
+	VBROADCASTSS (R10)(DX*2), Z9
+	VFMADD231PS  Z8, Z9, Z6
+	VBROADCASTSS (R10)(SI*1), Z9
+	VFMADD231PS  Z8, Z9, Z7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z8, Z8, Z8
+	VMAXPS Z0, Z8, Z0
+	VMAXPS Z1, Z8, Z1
+	VMAXPS Z2, Z8, Z2
+	VMAXPS Z3, Z8, Z3
+	VMAXPS Z4, Z8, Z4
+	VMAXPS Z5, Z8, Z5
+	VMAXPS Z6, Z8, Z6
+	VMAXPS Z7, Z8, Z7
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z7, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_9(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_9(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS (SI), Z7
+	VMOVUPS (SI), Z8
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	ADDQ   R8, SI
+	VADDPS (SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	LEAQ  (R10)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z9, Z10, Z0
+	VBROADCASTSS (CX)(DX*1), Z10
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (CX)(DX*2), Z10
+	VFMADD231PS  Z9, Z10, Z2
+	VBROADCASTSS (CX)(SI*1), Z10
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS (R10), Z10
+	VFMADD231PS  Z9, Z10, Z4
+	VBROADCASTSS (R10)(DX*1), Z10
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (R10)(DX*2), Z10
+	VFMADD231PS  Z9, Z10, Z6
+	VBROADCASTSS (R10)(SI*1), Z10
+	VFMADD231PS  Z9, Z10, Z7
+	VBROADCASTSS (R11), Z10
+	VFMADD231PS  Z9, Z10, Z8
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, R11
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z9, Z9, Z9
+	VMAXPS Z0, Z9, Z0
+	VMAXPS Z1, Z9, Z1
+	VMAXPS Z2, Z9, Z2
+	VMAXPS Z3, Z9, Z3
+	VMAXPS Z4, Z9, Z4
+	VMAXPS Z5, Z9, Z5
+	VMAXPS Z6, Z9, Z6
+	VMAXPS Z7, Z9, Z7
+	VMAXPS Z8, Z9, Z8
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_10(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_10(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS (SI), Z7
+	VMOVUPS (SI), Z8
+	VMOVUPS (SI), Z9
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	ADDQ   R8, SI
+	VADDPS (SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+	ADDQ   R8, SI
+	VADDPS (SI), Z9, Z9
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	LEAQ  (R10)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z10
+	VBROADCASTSS (CX), Z11
+	VFMADD231PS  Z10, Z11, Z0
+	VBROADCASTSS (CX)(DX*1), Z11
+	VFMADD231PS  Z10, Z11, Z1
+	VBROADCASTSS (CX)(DX*2), Z11
+	VFMADD231PS  Z10, Z11, Z2
+	VBROADCASTSS (CX)(SI*1), Z11
+	VFMADD231PS  Z10, Z11, Z3
+	VBROADCASTSS (R10), Z11
+	VFMADD231PS  Z10, Z11, Z4
+	VBROADCASTSS (R10)(DX*1), Z11
+	VFMADD231PS  Z10, Z11, Z5
+	VBROADCASTSS (R10)(DX*2), Z11
+	VFMADD231PS  Z10, Z11, Z6
+	VBROADCASTSS (R10)(SI*1), Z11
+	VFMADD231PS  Z10, Z11, Z7
+	VBROADCASTSS (R11), Z11
+	VFMADD231PS  Z10, Z11, Z8
+	VBROADCASTSS (R11)(DX*1), Z11
+	VFMADD231PS  Z10, Z11, Z9
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, R11
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z10, Z10, Z10
+	VMAXPS Z0, Z10, Z0
+	VMAXPS Z1, Z10, Z1
+	VMAXPS Z2, Z10, Z2
+	VMAXPS Z3, Z10, Z3
+	VMAXPS Z4, Z10, Z4
+	VMAXPS Z5, Z10, Z5
+	VMAXPS Z6, Z10, Z6
+	VMAXPS Z7, Z10, Z7
+	VMAXPS Z8, Z10, Z8
+	VMAXPS Z9, Z10, Z9
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z9, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_11(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_11(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS (SI), Z7
+	VMOVUPS (SI), Z8
+	VMOVUPS (SI), Z9
+	VMOVUPS (SI), Z10
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	ADDQ   R8, SI
+	VADDPS (SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+	ADDQ   R8, SI
+	VADDPS (SI), Z9, Z9
+	ADDQ   R8, SI
+	VADDPS (SI), Z10, Z10
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	LEAQ  (R10)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z11
+	VBROADCASTSS (CX), Z12
+	VFMADD231PS  Z11, Z12, Z0
+	VBROADCASTSS (CX)(DX*1), Z12
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS (CX)(DX*2), Z12
+	VFMADD231PS  Z11, Z12, Z2
+	VBROADCASTSS (CX)(SI*1), Z12
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS (R10), Z12
+	VFMADD231PS  Z11, Z12, Z4
+	VBROADCASTSS (R10)(DX*1), Z12
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS (R10)(DX*2), Z12
+	VFMADD231PS  Z11, Z12, Z6
+	VBROADCASTSS (R10)(SI*1), Z12
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS (R11), Z12
+	VFMADD231PS  Z11, Z12, Z8
+	VBROADCASTSS (R11)(DX*1), Z12
+	VFMADD231PS  Z11, Z12, Z9
+	VBROADCASTSS (R11)(DX*2), Z12
+	VFMADD231PS  Z11, Z12, Z10
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, R11
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z11, Z11, Z11
+	VMAXPS Z0, Z11, Z0
+	VMAXPS Z1, Z11, Z1
+	VMAXPS Z2, Z11, Z2
+	VMAXPS Z3, Z11, Z3
+	VMAXPS Z4, Z11, Z4
+	VMAXPS Z5, Z11, Z5
+	VMAXPS Z6, Z11, Z6
+	VMAXPS Z7, Z11, Z7
+	VMAXPS Z8, Z11, Z8
+	VMAXPS Z9, Z11, Z9
+	VMAXPS Z10, Z11, Z10
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z9, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX512Narrow_12(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·microAVX512Narrow_12(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS (SI), Z7
+	VMOVUPS (SI), Z8
+	VMOVUPS (SI), Z9
+	VMOVUPS (SI), Z10
+	VMOVUPS (SI), Z11
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	ADDQ   R8, SI
+	VADDPS (SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+	ADDQ   R8, SI
+	VADDPS (SI), Z9, Z9
+	ADDQ   R8, SI
+	VADDPS (SI), Z10, Z10
+	ADDQ   R8, SI
+	VADDPS (SI), Z11, Z11
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	LEAQ  (R10)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z12
+	VBROADCASTSS (CX), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS (CX)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z1
+	VBROADCASTSS (CX)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS (CX)(SI*1), Z13
+	VFMADD231PS  Z12, Z13, Z3
+	VBROADCASTSS (R10), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS (R10)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z5
+	VBROADCASTSS (R10)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS (R10)(SI*1), Z13
+	VFMADD231PS  Z12, Z13, Z7
+	VBROADCASTSS (R11), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS (R11)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z9
+	VBROADCASTSS (R11)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS (R11)(SI*1), Z13
+	VFMADD231PS  Z12, Z13, Z11
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, R11
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z12, Z12, Z12
+	VMAXPS Z0, Z12, Z0
+	VMAXPS Z1, Z12, Z1
+	VMAXPS Z2, Z12, Z2
+	VMAXPS Z3, Z12, Z3
+	VMAXPS Z4, Z12, Z4
+	VMAXPS Z5, Z12, Z5
+	VMAXPS Z6, Z12, Z6
+	VMAXPS Z7, Z12, Z7
+	VMAXPS Z8, Z12, Z8
+	VMAXPS Z9, Z12, Z9
+	VMAXPS Z10, Z12, Z10
+	VMAXPS Z11, Z12, Z11
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z9, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z11, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_1(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+
+products:
+	LEAQ  (DX)(DX*2), DX
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z1
+	VBROADCASTSS (CX), Z2
+	VFMADD231PS  Z1, Z2, Z0
+	MOVQ         (R10), DX
+	ADDQ         DX, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z1, Z1, Z1
+	VMAXPS Z0, Z1, Z0
+
+store:
+	VMOVUPS Z0, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_2(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z2
+	VBROADCASTSS (CX), Z3
+	VFMADD231PS  Z2, Z3, Z0
+	VBROADCASTSS (CX)(DX*1), Z3
+	VFMADD231PS  Z2, Z3, Z1
+	MOVQ         (R10), SI
+	ADDQ         SI, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z2, Z2, Z2
+	VMAXPS Z0, Z2, Z0
+	VMAXPS Z1, Z2, Z1
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_3(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z3
+	VBROADCASTSS (CX), Z4
+	VFMADD231PS  Z3, Z4, Z0
+	VBROADCASTSS (CX)(DX*1), Z4
+	VFMADD231PS  Z3, Z4, Z1
+	VBROADCASTSS (CX)(DX*2), Z4
+	VFMADD231PS  Z3, Z4, Z2
+	MOVQ         (R10), SI
+	ADDQ         SI, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z3, Z3, Z3
+	VMAXPS Z0, Z3, Z0
+	VMAXPS Z1, Z3, Z1
+	VMAXPS Z2, Z3, Z2
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_4(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z4
+	VBROADCASTSS (CX), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS (CX)(DX*1), Z5
+	VFMADD231PS  Z4, Z5, Z1
+	VBROADCASTSS (CX)(DX*2), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS (CX)(SI*1), Z5
+	VFMADD231PS  Z4, Z5, Z3
+	MOVQ         (R10), R11
+	ADDQ         R11, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z4, Z4, Z4
+	VMAXPS Z0, Z4, Z0
+	VMAXPS Z1, Z4, Z1
+	VMAXPS Z2, Z4, Z2
+	VMAXPS Z3, Z4, Z3
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_5(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z5
+	VBROADCASTSS (CX), Z6
+	VFMADD231PS  Z5, Z6, Z0
+	VBROADCASTSS (CX)(DX*1), Z6
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS (CX)(DX*2), Z6
+	VFMADD231PS  Z5, Z6, Z2
+	VBROADCASTSS (CX)(SI*1), Z6
+	VFMADD231PS  Z5, Z6, Z3
+	VBROADCASTSS (R11), Z6
+	VFMADD231PS  Z5, Z6, Z4
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z5, Z5, Z5
+	VMAXPS Z0, Z5, Z0
+	VMAXPS Z1, Z5, Z1
+	VMAXPS Z2, Z5, Z2
+	VMAXPS Z3, Z5, Z3
+	VMAXPS Z4, Z5, Z4
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_6(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z6
+	VBROADCASTSS (CX), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS (CX)(DX*1), Z7
+	VFMADD231PS  Z6, Z7, Z1
+	VBROADCASTSS (CX)(DX*2), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS (CX)(SI*1), Z7
+	VFMADD231PS  Z6, Z7, Z3
+	VBROADCASTSS (R11), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS (R11)(DX*1), Z7
+	VFMADD231PS  Z6, Z7, Z5
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z6, Z6, Z6
+	VMAXPS Z0, Z6, Z0
+	VMAXPS Z1, Z6, Z1
+	VMAXPS Z2, Z6, Z2
+	VMAXPS Z3, Z6, Z3
+	VMAXPS Z4, Z6, Z4
+	VMAXPS Z5, Z6, Z5
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_7(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z7
+	VBROADCASTSS (CX), Z8
+	VFMADD231PS  Z7, Z8, Z0
+	VBROADCASTSS (CX)(DX*1), Z8
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS (CX)(DX*2), Z8
+	VFMADD231PS  Z7, Z8, Z2
+	VBROADCASTSS (CX)(SI*1), Z8
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS (R11), Z8
+	VFMADD231PS  Z7, Z8, Z4
+	VBROADCASTSS (R11)(DX*1), Z8
+	VFMADD231PS  Z7, Z8, Z5
+	VBROADCASTSS (R11)(DX*2), Z8
+	VFMADD231PS  Z7, Z8, Z6
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z7, Z7, Z7
+	VMAXPS Z0, Z7, Z0
+	VMAXPS Z1, Z7, Z1
+	VMAXPS Z2, Z7, Z2
+	VMAXPS Z3, Z7, Z3
+	VMAXPS Z4, Z7, Z4
+	VMAXPS Z5, Z7, Z5
+	VMAXPS Z6, Z7, Z6
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_8(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS (SI), Z7
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	ADDQ   R8, SI
+	VADDPS (SI), Z7, Z7
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z8
+	VBROADCASTSS (CX), Z9
+	VFMADD231PS  Z8, Z9, Z0
+	VBROADCASTSS (CX)(DX*1), Z9
+	VFMADD231PS  Z8, Z9, Z1
+	VBROADCASTSS (CX)(DX*2), Z9
+	VFMADD231PS  Z8, Z9, Z2
+	VBROADCASTSS (CX)(SI*1), Z9
+	VFMADD231PS  Z8, Z9, Z3
+	VBROADCASTSS (R11), Z9
+	VFMADD231PS  Z8, Z9, Z4
+	VBROADCASTSS (R11)(DX*1), Z9
+	VFMADD231PS  Z8, Z9, Z5
+	VBROADCASTSS (R11)(DX*2), Z9
+	VFMADD231PS  Z8, Z9, Z6
+	VBROADCASTSS (R11)(SI*1), Z9
+	VFMADD231PS  Z8, Z9, Z7
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z8, Z8, Z8
+	VMAXPS Z0, Z8, Z0
+	VMAXPS Z1, Z8, Z1
+	VMAXPS Z2, Z8, Z2
+	VMAXPS Z3, Z8, Z3
+	VMAXPS Z4, Z8, Z4
+	VMAXPS Z5, Z8, Z5
+	VMAXPS Z6, Z8, Z6
+	VMAXPS Z7, Z8, Z7
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z7, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_9(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_9(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS (SI), Z7
+	VMOVUPS (SI), Z8
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	ADDQ   R8, SI
+	VADDPS (SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	LEAQ  (R11)(DX*4), R12
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z9, Z10, Z0
+	VBROADCASTSS (CX)(DX*1), Z10
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (CX)(DX*2), Z10
+	VFMADD231PS  Z9, Z10, Z2
+	VBROADCASTSS (CX)(SI*1), Z10
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS (R11), Z10
+	VFMADD231PS  Z9, Z10, Z4
+	VBROADCASTSS (R11)(DX*1), Z10
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (R11)(DX*2), Z10
+	VFMADD231PS  Z9, Z10, Z6
+	VBROADCASTSS (R11)(SI*1), Z10
+	VFMADD231PS  Z9, Z10, Z7
+	VBROADCASTSS (R12), Z10
+	VFMADD231PS  Z9, Z10, Z8
+	MOVQ         (R10), R13
+	ADDQ         R13, CX
+	ADDQ         R13, R11
+	ADDQ         R13, R12
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z9, Z9, Z9
+	VMAXPS Z0, Z9, Z0
+	VMAXPS Z1, Z9, Z1
+	VMAXPS Z2, Z9, Z2
+	VMAXPS Z3, Z9, Z3
+	VMAXPS Z4, Z9, Z4
+	VMAXPS Z5, Z9, Z5
+	VMAXPS Z6, Z9, Z6
+	VMAXPS Z7, Z9, Z7
+	VMAXPS Z8, Z9, Z8
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_10(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_10(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS (SI), Z7
+	VMOVUPS (SI), Z8
+	VMOVUPS (SI), Z9
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	ADDQ   R8, SI
+	VADDPS (SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+	ADDQ   R8, SI
+	VADDPS (SI), Z9, Z9
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	LEAQ  (R11)(DX*4), R12
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z10
+	VBROADCASTSS (CX), Z11
+	VFMADD231PS  Z10, Z11, Z0
+	VBROADCASTSS (CX)(DX*1), Z11
+	VFMADD231PS  Z10, Z11, Z1
+	VBROADCASTSS (CX)(DX*2), Z11
+	VFMADD231PS  Z10, Z11, Z2
+	VBROADCASTSS (CX)(SI*1), Z11
+	VFMADD231PS  Z10, Z11, Z3
+	VBROADCASTSS (R11), Z11
+	VFMADD231PS  Z10, Z11, Z4
+	VBROADCASTSS (R11)(DX*1), Z11
+	VFMADD231PS  Z10, Z11, Z5
+	VBROADCASTSS (R11)(DX*2), Z11
+	VFMADD231PS  Z10, Z11, Z6
+	VBROADCASTSS (R11)(SI*1), Z11
+	VFMADD231PS  Z10, Z11, Z7
+	VBROADCASTSS (R12), Z11
+	VFMADD231PS  Z10, Z11, Z8
+	VBROADCASTSS (R12)(DX*1), Z11
+	VFMADD231PS  Z10, Z11, Z9
+	MOVQ         (R10), R13
+	ADDQ         R13, CX
+	ADDQ         R13, R11
+	ADDQ         R13, R12
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z10, Z10, Z10
+	VMAXPS Z0, Z10, Z0
+	VMAXPS Z1, Z10, Z1
+	VMAXPS Z2, Z10, Z2
+	VMAXPS Z3, Z10, Z3
+	VMAXPS Z4, Z10, Z4
+	VMAXPS Z5, Z10, Z5
+	VMAXPS Z6, Z10, Z6
+	VMAXPS Z7, Z10, Z7
+	VMAXPS Z8, Z10, Z8
+	VMAXPS Z9, Z10, Z9
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z9, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_11(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_11(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS (SI), Z7
+	VMOVUPS (SI), Z8
+	VMOVUPS (SI), Z9
+	VMOVUPS (SI), Z10
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	ADDQ   R8, SI
+	VADDPS (SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+	ADDQ   R8, SI
+	VADDPS (SI), Z9, Z9
+	ADDQ   R8, SI
+	VADDPS (SI), Z10, Z10
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	LEAQ  (R11)(DX*4), R12
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z11
+	VBROADCASTSS (CX), Z12
+	VFMADD231PS  Z11, Z12, Z0
+	VBROADCASTSS (CX)(DX*1), Z12
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS (CX)(DX*2), Z12
+	VFMADD231PS  Z11, Z12, Z2
+	VBROADCASTSS (CX)(SI*1), Z12
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS (R11), Z12
+	VFMADD231PS  Z11, Z12, Z4
+	VBROADCASTSS (R11)(DX*1), Z12
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS (R11)(DX*2), Z12
+	VFMADD231PS  Z11, Z12, Z6
+	VBROADCASTSS (R11)(SI*1), Z12
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS (R12), Z12
+	VFMADD231PS  Z11, Z12, Z8
+	VBROADCASTSS (R12)(DX*1), Z12
+	VFMADD231PS  Z11, Z12, Z9
+	VBROADCASTSS (R12)(DX*2), Z12
+	VFMADD231PS  Z11, Z12, Z10
+	MOVQ         (R10), R13
+	ADDQ         R13, CX
+	ADDQ         R13, R11
+	ADDQ         R13, R12
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z11, Z11, Z11
+	VMAXPS Z0, Z11, Z0
+	VMAXPS Z1, Z11, Z1
+	VMAXPS Z2, Z11, Z2
+	VMAXPS Z3, Z11, Z3
+	VMAXPS Z4, Z11, Z4
+	VMAXPS Z5, Z11, Z5
+	VMAXPS Z6, Z11, Z6
+	VMAXPS Z7, Z11, Z7
+	VMAXPS Z8, Z11, Z8
+	VMAXPS Z9, Z11, Z9
+	VMAXPS Z10, Z11, Z10
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z9, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX512Narrow_12(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convAVX512Narrow_12(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS (SI), Z5
+	VMOVUPS (SI), Z6
+	VMOVUPS (SI), Z7
+	VMOVUPS (SI), Z8
+	VMOVUPS (SI), Z9
+	VMOVUPS (SI), Z10
+	VMOVUPS (SI), Z11
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Z0, Z0
+	ADDQ   R8, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   R8, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   R8, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   R8, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   R8, SI
+	VADDPS (SI), Z5, Z5
+	ADDQ   R8, SI
+	VADDPS (SI), Z6, Z6
+	ADDQ   R8, SI
+	VADDPS (SI), Z7, Z7
+	ADDQ   R8, SI
+	VADDPS (SI), Z8, Z8
+	ADDQ   R8, SI
+	VADDPS (SI), Z9, Z9
+	ADDQ   R8, SI
+	VADDPS (SI), Z10, Z10
+	ADDQ   R8, SI
+	VADDPS (SI), Z11, Z11
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	LEAQ  (R11)(DX*4), R12
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Z12
+	VBROADCASTSS (CX), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS (CX)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z1
+	VBROADCASTSS (CX)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS (CX)(SI*1), Z13
+	VFMADD231PS  Z12, Z13, Z3
+	VBROADCASTSS (R11), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS (R11)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z5
+	VBROADCASTSS (R11)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS (R11)(SI*1), Z13
+	VFMADD231PS  Z12, Z13, Z7
+	VBROADCASTSS (R12), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS (R12)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z9
+	VBROADCASTSS (R12)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS (R12)(SI*1), Z13
+	VFMADD231PS  Z12, Z13, Z11
+	MOVQ         (R10), R13
+	ADDQ         R13, CX
+	ADDQ         R13, R11
+	ADDQ         R13, R12
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Z12, Z12, Z12
+	VMAXPS Z0, Z12, Z0
+	VMAXPS Z1, Z12, Z1
+	VMAXPS Z2, Z12, Z2
+	VMAXPS Z3, Z12, Z3
+	VMAXPS Z4, Z12, Z4
+	VMAXPS Z5, Z12, Z5
+	VMAXPS Z6, Z12, Z6
+	VMAXPS Z7, Z12, Z7
+	VMAXPS Z8, Z12, Z8
+	VMAXPS Z9, Z12, Z9
+	VMAXPS Z10, Z12, Z10
+	VMAXPS Z11, Z12, Z11
+
+store:
+	VMOVUPS Z0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z9, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z11, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, FMA3
-TEXT ·microAVX2_1(SB), NOSPLIT, $0-64
+TEXT ·microAVX2_1(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -853,9 +3941,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX2_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX2_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, FMA3
-TEXT ·microAVX2_2(SB), NOSPLIT, $0-64
+TEXT ·microAVX2_2(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -919,9 +4007,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX2_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX2_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, FMA3
-TEXT ·microAVX2_3(SB), NOSPLIT, $0-64
+TEXT ·microAVX2_3(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -998,9 +4086,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX2_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX2_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, FMA3
-TEXT ·microAVX2_4(SB), NOSPLIT, $0-64
+TEXT ·microAVX2_4(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -1090,9 +4178,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX2_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX2_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, FMA3
-TEXT ·microAVX2_5(SB), NOSPLIT, $0-64
+TEXT ·microAVX2_5(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -1197,9 +4285,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX2_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)
+// func microAVX2_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 // Requires: AVX, FMA3
-TEXT ·microAVX2_6(SB), NOSPLIT, $0-64
+TEXT ·microAVX2_6(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    lda+16(FP), DX
@@ -1314,5 +4402,2808 @@ store:
 	ADDQ    R8, DI
 	VMOVUPS Y10, (DI)
 	VMOVUPS Y11, 32(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2_1(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+
+products:
+	LEAQ  (DX)(DX*2), DX
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y2
+	VMOVUPS      32(BX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	MOVQ         (R10), DX
+	ADDQ         DX, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y2, Y2, Y2
+	VMAXPS Y0, Y2, Y0
+	VMAXPS Y1, Y2, Y1
+
+store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2_2(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	VADDPS 32(SI), Y3, Y3
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	MOVQ         (R10), SI
+	ADDQ         SI, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VMAXPS Y0, Y4, Y0
+	VMAXPS Y1, Y4, Y1
+	VMAXPS Y2, Y4, Y2
+	VMAXPS Y3, Y4, Y3
+
+store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2_3(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	VADDPS 32(SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	VADDPS 32(SI), Y5, Y5
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y6
+	VMOVUPS      32(BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	MOVQ         (R10), SI
+	ADDQ         SI, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VMAXPS Y0, Y6, Y0
+	VMAXPS Y1, Y6, Y1
+	VMAXPS Y2, Y6, Y2
+	VMAXPS Y3, Y6, Y3
+	VMAXPS Y4, Y6, Y4
+	VMAXPS Y5, Y6, Y5
+
+store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2_4(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS 32(SI), Y7
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	VADDPS 32(SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	VADDPS 32(SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	VADDPS 32(SI), Y7, Y7
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (CX)(SI*1), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	MOVQ         (R10), R11
+	ADDQ         R11, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VMAXPS Y0, Y8, Y0
+	VMAXPS Y1, Y8, Y1
+	VMAXPS Y2, Y8, Y2
+	VMAXPS Y3, Y8, Y3
+	VMAXPS Y4, Y8, Y4
+	VMAXPS Y5, Y8, Y5
+	VMAXPS Y6, Y8, Y6
+	VMAXPS Y7, Y8, Y7
+
+store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y7, 32(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2_5(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS 32(SI), Y7
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	VADDPS 32(SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	VADDPS 32(SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	VADDPS 32(SI), Y7, Y7
+	ADDQ   R8, SI
+	VADDPS (SI), Y8, Y8
+	VADDPS 32(SI), Y9, Y9
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y10
+	VMOVUPS      32(BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (CX)(DX*2), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (CX)(SI*1), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (R11), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y10, Y10, Y10
+	VMAXPS Y0, Y10, Y0
+	VMAXPS Y1, Y10, Y1
+	VMAXPS Y2, Y10, Y2
+	VMAXPS Y3, Y10, Y3
+	VMAXPS Y4, Y10, Y4
+	VMAXPS Y5, Y10, Y5
+	VMAXPS Y6, Y10, Y6
+	VMAXPS Y7, Y10, Y7
+	VMAXPS Y8, Y10, Y8
+	VMAXPS Y9, Y10, Y9
+
+store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y7, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 32(DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2_6(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS 32(SI), Y7
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS (SI), Y10
+	VMOVUPS 32(SI), Y11
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	VADDPS 32(SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	VADDPS 32(SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	VADDPS 32(SI), Y7, Y7
+	ADDQ   R8, SI
+	VADDPS (SI), Y8, Y8
+	VADDPS 32(SI), Y9, Y9
+	ADDQ   R8, SI
+	VADDPS (SI), Y10, Y10
+	VADDPS 32(SI), Y11, Y11
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS (CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS (CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS (CX)(SI*1), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS (R11), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS (R11)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y12, Y12, Y12
+	VMAXPS Y0, Y12, Y0
+	VMAXPS Y1, Y12, Y1
+	VMAXPS Y2, Y12, Y2
+	VMAXPS Y3, Y12, Y3
+	VMAXPS Y4, Y12, Y4
+	VMAXPS Y5, Y12, Y5
+	VMAXPS Y6, Y12, Y6
+	VMAXPS Y7, Y12, Y7
+	VMAXPS Y8, Y12, Y8
+	VMAXPS Y9, Y12, Y9
+	VMAXPS Y10, Y12, Y10
+	VMAXPS Y11, Y12, Y11
+
+store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y7, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 32(DI)
+	ADDQ    R8, DI
+	VMOVUPS Y10, (DI)
+	VMOVUPS Y11, 32(DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_1(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+
+products:
+	LEAQ  (DX)(DX*2), DX
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y1, Y1, Y1
+	VMAXPS Y0, Y1, Y0
+
+store:
+	VMOVUPS Y0, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_2(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y2, Y2, Y2
+	VMAXPS Y0, Y2, Y0
+	VMAXPS Y1, Y2, Y1
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_3(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS (CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y3, Y3, Y3
+	VMAXPS Y0, Y3, Y0
+	VMAXPS Y1, Y3, Y1
+	VMAXPS Y2, Y3, Y2
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_4(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (CX)(SI*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VMAXPS Y0, Y4, Y0
+	VMAXPS Y1, Y4, Y1
+	VMAXPS Y2, Y4, Y2
+	VMAXPS Y3, Y4, Y3
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_5(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS (CX)(SI*1), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS (R10), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y5, Y5, Y5
+	VMAXPS Y0, Y5, Y0
+	VMAXPS Y1, Y5, Y1
+	VMAXPS Y2, Y5, Y2
+	VMAXPS Y3, Y5, Y3
+	VMAXPS Y4, Y5, Y4
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_6(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS (CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (CX)(SI*1), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS (R10), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS (R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VMAXPS Y0, Y6, Y0
+	VMAXPS Y1, Y6, Y1
+	VMAXPS Y2, Y6, Y2
+	VMAXPS Y3, Y6, Y3
+	VMAXPS Y4, Y6, Y4
+	VMAXPS Y5, Y6, Y5
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_7(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS (CX)(SI*1), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (R10), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS (R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS (R10)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y7, Y7, Y7
+	VMAXPS Y0, Y7, Y0
+	VMAXPS Y1, Y7, Y1
+	VMAXPS Y2, Y7, Y2
+	VMAXPS Y3, Y7, Y3
+	VMAXPS Y4, Y7, Y4
+	VMAXPS Y5, Y7, Y5
+	VMAXPS Y6, Y7, Y6
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_8(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS (SI), Y7
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	ADDQ   R8, SI
+	VADDPS (SI), Y7, Y7
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS (CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS (CX)(SI*1), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS (R10), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS (R10)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS (R10)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS (R10)(SI*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VMAXPS Y0, Y8, Y0
+	VMAXPS Y1, Y8, Y1
+	VMAXPS Y2, Y8, Y2
+	VMAXPS Y3, Y8, Y3
+	VMAXPS Y4, Y8, Y4
+	VMAXPS Y5, Y8, Y5
+	VMAXPS Y6, Y8, Y6
+	VMAXPS Y7, Y8, Y7
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y7, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_9(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_9(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS (SI), Y7
+	VMOVUPS (SI), Y8
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	ADDQ   R8, SI
+	VADDPS (SI), Y7, Y7
+	ADDQ   R8, SI
+	VADDPS (SI), Y8, Y8
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	LEAQ  (R10)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS (CX)(SI*1), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R10), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS (R10)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (R10)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS (R10)(SI*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS (R11), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, R11
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y9, Y9, Y9
+	VMAXPS Y0, Y9, Y0
+	VMAXPS Y1, Y9, Y1
+	VMAXPS Y2, Y9, Y2
+	VMAXPS Y3, Y9, Y3
+	VMAXPS Y4, Y9, Y4
+	VMAXPS Y5, Y9, Y5
+	VMAXPS Y6, Y9, Y6
+	VMAXPS Y7, Y9, Y7
+	VMAXPS Y8, Y9, Y8
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_10(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_10(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS (SI), Y7
+	VMOVUPS (SI), Y8
+	VMOVUPS (SI), Y9
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	ADDQ   R8, SI
+	VADDPS (SI), Y7, Y7
+	ADDQ   R8, SI
+	VADDPS (SI), Y8, Y8
+	ADDQ   R8, SI
+	VADDPS (SI), Y9, Y9
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	LEAQ  (R10)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS (CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS (CX)(SI*1), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS (R10), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS (R10)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS (R10)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS (R10)(SI*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS (R11), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS (R11)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, R11
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y10, Y10, Y10
+	VMAXPS Y0, Y10, Y0
+	VMAXPS Y1, Y10, Y1
+	VMAXPS Y2, Y10, Y2
+	VMAXPS Y3, Y10, Y3
+	VMAXPS Y4, Y10, Y4
+	VMAXPS Y5, Y10, Y5
+	VMAXPS Y6, Y10, Y6
+	VMAXPS Y7, Y10, Y7
+	VMAXPS Y8, Y10, Y8
+	VMAXPS Y9, Y10, Y9
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y9, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_11(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_11(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS (SI), Y7
+	VMOVUPS (SI), Y8
+	VMOVUPS (SI), Y9
+	VMOVUPS (SI), Y10
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	ADDQ   R8, SI
+	VADDPS (SI), Y7, Y7
+	ADDQ   R8, SI
+	VADDPS (SI), Y8, Y8
+	ADDQ   R8, SI
+	VADDPS (SI), Y9, Y9
+	ADDQ   R8, SI
+	VADDPS (SI), Y10, Y10
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	LEAQ  (R10)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS (CX)(SI*1), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (R10), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS (R10)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (R10)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS (R10)(SI*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (R11), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS (R11)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS (R11)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, R11
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y11, Y11, Y11
+	VMAXPS Y0, Y11, Y0
+	VMAXPS Y1, Y11, Y1
+	VMAXPS Y2, Y11, Y2
+	VMAXPS Y3, Y11, Y3
+	VMAXPS Y4, Y11, Y4
+	VMAXPS Y5, Y11, Y5
+	VMAXPS Y6, Y11, Y6
+	VMAXPS Y7, Y11, Y7
+	VMAXPS Y8, Y11, Y8
+	VMAXPS Y9, Y11, Y9
+	VMAXPS Y10, Y11, Y10
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y9, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y10, (DI)
+	VZEROUPPER
+	RET
+
+// func microAVX2Narrow_12(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·microAVX2Narrow_12(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS (SI), Y7
+	VMOVUPS (SI), Y8
+	VMOVUPS (SI), Y9
+	VMOVUPS (SI), Y10
+	VMOVUPS (SI), Y11
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	ADDQ   R8, SI
+	VADDPS (SI), Y7, Y7
+	ADDQ   R8, SI
+	VADDPS (SI), Y8, Y8
+	ADDQ   R8, SI
+	VADDPS (SI), Y9, Y9
+	ADDQ   R8, SI
+	VADDPS (SI), Y10, Y10
+	ADDQ   R8, SI
+	VADDPS (SI), Y11, Y11
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R10
+	LEAQ  (R10)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS (CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS (CX)(SI*1), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS (R10), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS (R10)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS (R10)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS (R10)(SI*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS (R11), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS (R11)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS (R11)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS (R11)(SI*1), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, R11
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y12, Y12, Y12
+	VMAXPS Y0, Y12, Y0
+	VMAXPS Y1, Y12, Y1
+	VMAXPS Y2, Y12, Y2
+	VMAXPS Y3, Y12, Y3
+	VMAXPS Y4, Y12, Y4
+	VMAXPS Y5, Y12, Y5
+	VMAXPS Y6, Y12, Y6
+	VMAXPS Y7, Y12, Y7
+	VMAXPS Y8, Y12, Y8
+	VMAXPS Y9, Y12, Y9
+	VMAXPS Y10, Y12, Y10
+	VMAXPS Y11, Y12, Y11
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y9, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y10, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y11, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_1(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+
+products:
+	LEAQ  (DX)(DX*2), DX
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	MOVQ         (R10), DX
+	ADDQ         DX, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y1, Y1, Y1
+	VMAXPS Y0, Y1, Y0
+
+store:
+	VMOVUPS Y0, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_2(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	MOVQ         (R10), SI
+	ADDQ         SI, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y2, Y2, Y2
+	VMAXPS Y0, Y2, Y0
+	VMAXPS Y1, Y2, Y1
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_3(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS (CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	MOVQ         (R10), SI
+	ADDQ         SI, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y3, Y3, Y3
+	VMAXPS Y0, Y3, Y0
+	VMAXPS Y1, Y3, Y1
+	VMAXPS Y2, Y3, Y2
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_4(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (CX)(SI*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	MOVQ         (R10), R11
+	ADDQ         R11, CX
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VMAXPS Y0, Y4, Y0
+	VMAXPS Y1, Y4, Y1
+	VMAXPS Y2, Y4, Y2
+	VMAXPS Y3, Y4, Y3
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_5(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS (CX)(SI*1), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS (R11), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y5, Y5, Y5
+	VMAXPS Y0, Y5, Y0
+	VMAXPS Y1, Y5, Y1
+	VMAXPS Y2, Y5, Y2
+	VMAXPS Y3, Y5, Y3
+	VMAXPS Y4, Y5, Y4
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_6(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS (CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (CX)(SI*1), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS (R11), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS (R11)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VMAXPS Y0, Y6, Y0
+	VMAXPS Y1, Y6, Y1
+	VMAXPS Y2, Y6, Y2
+	VMAXPS Y3, Y6, Y3
+	VMAXPS Y4, Y6, Y4
+	VMAXPS Y5, Y6, Y5
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_7(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS (CX)(SI*1), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (R11), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS (R11)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS (R11)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y7, Y7, Y7
+	VMAXPS Y0, Y7, Y0
+	VMAXPS Y1, Y7, Y1
+	VMAXPS Y2, Y7, Y2
+	VMAXPS Y3, Y7, Y3
+	VMAXPS Y4, Y7, Y4
+	VMAXPS Y5, Y7, Y5
+	VMAXPS Y6, Y7, Y6
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_8(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS (SI), Y7
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	ADDQ   R8, SI
+	VADDPS (SI), Y7, Y7
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS (CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS (CX)(SI*1), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS (R11), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS (R11)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS (R11)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS (R11)(SI*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	MOVQ         (R10), R12
+	ADDQ         R12, CX
+	ADDQ         R12, R11
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VMAXPS Y0, Y8, Y0
+	VMAXPS Y1, Y8, Y1
+	VMAXPS Y2, Y8, Y2
+	VMAXPS Y3, Y8, Y3
+	VMAXPS Y4, Y8, Y4
+	VMAXPS Y5, Y8, Y5
+	VMAXPS Y6, Y8, Y6
+	VMAXPS Y7, Y8, Y7
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y7, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_9(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_9(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS (SI), Y7
+	VMOVUPS (SI), Y8
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	ADDQ   R8, SI
+	VADDPS (SI), Y7, Y7
+	ADDQ   R8, SI
+	VADDPS (SI), Y8, Y8
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	LEAQ  (R11)(DX*4), R12
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS (CX)(SI*1), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R11), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS (R11)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (R11)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS (R11)(SI*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS (R12), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	MOVQ         (R10), R13
+	ADDQ         R13, CX
+	ADDQ         R13, R11
+	ADDQ         R13, R12
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y9, Y9, Y9
+	VMAXPS Y0, Y9, Y0
+	VMAXPS Y1, Y9, Y1
+	VMAXPS Y2, Y9, Y2
+	VMAXPS Y3, Y9, Y3
+	VMAXPS Y4, Y9, Y4
+	VMAXPS Y5, Y9, Y5
+	VMAXPS Y6, Y9, Y6
+	VMAXPS Y7, Y9, Y7
+	VMAXPS Y8, Y9, Y8
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_10(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_10(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS (SI), Y7
+	VMOVUPS (SI), Y8
+	VMOVUPS (SI), Y9
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	ADDQ   R8, SI
+	VADDPS (SI), Y7, Y7
+	ADDQ   R8, SI
+	VADDPS (SI), Y8, Y8
+	ADDQ   R8, SI
+	VADDPS (SI), Y9, Y9
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	LEAQ  (R11)(DX*4), R12
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS (CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS (CX)(SI*1), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS (R11), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS (R11)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS (R11)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS (R11)(SI*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS (R12), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS (R12)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	MOVQ         (R10), R13
+	ADDQ         R13, CX
+	ADDQ         R13, R11
+	ADDQ         R13, R12
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y10, Y10, Y10
+	VMAXPS Y0, Y10, Y0
+	VMAXPS Y1, Y10, Y1
+	VMAXPS Y2, Y10, Y2
+	VMAXPS Y3, Y10, Y3
+	VMAXPS Y4, Y10, Y4
+	VMAXPS Y5, Y10, Y5
+	VMAXPS Y6, Y10, Y6
+	VMAXPS Y7, Y10, Y7
+	VMAXPS Y8, Y10, Y8
+	VMAXPS Y9, Y10, Y9
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y9, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_11(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_11(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS (SI), Y7
+	VMOVUPS (SI), Y8
+	VMOVUPS (SI), Y9
+	VMOVUPS (SI), Y10
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	ADDQ   R8, SI
+	VADDPS (SI), Y7, Y7
+	ADDQ   R8, SI
+	VADDPS (SI), Y8, Y8
+	ADDQ   R8, SI
+	VADDPS (SI), Y9, Y9
+	ADDQ   R8, SI
+	VADDPS (SI), Y10, Y10
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	LEAQ  (R11)(DX*4), R12
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS (CX)(SI*1), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (R11), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS (R11)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (R11)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS (R11)(SI*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (R12), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS (R12)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS (R12)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	MOVQ         (R10), R13
+	ADDQ         R13, CX
+	ADDQ         R13, R11
+	ADDQ         R13, R12
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y11, Y11, Y11
+	VMAXPS Y0, Y11, Y0
+	VMAXPS Y1, Y11, Y1
+	VMAXPS Y2, Y11, Y2
+	VMAXPS Y3, Y11, Y3
+	VMAXPS Y4, Y11, Y4
+	VMAXPS Y5, Y11, Y5
+	VMAXPS Y6, Y11, Y6
+	VMAXPS Y7, Y11, Y7
+	VMAXPS Y8, Y11, Y8
+	VMAXPS Y9, Y11, Y9
+	VMAXPS Y10, Y11, Y10
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y9, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y10, (DI)
+	VZEROUPPER
+	RET
+
+// func convAVX2Narrow_12(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+// Requires: AVX, FMA3
+TEXT ·convAVX2Narrow_12(SB), NOSPLIT, $0-72
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	MOVQ    b+24(FP), BX
+	MOVQ    bias+32(FP), SI
+	MOVQ    c+40(FP), DI
+	MOVQ    ldc+48(FP), R8
+	MOVQ    flags+56(FP), R9
+	MOVQ    delta+64(FP), R10
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, R8
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (SI), Y3
+	VMOVUPS (SI), Y4
+	VMOVUPS (SI), Y5
+	VMOVUPS (SI), Y6
+	VMOVUPS (SI), Y7
+	VMOVUPS (SI), Y8
+	VMOVUPS (SI), Y9
+	VMOVUPS (SI), Y10
+	VMOVUPS (SI), Y11
+
+	// flags&2: add C's values
+	TESTQ  $0x00000002, R9
+	JZ     products
+	MOVQ   DI, SI
+	VADDPS (SI), Y0, Y0
+	ADDQ   R8, SI
+	VADDPS (SI), Y1, Y1
+	ADDQ   R8, SI
+	VADDPS (SI), Y2, Y2
+	ADDQ   R8, SI
+	VADDPS (SI), Y3, Y3
+	ADDQ   R8, SI
+	VADDPS (SI), Y4, Y4
+	ADDQ   R8, SI
+	VADDPS (SI), Y5, Y5
+	ADDQ   R8, SI
+	VADDPS (SI), Y6, Y6
+	ADDQ   R8, SI
+	VADDPS (SI), Y7, Y7
+	ADDQ   R8, SI
+	VADDPS (SI), Y8, Y8
+	ADDQ   R8, SI
+	VADDPS (SI), Y9, Y9
+	ADDQ   R8, SI
+	VADDPS (SI), Y10, Y10
+	ADDQ   R8, SI
+	VADDPS (SI), Y11, Y11
+
+products:
+	LEAQ  (DX)(DX*2), SI
+	LEAQ  (CX)(DX*4), R11
+	LEAQ  (R11)(DX*4), R12
+	TESTQ AX, AX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS (CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS (CX)(SI*1), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS (R11), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS (R11)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS (R11)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS (R11)(SI*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS (R12), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS (R12)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS (R12)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS (R12)(SI*1), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	MOVQ         (R10), R13
+	ADDQ         R13, CX
+	ADDQ         R13, R11
+	ADDQ         R13, R12
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+done:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R9
+	JZ     store
+	VXORPS Y12, Y12, Y12
+	VMAXPS Y0, Y12, Y0
+	VMAXPS Y1, Y12, Y1
+	VMAXPS Y2, Y12, Y2
+	VMAXPS Y3, Y12, Y3
+	VMAXPS Y4, Y12, Y4
+	VMAXPS Y5, Y12, Y5
+	VMAXPS Y6, Y12, Y6
+	VMAXPS Y7, Y12, Y7
+	VMAXPS Y8, Y12, Y8
+	VMAXPS Y9, Y12, Y9
+	VMAXPS Y10, Y12, Y10
+	VMAXPS Y11, Y12, Y11
+
+store:
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y2, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y3, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y4, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y5, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y6, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y7, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y8, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y9, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y10, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Y11, (DI)
 	VZEROUPPER
 	RET

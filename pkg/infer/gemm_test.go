@@ -64,8 +64,9 @@ func TestKernelsMatchNaiveGEMM(t *testing.T) {
 					acc = append([]float32(nil), c...)
 				}
 				want := naiveGEMM(a, m, k, w, n, bias, acc, flags&flagRelu != 0)
-				p := pack(w, k, n, bias, ks.nr)
-				ks.gemmRows(a, k, p, c, n, 0, m, 0, p.count(), flags, make([]float32, ks.mr*ks.nr))
+				f := ks.familyFor(n)
+				p := pack(w, k, n, bias, f.nr)
+				f.gemmRows(a, k, p, c, n, 0, m, 0, p.count(), flags, make([]float32, f.mr*f.nr))
 				for i := range want {
 					if d := math.Abs(float64(c[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
 						t.Fatalf("%s: element %d = %g, want %g", name, i, c[i], want[i])
@@ -80,15 +81,16 @@ func TestKernelsMatchNaiveGEMM(t *testing.T) {
 // Max passes NaN).
 func TestKernelsPassNaN(t *testing.T) {
 	for _, ks := range kernelSets(t) {
-		k, n := 3, ks.nr
+		k, n := 3, ks.wide.nr
 		a := []float32{1, float32(math.NaN()), 2}
 		w := make([]float32, k*n)
 		for i := range w {
 			w[i] = 1
 		}
 		c := make([]float32, n)
-		p := pack(w, k, n, nil, ks.nr)
-		ks.gemmRows(a, k, p, c, n, 0, 1, 0, p.count(), flagRelu, make([]float32, ks.mr*ks.nr))
+		f := ks.familyFor(n)
+		p := pack(w, k, n, nil, f.nr)
+		f.gemmRows(a, k, p, c, n, 0, 1, 0, p.count(), flagRelu, make([]float32, f.mr*f.nr))
 		for j, v := range c {
 			if !math.IsNaN(float64(v)) {
 				t.Fatalf("%s: column %d = %g, want NaN", ks.name, j, v)

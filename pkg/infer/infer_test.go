@@ -274,3 +274,54 @@ func FuzzLoad(f *testing.F) {
 		_ = m.Predict(make([]float32, m.InputSize()), 1, out)
 	})
 }
+
+// lenetFile is LeNet-5 (conv 5×5 same → pool → conv 5×5 valid → pool →
+// 120 → 84 → 10) with random weights and the given filter counts.
+func lenetFile(t testing.TB, c1, c2 int) *File {
+	t.Helper()
+	r := rand.New(rand.NewPCG(9, 10))
+	f := &File{Tensors: map[string]Tensor{}, Metadata: map[string]string{}}
+	param := func(name string, dims ...int) string {
+		n := 1
+		for _, d := range dims {
+			n *= d
+		}
+		f.Tensors[name] = F32Tensor(randomFloats(r, n), dims...)
+		return name
+	}
+	g := &Graph{Format: FormatName, Version: FormatVersion, Input: Input{Shape: []int{28, 28, 1}, Mean: 0.13, Std: 0.31},
+		Ops: []Op{
+			{Op: "conv2d", Name: "conv1", Inputs: []string{InputValue}, Weights: param("c1w", 5, 5, 1, c1), Bias: param("c1b", c1), Kernel: 5, Padding: "same", Activation: "relu"},
+			{Op: "max_pool", Name: "pool1", Inputs: []string{"conv1"}, Window: 2},
+			{Op: "conv2d", Name: "conv2", Inputs: []string{"pool1"}, Weights: param("c2w", 5, 5, c1, c2), Bias: param("c2b", c2), Kernel: 5, Padding: "valid", Activation: "relu"},
+			{Op: "max_pool", Name: "pool2", Inputs: []string{"conv2"}, Window: 2},
+			{Op: "flatten", Name: "flat", Inputs: []string{"pool2"}},
+			{Op: "dense", Name: "fc1", Inputs: []string{"flat"}, Weights: param("f1w", 25*c2, 120), Bias: param("f1b", 120), Activation: "relu"},
+			{Op: "dense", Name: "fc2", Inputs: []string{"fc1"}, Weights: param("f2w", 120, 84), Bias: param("f2b", 84), Activation: "relu"},
+			{Op: "dense", Name: "logits", Inputs: []string{"fc2"}, Weights: param("f3w", 84, 10), Bias: param("f3b", 10)},
+		}, Output: "logits", Classes: strings.Split("0 1 2 3 4 5 6 7 8 9", " ")}
+	f.Metadata[GraphKey], _ = g.Marshal()
+	return f
+}
+
+// BenchmarkPredictLeNet times LeNet-5 (6 and 16 filters) at batch 1 and 64.
+func BenchmarkPredictLeNet(b *testing.B) {
+	m, err := New(lenetFile(b, 6, 16))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{1, 64} {
+		b.Run(fmt.Sprintf("batch%d/%s", n, m.Kernels()), func(b *testing.B) {
+			x, out := make([]float32, n*784), make([]float32, n*10)
+			_ = m.Predict(x, n, out)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := m.Predict(x, n, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}

@@ -9,13 +9,26 @@ import "golang.org/x/sys/cpu"
 func simdKernels() []*kernels {
 	var out []*kernels
 	if cpu.X86.HasAVX512F {
-		out = append(out, &kernels{name: "avx512", mr: 8, nr: 32, micro: []microKernel{
-			microAVX512_1, microAVX512_2, microAVX512_3, microAVX512_4,
-			microAVX512_5, microAVX512_6, microAVX512_7, microAVX512_8}})
+		out = append(out, &kernels{name: "avx512",
+			wide: family{mr: 8, nr: 32,
+				micro:    []microKernel{microAVX512_1, microAVX512_2, microAVX512_3, microAVX512_4, microAVX512_5, microAVX512_6, microAVX512_7, microAVX512_8},
+				implicit: []microKernel{convAVX512_1, convAVX512_2, convAVX512_3, convAVX512_4, convAVX512_5, convAVX512_6, convAVX512_7, convAVX512_8}},
+			narrow: family{mr: 12, nr: 16,
+				micro: []microKernel{microAVX512Narrow_1, microAVX512Narrow_2, microAVX512Narrow_3, microAVX512Narrow_4, microAVX512Narrow_5, microAVX512Narrow_6,
+					microAVX512Narrow_7, microAVX512Narrow_8, microAVX512Narrow_9, microAVX512Narrow_10, microAVX512Narrow_11, microAVX512Narrow_12},
+				implicit: []microKernel{convAVX512Narrow_1, convAVX512Narrow_2, convAVX512Narrow_3, convAVX512Narrow_4, convAVX512Narrow_5, convAVX512Narrow_6,
+					convAVX512Narrow_7, convAVX512Narrow_8, convAVX512Narrow_9, convAVX512Narrow_10, convAVX512Narrow_11, convAVX512Narrow_12}}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		out = append(out, &kernels{name: "avx2", mr: 6, nr: 16, micro: []microKernel{
-			microAVX2_1, microAVX2_2, microAVX2_3, microAVX2_4, microAVX2_5, microAVX2_6}})
+		out = append(out, &kernels{name: "avx2",
+			wide: family{mr: 6, nr: 16,
+				micro:    []microKernel{microAVX2_1, microAVX2_2, microAVX2_3, microAVX2_4, microAVX2_5, microAVX2_6},
+				implicit: []microKernel{convAVX2_1, convAVX2_2, convAVX2_3, convAVX2_4, convAVX2_5, convAVX2_6}},
+			narrow: family{mr: 12, nr: 8,
+				micro: []microKernel{microAVX2Narrow_1, microAVX2Narrow_2, microAVX2Narrow_3, microAVX2Narrow_4, microAVX2Narrow_5, microAVX2Narrow_6,
+					microAVX2Narrow_7, microAVX2Narrow_8, microAVX2Narrow_9, microAVX2Narrow_10, microAVX2Narrow_11, microAVX2Narrow_12},
+				implicit: []microKernel{convAVX2Narrow_1, convAVX2Narrow_2, convAVX2Narrow_3, convAVX2Narrow_4, convAVX2Narrow_5, convAVX2Narrow_6,
+					convAVX2Narrow_7, convAVX2Narrow_8, convAVX2Narrow_9, convAVX2Narrow_10, convAVX2Narrow_11, convAVX2Narrow_12}}})
 	}
 	return out
 }

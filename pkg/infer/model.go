@@ -25,6 +25,9 @@ type Model struct {
 	// scratch is the floats of per-worker scratch a step may use per
 	// task (im2col rows, the right-edge tile).
 	scratch int
+	// padSize is the floats per example of the zero-padded image buffer
+	// the implicit convolutions read.
+	padSize int
 
 	mu   sync.Mutex
 	free []*workspace
@@ -36,12 +39,17 @@ type workspace struct {
 	batchCap int
 	bufs     [][]float32
 	scratch  [][]float32
+	padded   []float32
 	next     atomic.Int64
 	pending  sync.WaitGroup
 	n        int // examples in the running call
 	// calls holds the per-call jobs handed to workers (steps are shared by
 	// concurrent calls; these are not).
-	calls struct{ gemm gemmCall }
+	calls struct {
+		gemm gemmCall
+		pad  padCall
+		pool poolCall
+	}
 }
 
 // step is one op of the plan, run over a whole batch.
@@ -166,6 +174,7 @@ func (m *Model) workspace(n int) *workspace {
 		for i, size := range m.slots {
 			ws.bufs[i] = make([]float32, n*size)
 		}
+		ws.padded = make([]float32, n*m.padSize)
 	}
 	if len(ws.scratch) == 0 {
 		ws.scratch = make([][]float32, Workers())

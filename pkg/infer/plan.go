@@ -90,22 +90,27 @@ func (p *planner) plan() error {
 			p.releaseInputs(i, op)
 			continue
 		case "dense":
-			w, err := p.weights(op, in[0], out[0])
+			fam := m.kern.familyFor(out[0])
+			w, err := p.weights(op, in[0], out[0], fam.nr)
 			if err != nil {
 				return err
 			}
-			s = &gemmStep{w: w, m: 1, act: act, in: inSlot, residual: residual}
+			s = &gemmStep{fam: fam, w: w, m: 1, act: act, in: inSlot, residual: residual}
 		case "conv2d":
-			w, err := p.weights(op, op.Kernel*op.Kernel*in[2], out[2])
+			fam := m.kern.familyFor(out[2])
+			w, err := p.weights(op, op.Kernel*op.Kernel*in[2], out[2], fam.nr)
 			if err != nil {
 				return err
 			}
-			cs := &gemmStep{w: w, act: act, in: inSlot, residual: residual,
-				conv: &convGeom{h: in[0], w: in[1], c: in[2], k: op.Kernel, stride: max(op.Stride, 1), ho: out[0], wo: out[1]}}
+			g := &convGeom{h: in[0], w: in[1], c: in[2], k: op.Kernel, stride: max(op.Stride, 1), ho: out[0], wo: out[1]}
 			if op.Padding == "same" {
-				cs.conv.padTop = max((out[0]-1)*cs.conv.stride+op.Kernel-in[0], 0) / 2
-				cs.conv.padLeft = max((out[1]-1)*cs.conv.stride+op.Kernel-in[1], 0) / 2
+				g.padTop = max((out[0]-1)*g.stride+op.Kernel-in[0], 0) / 2
+				g.padLeft = max((out[1]-1)*g.stride+op.Kernel-in[1], 0) / 2
 			}
+			// The padded image holds every position a patch reads.
+			g.hp = max(g.padTop+g.h, (g.ho-1)*g.stride+g.k)
+			g.wp = max(g.padLeft+g.w, (g.wo-1)*g.stride+g.k)
+			cs := &gemmStep{fam: fam, w: w, act: act, in: inSlot, residual: residual, conv: g}
 			cs.m = out[0] * out[1]
 			s = cs
 		case "max_pool":
@@ -181,7 +186,7 @@ func contains(list []int, x int) bool {
 }
 
 // weights decodes and packs an op's weights [rows, cols] and bias.
-func (p *planner) weights(op Op, rows, cols int) (*packed, error) {
+func (p *planner) weights(op Op, rows, cols, nr int) (*packed, error) {
 	w, err := p.f.Tensors[op.Weights].Float32s()
 	if err != nil {
 		return nil, fmt.Errorf("op %q: weights: %w", op.Name, err)
@@ -195,7 +200,7 @@ func (p *planner) weights(op Op, rows, cols int) (*packed, error) {
 			return nil, fmt.Errorf("op %q: bias: %w", op.Name, err)
 		}
 	}
-	return pack(w, rows, cols, b, p.m.kern.nr), nil
+	return pack(w, rows, cols, b, nr), nil
 }
 
 func setOut(s step, slot int) {

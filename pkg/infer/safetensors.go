@@ -257,7 +257,9 @@ func DecodeFile(data []byte) (*File, error) {
 		f.Tensors[name] = Tensor{DType: e.DType, Shape: e.Shape, Data: body[begin:end:end]}
 		spans = append(spans, span{name, begin, end})
 	}
-	sort.Slice(spans, func(i, j int) bool { return spans[i].begin < spans[j].begin || spans[i].begin == spans[j].begin && spans[i].end < spans[j].end })
+	sort.Slice(spans, func(i, j int) bool {
+		return spans[i].begin < spans[j].begin || spans[i].begin == spans[j].begin && spans[i].end < spans[j].end
+	})
 	for i := 1; i < len(spans); i++ {
 		if spans[i].begin < spans[i-1].end {
 			return nil, fmt.Errorf("%w: tensors %q and %q overlap", errFormat, spans[i-1].name, spans[i].name)

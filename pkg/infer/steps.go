@@ -7,23 +7,31 @@ type convGeom struct {
 	h, w, c, k, stride int
 	padTop, padLeft    int
 	ho, wo             int
+	// hp, wp are the padded image's size (h, w when there is no padding).
+	hp, wp int
 }
+
+func (g *convGeom) padded() bool { return g.hp != g.h || g.wp != g.w }
 
 // pointwise reports whether the input rows are the patches already (a 1×1
 // convolution with stride 1).
 func (g *convGeom) pointwise() bool { return g.k == 1 && g.stride == 1 }
 
-// gemmStep is a dense layer or a convolution (im2col by row blocks, then
-// the packed GEMM), with its bias, activation and a residual addend fused.
+// gemmStep is a dense layer or a convolution, with its bias, activation
+// and a residual addend fused. A convolution reads its patches in place
+// from the (padded) image with the implicit kernels where the family has
+// them, else through im2col by row blocks.
 type gemmStep struct {
+	fam      *family
 	w        *packed
 	m        int // output rows per example: 1 (dense) or ho·wo (conv)
 	act      string
 	in, out  int
 	residual int // slot added to the output before the activation; -1 none
 	conv     *convGeom
+	delta    []int // implicit kernels: bytes from one patch value to the next
 
-	rowBlock int   // rows per task
+	rowBlock int   // rows per task (image rows for an implicit convolution)
 	flops    int64 // per example
 }
 
@@ -31,20 +39,38 @@ type gemmStep struct {
 // than it saves (a wake-up is a few microseconds).
 const serialFLOPs = 400_000
 
+func (s *gemmStep) implicit() bool {
+	return s.conv != nil && !s.conv.pointwise() && s.fam.implicit != nil
+}
+
 func (s *gemmStep) prepare(m *Model) {
-	k := s.w.k
-	mr := m.kern.mr
+	k, mr, nr := s.w.k, s.fam.mr, s.fam.nr
 	s.flops = 2 * int64(s.m) * int64(k) * int64(s.w.n)
-	if s.conv != nil {
+	need := mr * nr // the right-edge tile
+	switch {
+	case s.implicit():
+		g := s.conv
+		s.delta = make([]int, k)
+		offset := func(i int) int { // patch value i = (ky, kx, ci) in the padded image
+			ky, rest := i/(g.k*g.c), i%(g.k*g.c)
+			return (ky*g.wp)*g.c + rest
+		}
+		for i := 0; i < k-1; i++ {
+			s.delta[i] = 4 * (offset(i+1) - offset(i))
+		}
+		s.rowBlock = max(1, 64/g.wo)
+		if g.padded() {
+			m.padSize = max(m.padSize, g.hp*g.wp*g.c)
+		}
+	case s.conv != nil:
 		// Patches of a row block stay in the L1/L2 cache while every panel
 		// passes over them.
 		s.rowBlock = max(mr, min(512, 16384/k/mr*mr))
-	} else {
+		if !s.conv.pointwise() {
+			need += s.rowBlock * k
+		}
+	default:
 		s.rowBlock = 4 * mr
-	}
-	need := m.kern.mr * m.kern.nr
-	if s.conv != nil && !s.conv.pointwise() {
-		need += s.rowBlock * k
 	}
 	m.scratch = max(m.scratch, need)
 }
@@ -54,18 +80,26 @@ type gemmCall struct {
 	s      *gemmStep
 	m      *Model
 	ws     *workspace
-	rows   int // total output rows
+	rows   int // total output rows (image rows for an implicit convolution)
 	groups int // panel groups per row block (dense)
 }
 
 func (s *gemmStep) run(m *Model, ws *workspace) {
-	call := &ws.calls.gemm
-	*call = gemmCall{s: s, m: m, ws: ws, rows: ws.n * s.m, groups: 1}
-	blocks := (call.rows + s.rowBlock - 1) / s.rowBlock
 	workers := Workers()
 	if s.flops*int64(ws.n) < serialFLOPs {
 		workers = 1
 	}
+	if s.implicit() && s.conv.padded() {
+		pc := &ws.calls.pad
+		*pc = padCall{g: s.conv, in: ws.bufs[s.in], out: ws.padded}
+		parallel(pc, ws.n, workers, &ws.next, &ws.pending)
+	}
+	call := &ws.calls.gemm
+	*call = gemmCall{s: s, m: m, ws: ws, rows: ws.n * s.m, groups: 1}
+	if s.implicit() {
+		call.rows = ws.n * s.conv.ho
+	}
+	blocks := (call.rows + s.rowBlock - 1) / s.rowBlock
 	if s.conv == nil && workers > 1 {
 		call.groups = min(s.w.count(), max(1, (2*workers+blocks-1)/blocks))
 	}
@@ -73,7 +107,7 @@ func (s *gemmStep) run(m *Model, ws *workspace) {
 }
 
 func (c *gemmCall) run(task, worker int) {
-	s, ks := c.s, c.m.kern
+	s, f := c.s, c.s.fam
 	block, group := task/c.groups, task%c.groups
 	r0 := block * s.rowBlock
 	r1 := min(r0+s.rowBlock, c.rows)
@@ -81,6 +115,12 @@ func (c *gemmCall) run(task, worker int) {
 	p0, p1 := group*np/c.groups, (group+1)*np/c.groups
 	n := s.w.n
 	out := c.ws.bufs[s.out]
+	// Output rows (positions) of this task.
+	o0, o1 := r0, r1
+	if s.implicit() {
+		o0, o1 = r0*s.conv.wo, r1*s.conv.wo
+	}
+	c0, c1 := p0*f.nr, min(p1*f.nr, n) // its columns
 	flags := 0
 	if s.act == "relu" {
 		flags |= flagRelu
@@ -88,26 +128,65 @@ func (c *gemmCall) run(task, worker int) {
 	if s.residual >= 0 {
 		flags |= flagAccumulate
 		res := c.ws.bufs[s.residual]
-		for r := r0; r < r1; r++ {
-			copy(out[r*n+p0*ks.nr:r*n+min(p1*ks.nr, n)], res[r*n+p0*ks.nr:])
+		for r := o0; r < o1; r++ {
+			copy(out[r*n+c0:r*n+c1], res[r*n+c0:])
 		}
 	}
 	scratch := c.ws.scratch[worker]
-	tile := scratch[:ks.mr*ks.nr]
+	tile := scratch[:f.mr*f.nr]
 	in := c.ws.bufs[s.in]
 	k := s.w.k
 	switch {
+	case s.implicit():
+		g := s.conv
+		img := in
+		if g.padded() {
+			img = c.ws.padded
+		}
+		rowStep := g.stride * g.c // floats between neighbouring output positions' patches
+		for r := r0; r < r1; r++ {
+			im, oy := r/g.ho, r%g.ho
+			base := ((im*g.hp + oy*g.stride) * g.wp) * g.c
+			for ox := 0; ox < g.wo; ox += f.mr {
+				rows := min(f.mr, g.wo-ox)
+				f.block(f.implicit[rows-1], rows, &img[base+ox*rowStep], rowStep, s.w, out[(r*g.wo+ox)*n:], n, p0, p1, flags, tile, &s.delta[0])
+			}
+		}
 	case s.conv == nil || s.conv.pointwise():
-		ks.gemmRows(in, k, s.w, out, n, r0, r1, p0, p1, flags, tile)
+		f.gemmRows(in, k, s.w, out, n, r0, r1, p0, p1, flags, tile)
 	default:
-		patches := scratch[ks.mr*ks.nr:]
+		patches := scratch[f.mr*f.nr:]
 		s.conv.im2col(in, patches, r0, r1)
-		ks.gemmRows(patches, k, s.w, out[r0*n:], n, 0, r1-r0, p0, p1, flags, tile)
+		f.gemmRows(patches, k, s.w, out[r0*n:], n, 0, r1-r0, p0, p1, flags, tile)
 	}
 	if s.act != "" && s.act != "relu" {
-		for r := r0; r < r1; r++ {
-			activate(s.act, out[r*n+p0*ks.nr:r*n+min(p1*ks.nr, n)])
+		for r := o0; r < o1; r++ {
+			activate(s.act, out[r*n+c0:r*n+c1])
 		}
+	}
+}
+
+// padCall copies images into the zero-padded buffer, one image per task.
+type padCall struct {
+	g       *convGeom
+	in, out []float32
+}
+
+func (p *padCall) run(img, _ int) {
+	g := p.g
+	c := g.c
+	dst := p.out[img*g.hp*g.wp*c : (img+1)*g.hp*g.wp*c]
+	src := p.in[img*g.h*g.w*c:]
+	for y := 0; y < g.hp; y++ {
+		row := dst[y*g.wp*c : (y+1)*g.wp*c]
+		iy := y - g.padTop
+		if iy < 0 || iy >= g.h {
+			clear(row)
+			continue
+		}
+		clear(row[:g.padLeft*c])
+		copy(row[g.padLeft*c:(g.padLeft+g.w)*c], src[iy*g.w*c:])
+		clear(row[(g.padLeft+g.w)*c:])
 	}
 }
 
@@ -151,29 +230,46 @@ func (g *convGeom) im2col(in, dst []float32, r0, r1 int) {
 // maxPoolStep takes the maximum over window×window tiles (floor mode).
 // A NaN in a tile wins, as XLA's max does.
 type maxPoolStep struct {
-	in, out     int
-	h, w, c     int
-	window      int
+	in, out int
+	h, w, c int
+	window  int
 }
 
 func (s *maxPoolStep) run(m *Model, ws *workspace) {
-	in, out := ws.bufs[s.in], ws.bufs[s.out]
+	call := &ws.calls.pool
+	*call = poolCall{s: s, in: ws.bufs[s.in], out: ws.bufs[s.out]}
+	workers := Workers()
+	if s.h*s.w*s.c*ws.n < 50_000 {
+		workers = 1
+	}
+	parallel(call, ws.n, workers, &ws.next, &ws.pending)
+}
+
+// poolCall pools one image per task.
+type poolCall struct {
+	s       *maxPoolStep
+	in, out []float32
+}
+
+func (p *poolCall) run(img, _ int) {
+	s := p.s
 	ho, wo, c, k := s.h/s.window, s.w/s.window, s.c, s.window
-	o := 0
-	for img := 0; img < ws.n; img++ {
-		for oy := 0; oy < ho; oy++ {
-			for ox := 0; ox < wo; ox++ {
-				dst := out[o : o+c]
-				o += c
-				first := ((img*s.h+oy*k)*s.w + ox*k) * c
-				copy(dst, in[first:first+c])
-				for ky := 0; ky < k; ky++ {
-					for kx := 0; kx < k; kx++ {
-						src := in[((img*s.h+oy*k+ky)*s.w+ox*k+kx)*c:][:c]
-						for j, v := range src {
-							if v > dst[j] || v != v {
-								dst[j] = v
-							}
+	in := p.in[img*s.h*s.w*c : (img+1)*s.h*s.w*c]
+	out := p.out[img*ho*wo*c : (img+1)*ho*wo*c]
+	for oy := 0; oy < ho; oy++ {
+		for ox := 0; ox < wo; ox++ {
+			dst := out[(oy*wo+ox)*c:][:c]
+			first := (oy*k*s.w + ox*k) * c
+			copy(dst, in[first:first+c])
+			for ky := 0; ky < k; ky++ {
+				for kx := 0; kx < k; kx++ {
+					if ky == 0 && kx == 0 {
+						continue
+					}
+					src := in[first+(ky*s.w+kx)*c:][:c]
+					for j, v := range src {
+						if v > dst[j] || v != v {
+							dst[j] = v
 						}
 					}
 				}

@@ -20,9 +20,10 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-const signature = "func(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int)"
+const signature = "func(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)"
 
-// isa is one instruction set: its vector width and register maker.
+// isa is one kernel family: an instruction set, its vector width and
+// register maker, and how many vectors wide a panel is.
 type isa struct {
 	name    string
 	maxRows int
@@ -35,19 +36,31 @@ func main() {
 	ConstraintExpr("amd64")
 	for _, s := range []isa{
 		{name: "AVX512", maxRows: 8, vecs: 2, bytes: 64, reg: ZMM},
+		{name: "AVX512Narrow", maxRows: 12, vecs: 1, bytes: 64, reg: ZMM},
 		{name: "AVX2", maxRows: 6, vecs: 2, bytes: 32, reg: YMM},
+		{name: "AVX2Narrow", maxRows: 12, vecs: 1, bytes: 32, reg: YMM},
 	} {
-		for rows := 1; rows <= s.maxRows; rows++ {
-			kernel(s, rows)
+		for _, implicit := range []bool{false, true} {
+			for rows := 1; rows <= s.maxRows; rows++ {
+				kernel(s, rows, implicit)
+			}
 		}
 	}
 	Generate()
 }
 
-func kernel(s isa, rows int) {
-	TEXT(fmt.Sprintf("micro%s_%d", s.name, rows), NOSPLIT, signature)
+// kernel writes one micro-kernel. An implicit one reads A without im2col:
+// the r rows are lda bytes apart as before, but after each step of k the
+// row pointers move by delta[step] bytes (a convolution's patch, read in
+// place from the image), instead of by one float.
+func kernel(s isa, rows int, implicit bool) {
+	name := fmt.Sprintf("micro%s_%d", s.name, rows)
+	if implicit {
+		name = fmt.Sprintf("conv%s_%d", s.name, rows)
+	}
+	TEXT(name, NOSPLIT, signature)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("micro%s_%d computes a %d×%d block (see package asmgen).", s.name, rows, rows, s.vecs*s.bytes/4))
+	Doc(fmt.Sprintf("%s computes a %d×%d block (see package asmgen).", name, rows, rows, s.vecs*s.bytes/4))
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
@@ -56,6 +69,10 @@ func kernel(s isa, rows int) {
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	flags := Load(Param("flags"), GP64())
+	var delta Register
+	if implicit {
+		delta = Load(Param("delta"), GP64())
+	}
 	SHLQ(U8(2), lda)
 	SHLQ(U8(2), ldc)
 
@@ -82,18 +99,19 @@ func kernel(s isa, rows int) {
 	}
 
 	Label("products")
-	// Rows 0-3 are a, a+lda, a+2·lda, a+3·lda; rows 4-7 the same from a+4·lda.
+	// Rows 0-3 are a, a+lda, a+2·lda, a+3·lda; rows 4-7 the same from
+	// a+4·lda, rows 8-11 from a+8·lda.
 	lda3 := GP64()
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
-	a4 := GP64()
-	if rows > 4 {
-		LEAQ(Mem{Base: a, Index: lda, Scale: 4}, a4)
+	bases := []Register{a}
+	for r := 4; r < rows; r += 4 {
+		p := GP64()
+		LEAQ(Mem{Base: bases[len(bases)-1], Index: lda, Scale: 4}, p)
+		bases = append(bases, p)
 	}
 	rowOf := func(r int) Mem {
-		base := a
-		if r >= 4 {
-			base, r = a4, r-4
-		}
+		base := bases[r/4]
+		r %= 4
 		switch r {
 		case 0:
 			return Mem{Base: base}
@@ -119,9 +137,17 @@ func kernel(s isa, rows int) {
 			VFMADD231PS(bv[j], t, acc[r][j])
 		}
 	}
-	ADDQ(U32(4), a)
-	if rows > 4 {
-		ADDQ(U32(4), a4)
+	if implicit {
+		step := GP64()
+		MOVQ(Mem{Base: delta}, step)
+		for _, p := range bases {
+			ADDQ(step, p)
+		}
+		ADDQ(U32(8), delta)
+	} else {
+		for _, p := range bases {
+			ADDQ(U32(4), p)
+		}
 	}
 	ADDQ(U32(s.vecs*s.bytes), b)
 	DECQ(k)

@@ -150,6 +150,23 @@ func TestRuntimeMatchesTheGraph(t *testing.T) {
 					t.Errorf("%s kernels: %v", kernels, err)
 				}
 			}
+			// The file built back into a GoMLX graph (what bench infer times) computes the same.
+			fn, err := GraphFn(decoded)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exec, err := graph.NewExec(b, fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer exec.Finalize()
+			out, err := exec.Exec(tensors.FromFlatDataAndDimensions(raw, dims...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := closeTo(tensors.MustCopyFlatData[float32](out[0]), want, 1e-4); err != nil {
+				t.Errorf("GraphFn: %v", err)
+			}
 			if err := infer.Use("auto"); err != nil {
 				t.Fatal(err)
 			}

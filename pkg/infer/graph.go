@@ -79,9 +79,10 @@ var Activations = []string{"relu", "gelu", "tanh", "sigmoid", "swish", "leaky_re
 // InputValue is the name of the normalized input.
 const InputValue = "input"
 
-// parseGraph reads and checks a Graph's JSON from a file's metadata.
-func parseGraph(meta map[string]string) (*Graph, error) {
-	text, ok := meta[GraphKey]
+// GraphOf reads a model file's Graph from its metadata, refusing a file
+// that is not a Lathe model or of a newer format version.
+func GraphOf(f *File) (*Graph, error) {
+	text, ok := f.Metadata[GraphKey]
 	if !ok {
 		return nil, fmt.Errorf("not a Lathe model: its metadata has no %q (a safetensors file of weights only?)", GraphKey)
 	}

@@ -72,7 +72,7 @@ func Load(path string) (*Model, error) {
 
 // New plans a model held in memory (a decoded file).
 func New(f *File) (*Model, error) {
-	g, err := parseGraph(f.Metadata)
+	g, err := GraphOf(f)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func (s *Session) loadData() error {
 	if validation < 0 {
 		validation = trainSet.Len() / 10
 	}
-	s.Data = Splits{Train: trainSet, Test: testSet}
+	s.Data = Splits{Train: trainSet, Test: testSet, Std: 1}
 	if validation > 0 {
 		if s.Data.Train, s.Data.Validation, err = trainSet.Split(validation, s.Recipe.Seed); err != nil {
 			return fmt.Errorf("data.validation: %w", err)
@@ -29,6 +29,10 @@ func (s *Session) loadData() error {
 	}
 	if d.Normalize {
 		mean, std := s.Data.Train.Stats()
+		s.Data.Mean, s.Data.Std = mean, std
+		if std == 0 { // Normalize only subtracts the mean then
+			s.Data.Std = 1
+		}
 		for _, set := range []*datasets.Set{s.Data.Train, s.Data.Validation, s.Data.Test} {
 			if set != nil {
 				set.Normalize(mean, std)

@@ -68,6 +68,10 @@ type Session struct {
 // training split's statistics.
 type Splits struct {
 	Train, Validation, Test *datasets.Set
+	// Mean and Std are what every value was standardized with: (x −
+	// Mean) / Std (0 and 1 when the recipe does not normalize). An exported
+	// model applies them to raw inputs.
+	Mean, Std float32
 }
 
 // Split returns the named split (test, validation or train); nil when the

@@ -1,0 +1,87 @@
+package export
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
+	"github.com/lathe-ml/lathe/pkg/infer"
+	"github.com/lathe-ml/lathe/pkg/ops"
+)
+
+// GraphFn builds a Lathe model file as a GoMLX computation — raw inputs
+// [batch, …Input.Shape] to logits — with the ops the zoo trains with
+// (ops.MatMul, ops.Conv2D, ops.MaxPool2D) and the weights as constants:
+// what `lathe bench infer` times on a GoMLX backend against the runtime,
+// for a file or a run alike.
+func GraphFn(f *infer.File) (func(x *graph.Node) *graph.Node, error) {
+	g, err := infer.GraphOf(f)
+	if err != nil {
+		return nil, err
+	}
+	weights := map[string]*tensors.Tensor{}
+	for name, t := range f.Tensors {
+		values, err := t.Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", name, err)
+		}
+		weights[name] = tensors.FromFlatDataAndDimensions(values, t.Shape...)
+	}
+	return func(x *graph.Node) *graph.Node {
+		gr := x.Graph()
+		path := ops.ChoosePath(gr.Backend().Capabilities())
+		konst := func(name string) *graph.Node { return graph.Const(gr, weights[name]) }
+		values := map[string]*graph.Node{
+			infer.InputValue: graph.MulScalar(graph.AddScalar(x, -float64(g.Input.Mean)), 1/float64(g.Input.Std)),
+		}
+		for _, op := range g.Ops {
+			in := values[op.Inputs[0]]
+			var y *graph.Node
+			switch op.Op {
+			case "dense":
+				y = ops.MatMul(in, konst(op.Weights))
+			case "conv2d":
+				padding := ops.Valid
+				if op.Padding == "same" {
+					padding = ops.Same
+				}
+				y = ops.Conv2D(path, in, konst(op.Weights), ops.ConvConfig{Stride: max(op.Stride, 1), Padding: padding})
+			case "max_pool":
+				y = ops.MaxPool2D(path, in, op.Window)
+			case "global_avg_pool":
+				y = graph.ReduceMean(in, 1, 2)
+			case "flatten":
+				y = graph.Reshape(in, in.Shape().Dimensions[0], -1)
+			case "add":
+				y = graph.Add(in, values[op.Inputs[1]])
+			}
+			if op.Bias != "" {
+				b := konst(op.Bias)
+				dims := make([]int, y.Rank())
+				for i := range dims {
+					dims[i] = 1
+				}
+				dims[len(dims)-1] = b.Shape().Dimensions[0]
+				y = graph.Add(y, graph.Reshape(b, dims...))
+			}
+			values[op.Name] = activate(op.Activation, y)
+		}
+		return values[g.Output]
+	}, nil
+}
+
+// activate applies a Graph activation as the zoo's models do.
+func activate(name string, x *graph.Node) *graph.Node {
+	switch name {
+	case "":
+		return x
+	case "tanh":
+		return graph.Tanh(x)
+	case "sigmoid":
+		return graph.Sigmoid(x)
+	case "leaky_relu":
+		return activations.LeakyRelu(x)
+	}
+	return activations.Apply(activations.FromName(name), x)
+}

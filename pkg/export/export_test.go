@@ -185,3 +185,46 @@ func closeTo(got, want []float32, tol float64) error {
 	}
 	return nil
 }
+
+// TestBF16Export: bfloat16 weights take half the bytes and keep LeNet-5's
+// logits within bfloat16's precision (8 bits of mantissa: ~1e-2) of f32's.
+func TestBF16Export(t *testing.T) {
+	b := goBackend(t)
+	defer b.Finalize()
+	rng := rand.New(rand.NewPCG(5, 6))
+	example := []int{28, 28, 1}
+	x := make([]float32, 4*784)
+	for i := range x {
+		x[i] = float32(rng.Float64())
+	}
+	ctx := gomlxctx.New().Checked(false)
+	s := models.Spec{Model: spec.Model{Arch: "lenet5"}}
+	graphLogits(t, b, ctx, s, x, []int{4, 28, 28, 1})
+	var sizes [2]int
+	var logits [2][]float32
+	for i, dtype := range []infer.DType{infer.F32, infer.BF16} {
+		file, err := Build(Source{Backend: b, Ctx: ctx, Spec: s, Example: example, Classes: classes10, Std: 1, DType: dtype})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := file.Encode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		sizes[i] = buf.Len()
+		m, err := infer.New(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits[i] = make([]float32, 40)
+		if err := m.Predict(x, 4, logits[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sizes[1] > sizes[0]/2+4096 {
+		t.Errorf("bf16 file %d bytes, f32 %d: want about half", sizes[1], sizes[0])
+	}
+	if err := closeTo(logits[1], logits[0], 2e-2); err != nil {
+		t.Error(err)
+	}
+}

@@ -257,6 +257,7 @@ func BenchmarkPredict(b *testing.B) {
 // FuzzLoad: no file makes DecodeFile, New or Predict panic.
 func FuzzLoad(f *testing.F) {
 	f.Add(encode(f, mlpFile(f, 4, 8, 3)))
+	f.Add(encode(f, lenetFile(f, 2, 3)))
 	f.Add(withHeader(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, 8))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := DecodeFile(data)
@@ -323,5 +324,21 @@ func BenchmarkPredictLeNet(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 		})
+	}
+}
+
+// TestHugeActivationsRefused: a small file whose ops would need gigabytes
+// of activations per example is refused at load, not at its first call.
+func TestHugeActivationsRefused(t *testing.T) {
+	f := &File{Tensors: map[string]Tensor{"w": F32Tensor(make([]float32, 4096), 1, 1, 1, 4096)}, Metadata: map[string]string{}}
+	g := &Graph{Format: FormatName, Version: FormatVersion, Input: Input{Shape: []int{65536, 64, 1}, Std: 1},
+		Ops: []Op{{Op: "conv2d", Name: "c", Inputs: []string{InputValue}, Weights: "w", Kernel: 1, Padding: "valid"},
+			{Op: "global_avg_pool", Name: "p", Inputs: []string{"c"}}}, Output: "p"}
+	for i := 0; i < 4096; i++ {
+		g.Classes = append(g.Classes, "c")
+	}
+	f.Metadata[GraphKey], _ = g.Marshal()
+	if _, err := New(f); err == nil || !strings.Contains(err.Error(), "floats of activations per example") {
+		t.Errorf("error %v, want the activation bound", err)
 	}
 }

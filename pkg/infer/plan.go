@@ -134,8 +134,21 @@ func (p *planner) plan() error {
 		}
 	}
 	m.outSlot = p.slotOf[g.Output]
+	total := m.padSize
+	for _, size := range m.slots {
+		total += size
+	}
+	if total > maxExampleFloats {
+		return fmt.Errorf("the model needs %d floats of activations per example, more than the %d the runtime allows (a corrupt file?)", total, maxExampleFloats)
+	}
 	return nil
 }
+
+// maxExampleFloats bounds the activation memory one example may need (256
+// MiB; ResNet-18 on 32×32 images needs 0.5 MiB), so that a corrupt or
+// hostile file is refused at load instead of exhausting memory at its
+// first call.
+const maxExampleFloats = 1 << 26
 
 // alloc gives value a buffer: a free one (grown if needed) or a new one.
 func (p *planner) alloc(value string) int {

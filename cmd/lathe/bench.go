@@ -16,12 +16,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func benchCmd() *cobra.Command {
+func benchCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure training speed (see `lathe bench train`)",
+		Short: "Measure training and inference speed (`lathe bench train`, `lathe bench infer`)",
 	}
-	cmd.AddCommand(benchTrainCmd())
+	cmd.AddCommand(benchTrainCmd(), benchInferCmd(g))
 	return cmd
 }
 

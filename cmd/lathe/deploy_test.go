@@ -2,10 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"math"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"

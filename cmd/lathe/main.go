@@ -8,6 +8,9 @@
 //	lathe compare RECIPE|RUN...     compare runs: table and a PNG of their curves
 //	lathe dash                      the terminal dashboard: live charts, compare, launch and stop
 //	lathe bench train               time a train step (ms/step, samples/s, FLOP efficiency)
+//	lathe bench infer RUN|FILE      time inference: the GoMLX backend against Lathe's runtime
+//	lathe export RUN                write a run's model as a Lathe model file or ONNX
+//	lathe predict FILE INPUT...     classify images (mnist:test:0-9, PNG files) with a model file
 //	lathe doctor                    backends, plugins, devices and datasets found
 //
 // Errors are one line on stderr and a non-zero exit status.
@@ -43,7 +46,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.runsDir, "runs-dir", "", "run store directory (default $LATHE_RUNS or ./runs)")
-	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(), compareCmd(&g), resumeCmd(&g), migrateCmd(&g))
+	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(&g), compareCmd(&g), resumeCmd(&g), migrateCmd(&g), exportCmd(&g), predictCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "lathe: %v\n", err)
 		if errors.Is(err, runner.ErrStopped) {

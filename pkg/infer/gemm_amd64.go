@@ -4,382 +4,382 @@
 
 package infer
 
-// microAVX512_1 computes a 1×1 block (see package asmgen).%!(EXTRA int=32)
+// microAVX512_1 computes a 1×32 block (see package asmgen).
 //
 //go:noescape
 func microAVX512_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512_2 computes a 2×2 block (see package asmgen).%!(EXTRA int=32)
+// microAVX512_2 computes a 2×32 block (see package asmgen).
 //
 //go:noescape
 func microAVX512_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512_3 computes a 3×3 block (see package asmgen).%!(EXTRA int=32)
+// microAVX512_3 computes a 3×32 block (see package asmgen).
 //
 //go:noescape
 func microAVX512_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512_4 computes a 4×4 block (see package asmgen).%!(EXTRA int=32)
+// microAVX512_4 computes a 4×32 block (see package asmgen).
 //
 //go:noescape
 func microAVX512_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512_5 computes a 5×5 block (see package asmgen).%!(EXTRA int=32)
+// microAVX512_5 computes a 5×32 block (see package asmgen).
 //
 //go:noescape
 func microAVX512_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512_6 computes a 6×6 block (see package asmgen).%!(EXTRA int=32)
+// microAVX512_6 computes a 6×32 block (see package asmgen).
 //
 //go:noescape
 func microAVX512_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512_7 computes a 7×7 block (see package asmgen).%!(EXTRA int=32)
+// microAVX512_7 computes a 7×32 block (see package asmgen).
 //
 //go:noescape
 func microAVX512_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512_8 computes a 8×8 block (see package asmgen).%!(EXTRA int=32)
+// microAVX512_8 computes a 8×32 block (see package asmgen).
 //
 //go:noescape
 func microAVX512_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512_1 computes a 1×1 block (see package asmgen).%!(EXTRA int=32)
+// convAVX512_1 computes a 1×32 block (see package asmgen).
 //
 //go:noescape
 func convAVX512_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512_2 computes a 2×2 block (see package asmgen).%!(EXTRA int=32)
+// convAVX512_2 computes a 2×32 block (see package asmgen).
 //
 //go:noescape
 func convAVX512_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512_3 computes a 3×3 block (see package asmgen).%!(EXTRA int=32)
+// convAVX512_3 computes a 3×32 block (see package asmgen).
 //
 //go:noescape
 func convAVX512_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512_4 computes a 4×4 block (see package asmgen).%!(EXTRA int=32)
+// convAVX512_4 computes a 4×32 block (see package asmgen).
 //
 //go:noescape
 func convAVX512_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512_5 computes a 5×5 block (see package asmgen).%!(EXTRA int=32)
+// convAVX512_5 computes a 5×32 block (see package asmgen).
 //
 //go:noescape
 func convAVX512_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512_6 computes a 6×6 block (see package asmgen).%!(EXTRA int=32)
+// convAVX512_6 computes a 6×32 block (see package asmgen).
 //
 //go:noescape
 func convAVX512_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512_7 computes a 7×7 block (see package asmgen).%!(EXTRA int=32)
+// convAVX512_7 computes a 7×32 block (see package asmgen).
 //
 //go:noescape
 func convAVX512_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512_8 computes a 8×8 block (see package asmgen).%!(EXTRA int=32)
+// convAVX512_8 computes a 8×32 block (see package asmgen).
 //
 //go:noescape
 func convAVX512_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_1 computes a 1×1 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_1 computes a 1×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_2 computes a 2×2 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_2 computes a 2×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_3 computes a 3×3 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_3 computes a 3×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_4 computes a 4×4 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_4 computes a 4×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_5 computes a 5×5 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_5 computes a 5×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_6 computes a 6×6 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_6 computes a 6×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_7 computes a 7×7 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_7 computes a 7×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_8 computes a 8×8 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_8 computes a 8×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_9 computes a 9×9 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_9 computes a 9×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_9(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_10 computes a 10×10 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_10 computes a 10×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_10(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_11 computes a 11×11 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_11 computes a 11×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_11(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX512Narrow_12 computes a 12×12 block (see package asmgen).%!(EXTRA int=16)
+// microAVX512Narrow_12 computes a 12×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX512Narrow_12(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_1 computes a 1×1 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_1 computes a 1×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_2 computes a 2×2 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_2 computes a 2×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_3 computes a 3×3 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_3 computes a 3×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_4 computes a 4×4 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_4 computes a 4×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_5 computes a 5×5 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_5 computes a 5×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_6 computes a 6×6 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_6 computes a 6×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_7 computes a 7×7 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_7 computes a 7×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_8 computes a 8×8 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_8 computes a 8×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_9 computes a 9×9 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_9 computes a 9×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_9(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_10 computes a 10×10 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_10 computes a 10×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_10(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_11 computes a 11×11 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_11 computes a 11×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_11(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX512Narrow_12 computes a 12×12 block (see package asmgen).%!(EXTRA int=16)
+// convAVX512Narrow_12 computes a 12×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX512Narrow_12(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2_1 computes a 1×1 block (see package asmgen).%!(EXTRA int=16)
+// microAVX2_1 computes a 1×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX2_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2_2 computes a 2×2 block (see package asmgen).%!(EXTRA int=16)
+// microAVX2_2 computes a 2×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX2_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2_3 computes a 3×3 block (see package asmgen).%!(EXTRA int=16)
+// microAVX2_3 computes a 3×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX2_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2_4 computes a 4×4 block (see package asmgen).%!(EXTRA int=16)
+// microAVX2_4 computes a 4×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX2_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2_5 computes a 5×5 block (see package asmgen).%!(EXTRA int=16)
+// microAVX2_5 computes a 5×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX2_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2_6 computes a 6×6 block (see package asmgen).%!(EXTRA int=16)
+// microAVX2_6 computes a 6×16 block (see package asmgen).
 //
 //go:noescape
 func microAVX2_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2_1 computes a 1×1 block (see package asmgen).%!(EXTRA int=16)
+// convAVX2_1 computes a 1×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX2_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2_2 computes a 2×2 block (see package asmgen).%!(EXTRA int=16)
+// convAVX2_2 computes a 2×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX2_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2_3 computes a 3×3 block (see package asmgen).%!(EXTRA int=16)
+// convAVX2_3 computes a 3×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX2_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2_4 computes a 4×4 block (see package asmgen).%!(EXTRA int=16)
+// convAVX2_4 computes a 4×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX2_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2_5 computes a 5×5 block (see package asmgen).%!(EXTRA int=16)
+// convAVX2_5 computes a 5×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX2_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2_6 computes a 6×6 block (see package asmgen).%!(EXTRA int=16)
+// convAVX2_6 computes a 6×16 block (see package asmgen).
 //
 //go:noescape
 func convAVX2_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_1 computes a 1×1 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_1 computes a 1×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_2 computes a 2×2 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_2 computes a 2×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_3 computes a 3×3 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_3 computes a 3×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_4 computes a 4×4 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_4 computes a 4×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_5 computes a 5×5 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_5 computes a 5×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_6 computes a 6×6 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_6 computes a 6×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_7 computes a 7×7 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_7 computes a 7×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_8 computes a 8×8 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_8 computes a 8×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_9 computes a 9×9 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_9 computes a 9×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_9(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_10 computes a 10×10 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_10 computes a 10×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_10(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_11 computes a 11×11 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_11 computes a 11×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_11(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// microAVX2Narrow_12 computes a 12×12 block (see package asmgen).%!(EXTRA int=8)
+// microAVX2Narrow_12 computes a 12×8 block (see package asmgen).
 //
 //go:noescape
 func microAVX2Narrow_12(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_1 computes a 1×1 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_1 computes a 1×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_1(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_2 computes a 2×2 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_2 computes a 2×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_2(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_3 computes a 3×3 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_3 computes a 3×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_3(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_4 computes a 4×4 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_4 computes a 4×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_4(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_5 computes a 5×5 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_5 computes a 5×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_5(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_6 computes a 6×6 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_6 computes a 6×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_6(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_7 computes a 7×7 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_7 computes a 7×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_7(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_8 computes a 8×8 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_8 computes a 8×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_8(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_9 computes a 9×9 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_9 computes a 9×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_9(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_10 computes a 10×10 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_10 computes a 10×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_10(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_11 computes a 11×11 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_11 computes a 11×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_11(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
 
-// convAVX2Narrow_12 computes a 12×12 block (see package asmgen).%!(EXTRA int=8)
+// convAVX2Narrow_12 computes a 12×8 block (see package asmgen).
 //
 //go:noescape
 func convAVX2Narrow_12(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)

@@ -114,6 +114,21 @@ func (g *Graph) Marshal() (string, error) {
 	return string(b), err
 }
 
+// Shapes checks the graph against its tensors and returns every value's
+// shape for one example ([features] or [h, w, c]), by value name; an
+// error names the op at fault. Writers of other formats (ONNX) need them.
+func (g *Graph) Shapes(tensors map[string]Tensor) (map[string][]int, error) {
+	shapes, err := g.check(tensors)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]int, len(shapes))
+	for name, s := range shapes {
+		out[name] = []int(s)
+	}
+	return out, nil
+}
+
 // shape is one example's shape of a value: [features] or [h, w, c].
 type shape []int
 

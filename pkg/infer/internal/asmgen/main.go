@@ -60,7 +60,7 @@ func kernel(s isa, rows int, implicit bool) {
 	}
 	TEXT(name, NOSPLIT, signature)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes a %d×%d block (see package asmgen).", name, rows, rows, s.vecs*s.bytes/4))
+	Doc(fmt.Sprintf("%s computes a %d×%d block (see package asmgen).", name, rows, s.vecs*s.bytes/4))
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())

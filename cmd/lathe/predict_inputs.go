@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"image/png"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/lathe-ml/lathe/datasets"
+	"github.com/lathe-ml/lathe/pkg/spec"
+)
+
+// namedInput is one example to classify: raw values in the model's input
+// layout, and its label when it came from a dataset.
+type namedInput struct {
+	name   string
+	values []float32
+	label  *int
+}
+
+// readInputs reads one INPUT argument of `lathe predict`: a dataset
+// selection (DATASET:SPLIT:INDICES) or a PNG file, checked against the
+// model's input shape.
+func readInputs(arg string, shape []int) ([]namedInput, error) {
+	if parts := strings.Split(arg, ":"); len(parts) == 3 {
+		if _, known := spec.LookupDataset(parts[0]); known {
+			return datasetInputs(parts[0], parts[1], parts[2], shape)
+		}
+	}
+	if _, err := os.Stat(arg); err != nil {
+		return nil, fmt.Errorf("input %q: neither a file nor a selection DATASET:SPLIT:INDICES (datasets: %s)", arg, strings.Join(spec.DatasetNames(), ", "))
+	}
+	values, err := readPNG(arg, shape)
+	if err != nil {
+		return nil, err
+	}
+	return []namedInput{{name: arg, values: values}}, nil
+}
+
+func datasetInputs(name, split, indices string, shape []int) ([]namedInput, error) {
+	sel := name + ":" + split + ":" + indices
+	if split != "train" && split != "test" {
+		return nil, fmt.Errorf("input %s: split %q: want train or test", sel, split)
+	}
+	d, _ := spec.LookupDataset(name)
+	if !slices.Equal(d.ExampleShape, shape) {
+		return nil, fmt.Errorf("input %s: %s examples are %v; the model takes %v", sel, name, d.ExampleShape, shape)
+	}
+	train, test, err := datasets.Load(name, datasets.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w", sel, err)
+	}
+	set := test
+	if split == "train" {
+		set = train
+	}
+	picked, err := parseIndices(indices, set.Len())
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w", sel, err)
+	}
+	var out []namedInput
+	for _, i := range picked {
+		label := int(set.Labels[i])
+		out = append(out, namedInput{name: fmt.Sprintf("%s:%s:%d", name, split, i), values: set.Example(i), label: &label})
+	}
+	return out, nil
+}
+
+// parseIndices reads "7", "0-9" or "0-4,100" (inclusive ranges) below n.
+func parseIndices(s string, n int) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.Atoi(hi)
+		}
+		if err != nil || a < 0 || b < a {
+			return nil, fmt.Errorf("indices %q: want numbers and ranges such as 7, 0-9 or 0-4,100", s)
+		}
+		if b >= n {
+			return nil, fmt.Errorf("index %d: the split has %d examples (0-%d)", b, n, n-1)
+		}
+		if len(out)+b-a+1 > 100_000 {
+			return nil, fmt.Errorf("indices %q: more than 100000 examples", s)
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// readPNG decodes a PNG of the model's height and width: gray values for a
+// one-channel model, RGB for three, each scaled to [0, 1].
+func readPNG(path string, shape []int) ([]float32, error) {
+	if len(shape) != 3 || (shape[2] != 1 && shape[2] != 3) {
+		return nil, fmt.Errorf("%s: the model takes %v, not images a PNG can hold", path, shape)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a PNG image (%v)", path, err)
+	}
+	if cfg.Width != shape[1] || cfg.Height != shape[0] {
+		return nil, fmt.Errorf("%s: a %d×%d image; the model takes %d×%d", path, cfg.Width, cfg.Height, shape[1], shape[0])
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return nil, err
+	}
+	img, err := png.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	h, w, c := shape[0], shape[1], shape[2]
+	out := make([]float32, 0, h*w*c)
+	b := img.Bounds()
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			px := img.At(b.Min.X+x, b.Min.Y+y)
+			if c == 1 {
+				g := color.Gray16Model.Convert(px).(color.Gray16)
+				out = append(out, float32(g.Y)/65535)
+				continue
+			}
+			r, gr, bl, _ := px.RGBA()
+			out = append(out, float32(r)/65535, float32(gr)/65535, float32(bl)/65535)
+		}
+	}
+	return out, nil
+}

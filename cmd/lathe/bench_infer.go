@@ -138,6 +138,9 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 // exported in memory; name describes it.
 func modelFile(g *globalFlags, arg string) (*infer.File, string, error) {
 	if info, err := os.Stat(arg); err == nil && info.Mode().IsRegular() {
+		if err := refuseONNX(arg); err != nil {
+			return nil, "", err
+		}
 		f, err := infer.ReadFile(arg, 0)
 		if err != nil {
 			return nil, "", err

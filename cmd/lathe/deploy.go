@@ -119,6 +119,9 @@ func predictCmd() *cobra.Command {
 			if top < 1 {
 				return fmt.Errorf("--top %d: want at least 1", top)
 			}
+			if err := refuseONNX(args[0]); err != nil {
+				return err
+			}
 			m, err := infer.Load(args[0])
 			if err != nil {
 				return err
@@ -176,6 +179,15 @@ type classProb struct {
 	Class       string  `json:"class"`
 	Index       int     `json:"index"`
 	Probability float64 `json:"probability"`
+}
+
+// refuseONNX names the mistake of handing an ONNX file to a command that
+// runs Lathe model files, instead of reporting a nonsense header size.
+func refuseONNX(path string) error {
+	if strings.EqualFold(filepath.Ext(path), ".onnx") {
+		return fmt.Errorf("%s: an ONNX file; Lathe's runtime runs Lathe model files (lathe export writes one without --format onnx)", path)
+	}
+	return nil
 }
 
 // topK returns the indices of the k largest values, largest first.

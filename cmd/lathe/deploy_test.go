@@ -96,6 +96,8 @@ func TestExportPredictBench(t *testing.T) {
 		{[]string{"predict", model, "fashion-mnist:test:100000"}, "index 100000: the split has 10000 examples"},
 		{[]string{"predict", model, "mnist:test:x"}, `indices "x"`},
 		{[]string{"predict", pngPath, "mnist:test:0"}, "not a safetensors file"},
+		{[]string{"predict", filepath.Join("runs", run.ID, "model.onnx"), "mnist:test:0"}, "model.onnx: an ONNX file"},
+		{[]string{"bench", "infer", filepath.Join("runs", run.ID, "model.onnx")}, "model.onnx: an ONNX file"},
 		{[]string{"predict", model, "nothing-here"}, `input "nothing-here": neither a file nor a selection`},
 		{[]string{"export", "no-such-run"}, "no-such-run"},
 	} {

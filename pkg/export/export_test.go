@@ -12,8 +12,10 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
+	onnxgomlx "github.com/gomlx/onnx-gomlx/onnx"
 	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/models"
+	"github.com/lathe-ml/lathe/pkg/onnx"
 	"github.com/lathe-ml/lathe/pkg/spec"
 )
 
@@ -167,11 +169,44 @@ func TestRuntimeMatchesTheGraph(t *testing.T) {
 			if err := closeTo(tensors.MustCopyFlatData[float32](out[0]), want, 1e-4); err != nil {
 				t.Errorf("GraphFn: %v", err)
 			}
+			// And so does its ONNX file, imported by onnx-gomlx.
+			if err := closeTo(onnxLogits(t, b, decoded, raw, dims), want, 1e-4); err != nil {
+				t.Errorf("ONNX through onnx-gomlx: %v", err)
+			}
 			if err := infer.Use("auto"); err != nil {
 				t.Fatal(err)
 			}
 		})
 	}
+}
+
+// onnxLogits writes the file as ONNX, imports it with onnx-gomlx (an
+// independent reader of ONNX) and runs it on raw inputs.
+func onnxLogits(t *testing.T, b backends.Backend, f *infer.File, raw []float32, dims []int) []float32 {
+	t.Helper()
+	g, err := infer.GraphOf(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := onnx.Encode(g, f.Tensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := onnxgomlx.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := gomlxctx.New()
+	if err := m.VariablesToContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := gomlxctx.ExecOnce(b, ctx, func(ctx *gomlxctx.Context, x *graph.Node) *graph.Node {
+		return m.CallGraph(ctx, x.Graph(), map[string]*graph.Node{"input": x}, "logits")[0]
+	}, tensors.FromFlatDataAndDimensions(raw, dims...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors.MustCopyFlatData[float32](out)
 }
 
 func closeTo(got, want []float32, tol float64) error {

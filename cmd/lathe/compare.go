@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/lathe-ml/lathe/internal/atomicfile"
 	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runs"
 	"github.com/spf13/cobra"
@@ -39,7 +40,7 @@ func compareCmd(g *globalFlags) *cobra.Command {
 				}
 				// The table stands without the plot (a read-only store
 				// cannot take it): say why and go on.
-				if err := writeFileAtomic(plotPath, png); err != nil {
+				if err := atomicfile.WriteBytes(plotPath, png); err != nil {
 					plotErr = fmt.Errorf("cannot write %s: %w (choose another file with --plot)", plotPath, err)
 				}
 			}
@@ -65,14 +66,4 @@ func compareCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&plotPath, "plot", "", "PNG file to write (default <runs-dir>/compare-<ref>-<metric>.png)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so a reader
-// never sees half a PNG.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

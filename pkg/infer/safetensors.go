@@ -9,8 +9,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/lathe-ml/lathe/internal/atomicfile"
 )
 
 // The safetensors container (https://github.com/huggingface/safetensors):
@@ -172,25 +173,7 @@ func (f *File) Encode(w io.Writer) error {
 // WriteFile writes f to path atomically: a temporary file beside it,
 // synced, then renamed, so a failed export never leaves half a model.
 func (f *File) WriteFile(path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after the rename, nothing is there
-	err = f.Encode(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, f.Encode)
 }
 
 // errFormat marks a file that is not a well-formed safetensors file.

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"image/color"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/lathe-ml/lathe/internal/atomicfile"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runner"
@@ -280,14 +280,14 @@ func (se *Sensitivity) write(s *runner.Session, rows []SensitivityRow, baseline 
 		}
 		md.WriteString("\n")
 	}
-	if err := writeAtomic(filepath.Join(dir, "sensitivity.md"), []byte(md.String())); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "sensitivity.md"), []byte(md.String())); err != nil {
 		return err
 	}
 	png, err := SensitivityPNG(rows, se.Sparsities, baseline, metric)
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "sensitivity.png"), png); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "sensitivity.png"), png); err != nil {
 		return err
 	}
 	s.Log("sensitivity: table and plot in %s", dir)
@@ -321,13 +321,4 @@ func SensitivityPNG(rows []SensitivityRow, sparsities []float64, baseline float6
 	}
 	p.Add(plotter.NewGrid())
 	return report.PNG(p, 7, 4.5)
-}
-
-// writeAtomic writes a file through a temporary name and a rename.
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/lathe-ml/lathe/pkg/backend"
 	"github.com/lathe-ml/lathe/pkg/events"
-	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
@@ -27,16 +26,9 @@ func Reopen(ctx context.Context, store *runs.Store, ref string, backendName stri
 	if run.Status != runs.Finished {
 		return nil, fmt.Errorf("run %s is %s, not finished: its model is not final (lathe resume %s first)", run.ID, run.Status, run.ID)
 	}
-	rec, err := recipe.Parse(run.RecipePath, []byte(run.Recipe))
+	rec, err := storedRecipe(run)
 	if err != nil {
-		return nil, fmt.Errorf("run %s: its recipe no longer parses: %w", run.ID, err)
-	}
-	if v := run.Params[recipe.VariantParam]; v != "" {
-		one, ok := rec.Variant(v)
-		if !ok {
-			return nil, fmt.Errorf("run %s: variant %q is not in its recipe", run.ID, v)
-		}
-		rec = one
+		return nil, err
 	}
 	opened, err := backend.Open(backend.Resolve(backendName, rec.Backend))
 	if err != nil {

@@ -37,16 +37,9 @@ func Resume(ctx context.Context, store *runs.Store, ref string, opts Options) (*
 	case runs.Finished:
 		return nil, fmt.Errorf("run %s already finished", run.ID)
 	}
-	rec, err := recipe.Parse(run.RecipePath, []byte(run.Recipe))
+	rec, err := storedRecipe(run)
 	if err != nil {
-		return nil, fmt.Errorf("run %s: its recipe no longer parses: %w", run.ID, err)
-	}
-	if v := run.Params[recipe.VariantParam]; v != "" {
-		one, ok := rec.Variant(v)
-		if !ok {
-			return nil, fmt.Errorf("run %s: variant %q is not in its recipe", run.ID, v)
-		}
-		rec = one
+		return nil, err
 	}
 	opts.Store, opts.Resume = store, run.ID
 	return Run(ctx, rec, opts)
@@ -126,4 +119,21 @@ func (s *Session) keepStage(i int, res *Result) bool {
 		return true
 	}
 	return i < s.from.stage
+}
+
+// storedRecipe is the recipe a stored run ran: its text as recorded,
+// narrowed to the run's variant.
+func storedRecipe(run *runs.Run) (*recipe.Recipe, error) {
+	rec, err := recipe.Parse(run.RecipePath, []byte(run.Recipe))
+	if err != nil {
+		return nil, fmt.Errorf("run %s: its recipe no longer parses: %w", run.ID, err)
+	}
+	if v := run.Params[recipe.VariantParam]; v != "" {
+		one, ok := rec.Variant(v)
+		if !ok {
+			return nil, fmt.Errorf("run %s: variant %q is not in its recipe", run.ID, v)
+		}
+		rec = one
+	}
+	return rec, nil
 }

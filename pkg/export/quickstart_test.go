@@ -56,20 +56,27 @@ func TestQuickstartExport(t *testing.T) {
 	if size := buf.Len(); size > 4*params+8192 {
 		t.Errorf("the file has %d bytes, more than its %d bytes of f32 parameters + 8 KiB", size, 4*params)
 	}
-	m, err := infer.New(file)
-	if err != nil {
-		t.Fatal(err)
+	// On every kernel path: the SIMD ones this CPU has and the portable one.
+	defer infer.Use("auto")
+	for _, kernels := range infer.Available() {
+		if err := infer.Use(kernels); err != nil {
+			t.Fatal(err)
+		}
+		m, err := infer.New(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := Check(src, m, s.Data.Test.Features, s.Data.Test.Labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Examples != 10000 || a.Same != 1 {
+			t.Errorf("%s kernels: the runtime gives the graph's class on %.4f of %d test images, want all 10000", kernels, a.Same, a.Examples)
+		}
+		// The evaluate stage's mean is a float32: equal to within half an image.
+		if want := res.Final["test_accuracy"]; math.Abs(a.Accuracy-want) > 0.5/10000 {
+			t.Errorf("%s kernels: runtime accuracy %.4f, the run's evaluate stage %.4f", kernels, a.Accuracy, want)
+		}
+		t.Logf("%s kernels: %d bytes; %d test images; runtime accuracy %.4f; largest logit difference %.2g", kernels, buf.Len(), a.Examples, a.Accuracy, a.MaxDiff)
 	}
-	a, err := Check(src, m, s.Data.Test.Features, s.Data.Test.Labels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.Examples != 10000 || a.Same != 1 {
-		t.Errorf("the runtime gives the graph's class on %.4f of %d test images, want all 10000", a.Same, a.Examples)
-	}
-	// The evaluate stage's mean is a float32: equal to within half an image.
-	if want := res.Final["test_accuracy"]; math.Abs(a.Accuracy-want) > 0.5/10000 {
-		t.Errorf("runtime accuracy %.4f, the run's evaluate stage %.4f", a.Accuracy, want)
-	}
-	t.Logf("%d bytes; %d test images; runtime accuracy %.4f; largest logit difference %.2g", buf.Len(), a.Examples, a.Accuracy, a.MaxDiff)
 }

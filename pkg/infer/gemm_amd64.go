@@ -383,3 +383,63 @@ func convAVX2Narrow_11(k int, a *float32, lda int, b *float32, bias *float32, c 
 //
 //go:noescape
 func convAVX2Narrow_12(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, flags int, delta *int)
+
+// int8VNNI_1 computes a 1×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8VNNI_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8VNNI_2 computes a 2×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8VNNI_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8VNNI_3 computes a 3×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8VNNI_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8VNNI_4 computes a 4×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8VNNI_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8VNNI_5 computes a 5×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8VNNI_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8VNNI_6 computes a 6×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8VNNI_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8VNNI_7 computes a 7×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8VNNI_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8VNNI_8 computes a 8×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8VNNI_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8MADD_1 computes a 1×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8MADD_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8MADD_2 computes a 2×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8MADD_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8MADD_3 computes a 3×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8MADD_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// int8MADD_4 computes a 4×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
+//
+//go:noescape
+func int8MADD_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)

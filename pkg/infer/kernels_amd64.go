@@ -8,8 +8,14 @@ import "golang.org/x/sys/cpu"
 // must save the wide registers) can run, best first.
 func simdKernels() []*kernels {
 	var out []*kernels
+	madd := &int8Family{name: "avx2", mr: 4, nr: 16, micro: []int8Kernel{int8MADD_1, int8MADD_2, int8MADD_3, int8MADD_4}}
 	if cpu.X86.HasAVX512F {
-		out = append(out, &kernels{name: "avx512",
+		integer := madd
+		if cpu.X86.HasAVX512VNNI {
+			integer = &int8Family{name: "avx512vnni", mr: 8, nr: 32,
+				micro: []int8Kernel{int8VNNI_1, int8VNNI_2, int8VNNI_3, int8VNNI_4, int8VNNI_5, int8VNNI_6, int8VNNI_7, int8VNNI_8}}
+		}
+		out = append(out, &kernels{name: "avx512", int8: integer,
 			wide: family{mr: 8, nr: 32,
 				micro:    []microKernel{microAVX512_1, microAVX512_2, microAVX512_3, microAVX512_4, microAVX512_5, microAVX512_6, microAVX512_7, microAVX512_8},
 				implicit: []microKernel{convAVX512_1, convAVX512_2, convAVX512_3, convAVX512_4, convAVX512_5, convAVX512_6, convAVX512_7, convAVX512_8}},
@@ -20,7 +26,7 @@ func simdKernels() []*kernels {
 					convAVX512Narrow_7, convAVX512Narrow_8, convAVX512Narrow_9, convAVX512Narrow_10, convAVX512Narrow_11, convAVX512Narrow_12}}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		out = append(out, &kernels{name: "avx2",
+		out = append(out, &kernels{name: "avx2", int8: madd,
 			wide: family{mr: 6, nr: 16,
 				micro:    []microKernel{microAVX2_1, microAVX2_2, microAVX2_3, microAVX2_4, microAVX2_5, microAVX2_6},
 				implicit: []microKernel{convAVX2_1, convAVX2_2, convAVX2_3, convAVX2_4, convAVX2_5, convAVX2_6}},

@@ -46,6 +46,7 @@ func main() {
 			}
 		}
 	}
+	int8Kernels()
 	Generate()
 }
 

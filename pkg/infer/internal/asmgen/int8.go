@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The integer kernels compute an r×nr block of C = A·B in int32, exactly:
+// A is uint8 activations (row stride lda bytes), B one packed panel of int8
+// weights in groups of 4 along k ([k/4][nr][4] bytes), C int32 (row stride
+// ldc elements), overwritten. Zero points, scales, bias and activation are
+// applied by the caller. k4 is k/4 (the caller pads k to a multiple of 4
+// with zeros in both A and B).
+//
+// VNNI: VPDPBUSD multiplies 4 unsigned bytes of A by 4 signed bytes of B
+// and adds their sum to each int32 lane: 64 products per instruction,
+// exact. AVX2: VPMADDUBSW multiplies the same bytes and adds pairs into
+// int16 — exact only while a pair sum fits, which holds for activations
+// in [0, 127] (2·127·127 < 2^15; fbgemm's "reduce_range") — then VPMADDWD
+// by ones adds the pairs into int32.
+const int8Signature = "func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)"
+
+func int8Kernels() {
+	for rows := 1; rows <= 8; rows++ {
+		int8Kernel("VNNI", rows, 2, 64, ZMM)
+	}
+	for rows := 1; rows <= 4; rows++ {
+		int8Kernel("MADD", rows, 2, 32, YMM)
+	}
+}
+
+// vpdpbusd emits VPDPBUSD signed, unsigned, acc (Go operand order), which
+// avo v0.5.0 does not know; the register allocator is told what it reads
+// and writes.
+func vpdpbusd(signed, unsigned, acc Op) {
+	Instruction(&ir.Instruction{Opcode: "VPDPBUSD", Operands: []Op{signed, unsigned, acc},
+		Inputs: []Op{signed, unsigned, acc}, Outputs: []Op{acc}, ISA: []string{"AVX512VNNI"}})
+}
+
+func int8Kernel(set string, rows, vecs, bytes int, vreg func() VecVirtual) {
+	name := fmt.Sprintf("int8%s_%d", set, rows)
+	TEXT(name, NOSPLIT, int8Signature)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes a %d×%d int32 block of uint8·int8 products (see int8.go in package asmgen).", name, rows, vecs*bytes/4))
+	k4 := Load(Param("k4"), GP64())
+	a := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+
+	acc := make([][]VecVirtual, rows)
+	for r := range acc {
+		for j := 0; j < vecs; j++ {
+			v := vreg()
+			if set == "VNNI" {
+				VPXORD(v, v, v)
+			} else {
+				VPXOR(v, v, v)
+			}
+			acc[r] = append(acc[r], v)
+		}
+	}
+	var ones VecVirtual
+	if set == "MADD" {
+		ones = vreg()
+		VPCMPEQW(ones, ones, ones)
+		VPSRLW(U8(15), ones, ones) // sixteen int16 ones
+	}
+	// Row r of A is at a + r·lda: rows 0-3 from a, 4-7 from a+4·lda.
+	lda3 := GP64()
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	bases := []Register{a}
+	if rows > 4 {
+		p := GP64()
+		LEAQ(Mem{Base: a, Index: lda, Scale: 4}, p)
+		bases = append(bases, p)
+	}
+	rowOf := func(r int) Mem {
+		base := bases[r/4]
+		switch r % 4 {
+		case 0:
+			return Mem{Base: base}
+		case 1:
+			return Mem{Base: base, Index: lda, Scale: 1}
+		case 2:
+			return Mem{Base: base, Index: lda, Scale: 2}
+		}
+		return Mem{Base: base, Index: lda3, Scale: 1}
+	}
+	TESTQ(k4, k4)
+	JZ(LabelRef("store"))
+	Label("loop")
+	bv := make([]VecVirtual, vecs)
+	for j := range bv {
+		bv[j] = vreg()
+		if set == "VNNI" {
+			VMOVDQU64(Mem{Base: b, Disp: j * bytes}, bv[j])
+		} else {
+			VMOVDQU(Mem{Base: b, Disp: j * bytes}, bv[j])
+		}
+	}
+	for r := 0; r < rows; r++ {
+		t := vreg()
+		VPBROADCASTD(rowOf(r), t) // A's 4 bytes of this k group, in every lane
+		for j := range bv {
+			if set == "VNNI" {
+				vpdpbusd(bv[j], t, acc[r][j])
+				continue
+			}
+			p := vreg()
+			VPMADDUBSW(bv[j], t, p) // u8·s8 pairs → int16
+			VPMADDWD(ones, p, p)    // int16 pairs → int32
+			VPADDD(p, acc[r][j], acc[r][j])
+		}
+	}
+	for _, p := range bases {
+		ADDQ(U32(4), p)
+	}
+	ADDQ(U32(vecs*bytes), b)
+	DECQ(k4)
+	JNZ(LabelRef("loop"))
+
+	Label("store")
+	for r := 0; r < rows; r++ {
+		for j := 0; j < vecs; j++ {
+			if set == "VNNI" {
+				VMOVDQU64(acc[r][j], Mem{Base: c, Disp: j * bytes})
+			} else {
+				VMOVDQU(acc[r][j], Mem{Base: c, Disp: j * bytes})
+			}
+		}
+		if r < rows-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}

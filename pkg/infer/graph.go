@@ -3,6 +3,7 @@ package infer
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -11,7 +12,8 @@ import (
 // a newer version than it knows, by name, rather than guessing.
 const (
 	FormatName    = "lathe-model"
-	FormatVersion = 1
+	// Version 2 added int8 layers (Op.InputScale and its kin).
+	FormatVersion = 2
 	// GraphKey is the safetensors metadata key holding the Graph's JSON.
 	GraphKey = "lathe.graph"
 )
@@ -67,6 +69,22 @@ type Op struct {
 	Window int `json:"window,omitempty"`
 	// Activation follows the op (dense, conv2d, add): one of Activations, "" for none.
 	Activation string `json:"activation,omitempty"`
+
+	// An int8 layer (a dense or conv2d whose Weights are I8) quantizes its
+	// input to q = clamp(round(x/InputScale) + InputZero, 0, 127), rounding
+	// half to even, multiplies it by the weights q_w in int32, and returns
+	// InputScale·WeightScales[j]·(Σ (q - InputZero)·q_w + Bias[j]) for
+	// output j: weights symmetric per output channel in [-127, 127], their
+	// scales an F32 tensor [out], the bias I32 [out] in units of
+	// InputScale·WeightScales[j].
+	InputScale   float32 `json:"input_scale,omitempty"`
+	InputZero    int32   `json:"input_zero,omitempty"`
+	WeightScales string  `json:"weight_scales,omitempty"`
+}
+
+// Quantized reports whether op is an int8 layer.
+func (op Op) Quantized(tensors map[string]Tensor) bool {
+	return tensors[op.Weights].DType == I8
 }
 
 // Ops lists the op kinds a Graph may use.
@@ -207,6 +225,27 @@ func (g *Graph) check(tensors map[string]Tensor) (map[string]shape, error) {
 	return shapes, nil
 }
 
+// checkQuantized checks an int8 layer's quantization parameters.
+func checkQuantized(op Op, out int, tensors map[string]Tensor) error {
+	if !(op.InputScale > 0) || math.IsInf(float64(op.InputScale), 0) || op.InputZero < 0 || op.InputZero > 127 {
+		return fmt.Errorf("input scale %g and zero point %d: want a finite positive scale and a zero point in [0, 127]", op.InputScale, op.InputZero)
+	}
+	t, ok := tensors[op.WeightScales]
+	if !ok {
+		return fmt.Errorf("weight scales %q: no such tensor (int8 weights need one scale per output)", op.WeightScales)
+	}
+	if t.DType != F32 || len(t.Shape) != 1 || t.Shape[0] != out {
+		return fmt.Errorf("weight scales %q: %s %v, want F32 [%d]", op.WeightScales, t.DType, t.Shape, out)
+	}
+	scales, _ := t.Float32s()
+	for j, v := range scales {
+		if !(v > 0) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("weight scales %q: scale %d is %g, want finite and positive", op.WeightScales, j, v)
+		}
+	}
+	return nil
+}
+
 // outputShape checks one op's inputs and tensors and returns its output's shape.
 func outputShape(op Op, in []shape, tensors map[string]Tensor) (shape, error) {
 	x := in[0]
@@ -215,12 +254,20 @@ func outputShape(op Op, in []shape, tensors map[string]Tensor) (shape, error) {
 		if !ok {
 			return Tensor{}, fmt.Errorf("weights %q: no such tensor", op.Weights)
 		}
-		if len(t.Shape) != rank || (t.DType != F32 && t.DType != BF16) {
-			return Tensor{}, fmt.Errorf("weights %q: %s %v, want a rank-%d float tensor", op.Weights, t.DType, t.Shape, rank)
+		if len(t.Shape) != rank || (t.DType != F32 && t.DType != BF16 && t.DType != I8) {
+			return Tensor{}, fmt.Errorf("weights %q: %s %v, want a rank-%d float or I8 tensor", op.Weights, t.DType, t.Shape, rank)
 		}
 		return t, nil
 	}
+	quantized := op.Quantized(tensors)
 	bias := func(out int) error {
+		if quantized {
+			if err := checkQuantized(op, out, tensors); err != nil {
+				return err
+			}
+		} else if op.WeightScales != "" || op.InputScale != 0 || op.InputZero != 0 {
+			return fmt.Errorf("has quantization parameters but float weights")
+		}
 		if op.Bias == "" {
 			return nil
 		}
@@ -228,8 +275,12 @@ func outputShape(op Op, in []shape, tensors map[string]Tensor) (shape, error) {
 		if !ok {
 			return fmt.Errorf("bias %q: no such tensor", op.Bias)
 		}
-		if len(t.Shape) != 1 || t.Shape[0] != out || (t.DType != F32 && t.DType != BF16) {
-			return fmt.Errorf("bias %q: %s %v, want F32 [%d]", op.Bias, t.DType, t.Shape, out)
+		want := []DType{F32, BF16}
+		if quantized {
+			want = []DType{I32}
+		}
+		if len(t.Shape) != 1 || t.Shape[0] != out || !slices.Contains(want, t.DType) {
+			return fmt.Errorf("bias %q: %s %v, want %s [%d]", op.Bias, t.DType, t.Shape, want[0], out)
 		}
 		return nil
 	}

@@ -90,7 +90,7 @@ func TestBadFiles(t *testing.T) {
 		}
 	}
 	newer := mlpFile(t, 4, 3)
-	newer.Metadata[GraphKey] = strings.Replace(newer.Metadata[GraphKey], `"version":1`, `"version":2`, 1)
+	newer.Metadata[GraphKey] = strings.Replace(newer.Metadata[GraphKey], `"version":2`, `"version":3`, 1)
 	weightsOnly := mlpFile(t, 4, 3)
 	delete(weightsOnly.Metadata, GraphKey)
 	huge := append([]byte(nil), good...)
@@ -113,7 +113,7 @@ func TestBadFiles(t *testing.T) {
 		{"shape and bytes disagree", withHeader(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, 8), "want 12"},
 		{"giant shape", withHeader(`{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}`, 8), "larger than the file"},
 		{"unknown dtype", withHeader(`{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}`, 8), "dtype \"F64\""},
-		{"newer version", encode(t, newer), "version 2"},
+		{"newer version", encode(t, newer), "version 3"},
 		{"weights only", encode(t, weightsOnly), "not a Lathe model"},
 	}
 	for _, c := range cases {

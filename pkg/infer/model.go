@@ -28,6 +28,9 @@ type Model struct {
 	// padSize is the floats per example of the zero-padded image buffer
 	// the implicit convolutions read.
 	padSize int
+	// scratch8 and scratch32 are the per-worker bytes and int32s the int8
+	// layers use per task (quantized rows; integer sums and the edge tile).
+	scratch8, scratch32 int
 
 	mu   sync.Mutex
 	free []*workspace
@@ -36,19 +39,22 @@ type Model struct {
 // workspace is one call's memory: a buffer per slot for batchCap
 // examples, and scratch per worker.
 type workspace struct {
-	batchCap int
-	bufs     [][]float32
-	scratch  [][]float32
-	padded   []float32
-	next     atomic.Int64
-	pending  sync.WaitGroup
-	n        int // examples in the running call
+	batchCap  int
+	bufs      [][]float32
+	scratch   [][]float32
+	scratch8  [][]uint8
+	scratch32 [][]int32
+	padded    []float32
+	next      atomic.Int64
+	pending   sync.WaitGroup
+	n         int // examples in the running call
 	// calls holds the per-call jobs handed to workers (steps are shared by
 	// concurrent calls; these are not).
 	calls struct {
 		gemm gemmCall
 		pad  padCall
 		pool poolCall
+		int8 int8Call
 	}
 }
 
@@ -180,6 +186,12 @@ func (m *Model) workspace(n int) *workspace {
 		ws.scratch = make([][]float32, Workers())
 		for i := range ws.scratch {
 			ws.scratch[i] = make([]float32, m.scratch)
+		}
+		ws.scratch8 = make([][]uint8, Workers())
+		ws.scratch32 = make([][]int32, Workers())
+		for i := range ws.scratch8 {
+			ws.scratch8[i] = make([]uint8, m.scratch8)
+			ws.scratch32[i] = make([]int32, m.scratch32)
 		}
 	}
 	return ws

@@ -89,35 +89,48 @@ func (p *planner) plan() error {
 			p.slotOf[name] = inSlot
 			p.releaseInputs(i, op)
 			continue
-		case "dense":
+		case "dense", "conv2d":
+			if !op.Quantized(p.f.Tensors) {
+				break
+			}
+			rows := in[0]
+			if op.Op == "conv2d" {
+				rows = op.Kernel * op.Kernel * in[2]
+			}
+			is, err := p.int8Weights(op, rows, out[len(out)-1], m.kern.int8)
+			if err != nil {
+				return err
+			}
+			is.act, is.in, is.residual, is.m = act, inSlot, residual, 1
+			if op.Op == "conv2d" {
+				is.conv = p.geometry(op, in, out)
+				is.m = out[0] * out[1]
+			}
+			s = is
+		}
+		switch {
+		case s != nil: // an int8 layer
+		case op.Op == "dense":
 			fam := m.kern.familyFor(out[0])
 			w, err := p.weights(op, in[0], out[0], fam.nr)
 			if err != nil {
 				return err
 			}
 			s = &gemmStep{fam: fam, w: w, m: 1, act: act, in: inSlot, residual: residual}
-		case "conv2d":
+		case op.Op == "conv2d":
 			fam := m.kern.familyFor(out[2])
 			w, err := p.weights(op, op.Kernel*op.Kernel*in[2], out[2], fam.nr)
 			if err != nil {
 				return err
 			}
-			g := &convGeom{h: in[0], w: in[1], c: in[2], k: op.Kernel, stride: max(op.Stride, 1), ho: out[0], wo: out[1]}
-			if op.Padding == "same" {
-				g.padTop = max((out[0]-1)*g.stride+op.Kernel-in[0], 0) / 2
-				g.padLeft = max((out[1]-1)*g.stride+op.Kernel-in[1], 0) / 2
-			}
-			// The padded image holds every position a patch reads.
-			g.hp = max(g.padTop+g.h, (g.ho-1)*g.stride+g.k)
-			g.wp = max(g.padLeft+g.w, (g.wo-1)*g.stride+g.k)
-			cs := &gemmStep{fam: fam, w: w, act: act, in: inSlot, residual: residual, conv: g}
+			cs := &gemmStep{fam: fam, w: w, act: act, in: inSlot, residual: residual, conv: p.geometry(op, in, out)}
 			cs.m = out[0] * out[1]
 			s = cs
-		case "max_pool":
+		case op.Op == "max_pool":
 			s = &maxPoolStep{in: inSlot, h: in[0], w: in[1], c: in[2], window: op.Window}
-		case "global_avg_pool":
+		case op.Op == "global_avg_pool":
 			s = &avgPoolStep{in: inSlot, positions: in[0] * in[1], c: in[2]}
-		case "add":
+		case op.Op == "add":
 			s = &addStep{a: inSlot, b: p.slotOf[op.Inputs[1]], size: out.size(), act: act}
 		default:
 			return fmt.Errorf("op %d: unknown op %q", i+1, op.Op)
@@ -125,7 +138,10 @@ func (p *planner) plan() error {
 		outSlot := p.alloc(name)
 		setOut(s, outSlot)
 		m.steps = append(m.steps, s)
-		if gs, ok := s.(*gemmStep); ok {
+		switch gs := s.(type) {
+		case *gemmStep:
+			gs.prepare(m)
+		case *int8Step:
 			gs.prepare(m)
 		}
 		p.releaseInputs(i, op)
@@ -142,6 +158,19 @@ func (p *planner) plan() error {
 		return fmt.Errorf("the model needs %d floats of activations per example, more than the %d the runtime allows (a corrupt file?)", total, maxExampleFloats)
 	}
 	return nil
+}
+
+// geometry is a conv2d op's geometry for input and output shapes in, out.
+func (p *planner) geometry(op Op, in, out shape) *convGeom {
+	g := &convGeom{h: in[0], w: in[1], c: in[2], k: op.Kernel, stride: max(op.Stride, 1), ho: out[0], wo: out[1]}
+	if op.Padding == "same" {
+		g.padTop = max((out[0]-1)*g.stride+op.Kernel-in[0], 0) / 2
+		g.padLeft = max((out[1]-1)*g.stride+op.Kernel-in[1], 0) / 2
+	}
+	// The padded image holds every position a patch reads.
+	g.hp = max(g.padTop+g.h, (g.ho-1)*g.stride+g.k)
+	g.wp = max(g.padLeft+g.w, (g.wo-1)*g.stride+g.k)
+	return g
 }
 
 // maxExampleFloats bounds the activation memory one example may need (256
@@ -225,6 +254,8 @@ func setOut(s step, slot int) {
 	case *avgPoolStep:
 		s.out = slot
 	case *addStep:
+		s.out = slot
+	case *int8Step:
 		s.out = slot
 	}
 }

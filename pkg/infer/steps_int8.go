@@ -1,0 +1,154 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+)
+
+// int8Step is an int8 dense layer or convolution (see Op.InputScale): each
+// task quantizes its rows of input (a convolution's patches, through
+// im2col) to uint8, multiplies them by the packed int8 weights in int32 with
+// the integer kernels, and writes float32 outputs — scaled per channel,
+// offset by the bias and the zero point's share, with the residual addend
+// and the activation. Outputs stay float32 between layers, so an int8
+// layer mixes freely with float ones (pooling, additions, a float head).
+type int8Step struct {
+	fam     *int8Family
+	w       *packedInt8
+	inScale float32
+	inZero  int32
+	scale   []float32 // per output: InputScale·WeightScales[j]
+	offset  []int32   // per output: Bias[j] − InputZero·Σ_k W[k][j]
+
+	m        int // output rows per example: 1 (dense) or ho·wo (conv)
+	act      string
+	in, out  int
+	residual int
+	conv     *convGeom
+	rowBlock int
+	flops    int64
+}
+
+// int8Weights decodes an int8 layer's tensors and packs them.
+func (p *planner) int8Weights(op Op, rows, cols int, fam *int8Family) (*int8Step, error) {
+	t := p.f.Tensors[op.Weights]
+	if len(t.Data) != rows*cols {
+		return nil, fmt.Errorf("op %q: %d int8 weights, want %d×%d", op.Name, len(t.Data), rows, cols)
+	}
+	w := make([]int8, len(t.Data))
+	for i, b := range t.Data {
+		w[i] = int8(b)
+		if w[i] == -128 {
+			return nil, fmt.Errorf("op %q: int8 weight %d is -128; int8 layers use [-127, 127]", op.Name, i)
+		}
+	}
+	scales, err := p.f.Tensors[op.WeightScales].Float32s()
+	if err != nil {
+		return nil, fmt.Errorf("op %q: weight scales: %w", op.Name, err)
+	}
+	s := &int8Step{fam: fam, w: packInt8(w, rows, cols, fam.nr), inScale: op.InputScale, inZero: op.InputZero,
+		scale: make([]float32, cols), offset: make([]int32, cols)}
+	var bias []int32
+	if op.Bias != "" {
+		b := p.f.Tensors[op.Bias]
+		bias = make([]int32, cols)
+		for j := range bias {
+			bias[j] = int32(uint32(b.Data[4*j]) | uint32(b.Data[4*j+1])<<8 | uint32(b.Data[4*j+2])<<16 | uint32(b.Data[4*j+3])<<24)
+		}
+	}
+	for j := range cols {
+		s.scale[j] = op.InputScale * scales[j]
+		s.offset[j] = -op.InputZero * s.w.colSum[j]
+		if bias != nil {
+			s.offset[j] += bias[j]
+		}
+	}
+	return s, nil
+}
+
+func (s *int8Step) prepare(m *Model) {
+	k, lda := s.w.k, 4*s.w.k4
+	s.flops = 2 * int64(s.m) * int64(k) * int64(s.w.n)
+	s.rowBlock = 4 * s.fam.mr
+	if s.conv != nil {
+		s.rowBlock = max(s.fam.mr, min(512, 16384/k/s.fam.mr*s.fam.mr))
+		m.scratch = max(m.scratch, s.rowBlock*k) // f32 patches
+	}
+	m.scratch8 = max(m.scratch8, s.rowBlock*lda)
+	m.scratch32 = max(m.scratch32, s.rowBlock*s.w.n+s.fam.mr*s.fam.nr)
+}
+
+func (s *int8Step) run(m *Model, ws *workspace) {
+	workers := Workers()
+	if s.flops*int64(ws.n) < serialFLOPs {
+		workers = 1
+	}
+	call := &ws.calls.int8
+	*call = int8Call{s: s, ws: ws, rows: ws.n * s.m}
+	parallel(call, (call.rows+s.rowBlock-1)/s.rowBlock, workers, &ws.next, &ws.pending)
+}
+
+// int8Call is one call's view of an int8Step: the job handed to workers.
+type int8Call struct {
+	s    *int8Step
+	ws   *workspace
+	rows int
+}
+
+func (c *int8Call) run(task, worker int) {
+	s := c.s
+	r0 := task * s.rowBlock
+	r1 := min(r0+s.rowBlock, c.rows)
+	rows := r1 - r0
+	k, n, lda := s.w.k, s.w.n, 4*s.w.k4
+	src := c.ws.bufs[s.in][r0*k:]
+	if s.conv != nil {
+		patches := c.ws.scratch[worker][:rows*k]
+		s.conv.im2col(c.ws.bufs[s.in], patches, r0, r1)
+		src = patches
+	}
+	q := c.ws.scratch8[worker][:rows*lda]
+	for r := range rows {
+		quantizeRow(q[r*lda:r*lda+k], src[r*k:(r+1)*k], s.inScale, s.inZero)
+		clear(q[r*lda+k : (r+1)*lda])
+	}
+	acc := c.ws.scratch32[worker]
+	tile := acc[rows*n:]
+	acc = acc[:rows*n]
+	s.fam.gemm(q, lda, rows, s.w, acc, n, tile)
+	out := c.ws.bufs[s.out][r0*n : r1*n]
+	for r := range rows {
+		a, o := acc[r*n:(r+1)*n], out[r*n:(r+1)*n]
+		for j := range o {
+			o[j] = s.scale[j] * float32(a[j]+s.offset[j])
+		}
+	}
+	if s.residual >= 0 {
+		res := c.ws.bufs[s.residual][r0*n : r1*n]
+		for i := range out {
+			out[i] += res[i]
+		}
+	}
+	if s.act != "" {
+		activate(s.act, out)
+	}
+}
+
+// quantizeRow writes clamp(round(x/scale) + zero, 0, 127), rounding half
+// to even, for each x of src. A NaN becomes the zero point (0.0): an int8
+// layer cannot carry it.
+func quantizeRow(dst []uint8, src []float32, scale float32, zero int32) {
+	for i, x := range src {
+		v := math.RoundToEven(float64(x/scale)) + float64(zero)
+		switch {
+		case v >= 127:
+			dst[i] = 127
+		case v > 0:
+			dst[i] = uint8(v)
+		case v <= 0:
+			dst[i] = 0
+		default: // NaN
+			dst[i] = uint8(zero)
+		}
+	}
+}

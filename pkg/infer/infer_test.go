@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -340,5 +341,43 @@ func TestHugeActivationsRefused(t *testing.T) {
 	f.Metadata[GraphKey], _ = g.Marshal()
 	if _, err := New(f); err == nil || !strings.Contains(err.Error(), "floats of activations per example") {
 		t.Errorf("error %v, want the activation bound", err)
+	}
+}
+
+// TestTrace: Trace shows the normalized input and every op's output in
+// order, flattens included, and the last is the logits Predict returns.
+func TestTrace(t *testing.T) {
+	m, err := New(lenetFile(t, 3, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2
+	x := randomFloats(rand.New(rand.NewPCG(1, 2)), n*m.InputSize())
+	logits := make([]float32, n*m.Classes())
+	var names []string
+	var last []float32
+	err = m.Trace(x, n, logits, func(name string, data []float32) {
+		names = append(names, name)
+		if name == InputValue {
+			mean, std := m.Graph.Input.Mean, m.Graph.Input.Std
+			if len(data) != len(x) || math.Abs(float64(data[7]-(x[7]-mean)/std)) > 1e-6*math.Abs(float64(data[7])) {
+				t.Errorf("input: %d values, [7] = %g, want %d and %g", len(data), data[7], len(x), (x[7]-mean)/std)
+			}
+		}
+		last = append(last[:0], data...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	want = append(want, InputValue)
+	for _, op := range m.Graph.Ops {
+		want = append(want, op.Name)
+	}
+	if fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Errorf("visited %v, want %v", names, want)
+	}
+	if fmt.Sprint(last) != fmt.Sprint(logits) {
+		t.Errorf("the last value %v is not the logits %v", last, logits)
 	}
 }

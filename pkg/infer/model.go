@@ -32,8 +32,18 @@ type Model struct {
 	// layers use per task (quantized rows; integer sums and the edge tile).
 	scratch8, scratch32 int
 
+	// stepValues is the value each step computes, for Trace; aliases the
+	// flattens naming a value again.
+	stepValues []stepValue
+	aliases    map[string][]string
+
 	mu   sync.Mutex
 	free []*workspace
+}
+
+type stepValue struct {
+	name       string
+	slot, size int
 }
 
 // workspace is one call's memory: a buffer per slot for batchCap
@@ -110,6 +120,19 @@ func (m *Model) Kernels() string { return m.kern.name }
 // as the file's Input.Shape lays it out (NHWC for images), before
 // normalization — and writes n×Classes logits into logits.
 func (m *Model) Predict(x []float32, n int, logits []float32) error {
+	return m.run(x, n, logits, nil)
+}
+
+// Trace is Predict that also shows visit every value of the graph as it is
+// computed — "input" (normalized) first, then each op's output in order,
+// n×(its size) values — except a convolution or dense output fused into
+// the addition after it. data is the model's buffer: read it, do not keep
+// it. Calibration (observing activation ranges for int8) reads it.
+func (m *Model) Trace(x []float32, n int, logits []float32, visit func(value string, data []float32)) error {
+	return m.run(x, n, logits, visit)
+}
+
+func (m *Model) run(x []float32, n int, logits []float32, visit func(string, []float32)) error {
 	if n < 1 {
 		return fmt.Errorf("predict: %d examples", n)
 	}
@@ -127,11 +150,26 @@ func (m *Model) Predict(x []float32, n int, logits []float32) error {
 	for i, v := range x {
 		in[i] = (v - mean) * inv
 	}
-	for _, s := range m.steps {
+	if visit != nil {
+		m.visit(visit, InputValue, in[:len(x)])
+	}
+	for i, s := range m.steps {
 		s.run(m, ws)
+		if visit != nil {
+			v := m.stepValues[i]
+			m.visit(visit, v.name, ws.bufs[v.slot][:n*v.size])
+		}
 	}
 	copy(logits, ws.bufs[m.outSlot][:n*m.classes])
 	return nil
+}
+
+// visit shows a value and the flattens that rename it.
+func (m *Model) visit(fn func(string, []float32), name string, data []float32) {
+	fn(name, data)
+	for _, alias := range m.aliases[name] {
+		m.visit(fn, alias, data)
+	}
 }
 
 // PredictProba is Predict followed by a softmax over each example's logits.

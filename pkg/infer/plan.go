@@ -87,6 +87,10 @@ func (p *planner) plan() error {
 			// The buffer already holds the values in NHWC order: a flatten
 			// only renames it.
 			p.slotOf[name] = inSlot
+			if m.aliases == nil {
+				m.aliases = map[string][]string{}
+			}
+			m.aliases[op.Inputs[0]] = append(m.aliases[op.Inputs[0]], name)
 			p.releaseInputs(i, op)
 			continue
 		case "dense", "conv2d":
@@ -138,6 +142,7 @@ func (p *planner) plan() error {
 		outSlot := p.alloc(name)
 		setOut(s, outSlot)
 		m.steps = append(m.steps, s)
+		m.stepValues = append(m.stepValues, stepValue{name: name, slot: outSlot, size: out.size()})
 		switch gs := s.(type) {
 		case *gemmStep:
 			gs.prepare(m)

@@ -11,7 +11,7 @@ import (
 // FormatName and FormatVersion mark a Lathe model file. A reader refuses
 // a newer version than it knows, by name, rather than guessing.
 const (
-	FormatName    = "lathe-model"
+	FormatName = "lathe-model"
 	// Version 2 added int8 layers (Op.InputScale and its kin).
 	FormatVersion = 2
 	// GraphKey is the safetensors metadata key holding the Graph's JSON.

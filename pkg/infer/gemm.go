@@ -33,7 +33,7 @@ type family struct {
 type kernels struct {
 	name         string
 	wide, narrow family
-	int8         *int8Family // the integer GEMM this set runs
+	int8         *int8Kernels // the integer GEMM this set runs
 }
 
 // familyFor is the family for a layer of n outputs.
@@ -118,7 +118,7 @@ var portable = func() *kernels {
 			microGo(rows, nr, k, a, lda, b, bias, c, ldc, flags)
 		})
 	}
-	return &kernels{name: "portable", wide: f, narrow: f, int8: portableInt8}
+	return &kernels{name: "portable", wide: f, narrow: f, int8: &int8Kernels{name: "portable", wide: portableInt8, narrow: portableInt8}}
 }()
 
 func microGo(rows, nr, k int, a *float32, lda int, b, bias, c *float32, ldc int, flags int) {

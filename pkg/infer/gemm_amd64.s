@@ -7704,6 +7704,708 @@ store:
 	VZEROUPPER
 	RET
 
+// func int8VNNINarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_1(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	LEAQ   (DX)(DX*2), DX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z1
+	VPBROADCASTD (CX), Z2
+	VPDPBUSD     Z1, Z2, Z0
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_2(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	LEAQ   (DX)(DX*2), R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z2
+	VPBROADCASTD (CX), Z3
+	VPDPBUSD     Z2, Z3, Z0
+	VPBROADCASTD (CX)(DX*1), Z3
+	VPDPBUSD     Z2, Z3, Z1
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_3(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	LEAQ   (DX)(DX*2), R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z3
+	VPBROADCASTD (CX), Z4
+	VPDPBUSD     Z3, Z4, Z0
+	VPBROADCASTD (CX)(DX*1), Z4
+	VPDPBUSD     Z3, Z4, Z1
+	VPBROADCASTD (CX)(DX*2), Z4
+	VPDPBUSD     Z3, Z4, Z2
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z2, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_4(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	LEAQ   (DX)(DX*2), R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z4
+	VPBROADCASTD (CX), Z5
+	VPDPBUSD     Z4, Z5, Z0
+	VPBROADCASTD (CX)(DX*1), Z5
+	VPDPBUSD     Z4, Z5, Z1
+	VPBROADCASTD (CX)(DX*2), Z5
+	VPDPBUSD     Z4, Z5, Z2
+	VPBROADCASTD (CX)(R8*1), Z5
+	VPDPBUSD     Z4, Z5, Z3
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z2, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z3, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_5(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	LEAQ   (DX)(DX*2), R8
+	LEAQ   (CX)(DX*4), R9
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z5
+	VPBROADCASTD (CX), Z6
+	VPDPBUSD     Z5, Z6, Z0
+	VPBROADCASTD (CX)(DX*1), Z6
+	VPDPBUSD     Z5, Z6, Z1
+	VPBROADCASTD (CX)(DX*2), Z6
+	VPDPBUSD     Z5, Z6, Z2
+	VPBROADCASTD (CX)(R8*1), Z6
+	VPDPBUSD     Z5, Z6, Z3
+	VPBROADCASTD (R9), Z6
+	VPDPBUSD     Z5, Z6, Z4
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z2, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z3, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z4, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_6(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	LEAQ   (DX)(DX*2), R8
+	LEAQ   (CX)(DX*4), R9
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z6
+	VPBROADCASTD (CX), Z7
+	VPDPBUSD     Z6, Z7, Z0
+	VPBROADCASTD (CX)(DX*1), Z7
+	VPDPBUSD     Z6, Z7, Z1
+	VPBROADCASTD (CX)(DX*2), Z7
+	VPDPBUSD     Z6, Z7, Z2
+	VPBROADCASTD (CX)(R8*1), Z7
+	VPDPBUSD     Z6, Z7, Z3
+	VPBROADCASTD (R9), Z7
+	VPDPBUSD     Z6, Z7, Z4
+	VPBROADCASTD (R9)(DX*1), Z7
+	VPDPBUSD     Z6, Z7, Z5
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z2, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z3, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z4, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z5, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_7(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	LEAQ   (DX)(DX*2), R8
+	LEAQ   (CX)(DX*4), R9
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z7
+	VPBROADCASTD (CX), Z8
+	VPDPBUSD     Z7, Z8, Z0
+	VPBROADCASTD (CX)(DX*1), Z8
+	VPDPBUSD     Z7, Z8, Z1
+	VPBROADCASTD (CX)(DX*2), Z8
+	VPDPBUSD     Z7, Z8, Z2
+	VPBROADCASTD (CX)(R8*1), Z8
+	VPDPBUSD     Z7, Z8, Z3
+	VPBROADCASTD (R9), Z8
+	VPDPBUSD     Z7, Z8, Z4
+	VPBROADCASTD (R9)(DX*1), Z8
+	VPDPBUSD     Z7, Z8, Z5
+	VPBROADCASTD (R9)(DX*2), Z8
+	VPDPBUSD     Z7, Z8, Z6
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z2, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z3, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z4, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z5, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z6, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_8(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	LEAQ   (DX)(DX*2), R8
+	LEAQ   (CX)(DX*4), R9
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z8
+	VPBROADCASTD (CX), Z9
+	VPDPBUSD     Z8, Z9, Z0
+	VPBROADCASTD (CX)(DX*1), Z9
+	VPDPBUSD     Z8, Z9, Z1
+	VPBROADCASTD (CX)(DX*2), Z9
+	VPDPBUSD     Z8, Z9, Z2
+	VPBROADCASTD (CX)(R8*1), Z9
+	VPDPBUSD     Z8, Z9, Z3
+	VPBROADCASTD (R9), Z9
+	VPDPBUSD     Z8, Z9, Z4
+	VPBROADCASTD (R9)(DX*1), Z9
+	VPDPBUSD     Z8, Z9, Z5
+	VPBROADCASTD (R9)(DX*2), Z9
+	VPDPBUSD     Z8, Z9, Z6
+	VPBROADCASTD (R9)(R8*1), Z9
+	VPDPBUSD     Z8, Z9, Z7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z2, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z3, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z4, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z5, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z6, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z7, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_9(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_9(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	LEAQ   (DX)(DX*2), R8
+	LEAQ   (CX)(DX*4), R9
+	LEAQ   (R9)(DX*4), R10
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z9
+	VPBROADCASTD (CX), Z10
+	VPDPBUSD     Z9, Z10, Z0
+	VPBROADCASTD (CX)(DX*1), Z10
+	VPDPBUSD     Z9, Z10, Z1
+	VPBROADCASTD (CX)(DX*2), Z10
+	VPDPBUSD     Z9, Z10, Z2
+	VPBROADCASTD (CX)(R8*1), Z10
+	VPDPBUSD     Z9, Z10, Z3
+	VPBROADCASTD (R9), Z10
+	VPDPBUSD     Z9, Z10, Z4
+	VPBROADCASTD (R9)(DX*1), Z10
+	VPDPBUSD     Z9, Z10, Z5
+	VPBROADCASTD (R9)(DX*2), Z10
+	VPDPBUSD     Z9, Z10, Z6
+	VPBROADCASTD (R9)(R8*1), Z10
+	VPDPBUSD     Z9, Z10, Z7
+	VPBROADCASTD (R10), Z10
+	VPDPBUSD     Z9, Z10, Z8
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z2, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z3, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z4, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z5, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z6, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z7, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z8, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_10(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_10(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	LEAQ   (DX)(DX*2), R8
+	LEAQ   (CX)(DX*4), R9
+	LEAQ   (R9)(DX*4), R10
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z10
+	VPBROADCASTD (CX), Z11
+	VPDPBUSD     Z10, Z11, Z0
+	VPBROADCASTD (CX)(DX*1), Z11
+	VPDPBUSD     Z10, Z11, Z1
+	VPBROADCASTD (CX)(DX*2), Z11
+	VPDPBUSD     Z10, Z11, Z2
+	VPBROADCASTD (CX)(R8*1), Z11
+	VPDPBUSD     Z10, Z11, Z3
+	VPBROADCASTD (R9), Z11
+	VPDPBUSD     Z10, Z11, Z4
+	VPBROADCASTD (R9)(DX*1), Z11
+	VPDPBUSD     Z10, Z11, Z5
+	VPBROADCASTD (R9)(DX*2), Z11
+	VPDPBUSD     Z10, Z11, Z6
+	VPBROADCASTD (R9)(R8*1), Z11
+	VPDPBUSD     Z10, Z11, Z7
+	VPBROADCASTD (R10), Z11
+	VPDPBUSD     Z10, Z11, Z8
+	VPBROADCASTD (R10)(DX*1), Z11
+	VPDPBUSD     Z10, Z11, Z9
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z2, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z3, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z4, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z5, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z6, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z7, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z8, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z9, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_11(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_11(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	LEAQ   (DX)(DX*2), R8
+	LEAQ   (CX)(DX*4), R9
+	LEAQ   (R9)(DX*4), R10
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z11
+	VPBROADCASTD (CX), Z12
+	VPDPBUSD     Z11, Z12, Z0
+	VPBROADCASTD (CX)(DX*1), Z12
+	VPDPBUSD     Z11, Z12, Z1
+	VPBROADCASTD (CX)(DX*2), Z12
+	VPDPBUSD     Z11, Z12, Z2
+	VPBROADCASTD (CX)(R8*1), Z12
+	VPDPBUSD     Z11, Z12, Z3
+	VPBROADCASTD (R9), Z12
+	VPDPBUSD     Z11, Z12, Z4
+	VPBROADCASTD (R9)(DX*1), Z12
+	VPDPBUSD     Z11, Z12, Z5
+	VPBROADCASTD (R9)(DX*2), Z12
+	VPDPBUSD     Z11, Z12, Z6
+	VPBROADCASTD (R9)(R8*1), Z12
+	VPDPBUSD     Z11, Z12, Z7
+	VPBROADCASTD (R10), Z12
+	VPDPBUSD     Z11, Z12, Z8
+	VPBROADCASTD (R10)(DX*1), Z12
+	VPDPBUSD     Z11, Z12, Z9
+	VPBROADCASTD (R10)(DX*2), Z12
+	VPDPBUSD     Z11, Z12, Z10
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z2, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z3, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z4, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z5, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z6, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z7, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z8, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z9, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z10, (SI)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_12(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·int8VNNINarrow_12(SB), NOSPLIT, $0-48
+	MOVQ   k4+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	MOVQ   b+24(FP), BX
+	MOVQ   c+32(FP), SI
+	MOVQ   ldc+40(FP), DI
+	SHLQ   $0x02, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	LEAQ   (DX)(DX*2), R8
+	LEAQ   (CX)(DX*4), R9
+	LEAQ   (R9)(DX*4), R10
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	VMOVDQU64    (BX), Z12
+	VPBROADCASTD (CX), Z13
+	VPDPBUSD     Z12, Z13, Z0
+	VPBROADCASTD (CX)(DX*1), Z13
+	VPDPBUSD     Z12, Z13, Z1
+	VPBROADCASTD (CX)(DX*2), Z13
+	VPDPBUSD     Z12, Z13, Z2
+	VPBROADCASTD (CX)(R8*1), Z13
+	VPDPBUSD     Z12, Z13, Z3
+	VPBROADCASTD (R9), Z13
+	VPDPBUSD     Z12, Z13, Z4
+	VPBROADCASTD (R9)(DX*1), Z13
+	VPDPBUSD     Z12, Z13, Z5
+	VPBROADCASTD (R9)(DX*2), Z13
+	VPDPBUSD     Z12, Z13, Z6
+	VPBROADCASTD (R9)(R8*1), Z13
+	VPDPBUSD     Z12, Z13, Z7
+	VPBROADCASTD (R10), Z13
+	VPDPBUSD     Z12, Z13, Z8
+	VPBROADCASTD (R10)(DX*1), Z13
+	VPDPBUSD     Z12, Z13, Z9
+	VPBROADCASTD (R10)(DX*2), Z13
+	VPDPBUSD     Z12, Z13, Z10
+	VPBROADCASTD (R10)(R8*1), Z13
+	VPDPBUSD     Z12, Z13, Z11
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000040, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU64 Z0, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z1, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z2, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z3, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z4, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z5, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z6, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z7, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z8, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z9, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z10, (SI)
+	ADDQ      DI, SI
+	VMOVDQU64 Z11, (SI)
+	VZEROUPPER
+	RET
+
 // func int8MADD_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 // Requires: AVX, AVX2
 TEXT ·int8MADD_1(SB), NOSPLIT, $0-48
@@ -7929,5 +8631,473 @@ store:
 	ADDQ    DI, SI
 	VMOVDQU Y6, (SI)
 	VMOVDQU Y7, 32(SI)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX2
+TEXT ·int8MADDNarrow_1(SB), NOSPLIT, $0-48
+	MOVQ     k4+0(FP), AX
+	MOVQ     a+8(FP), CX
+	MOVQ     lda+16(FP), DX
+	MOVQ     b+24(FP), BX
+	MOVQ     c+32(FP), SI
+	MOVQ     ldc+40(FP), DI
+	SHLQ     $0x02, DI
+	VPXOR    Y0, Y0, Y0
+	VPCMPEQW Y1, Y1, Y1
+	VPSRLW   $0x0f, Y1, Y1
+	LEAQ     (DX)(DX*2), DX
+	TESTQ    AX, AX
+	JZ       store
+
+loop:
+	VMOVDQU      (BX), Y2
+	VPBROADCASTD (CX), Y3
+	VPMADDUBSW   Y2, Y3, Y2
+	VPMADDWD     Y1, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU Y0, (SI)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX2
+TEXT ·int8MADDNarrow_2(SB), NOSPLIT, $0-48
+	MOVQ     k4+0(FP), AX
+	MOVQ     a+8(FP), CX
+	MOVQ     lda+16(FP), DX
+	MOVQ     b+24(FP), BX
+	MOVQ     c+32(FP), SI
+	MOVQ     ldc+40(FP), DI
+	SHLQ     $0x02, DI
+	VPXOR    Y0, Y0, Y0
+	VPXOR    Y1, Y1, Y1
+	VPCMPEQW Y2, Y2, Y2
+	VPSRLW   $0x0f, Y2, Y2
+	LEAQ     (DX)(DX*2), R8
+	TESTQ    AX, AX
+	JZ       store
+
+loop:
+	VMOVDQU      (BX), Y3
+	VPBROADCASTD (CX), Y4
+	VPMADDUBSW   Y3, Y4, Y4
+	VPMADDWD     Y2, Y4, Y4
+	VPADDD       Y4, Y0, Y0
+	VPBROADCASTD (CX)(DX*1), Y4
+	VPMADDUBSW   Y3, Y4, Y3
+	VPMADDWD     Y2, Y3, Y3
+	VPADDD       Y3, Y1, Y1
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU Y0, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y1, (SI)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX2
+TEXT ·int8MADDNarrow_3(SB), NOSPLIT, $0-48
+	MOVQ     k4+0(FP), AX
+	MOVQ     a+8(FP), CX
+	MOVQ     lda+16(FP), DX
+	MOVQ     b+24(FP), BX
+	MOVQ     c+32(FP), SI
+	MOVQ     ldc+40(FP), DI
+	SHLQ     $0x02, DI
+	VPXOR    Y0, Y0, Y0
+	VPXOR    Y1, Y1, Y1
+	VPXOR    Y2, Y2, Y2
+	VPCMPEQW Y3, Y3, Y3
+	VPSRLW   $0x0f, Y3, Y3
+	LEAQ     (DX)(DX*2), R8
+	TESTQ    AX, AX
+	JZ       store
+
+loop:
+	VMOVDQU      (BX), Y4
+	VPBROADCASTD (CX), Y5
+	VPMADDUBSW   Y4, Y5, Y5
+	VPMADDWD     Y3, Y5, Y5
+	VPADDD       Y5, Y0, Y0
+	VPBROADCASTD (CX)(DX*1), Y5
+	VPMADDUBSW   Y4, Y5, Y5
+	VPMADDWD     Y3, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VPBROADCASTD (CX)(DX*2), Y5
+	VPMADDUBSW   Y4, Y5, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y2, Y2
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU Y0, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y1, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y2, (SI)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX2
+TEXT ·int8MADDNarrow_4(SB), NOSPLIT, $0-48
+	MOVQ     k4+0(FP), AX
+	MOVQ     a+8(FP), CX
+	MOVQ     lda+16(FP), DX
+	MOVQ     b+24(FP), BX
+	MOVQ     c+32(FP), SI
+	MOVQ     ldc+40(FP), DI
+	SHLQ     $0x02, DI
+	VPXOR    Y0, Y0, Y0
+	VPXOR    Y1, Y1, Y1
+	VPXOR    Y2, Y2, Y2
+	VPXOR    Y3, Y3, Y3
+	VPCMPEQW Y4, Y4, Y4
+	VPSRLW   $0x0f, Y4, Y4
+	LEAQ     (DX)(DX*2), R8
+	TESTQ    AX, AX
+	JZ       store
+
+loop:
+	VMOVDQU      (BX), Y5
+	VPBROADCASTD (CX), Y6
+	VPMADDUBSW   Y5, Y6, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y0, Y0
+	VPBROADCASTD (CX)(DX*1), Y6
+	VPMADDUBSW   Y5, Y6, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y1, Y1
+	VPBROADCASTD (CX)(DX*2), Y6
+	VPMADDUBSW   Y5, Y6, Y6
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y2, Y2
+	VPBROADCASTD (CX)(R8*1), Y6
+	VPMADDUBSW   Y5, Y6, Y5
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y3, Y3
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU Y0, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y1, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y2, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y3, (SI)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX2
+TEXT ·int8MADDNarrow_5(SB), NOSPLIT, $0-48
+	MOVQ     k4+0(FP), AX
+	MOVQ     a+8(FP), CX
+	MOVQ     lda+16(FP), DX
+	MOVQ     b+24(FP), BX
+	MOVQ     c+32(FP), SI
+	MOVQ     ldc+40(FP), DI
+	SHLQ     $0x02, DI
+	VPXOR    Y0, Y0, Y0
+	VPXOR    Y1, Y1, Y1
+	VPXOR    Y2, Y2, Y2
+	VPXOR    Y3, Y3, Y3
+	VPXOR    Y4, Y4, Y4
+	VPCMPEQW Y5, Y5, Y5
+	VPSRLW   $0x0f, Y5, Y5
+	LEAQ     (DX)(DX*2), R8
+	LEAQ     (CX)(DX*4), R9
+	TESTQ    AX, AX
+	JZ       store
+
+loop:
+	VMOVDQU      (BX), Y6
+	VPBROADCASTD (CX), Y7
+	VPMADDUBSW   Y6, Y7, Y7
+	VPMADDWD     Y5, Y7, Y7
+	VPADDD       Y7, Y0, Y0
+	VPBROADCASTD (CX)(DX*1), Y7
+	VPMADDUBSW   Y6, Y7, Y7
+	VPMADDWD     Y5, Y7, Y7
+	VPADDD       Y7, Y1, Y1
+	VPBROADCASTD (CX)(DX*2), Y7
+	VPMADDUBSW   Y6, Y7, Y7
+	VPMADDWD     Y5, Y7, Y7
+	VPADDD       Y7, Y2, Y2
+	VPBROADCASTD (CX)(R8*1), Y7
+	VPMADDUBSW   Y6, Y7, Y7
+	VPMADDWD     Y5, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VPBROADCASTD (R9), Y7
+	VPMADDUBSW   Y6, Y7, Y6
+	VPMADDWD     Y5, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU Y0, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y1, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y2, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y3, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y4, (SI)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX2
+TEXT ·int8MADDNarrow_6(SB), NOSPLIT, $0-48
+	MOVQ     k4+0(FP), AX
+	MOVQ     a+8(FP), CX
+	MOVQ     lda+16(FP), DX
+	MOVQ     b+24(FP), BX
+	MOVQ     c+32(FP), SI
+	MOVQ     ldc+40(FP), DI
+	SHLQ     $0x02, DI
+	VPXOR    Y0, Y0, Y0
+	VPXOR    Y1, Y1, Y1
+	VPXOR    Y2, Y2, Y2
+	VPXOR    Y3, Y3, Y3
+	VPXOR    Y4, Y4, Y4
+	VPXOR    Y5, Y5, Y5
+	VPCMPEQW Y6, Y6, Y6
+	VPSRLW   $0x0f, Y6, Y6
+	LEAQ     (DX)(DX*2), R8
+	LEAQ     (CX)(DX*4), R9
+	TESTQ    AX, AX
+	JZ       store
+
+loop:
+	VMOVDQU      (BX), Y7
+	VPBROADCASTD (CX), Y8
+	VPMADDUBSW   Y7, Y8, Y8
+	VPMADDWD     Y6, Y8, Y8
+	VPADDD       Y8, Y0, Y0
+	VPBROADCASTD (CX)(DX*1), Y8
+	VPMADDUBSW   Y7, Y8, Y8
+	VPMADDWD     Y6, Y8, Y8
+	VPADDD       Y8, Y1, Y1
+	VPBROADCASTD (CX)(DX*2), Y8
+	VPMADDUBSW   Y7, Y8, Y8
+	VPMADDWD     Y6, Y8, Y8
+	VPADDD       Y8, Y2, Y2
+	VPBROADCASTD (CX)(R8*1), Y8
+	VPMADDUBSW   Y7, Y8, Y8
+	VPMADDWD     Y6, Y8, Y8
+	VPADDD       Y8, Y3, Y3
+	VPBROADCASTD (R9), Y8
+	VPMADDUBSW   Y7, Y8, Y8
+	VPMADDWD     Y6, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VPBROADCASTD (R9)(DX*1), Y8
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y6, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU Y0, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y1, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y2, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y3, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y4, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y5, (SI)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX2
+TEXT ·int8MADDNarrow_7(SB), NOSPLIT, $0-48
+	MOVQ     k4+0(FP), AX
+	MOVQ     a+8(FP), CX
+	MOVQ     lda+16(FP), DX
+	MOVQ     b+24(FP), BX
+	MOVQ     c+32(FP), SI
+	MOVQ     ldc+40(FP), DI
+	SHLQ     $0x02, DI
+	VPXOR    Y0, Y0, Y0
+	VPXOR    Y1, Y1, Y1
+	VPXOR    Y2, Y2, Y2
+	VPXOR    Y3, Y3, Y3
+	VPXOR    Y4, Y4, Y4
+	VPXOR    Y5, Y5, Y5
+	VPXOR    Y6, Y6, Y6
+	VPCMPEQW Y7, Y7, Y7
+	VPSRLW   $0x0f, Y7, Y7
+	LEAQ     (DX)(DX*2), R8
+	LEAQ     (CX)(DX*4), R9
+	TESTQ    AX, AX
+	JZ       store
+
+loop:
+	VMOVDQU      (BX), Y8
+	VPBROADCASTD (CX), Y9
+	VPMADDUBSW   Y8, Y9, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y0, Y0
+	VPBROADCASTD (CX)(DX*1), Y9
+	VPMADDUBSW   Y8, Y9, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y1, Y1
+	VPBROADCASTD (CX)(DX*2), Y9
+	VPMADDUBSW   Y8, Y9, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y2, Y2
+	VPBROADCASTD (CX)(R8*1), Y9
+	VPMADDUBSW   Y8, Y9, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VPBROADCASTD (R9), Y9
+	VPMADDUBSW   Y8, Y9, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VPBROADCASTD (R9)(DX*1), Y9
+	VPMADDUBSW   Y8, Y9, Y9
+	VPMADDWD     Y7, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VPBROADCASTD (R9)(DX*2), Y9
+	VPMADDUBSW   Y8, Y9, Y8
+	VPMADDWD     Y7, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU Y0, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y1, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y2, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y3, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y4, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y5, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y6, (SI)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// Requires: AVX, AVX2
+TEXT ·int8MADDNarrow_8(SB), NOSPLIT, $0-48
+	MOVQ     k4+0(FP), AX
+	MOVQ     a+8(FP), CX
+	MOVQ     lda+16(FP), DX
+	MOVQ     b+24(FP), BX
+	MOVQ     c+32(FP), SI
+	MOVQ     ldc+40(FP), DI
+	SHLQ     $0x02, DI
+	VPXOR    Y0, Y0, Y0
+	VPXOR    Y1, Y1, Y1
+	VPXOR    Y2, Y2, Y2
+	VPXOR    Y3, Y3, Y3
+	VPXOR    Y4, Y4, Y4
+	VPXOR    Y5, Y5, Y5
+	VPXOR    Y6, Y6, Y6
+	VPXOR    Y7, Y7, Y7
+	VPCMPEQW Y8, Y8, Y8
+	VPSRLW   $0x0f, Y8, Y8
+	LEAQ     (DX)(DX*2), R8
+	LEAQ     (CX)(DX*4), R9
+	TESTQ    AX, AX
+	JZ       store
+
+loop:
+	VMOVDQU      (BX), Y9
+	VPBROADCASTD (CX), Y10
+	VPMADDUBSW   Y9, Y10, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPBROADCASTD (CX)(DX*1), Y10
+	VPMADDUBSW   Y9, Y10, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y1, Y1
+	VPBROADCASTD (CX)(DX*2), Y10
+	VPMADDUBSW   Y9, Y10, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y2, Y2
+	VPBROADCASTD (CX)(R8*1), Y10
+	VPMADDUBSW   Y9, Y10, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VPBROADCASTD (R9), Y10
+	VPMADDUBSW   Y9, Y10, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y4, Y4
+	VPBROADCASTD (R9)(DX*1), Y10
+	VPMADDUBSW   Y9, Y10, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VPBROADCASTD (R9)(DX*2), Y10
+	VPMADDUBSW   Y9, Y10, Y10
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VPBROADCASTD (R9)(R8*1), Y10
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y8, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000020, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	VMOVDQU Y0, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y1, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y2, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y3, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y4, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y5, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y6, (SI)
+	ADDQ    DI, SI
+	VMOVDQU Y7, (SI)
 	VZEROUPPER
 	RET

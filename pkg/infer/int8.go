@@ -20,9 +20,23 @@ type int8Kernel func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 // int8Family is a set of integer kernels on panels nr wide, for every row
 // count 1..mr (index r-1).
 type int8Family struct {
-	name   string
 	mr, nr int
 	micro  []int8Kernel
+}
+
+// int8Kernels is one instruction set's integer families: wide panels, and
+// narrow ones for layers of at most narrow.nr outputs.
+type int8Kernels struct {
+	name         string
+	wide, narrow *int8Family
+}
+
+// familyFor is the family for a layer of n outputs.
+func (ks *int8Kernels) familyFor(n int) *int8Family {
+	if n <= ks.narrow.nr {
+		return ks.narrow
+	}
+	return ks.wide
 }
 
 // packedInt8 is an int8 weight matrix [k, n] laid out for a family: panels
@@ -78,7 +92,7 @@ func (f *int8Family) gemm(a []uint8, lda, m int, w *packedInt8, c []int32, ldc i
 // portableInt8 is the integer kernel in plain Go.
 var portableInt8 = func() *int8Family {
 	const mr, nr = 4, 16
-	f := &int8Family{name: "portable", mr: mr, nr: nr}
+	f := &int8Family{mr: mr, nr: nr}
 	for rows := 1; rows <= mr; rows++ {
 		f.micro = append(f.micro, func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int) {
 			int8Go(rows, nr, k4, a, lda, b, c, ldc)

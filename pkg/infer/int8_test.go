@@ -43,27 +43,28 @@ func runInt8(f *int8Family, a []uint8, m, k int, w []int8, n int) []int32 {
 func TestInt8KernelsAreExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, ks := range kernelSets(t) {
-		f := ks.int8
 		for _, dims := range [][3]int{{1, 1, 1}, {1, 784, 256}, {3, 5, 7}, {8, 25, 16}, {9, 33, 33}, {17, 150, 31}, {64, 256, 10}, {13, 3, 65}, {5, 4, 32}} {
 			m, k, n := dims[0], dims[1], dims[2]
-			for _, fill := range []string{"random", "extreme"} {
-				a, w := make([]uint8, m*k), make([]int8, k*n)
-				for i := range a {
-					a[i] = uint8(r.IntN(128))
-					if fill == "extreme" {
-						a[i] = 127
+			for _, f := range []*int8Family{ks.int8.wide, ks.int8.narrow} {
+				for _, fill := range []string{"random", "extreme"} {
+					a, w := make([]uint8, m*k), make([]int8, k*n)
+					for i := range a {
+						a[i] = uint8(r.IntN(128))
+						if fill == "extreme" {
+							a[i] = 127
+						}
 					}
-				}
-				for i := range w {
-					w[i] = int8(r.IntN(255) - 127)
-					if fill == "extreme" {
-						w[i] = int8(127 - 254*(i%2)) // +127, -127, …
+					for i := range w {
+						w[i] = int8(r.IntN(255) - 127)
+						if fill == "extreme" {
+							w[i] = int8(127 - 254*(i%2)) // +127, -127, …
+						}
 					}
-				}
-				got, want := runInt8(f, a, m, k, w, n), naiveInt8GEMM(a, m, k, w, n)
-				for i := range want {
-					if int64(got[i]) != want[i] {
-						t.Fatalf("%s %s %dx%dx%d: C[%d] = %d, want %d", f.name, fill, m, k, n, i, got[i], want[i])
+					got, want := runInt8(f, a, m, k, w, n), naiveInt8GEMM(a, m, k, w, n)
+					for i := range want {
+						if int64(got[i]) != want[i] {
+							t.Fatalf("%s nr %d %s %dx%dx%d: C[%d] = %d, want %d", ks.int8.name, f.nr, fill, m, k, n, i, got[i], want[i])
+						}
 					}
 				}
 			}
@@ -97,7 +98,7 @@ func BenchmarkInt8GEMM(b *testing.B) {
 			}
 			b.ReportMetric(float64(2*m*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
-		f := ks.int8
+		f := ks.int8.familyFor(n)
 		w := make([]int8, k*n)
 		for i := range w {
 			w[i] = int8(r.IntN(255) - 127)
@@ -109,7 +110,7 @@ func BenchmarkInt8GEMM(b *testing.B) {
 		}
 		c := make([]int32, m*n)
 		tile := make([]int32, f.mr*f.nr)
-		b.Run(fmt.Sprintf("%s/int8-%s", ks.name, f.name), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/int8-%s", ks.name, ks.int8.name), func(b *testing.B) {
 			for b.Loop() {
 				f.gemm(a, 4*p.k4, m, p, c, n, tile)
 			}

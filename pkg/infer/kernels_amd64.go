@@ -8,12 +8,16 @@ import "golang.org/x/sys/cpu"
 // must save the wide registers) can run, best first.
 func simdKernels() []*kernels {
 	var out []*kernels
-	madd := &int8Family{name: "avx2", mr: 4, nr: 16, micro: []int8Kernel{int8MADD_1, int8MADD_2, int8MADD_3, int8MADD_4}}
+	madd := &int8Kernels{name: "avx2",
+		wide:   &int8Family{mr: 4, nr: 16, micro: []int8Kernel{int8MADD_1, int8MADD_2, int8MADD_3, int8MADD_4}},
+		narrow: &int8Family{mr: 8, nr: 8, micro: []int8Kernel{int8MADDNarrow_1, int8MADDNarrow_2, int8MADDNarrow_3, int8MADDNarrow_4, int8MADDNarrow_5, int8MADDNarrow_6, int8MADDNarrow_7, int8MADDNarrow_8}}}
 	if cpu.X86.HasAVX512F {
 		integer := madd
 		if cpu.X86.HasAVX512VNNI {
-			integer = &int8Family{name: "avx512vnni", mr: 8, nr: 32,
-				micro: []int8Kernel{int8VNNI_1, int8VNNI_2, int8VNNI_3, int8VNNI_4, int8VNNI_5, int8VNNI_6, int8VNNI_7, int8VNNI_8}}
+			integer = &int8Kernels{name: "avx512vnni",
+				wide: &int8Family{mr: 8, nr: 32, micro: []int8Kernel{int8VNNI_1, int8VNNI_2, int8VNNI_3, int8VNNI_4, int8VNNI_5, int8VNNI_6, int8VNNI_7, int8VNNI_8}},
+				narrow: &int8Family{mr: 12, nr: 16, micro: []int8Kernel{int8VNNINarrow_1, int8VNNINarrow_2, int8VNNINarrow_3, int8VNNINarrow_4, int8VNNINarrow_5, int8VNNINarrow_6,
+					int8VNNINarrow_7, int8VNNINarrow_8, int8VNNINarrow_9, int8VNNINarrow_10, int8VNNINarrow_11, int8VNNINarrow_12}}}
 		}
 		out = append(out, &kernels{name: "avx512", int8: integer,
 			wide: family{mr: 8, nr: 32,

@@ -101,7 +101,7 @@ func (p *planner) plan() error {
 			if op.Op == "conv2d" {
 				rows = op.Kernel * op.Kernel * in[2]
 			}
-			is, err := p.int8Weights(op, rows, out[len(out)-1], m.kern.int8)
+			is, err := p.int8Weights(op, rows, out[len(out)-1], m.kern.int8.familyFor(out[len(out)-1]))
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/ir"
@@ -24,12 +25,21 @@ import (
 // by ones adds the pairs into int32.
 const int8Signature = "func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)"
 
+// int8Kernels writes, per instruction set, a wide family (two vectors of
+// columns) and a narrow one (one vector: layers of 16 or 8 outputs or
+// fewer, such as LeNet-5's convolutions, would waste most of a wide panel).
 func int8Kernels() {
 	for rows := 1; rows <= 8; rows++ {
 		int8Kernel("VNNI", rows, 2, 64, ZMM)
 	}
+	for rows := 1; rows <= 12; rows++ {
+		int8Kernel("VNNINarrow", rows, 1, 64, ZMM)
+	}
 	for rows := 1; rows <= 4; rows++ {
 		int8Kernel("MADD", rows, 2, 32, YMM)
+	}
+	for rows := 1; rows <= 8; rows++ {
+		int8Kernel("MADDNarrow", rows, 1, 32, YMM)
 	}
 }
 
@@ -41,8 +51,9 @@ func vpdpbusd(signed, unsigned, acc Op) {
 		Inputs: []Op{signed, unsigned, acc}, Outputs: []Op{acc}, ISA: []string{"AVX512VNNI"}})
 }
 
-func int8Kernel(set string, rows, vecs, bytes int, vreg func() VecVirtual) {
-	name := fmt.Sprintf("int8%s_%d", set, rows)
+func int8Kernel(family string, rows, vecs, bytes int, vreg func() VecVirtual) {
+	name := fmt.Sprintf("int8%s_%d", family, rows)
+	set := strings.TrimSuffix(family, "Narrow")
 	TEXT(name, NOSPLIT, int8Signature)
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes a %d×%d int32 block of uint8·int8 products (see int8.go in package asmgen).", name, rows, vecs*bytes/4))
@@ -72,13 +83,14 @@ func int8Kernel(set string, rows, vecs, bytes int, vreg func() VecVirtual) {
 		VPCMPEQW(ones, ones, ones)
 		VPSRLW(U8(15), ones, ones) // sixteen int16 ones
 	}
-	// Row r of A is at a + r·lda: rows 0-3 from a, 4-7 from a+4·lda.
+	// Row r of A is at a + r·lda: rows 0-3 from a, 4-7 from a+4·lda, 8-11
+	// from a+8·lda.
 	lda3 := GP64()
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	bases := []Register{a}
-	if rows > 4 {
+	for r := 4; r < rows; r += 4 {
 		p := GP64()
-		LEAQ(Mem{Base: a, Index: lda, Scale: 4}, p)
+		LEAQ(Mem{Base: bases[len(bases)-1], Index: lda, Scale: 4}, p)
 		bases = append(bases, p)
 	}
 	rowOf := func(r int) Mem {

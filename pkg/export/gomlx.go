@@ -1,6 +1,7 @@
 package export
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -22,7 +23,7 @@ func GraphFn(f *infer.File) (func(x *graph.Node) *graph.Node, error) {
 	}
 	weights := map[string]*tensors.Tensor{}
 	for name, t := range f.Tensors {
-		values, err := t.Float32s()
+		values, err := floats(t)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", name, err)
 		}
@@ -37,16 +38,37 @@ func GraphFn(f *infer.File) (func(x *graph.Node) *graph.Node, error) {
 		}
 		for _, op := range g.Ops {
 			in := values[op.Inputs[0]]
+			// An int8 layer, in float32 ("fake quantization"): its input
+			// rounded to its grid, its weights and bias scaled back. Never
+			// an integer matmul, which the pure-Go backend cannot run.
+			weight, bias := konst(op.Weights), (*graph.Node)(nil)
+			if op.Bias != "" {
+				bias = konst(op.Bias)
+			}
+			if op.Quantized(f.Tensors) {
+				s, z := float64(op.InputScale), float64(op.InputZero)
+				in = graph.MulScalar(graph.AddScalar(graph.ClipScalar(graph.AddScalar(graph.Round(graph.DivScalar(in, s)), z), 0, 127), -z), s)
+				scales := konst(op.WeightScales)
+				dims := make([]int, weight.Rank())
+				for i := range dims {
+					dims[i] = 1
+				}
+				dims[len(dims)-1] = scales.Shape().Dimensions[0]
+				weight = graph.Mul(weight, graph.Reshape(scales, dims...))
+				if bias != nil {
+					bias = graph.MulScalar(graph.Mul(bias, scales), s)
+				}
+			}
 			var y *graph.Node
 			switch op.Op {
 			case "dense":
-				y = ops.MatMul(in, konst(op.Weights))
+				y = ops.MatMul(in, weight)
 			case "conv2d":
 				padding := ops.Valid
 				if op.Padding == "same" {
 					padding = ops.Same
 				}
-				y = ops.Conv2D(path, in, konst(op.Weights), ops.ConvConfig{Stride: max(op.Stride, 1), Padding: padding})
+				y = ops.Conv2D(path, in, weight, ops.ConvConfig{Stride: max(op.Stride, 1), Padding: padding})
 			case "max_pool":
 				y = ops.MaxPool2D(path, in, op.Window)
 			case "global_avg_pool":
@@ -56,8 +78,8 @@ func GraphFn(f *infer.File) (func(x *graph.Node) *graph.Node, error) {
 			case "add":
 				y = graph.Add(in, values[op.Inputs[1]])
 			}
-			if op.Bias != "" {
-				b := konst(op.Bias)
+			if bias != nil {
+				b := bias
 				dims := make([]int, y.Rank())
 				for i := range dims {
 					dims[i] = 1
@@ -69,6 +91,26 @@ func GraphFn(f *infer.File) (func(x *graph.Node) *graph.Node, error) {
 		}
 		return values[g.Output]
 	}, nil
+}
+
+// floats decodes a tensor's values as float32: int8 weights and int32
+// biases exactly as the integers they are.
+func floats(t infer.Tensor) ([]float32, error) {
+	switch t.DType {
+	case infer.I8:
+		out := make([]float32, len(t.Data))
+		for i, b := range t.Data {
+			out[i] = float32(int8(b))
+		}
+		return out, nil
+	case infer.I32:
+		out := make([]float32, len(t.Data)/4)
+		for i := range out {
+			out[i] = float32(int32(binary.LittleEndian.Uint32(t.Data[4*i:])))
+		}
+		return out, nil
+	}
+	return t.Float32s()
 }
 
 // activate applies a Graph activation as the zoo's models do.

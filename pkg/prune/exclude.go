@@ -67,7 +67,7 @@ func (e Exclusions) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe,
 		}
 	}
 	if len(e.Kept(layers)) == 0 {
-		return d.Errorf(at, "%s: every layer of the %s model is excluded: nothing left to prune", stage, rec.Model.Arch)
+		return d.Errorf(at, "%s: every layer of the %s model is excluded", stage, rec.Model.Arch)
 	}
 	return nil
 }

@@ -41,7 +41,10 @@ func GraphFn(f *infer.File) (func(x *graph.Node) *graph.Node, error) {
 			// An int8 layer, in float32 ("fake quantization"): its input
 			// rounded to its grid, its weights and bias scaled back. Never
 			// an integer matmul, which the pure-Go backend cannot run.
-			weight, bias := konst(op.Weights), (*graph.Node)(nil)
+			var weight, bias *graph.Node
+			if op.Weights != "" {
+				weight = konst(op.Weights)
+			}
 			if op.Bias != "" {
 				bias = konst(op.Bias)
 			}

@@ -101,11 +101,12 @@ func (c *int8Call) run(task, worker int) {
 	r1 := min(r0+s.rowBlock, c.rows)
 	rows := r1 - r0
 	k, n, lda := s.w.k, s.w.n, 4*s.w.k4
-	src := c.ws.bufs[s.in][r0*k:]
+	var src []float32
 	if s.conv != nil {
-		patches := c.ws.scratch[worker][:rows*k]
-		s.conv.im2col(c.ws.bufs[s.in], patches, r0, r1)
-		src = patches
+		src = c.ws.scratch[worker][:rows*k]
+		s.conv.im2col(c.ws.bufs[s.in], src, r0, r1)
+	} else {
+		src = c.ws.bufs[s.in][r0*k : r1*k]
 	}
 	q := c.ws.scratch8[worker][:rows*lda]
 	for r := range rows {

@@ -9,5 +9,6 @@ package stages
 import (
 	_ "github.com/lathe-ml/lathe/pkg/export" // export
 	_ "github.com/lathe-ml/lathe/pkg/prune"  // prune, sensitivity
+	_ "github.com/lathe-ml/lathe/pkg/quant"  // quantize
 	_ "github.com/lathe-ml/lathe/pkg/runner" // train, evaluate
 )

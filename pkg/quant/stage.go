@@ -1,0 +1,226 @@
+package quant
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/lathe-ml/lathe/pkg/export"
+	"github.com/lathe-ml/lathe/pkg/infer"
+	"github.com/lathe-ml/lathe/pkg/prune"
+	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/runner"
+)
+
+func init() {
+	recipe.Register(recipe.Kind{Name: "quantize", Keys: []string{"mode", "observer", "calibration_batches", "exclude", "name", "check"},
+		New: func() recipe.Settings {
+			return &Stage{Mode: "ptq", Observer: "minmax", CalibrationBatches: 32, Name: "model.int8", CheckOn: "test"}
+		}})
+}
+
+// Observers names the calibration observers a quantize stage may use.
+var Observers = []string{"minmax", "moving_average_minmax", "percentile", "mse"}
+
+// Stage is the `quantize` recipe stage in post-training mode (ptq): it
+// exports the current model in float32, runs calibration_batches batches
+// of training examples (never the split it reports on) through it to
+// observe each layer's input range, quantizes every dense and conv2d
+// layer not excluded to int8 — weights symmetric per output channel,
+// activations affine per tensor, batch norm already folded — and writes
+// <name>.safetensors into the run's folder. It then measures both files
+// on the check split and times them, in the runtime, in one process.
+//
+//	- quantize: {mode: ptq, observer: percentile, calibration_batches: 32}
+//
+// Results: f32_bytes, int8_bytes and size_ratio (bytes on disk);
+// f32_<split>_accuracy, int8_<split>_accuracy, int8_accuracy_drop_pp
+// (percentage points) and int8_agreement (the int8 model picks the float
+// graph's class); f32_batch64_ms, int8_batch64_ms and int8_speedup; and
+// per layer weight_sqnr_db/<layer>, input_sqnr_db/<layer>,
+// input_min/<layer>, input_max/<layer>, input_scale/<layer>.
+type Stage struct {
+	Mode               string
+	Observer           string
+	CalibrationBatches int
+	Exclude            prune.Exclusions
+	Name               string
+	// CheckOn is the split measured (the check key).
+	CheckOn string
+}
+
+// Set implements recipe.Settings.
+func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
+	switch f.Key {
+	case "mode":
+		st.Mode, err = d.Enum(f.Value, "mode", []string{"ptq"})
+	case "observer":
+		st.Observer, err = d.Enum(f.Value, "observer", Observers)
+	case "calibration_batches":
+		st.CalibrationBatches, err = d.Int(f.Value, "calibration_batches", 1)
+	case "exclude":
+		err = st.Exclude.Set(d, f.Value)
+	case "name":
+		st.Name, err = d.String(f.Value, "name")
+		if err == nil && (st.Name == "" || filepath.Base(st.Name) != st.Name || st.Name[0] == '.') {
+			err = d.Errorf(f.Value, "name %q: want a file name without a folder", st.Name)
+		}
+	case "check":
+		st.CheckOn, err = d.Enum(f.Value, "check", recipe.Splits)
+	}
+	return err
+}
+
+// Check implements recipe.Settings.
+func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
+	if st.CheckOn == "validation" && rec.Data.Validation == 0 {
+		return d.Errorf(at, "quantize checks on the validation split but data.validation is 0")
+	}
+	return st.Exclude.Check(d, at, rec, "quantize")
+}
+
+// PlannedSteps implements recipe.Settings: quantizing takes no steps.
+func (st *Stage) PlannedSteps(int) int { return 0 }
+
+// String describes the stage in a few words.
+func (st *Stage) String() string { return fmt.Sprintf("quantize int8 (%s, %s observer)", st.Mode, st.Observer) }
+
+// Run implements runner.Stage.
+func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, error) {
+	src := export.SourceOf(s)
+	f32, err := export.Build(src)
+	if err != nil {
+		return nil, err
+	}
+	calib, n := calibrationExamples(s, st.CalibrationBatches)
+	int8File, layers, err := PTQ(f32, calib, n, PTQOptions{Observer: st.Observer, Batch: s.Recipe.Data.BatchSize, Exclude: st.excluded(f32)})
+	if err != nil {
+		return nil, err
+	}
+	dir, err := s.RunDir()
+	if err != nil {
+		return nil, err
+	}
+	if dir == "" { // a run that is not recorded: measure the files in a temporary folder
+		if dir, err = os.MkdirTemp("", "lathe-quantize-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	}
+	res := map[string]float64{}
+	f32Path, int8Path := filepath.Join(dir, st.Name+".f32.safetensors"), filepath.Join(dir, st.Name+".safetensors")
+	for _, w := range []struct {
+		path string
+		file *infer.File
+		key  string
+	}{{f32Path, f32, "f32_bytes"}, {int8Path, int8File, "int8_bytes"}} {
+		if err := w.file.WriteFile(w.path); err != nil {
+			return nil, err
+		}
+		info, err := os.Stat(w.path)
+		if err != nil {
+			return nil, err
+		}
+		res[w.key] = float64(info.Size())
+	}
+	res["size_ratio"] = res["f32_bytes"] / res["int8_bytes"]
+	for _, l := range layers {
+		res["weight_sqnr_db/"+l.Layer] = l.WeightSQNR
+		res["input_sqnr_db/"+l.Layer] = l.InputSQNR
+		res["input_min/"+l.Layer] = float64(l.Min)
+		res["input_max/"+l.Layer] = float64(l.Max)
+		res["input_scale/"+l.Layer] = float64(l.Scale)
+	}
+
+	set := s.Data.Split(st.CheckOn)
+	if set == nil {
+		return nil, fmt.Errorf("quantize: the run holds out no %s split", st.CheckOn)
+	}
+	var models [2]*infer.Model
+	for i, f := range []*infer.File{f32, int8File} {
+		m, err := infer.New(f)
+		if err != nil {
+			return nil, err
+		}
+		a, err := export.Check(src, m, set.Features, set.Labels)
+		if err != nil {
+			return nil, err
+		}
+		prefix := []string{"f32_", "int8_"}[i]
+		res[prefix+st.CheckOn+"_accuracy"] = a.Accuracy
+		if i == 1 {
+			res["int8_agreement"] = a.Same
+		}
+		models[i] = m
+	}
+	res["int8_accuracy_drop_pp"] = 100 * (res["f32_"+st.CheckOn+"_accuracy"] - res["int8_"+st.CheckOn+"_accuracy"])
+	f32ms, int8ms := timeInterleaved(models[0], models[1], 64, 500*time.Millisecond)
+	res["f32_batch64_ms"], res["int8_batch64_ms"], res["int8_speedup"] = f32ms, int8ms, f32ms/int8ms
+	s.Log("quantize: %s int8 (%d layers, %s observer): %.0f → %.0f bytes (%.2f×), %s accuracy %.2f%% → %.2f%%, batch 64 %.3f → %.3f ms (%.2f×, %s kernels)",
+		int8Path, len(layers), st.Observer, res["f32_bytes"], res["int8_bytes"], res["size_ratio"], st.CheckOn,
+		100*res["f32_"+st.CheckOn+"_accuracy"], 100*res["int8_"+st.CheckOn+"_accuracy"], f32ms, int8ms, f32ms/int8ms, models[1].Kernels())
+	return res, nil
+}
+
+// excluded lists the file's layers the stage leaves in float32.
+func (st *Stage) excluded(f *infer.File) []string {
+	g, err := infer.GraphOf(f)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, op := range g.Ops {
+		if quantizable(op) && !st.Exclude.Keeps(op.Name) {
+			out = append(out, op.Name)
+		}
+	}
+	return out
+}
+
+// calibrationExamples draws batches·batch_size training examples (all
+// when there are fewer), seeded by the recipe, as raw values.
+func calibrationExamples(s *runner.Session, batches int) ([]float32, int) {
+	train := s.Data.Train
+	size := len(train.Features) / len(train.Labels)
+	n := min(len(train.Labels), batches*s.Recipe.Data.BatchSize)
+	order := rand.New(rand.NewPCG(uint64(s.Recipe.Seed), 0x9e3779b9)).Perm(len(train.Labels))[:n]
+	std := s.Data.Std
+	if std == 0 {
+		std = 1
+	}
+	out := make([]float32, 0, n*size)
+	for _, i := range order {
+		for _, v := range train.Features[i*size : (i+1)*size] {
+			out = append(out, v*std+s.Data.Mean)
+		}
+	}
+	return out, n
+}
+
+// timeInterleaved returns two models' median latency at a batch size,
+// calling them in turn for about d.
+func timeInterleaved(a, b *infer.Model, batch int, d time.Duration) (float64, float64) {
+	x := make([]float32, batch*a.InputSize())
+	for i := range x {
+		x[i] = float32(i%17) / 17
+	}
+	out := make([]float32, batch*a.Classes())
+	var ta, tb []float64
+	for start := time.Now(); time.Since(start) < d || len(ta) < 5; {
+		t0 := time.Now()
+		a.Predict(x, batch, out)
+		t1 := time.Now()
+		b.Predict(x, batch, out)
+		ta, tb = append(ta, t1.Sub(t0).Seconds()*1e3), append(tb, time.Since(t1).Seconds()*1e3)
+	}
+	return median(ta), median(tb)
+}
+
+func median(v []float64) float64 {
+	slices.Sort(v)
+	return v[len(v)/2]
+}

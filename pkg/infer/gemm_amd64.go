@@ -543,3 +543,18 @@ func int8MADDNarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 //
 //go:noescape
 func int8MADDNarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+// quantizeU8AVX2 quantizes n (a multiple of 8) activations onto [0, 127] (see int8.go in package asmgen).
+//
+//go:noescape
+func quantizeU8AVX2(dst *uint8, src *float32, n int, scale float32, zero int32)
+
+// requantAVX2 turns n (a multiple of 8) int32 sums into float32 outputs (see int8.go in package asmgen).
+//
+//go:noescape
+func requantAVX2(out *float32, acc *int32, scale *float32, offset *int32, n int)
+
+// requantReluAVX2 turns n (a multiple of 8) int32 sums into float32 outputs (see int8.go in package asmgen).
+//
+//go:noescape
+func requantReluAVX2(out *float32, acc *int32, scale *float32, offset *int32, n int)

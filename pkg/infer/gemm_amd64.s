@@ -9101,3 +9101,114 @@ store:
 	VMOVDQU Y7, (SI)
 	VZEROUPPER
 	RET
+
+// func quantizeU8AVX2(dst *uint8, src *float32, n int, scale float32, zero int32)
+// Requires: AVX, AVX2, SSE, SSE2
+TEXT ·quantizeU8AVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        scale+24(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVL         zero+28(FP), BX
+	MOVD         BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00000000, BX
+	MOVD         BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x0000007f, BX
+	MOVD         BX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0x43800000, BX
+	MOVD         BX, X4
+	VPBROADCASTD X4, Y5
+	MOVL         $0xc3800000, BX
+	MOVD         BX, X4
+	VPBROADCASTD X4, Y4
+	SHRQ         $0x03, DX
+	TESTQ        DX, DX
+	JZ           done
+
+loop:
+	VMOVUPS      (CX), Y6
+	VCMPPS       $0x00, Y6, Y6, Y7
+	VDIVPS       Y0, Y6, Y6
+	VANDPS       Y7, Y6, Y6
+	VMINPS       Y5, Y6, Y6
+	VMAXPS       Y4, Y6, Y6
+	VCVTPS2DQ    Y6, Y6
+	VPADDD       Y1, Y6, Y6
+	VPMAXSD      Y2, Y6, Y6
+	VPMINSD      Y3, Y6, Y6
+	VEXTRACTI128 $0x01, Y6, X7
+	VPACKSSDW    X7, X6, X6
+	VPACKUSWB    X6, X6, X6
+	VMOVQ        X6, (AX)
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000008, AX
+	DECQ         DX
+	JNZ          loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func requantAVX2(out *float32, acc *int32, scale *float32, offset *int32, n int)
+// Requires: AVX, AVX2
+TEXT ·requantAVX2(SB), NOSPLIT, $0-40
+	MOVQ  out+0(FP), AX
+	MOVQ  acc+8(FP), CX
+	MOVQ  scale+16(FP), DX
+	MOVQ  offset+24(FP), BX
+	MOVQ  n+32(FP), SI
+	SHRQ  $0x03, SI
+	TESTQ SI, SI
+	JZ    done
+
+loop:
+	VMOVDQU   (CX), Y0
+	VPADDD    (BX), Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    (DX), Y0, Y0
+	VMOVUPS   Y0, (AX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, BX
+	DECQ      SI
+	JNZ       loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func requantReluAVX2(out *float32, acc *int32, scale *float32, offset *int32, n int)
+// Requires: AVX, AVX2
+TEXT ·requantReluAVX2(SB), NOSPLIT, $0-40
+	MOVQ   out+0(FP), AX
+	MOVQ   acc+8(FP), CX
+	MOVQ   scale+16(FP), DX
+	MOVQ   offset+24(FP), BX
+	MOVQ   n+32(FP), SI
+	VXORPS Y0, Y0, Y0
+	SHRQ   $0x03, SI
+	TESTQ  SI, SI
+	JZ     done
+
+loop:
+	VMOVDQU   (CX), Y1
+	VPADDD    (BX), Y1, Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    (DX), Y1, Y1
+	VMAXPS    Y0, Y1, Y1
+	VMOVUPS   Y1, (AX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000020, BX
+	DECQ      SI
+	JNZ       loop
+
+done:
+	VZEROUPPER
+	RET

@@ -22,6 +22,11 @@ type int8Kernel func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 type int8Family struct {
 	mr, nr int
 	micro  []int8Kernel
+	// quantize and requant are the layer's prologue (float32 activations
+	// onto the 7-bit grid) and epilogue (int32 sums to float32 outputs),
+	// vectorised where the family is: in Go they cost more than the GEMM.
+	quantize func(dst []uint8, src []float32, scale float32, zero int32)
+	requant  func(out []float32, acc []int32, scale []float32, offset []int32, relu bool)
 }
 
 // int8Kernels is one instruction set's integer families: wide panels, and
@@ -92,7 +97,7 @@ func (f *int8Family) gemm(a []uint8, lda, m int, w *packedInt8, c []int32, ldc i
 // portableInt8 is the integer kernel in plain Go.
 var portableInt8 = func() *int8Family {
 	const mr, nr = 4, 16
-	f := &int8Family{mr: mr, nr: nr}
+	f := &int8Family{mr: mr, nr: nr, quantize: quantizeRow, requant: requantRow}
 	for rows := 1; rows <= mr; rows++ {
 		f.micro = append(f.micro, func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int) {
 			int8Go(rows, nr, k4, a, lda, b, c, ldc)

@@ -3,8 +3,8 @@ package infer
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 	"maps"
+	"math"
 	"slices"
 	"testing"
 )

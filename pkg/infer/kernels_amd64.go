@@ -11,6 +11,7 @@ func simdKernels() []*kernels {
 	madd := &int8Kernels{name: "avx2",
 		wide:   &int8Family{mr: 4, nr: 16, micro: []int8Kernel{int8MADD_1, int8MADD_2, int8MADD_3, int8MADD_4}},
 		narrow: &int8Family{mr: 8, nr: 8, micro: []int8Kernel{int8MADDNarrow_1, int8MADDNarrow_2, int8MADDNarrow_3, int8MADDNarrow_4, int8MADDNarrow_5, int8MADDNarrow_6, int8MADDNarrow_7, int8MADDNarrow_8}}}
+	withAVX2Epilogues(madd)
 	if cpu.X86.HasAVX512F {
 		integer := madd
 		if cpu.X86.HasAVX512VNNI {
@@ -18,6 +19,7 @@ func simdKernels() []*kernels {
 				wide: &int8Family{mr: 8, nr: 32, micro: []int8Kernel{int8VNNI_1, int8VNNI_2, int8VNNI_3, int8VNNI_4, int8VNNI_5, int8VNNI_6, int8VNNI_7, int8VNNI_8}},
 				narrow: &int8Family{mr: 12, nr: 16, micro: []int8Kernel{int8VNNINarrow_1, int8VNNINarrow_2, int8VNNINarrow_3, int8VNNINarrow_4, int8VNNINarrow_5, int8VNNINarrow_6,
 					int8VNNINarrow_7, int8VNNINarrow_8, int8VNNINarrow_9, int8VNNINarrow_10, int8VNNINarrow_11, int8VNNINarrow_12}}}
+			withAVX2Epilogues(integer)
 		}
 		out = append(out, &kernels{name: "avx512", int8: integer,
 			wide: family{mr: 8, nr: 32,
@@ -55,4 +57,36 @@ func cpuFeatures() []string {
 		}
 	}
 	return f
+}
+
+// withAVX2Epilogues gives both families of ks the AVX2 quantize and
+// requantize loops (every CPU with these integer kernels has AVX2).
+func withAVX2Epilogues(ks *int8Kernels) {
+	for _, f := range []*int8Family{ks.wide, ks.narrow} {
+		f.quantize, f.requant = quantizeAVX2, requantAVX2Rows
+	}
+}
+
+// quantizeAVX2 is quantizeRow, eight values at a time.
+func quantizeAVX2(dst []uint8, src []float32, scale float32, zero int32) {
+	n := len(src) &^ 7
+	if n > 0 {
+		_ = dst[n-1]
+		quantizeU8AVX2(&dst[0], &src[0], n, scale, zero)
+	}
+	quantizeRow(dst[n:len(src)], src[n:], scale, zero)
+}
+
+// requantAVX2Rows is requantRow, eight outputs at a time.
+func requantAVX2Rows(out []float32, acc []int32, scale []float32, offset []int32, relu bool) {
+	n := len(out) &^ 7
+	if n > 0 {
+		_, _, _ = acc[n-1], scale[n-1], offset[n-1]
+		if relu {
+			requantReluAVX2(&out[0], &acc[0], &scale[0], &offset[0], n)
+		} else {
+			requantAVX2(&out[0], &acc[0], &scale[0], &offset[0], n)
+		}
+	}
+	requantRow(out[n:], acc[n:len(out)], scale[n:len(out)], offset[n:len(out)], relu)
 }

@@ -31,6 +31,9 @@ type Model struct {
 	// scratch8 and scratch32 are the per-worker bytes and int32s the int8
 	// layers use per task (quantized rows; integer sums and the edge tile).
 	scratch8, scratch32 int
+	// quantSize is the bytes per example of an int8 convolution's input,
+	// quantized once per call before its patches are gathered.
+	quantSize int
 
 	// stepValues is the value each step computes, for Trace; aliases the
 	// flattens naming a value again.
@@ -55,6 +58,7 @@ type workspace struct {
 	scratch8  [][]uint8
 	scratch32 [][]int32
 	padded    []float32
+	quantized []uint8
 	next      atomic.Int64
 	pending   sync.WaitGroup
 	n         int // examples in the running call
@@ -219,6 +223,7 @@ func (m *Model) workspace(n int) *workspace {
 			ws.bufs[i] = make([]float32, n*size)
 		}
 		ws.padded = make([]float32, n*m.padSize)
+		ws.quantized = make([]uint8, n*m.quantSize+8) // +8: see im2colQuantized
 	}
 	if len(ws.scratch) == 0 {
 		ws.scratch = make([][]float32, Workers())

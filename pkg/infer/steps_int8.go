@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // int8Step is an int8 dense layer or convolution (see Op.InputScale): each
@@ -19,6 +20,9 @@ type int8Step struct {
 	inZero  int32
 	scale   []float32 // per output: InputScale·WeightScales[j]
 	offset  []int32   // per output: Bias[j] − InputZero·Σ_k W[k][j]
+	// blockScale and blockOffset repeat scale and offset for rowBlock rows.
+	blockScale  []float32
+	blockOffset []int32
 
 	m        int // output rows per example: 1 (dense) or ho·wo (conv)
 	act      string
@@ -72,9 +76,19 @@ func (s *int8Step) prepare(m *Model) {
 	s.rowBlock = 4 * s.fam.mr
 	if s.conv != nil {
 		s.rowBlock = max(s.fam.mr, min(512, 16384/k/s.fam.mr*s.fam.mr))
-		m.scratch = max(m.scratch, s.rowBlock*k) // f32 patches
+		g := s.conv
+		m.quantSize = max(m.quantSize, g.hp*g.wp*g.c)
 	}
-	m.scratch8 = max(m.scratch8, s.rowBlock*lda)
+	// The epilogue runs over a whole block at once, on the per-output
+	// factors repeated for each of its rows: layers of few outputs (6 in
+	// LeNet-5's first convolution) would otherwise never fill a vector.
+	s.blockScale = make([]float32, s.rowBlock*s.w.n)
+	s.blockOffset = make([]int32, s.rowBlock*s.w.n)
+	for i := range s.blockScale {
+		s.blockScale[i], s.blockOffset[i] = s.scale[i%s.w.n], s.offset[i%s.w.n]
+	}
+	// Patches are gathered 8 bytes at a time: room for the last word.
+	m.scratch8 = max(m.scratch8, s.rowBlock*lda+8)
 	m.scratch32 = max(m.scratch32, s.rowBlock*s.w.n+s.fam.mr*s.fam.nr)
 }
 
@@ -85,14 +99,21 @@ func (s *int8Step) run(m *Model, ws *workspace) {
 	}
 	call := &ws.calls.int8
 	*call = int8Call{s: s, ws: ws, rows: ws.n * s.m}
+	if s.conv != nil {
+		// Quantize the image once (its patches overlap k² times), into a
+		// padded copy whose border is the zero point.
+		call.image = ws.quantized
+		s.quantizePadded(ws.bufs[s.in], call.image, ws.n)
+	}
 	parallel(call, (call.rows+s.rowBlock-1)/s.rowBlock, workers, &ws.next, &ws.pending)
 }
 
 // int8Call is one call's view of an int8Step: the job handed to workers.
 type int8Call struct {
-	s    *int8Step
-	ws   *workspace
-	rows int
+	s     *int8Step
+	ws    *workspace
+	rows  int
+	image []uint8 // a convolution's input, quantized
 }
 
 func (c *int8Call) run(task, worker int) {
@@ -101,28 +122,25 @@ func (c *int8Call) run(task, worker int) {
 	r1 := min(r0+s.rowBlock, c.rows)
 	rows := r1 - r0
 	k, n, lda := s.w.k, s.w.n, 4*s.w.k4
-	var src []float32
+	q := c.ws.scratch8[worker]
 	if s.conv != nil {
-		src = c.ws.scratch[worker][:rows*k]
-		s.conv.im2col(c.ws.bufs[s.in], src, r0, r1)
+		s.conv.im2colQuantized(c.image, q, lda, r0, r1)
 	} else {
-		src = c.ws.bufs[s.in][r0*k : r1*k]
-	}
-	q := c.ws.scratch8[worker][:rows*lda]
-	for r := range rows {
-		quantizeRow(q[r*lda:r*lda+k], src[r*k:(r+1)*k], s.inScale, s.inZero)
-		clear(q[r*lda+k : (r+1)*lda])
+		src := c.ws.bufs[s.in][r0*k : r1*k]
+		for r := range rows {
+			s.fam.quantize(q[r*lda:r*lda+k], src[r*k:(r+1)*k], s.inScale, s.inZero)
+			clear(q[r*lda+k : (r+1)*lda])
+		}
 	}
 	acc := c.ws.scratch32[worker]
 	tile := acc[rows*n:]
 	acc = acc[:rows*n]
 	s.fam.gemm(q, lda, rows, s.w, acc, n, tile)
 	out := c.ws.bufs[s.out][r0*n : r1*n]
-	for r := range rows {
-		a, o := acc[r*n:(r+1)*n], out[r*n:(r+1)*n]
-		for j := range o {
-			o[j] = s.scale[j] * float32(a[j]+s.offset[j])
-		}
+	relu := s.residual < 0 && s.act == "relu"
+	s.fam.requant(out, acc, s.blockScale[:rows*n], s.blockOffset[:rows*n], relu)
+	if relu || (s.residual < 0 && s.act == "") {
+		return
 	}
 	if s.residual >= 0 {
 		res := c.ws.bufs[s.residual][r0*n : r1*n]
@@ -132,6 +150,18 @@ func (c *int8Call) run(task, worker int) {
 	}
 	if s.act != "" {
 		activate(s.act, out)
+	}
+}
+
+// requantRow is the portable epilogue: out[j] = scale[j]·(acc[j] +
+// offset[j]), and max(·, 0) with relu.
+func requantRow(out []float32, acc []int32, scale []float32, offset []int32, relu bool) {
+	for j := range out {
+		v := scale[j] * float32(acc[j]+offset[j])
+		if relu && !(v > 0) {
+			v = 0
+		}
+		out[j] = v
 	}
 }
 
@@ -151,5 +181,75 @@ func quantizeRow(dst []uint8, src []float32, scale float32, zero int32) {
 		default: // NaN
 			dst[i] = uint8(zero)
 		}
+	}
+}
+
+// quantizePadded writes the n images of in, quantized, into dst with the
+// convolution's padding around each, filled with the zero point (the
+// quantized 0.0).
+func (s *int8Step) quantizePadded(in []float32, dst []uint8, n int) {
+	g := s.conv
+	c, rowBytes := g.c, g.wp*g.c
+	zero := uint8(s.inZero)
+	for img := range n {
+		image := dst[img*g.hp*rowBytes : (img+1)*g.hp*rowBytes]
+		for y := 0; y < g.hp; y++ {
+			row := image[y*rowBytes : (y+1)*rowBytes]
+			iy := y - g.padTop
+			if iy < 0 || iy >= g.h {
+				fill(row, zero)
+				continue
+			}
+			fill(row[:g.padLeft*c], zero)
+			src := in[((img*g.h+iy)*g.w)*c : ((img*g.h+iy)*g.w+g.w)*c]
+			s.fam.quantize(row[g.padLeft*c:(g.padLeft+g.w)*c], src, s.inScale, s.inZero)
+			fill(row[(g.padLeft+g.w)*c:], zero)
+		}
+	}
+}
+
+// im2colQuantized gathers the patches of output rows [r0, r1) from a
+// padded quantized image into dst, lda bytes apart: each row holds the
+// k·k·c patch bytes and zeros up to lda. Each of the k runs of k·c bytes
+// is copied in 8-byte words, which may spill up to 7 bytes past it; the
+// spill is overwritten by the next run, the tail clear or the next row,
+// and in and dst have 8 bytes of room at their ends for the last one.
+func (g *convGeom) im2colQuantized(in, dst []uint8, lda, r0, r1 int) {
+	k, c := g.k, g.c
+	run, rowBytes := k*c, g.wp*g.c
+	// Every index below is checked once here rather than per word (the
+	// words are the whole cost of an int8 convolution with few channels).
+	rows := r1 - r0
+	last := (r1 - 1) / (g.ho * g.wo)
+	if len(dst) < rows*lda+8 || len(in) < (last+1)*g.hp*rowBytes+8 || run > lda {
+		panic("infer: im2colQuantized: buffers too small")
+	}
+	inp, dstp := unsafe.Pointer(&in[0]), unsafe.Pointer(&dst[0])
+	oy, ox := (r0%(g.ho*g.wo))/g.wo, r0%g.wo
+	img := r0 / (g.ho * g.wo)
+	for row := 0; row < rows; row++ {
+		d := row * lda
+		src := (img*g.hp+oy*g.stride)*rowBytes + ox*g.stride*c
+		for ky := 0; ky < k; ky++ {
+			for off := 0; off < run; off += 8 {
+				*(*uint64)(unsafe.Add(dstp, d+off)) = *(*uint64)(unsafe.Add(inp, src+off))
+			}
+			d += run
+			src += rowBytes
+		}
+		clear(dst[row*lda+k*run : (row+1)*lda])
+		if ox++; ox == g.wo {
+			ox = 0
+			if oy++; oy == g.ho {
+				oy = 0
+				img++
+			}
+		}
+	}
+}
+
+func fill(b []uint8, v uint8) {
+	for i := range b {
+		b[i] = v
 	}
 }

@@ -19,6 +19,9 @@ type PTQOptions struct {
 	Exclude []string
 	// Batch is the calibration batch size (64 by default).
 	Batch int
+	// PerTensorWeights gives each layer's weights one scale instead of one
+	// per output channel.
+	PerTensorWeights bool
 }
 
 // LayerReport is what quantizing one layer did.
@@ -122,7 +125,7 @@ func PTQ(f *infer.File, calib []float32, n int, opt PTQOptions) (*infer.File, []
 		}
 		rep := LayerReport{Layer: op.Name, Min: lo, Max: hi, Scale: act.Scale, Zero: act.ZeroPoint}
 		rep.InputSQNR = SQNR(samples[op.Inputs[0]], fakeQuantAll(samples[op.Inputs[0]], act, activationConfig))
-		if rep.WeightSQNR, err = quantizeLayer(out, op, act); err != nil {
+		if rep.WeightSQNR, err = quantizeLayer(out, op, act, opt.PerTensorWeights); err != nil {
 			return nil, nil, fmt.Errorf("quantize: layer %q: %w", op.Name, err)
 		}
 		reports = append(reports, rep)
@@ -152,7 +155,7 @@ func fakeQuantAll(x []float32, p Params, c Config) []float32 {
 // quantizeLayer replaces op's float weights and bias in f by int8 weights
 // (per output channel), their scales and an int32 bias, and sets op's
 // input quantization; it returns the weights' SQNR.
-func quantizeLayer(f *infer.File, op *infer.Op, act Params) (float64, error) {
+func quantizeLayer(f *infer.File, op *infer.Op, act Params, perTensor bool) (float64, error) {
 	wt := f.Tensors[op.Weights]
 	w, err := wt.Float32s()
 	if err != nil {
@@ -163,6 +166,15 @@ func quantizeLayer(f *infer.File, op *infer.Op, act Params) (float64, error) {
 	params, err := ChooseParamsPerChannel(w, shape, len(shape)-1, weightConfig)
 	if err != nil {
 		return 0, err
+	}
+	if perTensor { // the widest channel's scale for all
+		widest := params[0]
+		for _, p := range params {
+			widest.Scale = max(widest.Scale, p.Scale)
+		}
+		for j := range params {
+			params[j] = widest
+		}
 	}
 	q := make([]byte, len(w))
 	deq := make([]float32, len(w))

@@ -17,9 +17,9 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "quantize", Keys: []string{"mode", "observer", "calibration_batches", "exclude", "name", "check"},
+	recipe.Register(recipe.Kind{Name: "quantize", Keys: []string{"mode", "bits", "weights", "observer", "calibration_batches", "exclude", "name", "check"},
 		New: func() recipe.Settings {
-			return &Stage{Mode: "ptq", Observer: "minmax", CalibrationBatches: 32, Name: "model.int8", CheckOn: "test"}
+			return &Stage{Mode: "ptq", Weights: "per_channel", Observer: "minmax", CalibrationBatches: 32, Name: "model.int8", CheckOn: "test"}
 		}})
 }
 
@@ -35,16 +35,20 @@ var Observers = []string{"minmax", "moving_average_minmax", "percentile", "mse"}
 // <name>.safetensors into the run's folder. It then measures both files
 // on the check split and times them, in the runtime, in one process.
 //
-//	- quantize: {mode: ptq, observer: percentile, calibration_batches: 32}
+//   - quantize: {mode: ptq, observer: percentile, calibration_batches: 32}
 //
 // Results: f32_bytes, int8_bytes and size_ratio (bytes on disk);
 // f32_<split>_accuracy, int8_<split>_accuracy, int8_accuracy_drop_pp
-// (percentage points) and int8_agreement (the int8 model picks the float
-// graph's class); f32_batch64_ms, int8_batch64_ms and int8_speedup; and
+// (percentage points), int8_agreement (the int8 model picks the float
+// graph's class) and int8_fakequant_agreement (it picks the class of the
+// same int8 file run as fake quantization in a GoMLX graph); f32_batch64_ms, int8_batch64_ms and int8_speedup; and
 // per layer weight_sqnr_db/<layer>, input_sqnr_db/<layer>,
 // input_min/<layer>, input_max/<layer>, input_scale/<layer>.
 type Stage struct {
-	Mode               string
+	Mode string
+	// Weights is per_channel (a scale per output channel, the default) or
+	// per_tensor (one scale per layer, as TF Lite's first int8 models).
+	Weights            string
 	Observer           string
 	CalibrationBatches int
 	Exclude            prune.Exclusions
@@ -58,6 +62,13 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	switch f.Key {
 	case "mode":
 		st.Mode, err = d.Enum(f.Value, "mode", []string{"ptq"})
+	case "bits":
+		var bits int
+		if bits, err = d.Int(f.Value, "bits", 1); err == nil && bits != 8 {
+			err = d.Errorf(f.Value, "bits %d: want 8 (the runtime's integer kernels are int8)", bits)
+		}
+	case "weights":
+		st.Weights, err = d.Enum(f.Value, "weights", []string{"per_channel", "per_tensor"})
 	case "observer":
 		st.Observer, err = d.Enum(f.Value, "observer", Observers)
 	case "calibration_batches":
@@ -87,7 +98,9 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 func (st *Stage) PlannedSteps(int) int { return 0 }
 
 // String describes the stage in a few words.
-func (st *Stage) String() string { return fmt.Sprintf("quantize int8 (%s, %s observer)", st.Mode, st.Observer) }
+func (st *Stage) String() string {
+	return fmt.Sprintf("quantize int8 (%s, %s observer)", st.Mode, st.Observer)
+}
 
 // Run implements runner.Stage.
 func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, error) {
@@ -97,7 +110,7 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		return nil, err
 	}
 	calib, n := calibrationExamples(s, st.CalibrationBatches)
-	int8File, layers, err := PTQ(f32, calib, n, PTQOptions{Observer: st.Observer, Batch: s.Recipe.Data.BatchSize, Exclude: st.excluded(f32)})
+	int8File, layers, err := PTQ(f32, calib, n, PTQOptions{Observer: st.Observer, PerTensorWeights: st.Weights == "per_tensor", Batch: s.Recipe.Data.BatchSize, Exclude: st.excluded(f32)})
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +170,10 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		}
 		models[i] = m
 	}
+	raw := rawExamples(s, set.Features)
+	if res["int8_fakequant_agreement"], err = FakeQuantAgreement(s.Backend, int8File, models[1], raw, len(set.Labels)); err != nil {
+		return nil, err
+	}
 	res["int8_accuracy_drop_pp"] = 100 * (res["f32_"+st.CheckOn+"_accuracy"] - res["int8_"+st.CheckOn+"_accuracy"])
 	f32ms, int8ms := timeInterleaved(models[0], models[1], 64, 500*time.Millisecond)
 	res["f32_batch64_ms"], res["int8_batch64_ms"], res["int8_speedup"] = f32ms, int8ms, f32ms/int8ms
@@ -188,17 +205,25 @@ func calibrationExamples(s *runner.Session, batches int) ([]float32, int) {
 	size := len(train.Features) / len(train.Labels)
 	n := min(len(train.Labels), batches*s.Recipe.Data.BatchSize)
 	order := rand.New(rand.NewPCG(uint64(s.Recipe.Seed), 0x9e3779b9)).Perm(len(train.Labels))[:n]
+	picked := make([]float32, 0, n*size)
+	for _, i := range order {
+		picked = append(picked, train.Features[i*size:(i+1)*size]...)
+	}
+	return rawExamples(s, picked), n
+}
+
+// rawExamples undoes the session's input normalization: model files take
+// raw values and normalize them themselves.
+func rawExamples(s *runner.Session, normalized []float32) []float32 {
 	std := s.Data.Std
 	if std == 0 {
 		std = 1
 	}
-	out := make([]float32, 0, n*size)
-	for _, i := range order {
-		for _, v := range train.Features[i*size : (i+1)*size] {
-			out = append(out, v*std+s.Data.Mean)
-		}
+	out := make([]float32, len(normalized))
+	for i, v := range normalized {
+		out[i] = v*std + s.Data.Mean
 	}
-	return out, n
+	return out
 }
 
 // timeInterleaved returns two models' median latency at a batch size,

@@ -154,3 +154,111 @@ func int8Kernel(family string, rows, vecs, bytes int, vreg func() VecVirtual) {
 	VZEROUPPER()
 	RET()
 }
+
+// quantizeKernel writes quantizeU8AVX2, which quantizes n float32 values
+// (n a multiple of 8) onto the 7-bit activation grid, exactly as the
+// portable quantizeRow: q = clamp(round_half_even(x/scale) + zero, 0, 127),
+// NaN → zero. VDIVPS divides as Go's float32 division does, and
+// VCVTPS2DQ rounds half to even under the default MXCSR (Go never changes
+// it). NaN lanes are zeroed before the conversion (which would make them
+// −2³¹), and the quotient is clamped to ±256 so that infinities and huge
+// values convert exactly to the ends of the grid.
+func quantizeKernel() {
+	TEXT("quantizeU8AVX2", NOSPLIT, "func(dst *uint8, src *float32, n int, scale float32, zero int32)")
+	Pragma("noescape")
+	Doc("quantizeU8AVX2 quantizes n (a multiple of 8) activations onto [0, 127] (see int8.go in package asmgen).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	scale, zero, lo, hi, fmin, fmax := YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
+	VBROADCASTSS(Load(Param("scale"), XMM()), scale)
+	zx := XMM()
+	MOVD(Load(Param("zero"), GP32()), zx)
+	VPBROADCASTD(zx, zero)
+	broadcast := func(v uint32, y VecVirtual) {
+		t := GP32()
+		MOVL(U32(v), t)
+		x := XMM()
+		MOVD(t, x)
+		VPBROADCASTD(x, y)
+	}
+	broadcast(0, lo)
+	broadcast(127, hi)
+	broadcast(0x43800000, fmax) // 256.0
+	broadcast(0xc3800000, fmin) // -256.0
+	SHRQ(U8(3), n)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	x, ok := YMM(), YMM()
+	VMOVUPS(Mem{Base: src}, x)
+	VCMPPS(U8(0), x, x, ok) // EQ_OQ: all ones where x is not NaN
+	VDIVPS(scale, x, x)
+	VANDPS(ok, x, x)
+	VMINPS(fmax, x, x)
+	VMAXPS(fmin, x, x)
+	VCVTPS2DQ(x, x)
+	VPADDD(zero, x, x)
+	VPMAXSD(lo, x, x)
+	VPMINSD(hi, x, x)
+	high := XMM()
+	VEXTRACTI128(U8(1), x, high)
+	low := x.AsX()
+	VPACKSSDW(high, low, low) // eight int16
+	VPACKUSWB(low, low, low)  // eight bytes, twice
+	VMOVQ(low, Mem{Base: dst})
+	ADDQ(U32(32), src)
+	ADDQ(U32(8), dst)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// requantKernels write requantAVX2 and requantReluAVX2: for n (a multiple
+// of 8) outputs, out[j] = scale[j]·float32(acc[j] + offset[j]), then
+// max(·, 0) for the relu one — the int8 layer's epilogue, rounding as Go's
+// int32 → float32 conversion and float32 product do.
+func requantKernels() {
+	for _, relu := range []bool{false, true} {
+		name := "requantAVX2"
+		if relu {
+			name = "requantReluAVX2"
+		}
+		TEXT(name, NOSPLIT, "func(out *float32, acc *int32, scale *float32, offset *int32, n int)")
+		Pragma("noescape")
+		Doc(name + " turns n (a multiple of 8) int32 sums into float32 outputs (see int8.go in package asmgen).")
+		out := Load(Param("out"), GP64())
+		acc := Load(Param("acc"), GP64())
+		scale := Load(Param("scale"), GP64())
+		offset := Load(Param("offset"), GP64())
+		n := Load(Param("n"), GP64())
+		var zero VecVirtual
+		if relu {
+			zero = YMM()
+			VXORPS(zero, zero, zero)
+		}
+		SHRQ(U8(3), n)
+		TESTQ(n, n)
+		JZ(LabelRef("done"))
+		Label("loop")
+		v := YMM()
+		VMOVDQU(Mem{Base: acc}, v)
+		VPADDD(Mem{Base: offset}, v, v)
+		VCVTDQ2PS(v, v)
+		VMULPS(Mem{Base: scale}, v, v)
+		if relu {
+			VMAXPS(zero, v, v)
+		}
+		VMOVUPS(v, Mem{Base: out})
+		for _, p := range []Register{out, acc, scale, offset} {
+			ADDQ(U32(32), p)
+		}
+		DECQ(n)
+		JNZ(LabelRef("loop"))
+		Label("done")
+		VZEROUPPER()
+		RET()
+	}
+}

@@ -47,6 +47,8 @@ func main() {
 		}
 	}
 	int8Kernels()
+	quantizeKernel()
+	requantKernels()
 	Generate()
 }
 

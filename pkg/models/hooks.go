@@ -20,6 +20,12 @@ type Hooks struct {
 	// name is the layer's scope, e.g. /mlp/fc1. It returns the value the
 	// model goes on with.
 	Activation func(ctx *context.Context, name string, x *graph.Node) *graph.Node
+	// Input is called with the value every dense and convolution layer
+	// reads — after the previous layer's non-linearity, pooling and
+	// flattening — under the layer's scope (/lenet5/conv2), and returns
+	// what the layer multiplies. It is where an int8 runtime quantizes, so
+	// quantization-aware training fake-quantizes there.
+	Input func(ctx *context.Context, name string, x *graph.Node) *graph.Node
 }
 
 // weight passes a variable's value through the weight hook.
@@ -38,9 +44,17 @@ func (h Hooks) activation(ctx *context.Context, name string, x *graph.Node) *gra
 	return h.Activation(ctx, name, x)
 }
 
+// input passes a layer's input through the input hook.
+func (h Hooks) input(ctx *context.Context, name string, x *graph.Node) *graph.Node {
+	if h.Input == nil {
+		return x
+	}
+	return h.Input(ctx, name, x)
+}
+
 // Chain composes hooks: a's transform runs first, then b's.
 func Chain(a, b Hooks) Hooks {
-	out := Hooks{Weight: a.Weight, Activation: a.Activation}
+	out := Hooks{Weight: a.Weight, Activation: a.Activation, Input: chainNamed(a.Input, b.Input)}
 	if b.Weight != nil {
 		if a.Weight == nil {
 			out.Weight = b.Weight
@@ -50,14 +64,19 @@ func Chain(a, b Hooks) Hooks {
 			}
 		}
 	}
-	if b.Activation != nil {
-		if a.Activation == nil {
-			out.Activation = b.Activation
-		} else {
-			out.Activation = func(ctx *context.Context, name string, x *graph.Node) *graph.Node {
-				return b.Activation(ctx, name, a.Activation(ctx, name, x))
-			}
-		}
-	}
+	out.Activation = chainNamed(a.Activation, b.Activation)
 	return out
+}
+
+// chainNamed composes two hooks on named values, either of which may be nil.
+func chainNamed(a, b func(*context.Context, string, *graph.Node) *graph.Node) func(*context.Context, string, *graph.Node) *graph.Node {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return func(ctx *context.Context, name string, x *graph.Node) *graph.Node {
+		return b(ctx, name, a(ctx, name, x))
+	}
 }

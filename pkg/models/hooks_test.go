@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -75,5 +76,34 @@ func TestHooksSeeEveryWeight(t *testing.T) {
 		if v != 0 {
 			t.Fatalf("logit %d is %g with the classifier zeroed by the hook", i, v)
 		}
+	}
+}
+
+// TestInputHook: the input hook sees what each dense and conv layer of
+// LeNet-5 multiplies — the image, the pooled feature maps, the flattened
+// 5×5×16 map and the hidden layers — under the layer's scope.
+func TestInputHook(t *testing.T) {
+	b := goBackend(t)
+	seen := map[string][]int{}
+	s := Spec{Model: spec.Model{Arch: "lenet5"}, Hooks: Hooks{
+		Input: func(ctx *context.Context, name string, x *graph.Node) *graph.Node {
+			seen[name] = x.Shape().Dimensions
+			return x
+		},
+	}}
+	fn, err := s.ModelFn(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := context.MustNewExec(b, context.New().Checked(false), func(ctx *context.Context, x *graph.Node) *graph.Node {
+		return fn(ctx, nil, []*graph.Node{x})[0]
+	})
+	exec.MustExec(tensors.FromShape(shapeOf(2, []int{28, 28, 1})))
+	want := map[string][]int{
+		"/lenet5/conv1": {2, 28, 28, 1}, "/lenet5/conv2": {2, 14, 14, 6},
+		"/lenet5/fc1": {2, 400}, "/lenet5/fc2": {2, 120}, "/lenet5/logits": {2, 84},
+	}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("input hook saw %v, want %v", seen, want)
 	}
 }

@@ -59,11 +59,26 @@ func (bd builder) observe(ctx *context.Context, x *graph.Node) *graph.Node {
 	return bd.hooks.activation(ctx, ctx.Scope(), x)
 }
 
+// layerInput passes what a dense or conv layer reads through the input
+// hook. A value that needs no gradient (the model's input) stays marked so,
+// which lets ops.MatMul and ops.Conv2D skip computing one.
+func (bd builder) layerInput(ctx *context.Context, x *graph.Node) *graph.Node {
+	if bd.hooks.Input == nil {
+		return x
+	}
+	y := bd.hooks.input(ctx, ctx.Scope(), x)
+	if x.StopGradient() && !y.StopGradient() {
+		y = graph.StopGradient(y)
+	}
+	return y
+}
+
 // dense is x·W + b with W [in, out] at <scope>/weights (He-initialized, the
 // context's default) and b at <scope>/biases (zeros). The product is
 // ops.MatMul, whose gradient is two matmuls.
 func (bd builder) dense(ctx *context.Context, x *graph.Node, out int) *graph.Node {
 	out = bd.width(ctx, out)
+	x = bd.layerInput(ctx, x)
 	if bd.gomlxDense {
 		return layers.DenseWithBias(ctx, x, out)
 	}
@@ -80,6 +95,7 @@ func (bd builder) conv(ctx *context.Context, x *graph.Node, channels, kernel, st
 	g := x.Graph()
 	in := x.Shape().Dimensions[3]
 	channels = bd.width(ctx, channels)
+	x = bd.layerInput(ctx, x)
 	k := bd.param(ctx, g, "weights", x.DType(), kernel, kernel, in, channels)
 	y := ops.Conv2D(bd.path, x, k, ops.ConvConfig{Stride: stride, Padding: padding})
 	if bias {

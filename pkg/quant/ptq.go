@@ -22,6 +22,9 @@ type PTQOptions struct {
 	// PerTensorWeights gives each layer's weights one scale instead of one
 	// per output channel.
 	PerTensorWeights bool
+	// Ranges fixes the input ranges of the layers it names (what
+	// quantization-aware training learned) instead of observing them.
+	Ranges map[string][2]float32
 }
 
 // LayerReport is what quantizing one layer did.
@@ -116,6 +119,9 @@ func PTQ(f *infer.File, calib []float32, n int, opt PTQOptions) (*infer.File, []
 	for _, i := range layers {
 		op := &g.Ops[i]
 		lo, hi, ok := observers[op.Inputs[0]].Range()
+		if r, fixed := opt.Ranges[op.Name]; fixed {
+			lo, hi, ok = r[0], r[1], true
+		}
 		if !ok {
 			return nil, nil, fmt.Errorf("quantize: layer %q saw no finite input in calibration", op.Name)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lathe-ml/lathe/pkg/export"
@@ -17,7 +18,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "quantize", Keys: []string{"mode", "bits", "weights", "observer", "calibration_batches", "exclude", "name", "check"},
+	recipe.Register(recipe.Kind{Name: "quantize", Keys: []string{"mode", "bits", "weights", "observer", "calibration_batches", "freeze_after", "exclude", "name", "check"},
 		New: func() recipe.Settings {
 			return &Stage{Mode: "ptq", Weights: "per_channel", Observer: "minmax", CalibrationBatches: 32, Name: "model.int8", CheckOn: "test"}
 		}})
@@ -55,13 +56,23 @@ type Stage struct {
 	Name               string
 	// CheckOn is the split measured (the check key).
 	CheckOn string
+	// FreezeAfter (qat) stops the activation observers after this many
+	// training steps; 0 never does.
+	FreezeAfter int
+
+	modeAt, freezeAt, observerAt recipe.Node
+	observerSet                  bool
 }
 
 // Set implements recipe.Settings.
 func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	switch f.Key {
 	case "mode":
-		st.Mode, err = d.Enum(f.Value, "mode", []string{"ptq"})
+		st.Mode, err = d.Enum(f.Value, "mode", []string{"ptq", "qat"})
+		st.modeAt = f.Value
+	case "freeze_after":
+		st.FreezeAfter, err = d.Int(f.Value, "freeze_after", 0)
+		st.freezeAt = f.Value
 	case "bits":
 		var bits int
 		if bits, err = d.Int(f.Value, "bits", 1); err == nil && bits != 8 {
@@ -71,6 +82,7 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 		st.Weights, err = d.Enum(f.Value, "weights", []string{"per_channel", "per_tensor"})
 	case "observer":
 		st.Observer, err = d.Enum(f.Value, "observer", Observers)
+		st.observerAt, st.observerSet = f.Value, true
 	case "calibration_batches":
 		st.CalibrationBatches, err = d.Int(f.Value, "calibration_batches", 1)
 	case "exclude":
@@ -91,6 +103,15 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	if st.CheckOn == "validation" && rec.Data.Validation == 0 {
 		return d.Errorf(at, "quantize checks on the validation split but data.validation is 0")
 	}
+	if st.Mode == "qat" {
+		if !st.observerSet {
+			st.Observer = "moving_average_minmax"
+		} else if st.Observer != "minmax" && st.Observer != "moving_average_minmax" {
+			return d.Errorf(st.observerAt, "quantize: qat observes in the training graph: observer minmax or moving_average_minmax, not %s", st.Observer)
+		}
+	} else if st.freezeAt != nil {
+		return d.Errorf(st.freezeAt, "quantize: freeze_after applies to mode qat")
+	}
 	return st.Exclude.Check(d, at, rec, "quantize")
 }
 
@@ -104,13 +125,22 @@ func (st *Stage) String() string {
 
 // Run implements runner.Stage.
 func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, error) {
+	if st.Mode == "qat" {
+		prefix := "/" + s.Recipe.Model.Arch + "/"
+		s.Model.AddHooks(QATHooks(QATOptions{Observer: st.Observer, FreezeAfter: st.FreezeAfter,
+			Exclude: func(scope string) bool { return !st.Exclude.Keeps(strings.TrimPrefix(scope, prefix)) }}))
+		s.Log("quantize: fake quantization (int8 weights per channel, 7-bit inputs, %s observer) in every train stage from now on; a later quantize stage converts with the learned ranges", st.Observer)
+		return map[string]float64{"qat_freeze_after": float64(st.FreezeAfter)}, nil
+	}
 	src := export.SourceOf(s)
 	f32, err := export.Build(src)
 	if err != nil {
 		return nil, err
 	}
 	calib, n := calibrationExamples(s, st.CalibrationBatches)
-	int8File, layers, err := PTQ(f32, calib, n, PTQOptions{Observer: st.Observer, PerTensorWeights: st.Weights == "per_tensor", Batch: s.Recipe.Data.BatchSize, Exclude: st.excluded(f32)})
+	ranges := qatRanges(s.Ctx, s.Recipe.Model.Arch)
+	int8File, layers, err := PTQ(f32, calib, n, PTQOptions{Observer: st.Observer, PerTensorWeights: st.Weights == "per_tensor",
+		Batch: s.Recipe.Data.BatchSize, Exclude: st.excluded(f32), Ranges: ranges})
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +171,7 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		res[w.key] = float64(info.Size())
 	}
 	res["size_ratio"] = res["f32_bytes"] / res["int8_bytes"]
+	res["qat_ranges"] = float64(len(ranges)) // layers whose input range QAT learned
 	for _, l := range layers {
 		res["weight_sqnr_db/"+l.Layer] = l.WeightSQNR
 		res["input_sqnr_db/"+l.Layer] = l.InputSQNR

@@ -7208,9 +7208,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNI_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNI_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_1(SB), NOSPLIT, $0-48
+TEXT ·int8VNNI_1(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7236,14 +7236,22 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	VPADDD 64(AX), Z1, Z1
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	VMOVDQU64 Z1, 64(SI)
 	VZEROUPPER
 	RET
 
-// func int8VNNI_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNI_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_2(SB), NOSPLIT, $0-48
+TEXT ·int8VNNI_2(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7274,6 +7282,17 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	VPADDD 64(AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	VPADDD 64(AX), Z3, Z3
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	VMOVDQU64 Z1, 64(SI)
 	ADDQ      DI, SI
@@ -7282,9 +7301,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNI_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNI_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_3(SB), NOSPLIT, $0-48
+TEXT ·int8VNNI_3(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7320,6 +7339,20 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	VPADDD 64(AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	VPADDD 64(AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	VPADDD 64(AX), Z5, Z5
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	VMOVDQU64 Z1, 64(SI)
 	ADDQ      DI, SI
@@ -7331,9 +7364,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNI_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNI_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_4(SB), NOSPLIT, $0-48
+TEXT ·int8VNNI_4(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7374,6 +7407,23 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	VPADDD 64(AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	VPADDD 64(AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	VPADDD 64(AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+	VPADDD 64(AX), Z7, Z7
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	VMOVDQU64 Z1, 64(SI)
 	ADDQ      DI, SI
@@ -7388,9 +7438,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNI_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNI_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_5(SB), NOSPLIT, $0-48
+TEXT ·int8VNNI_5(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7438,6 +7488,26 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	VPADDD 64(AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	VPADDD 64(AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	VPADDD 64(AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+	VPADDD 64(AX), Z7, Z7
+	ADDQ   DI, AX
+	VPADDD (AX), Z8, Z8
+	VPADDD 64(AX), Z9, Z9
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	VMOVDQU64 Z1, 64(SI)
 	ADDQ      DI, SI
@@ -7455,9 +7525,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNI_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNI_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_6(SB), NOSPLIT, $0-48
+TEXT ·int8VNNI_6(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7510,6 +7580,29 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	VPADDD 64(AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	VPADDD 64(AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	VPADDD 64(AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+	VPADDD 64(AX), Z7, Z7
+	ADDQ   DI, AX
+	VPADDD (AX), Z8, Z8
+	VPADDD 64(AX), Z9, Z9
+	ADDQ   DI, AX
+	VPADDD (AX), Z10, Z10
+	VPADDD 64(AX), Z11, Z11
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	VMOVDQU64 Z1, 64(SI)
 	ADDQ      DI, SI
@@ -7530,9 +7623,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNI_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNI_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_7(SB), NOSPLIT, $0-48
+TEXT ·int8VNNI_7(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7590,6 +7683,32 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	VPADDD 64(AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	VPADDD 64(AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	VPADDD 64(AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+	VPADDD 64(AX), Z7, Z7
+	ADDQ   DI, AX
+	VPADDD (AX), Z8, Z8
+	VPADDD 64(AX), Z9, Z9
+	ADDQ   DI, AX
+	VPADDD (AX), Z10, Z10
+	VPADDD 64(AX), Z11, Z11
+	ADDQ   DI, AX
+	VPADDD (AX), Z12, Z12
+	VPADDD 64(AX), Z13, Z13
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	VMOVDQU64 Z1, 64(SI)
 	ADDQ      DI, SI
@@ -7613,9 +7732,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNI_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNI_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_8(SB), NOSPLIT, $0-48
+TEXT ·int8VNNI_8(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7678,6 +7797,35 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	VPADDD 64(AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	VPADDD 64(AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	VPADDD 64(AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+	VPADDD 64(AX), Z7, Z7
+	ADDQ   DI, AX
+	VPADDD (AX), Z8, Z8
+	VPADDD 64(AX), Z9, Z9
+	ADDQ   DI, AX
+	VPADDD (AX), Z10, Z10
+	VPADDD 64(AX), Z11, Z11
+	ADDQ   DI, AX
+	VPADDD (AX), Z12, Z12
+	VPADDD 64(AX), Z13, Z13
+	ADDQ   DI, AX
+	VPADDD (AX), Z14, Z14
+	VPADDD 64(AX), Z15, Z15
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	VMOVDQU64 Z1, 64(SI)
 	ADDQ      DI, SI
@@ -7704,9 +7852,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_1(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_1(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7729,13 +7877,20 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_2(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_2(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7761,15 +7916,24 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_3(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_3(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7798,6 +7962,17 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
@@ -7806,9 +7981,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_4(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_4(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7840,6 +8015,19 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	ADDQ   DI, AX
+	VPADDD (AX), Z3, Z3
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
@@ -7850,9 +8038,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_5(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_5(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7889,6 +8077,21 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	ADDQ   DI, AX
+	VPADDD (AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
@@ -7901,9 +8104,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_6(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_6(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -7943,6 +8146,23 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	ADDQ   DI, AX
+	VPADDD (AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	ADDQ   DI, AX
+	VPADDD (AX), Z5, Z5
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
@@ -7957,9 +8177,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_7(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_7(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -8002,6 +8222,25 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	ADDQ   DI, AX
+	VPADDD (AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	ADDQ   DI, AX
+	VPADDD (AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
@@ -8018,9 +8257,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_8(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_8(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -8066,6 +8305,27 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	ADDQ   DI, AX
+	VPADDD (AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	ADDQ   DI, AX
+	VPADDD (AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+	ADDQ   DI, AX
+	VPADDD (AX), Z7, Z7
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
@@ -8084,9 +8344,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_9(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_9(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_9(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_9(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -8137,6 +8397,29 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	ADDQ   DI, AX
+	VPADDD (AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	ADDQ   DI, AX
+	VPADDD (AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+	ADDQ   DI, AX
+	VPADDD (AX), Z7, Z7
+	ADDQ   DI, AX
+	VPADDD (AX), Z8, Z8
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
@@ -8157,9 +8440,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_10(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_10(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_10(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_10(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -8213,6 +8496,31 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	ADDQ   DI, AX
+	VPADDD (AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	ADDQ   DI, AX
+	VPADDD (AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+	ADDQ   DI, AX
+	VPADDD (AX), Z7, Z7
+	ADDQ   DI, AX
+	VPADDD (AX), Z8, Z8
+	ADDQ   DI, AX
+	VPADDD (AX), Z9, Z9
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
@@ -8235,9 +8543,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_11(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_11(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_11(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_11(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -8294,6 +8602,33 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	ADDQ   DI, AX
+	VPADDD (AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	ADDQ   DI, AX
+	VPADDD (AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+	ADDQ   DI, AX
+	VPADDD (AX), Z7, Z7
+	ADDQ   DI, AX
+	VPADDD (AX), Z8, Z8
+	ADDQ   DI, AX
+	VPADDD (AX), Z9, Z9
+	ADDQ   DI, AX
+	VPADDD (AX), Z10, Z10
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
@@ -8318,9 +8653,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_12(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8VNNINarrow_12(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_12(SB), NOSPLIT, $0-48
+TEXT ·int8VNNINarrow_12(SB), NOSPLIT, $0-56
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
@@ -8380,6 +8715,35 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Z0, Z0
+	ADDQ   DI, AX
+	VPADDD (AX), Z1, Z1
+	ADDQ   DI, AX
+	VPADDD (AX), Z2, Z2
+	ADDQ   DI, AX
+	VPADDD (AX), Z3, Z3
+	ADDQ   DI, AX
+	VPADDD (AX), Z4, Z4
+	ADDQ   DI, AX
+	VPADDD (AX), Z5, Z5
+	ADDQ   DI, AX
+	VPADDD (AX), Z6, Z6
+	ADDQ   DI, AX
+	VPADDD (AX), Z7, Z7
+	ADDQ   DI, AX
+	VPADDD (AX), Z8, Z8
+	ADDQ   DI, AX
+	VPADDD (AX), Z9, Z9
+	ADDQ   DI, AX
+	VPADDD (AX), Z10, Z10
+	ADDQ   DI, AX
+	VPADDD (AX), Z11, Z11
+
+overwrite:
 	VMOVDQU64 Z0, (SI)
 	ADDQ      DI, SI
 	VMOVDQU64 Z1, (SI)
@@ -8406,9 +8770,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8MADD_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADD_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADD_1(SB), NOSPLIT, $0-48
+TEXT ·int8MADD_1(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -8440,14 +8804,22 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	VPADDD 32(AX), Y1, Y1
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	VMOVDQU Y1, 32(SI)
 	VZEROUPPER
 	RET
 
-// func int8MADD_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADD_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADD_2(SB), NOSPLIT, $0-48
+TEXT ·int8MADD_2(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -8488,6 +8860,17 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	VPADDD 32(AX), Y1, Y1
+	ADDQ   DI, AX
+	VPADDD (AX), Y2, Y2
+	VPADDD 32(AX), Y3, Y3
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	VMOVDQU Y1, 32(SI)
 	ADDQ    DI, SI
@@ -8496,9 +8879,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8MADD_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADD_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADD_3(SB), NOSPLIT, $0-48
+TEXT ·int8MADD_3(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -8548,6 +8931,20 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	VPADDD 32(AX), Y1, Y1
+	ADDQ   DI, AX
+	VPADDD (AX), Y2, Y2
+	VPADDD 32(AX), Y3, Y3
+	ADDQ   DI, AX
+	VPADDD (AX), Y4, Y4
+	VPADDD 32(AX), Y5, Y5
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	VMOVDQU Y1, 32(SI)
 	ADDQ    DI, SI
@@ -8559,9 +8956,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8MADD_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADD_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADD_4(SB), NOSPLIT, $0-48
+TEXT ·int8MADD_4(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -8620,6 +9017,23 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	VPADDD 32(AX), Y1, Y1
+	ADDQ   DI, AX
+	VPADDD (AX), Y2, Y2
+	VPADDD 32(AX), Y3, Y3
+	ADDQ   DI, AX
+	VPADDD (AX), Y4, Y4
+	VPADDD 32(AX), Y5, Y5
+	ADDQ   DI, AX
+	VPADDD (AX), Y6, Y6
+	VPADDD 32(AX), Y7, Y7
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	VMOVDQU Y1, 32(SI)
 	ADDQ    DI, SI
@@ -8634,9 +9048,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADDNarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_1(SB), NOSPLIT, $0-48
+TEXT ·int8MADDNarrow_1(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -8663,13 +9077,20 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADDNarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_2(SB), NOSPLIT, $0-48
+TEXT ·int8MADDNarrow_2(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -8701,15 +9122,24 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	ADDQ   DI, AX
+	VPADDD (AX), Y1, Y1
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	ADDQ    DI, SI
 	VMOVDQU Y1, (SI)
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADDNarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_3(SB), NOSPLIT, $0-48
+TEXT ·int8MADDNarrow_3(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -8746,6 +9176,17 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	ADDQ   DI, AX
+	VPADDD (AX), Y1, Y1
+	ADDQ   DI, AX
+	VPADDD (AX), Y2, Y2
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	ADDQ    DI, SI
 	VMOVDQU Y1, (SI)
@@ -8754,9 +9195,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADDNarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_4(SB), NOSPLIT, $0-48
+TEXT ·int8MADDNarrow_4(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -8798,6 +9239,19 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	ADDQ   DI, AX
+	VPADDD (AX), Y1, Y1
+	ADDQ   DI, AX
+	VPADDD (AX), Y2, Y2
+	ADDQ   DI, AX
+	VPADDD (AX), Y3, Y3
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	ADDQ    DI, SI
 	VMOVDQU Y1, (SI)
@@ -8808,9 +9262,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADDNarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_5(SB), NOSPLIT, $0-48
+TEXT ·int8MADDNarrow_5(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -8859,6 +9313,21 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	ADDQ   DI, AX
+	VPADDD (AX), Y1, Y1
+	ADDQ   DI, AX
+	VPADDD (AX), Y2, Y2
+	ADDQ   DI, AX
+	VPADDD (AX), Y3, Y3
+	ADDQ   DI, AX
+	VPADDD (AX), Y4, Y4
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	ADDQ    DI, SI
 	VMOVDQU Y1, (SI)
@@ -8871,9 +9340,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADDNarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_6(SB), NOSPLIT, $0-48
+TEXT ·int8MADDNarrow_6(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -8927,6 +9396,23 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	ADDQ   DI, AX
+	VPADDD (AX), Y1, Y1
+	ADDQ   DI, AX
+	VPADDD (AX), Y2, Y2
+	ADDQ   DI, AX
+	VPADDD (AX), Y3, Y3
+	ADDQ   DI, AX
+	VPADDD (AX), Y4, Y4
+	ADDQ   DI, AX
+	VPADDD (AX), Y5, Y5
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	ADDQ    DI, SI
 	VMOVDQU Y1, (SI)
@@ -8941,9 +9427,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADDNarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_7(SB), NOSPLIT, $0-48
+TEXT ·int8MADDNarrow_7(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -9002,6 +9488,25 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	ADDQ   DI, AX
+	VPADDD (AX), Y1, Y1
+	ADDQ   DI, AX
+	VPADDD (AX), Y2, Y2
+	ADDQ   DI, AX
+	VPADDD (AX), Y3, Y3
+	ADDQ   DI, AX
+	VPADDD (AX), Y4, Y4
+	ADDQ   DI, AX
+	VPADDD (AX), Y5, Y5
+	ADDQ   DI, AX
+	VPADDD (AX), Y6, Y6
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	ADDQ    DI, SI
 	VMOVDQU Y1, (SI)
@@ -9018,9 +9523,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// func int8MADDNarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_8(SB), NOSPLIT, $0-48
+TEXT ·int8MADDNarrow_8(SB), NOSPLIT, $0-56
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
@@ -9084,6 +9589,27 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ   accumulate+48(FP), AX
+	TESTQ  AX, AX
+	JZ     overwrite
+	MOVQ   SI, AX
+	VPADDD (AX), Y0, Y0
+	ADDQ   DI, AX
+	VPADDD (AX), Y1, Y1
+	ADDQ   DI, AX
+	VPADDD (AX), Y2, Y2
+	ADDQ   DI, AX
+	VPADDD (AX), Y3, Y3
+	ADDQ   DI, AX
+	VPADDD (AX), Y4, Y4
+	ADDQ   DI, AX
+	VPADDD (AX), Y5, Y5
+	ADDQ   DI, AX
+	VPADDD (AX), Y6, Y6
+	ADDQ   DI, AX
+	VPADDD (AX), Y7, Y7
+
+overwrite:
 	VMOVDQU Y0, (SI)
 	ADDQ    DI, SI
 	VMOVDQU Y1, (SI)

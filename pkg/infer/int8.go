@@ -15,7 +15,7 @@ import "unsafe"
 
 // int8Kernel computes an mr×nr int32 block (see int8.go in internal/asmgen):
 // k4 groups of 4 along k, A rows lda bytes apart, C rows ldc elements apart.
-type int8Kernel func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+type int8Kernel func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
 
 // int8Family is a set of integer kernels on panels nr wide, for every row
 // count 1..mr (index r-1).
@@ -83,13 +83,13 @@ func (f *int8Family) gemm(a []uint8, lda, m int, w *packedInt8, c []int32, ldc i
 			bp := &w.panels[p*w.k4*nr*4]
 			col := p * nr
 			if cols := w.n - col; cols < nr {
-				kern(w.k4, ap, lda, bp, &tile[0], nr)
+				kern(w.k4, ap, lda, bp, &tile[0], nr, 0)
 				for r := 0; r < rows; r++ {
 					copy(c[(i+r)*ldc+col:(i+r)*ldc+col+cols], tile[r*nr:])
 				}
 				continue
 			}
-			kern(w.k4, ap, lda, bp, &c[i*ldc+col], ldc)
+			kern(w.k4, ap, lda, bp, &c[i*ldc+col], ldc, 0)
 		}
 	}
 }
@@ -99,14 +99,14 @@ var portableInt8 = func() *int8Family {
 	const mr, nr = 4, 16
 	f := &int8Family{mr: mr, nr: nr, quantize: quantizeRow, requant: requantRow}
 	for rows := 1; rows <= mr; rows++ {
-		f.micro = append(f.micro, func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int) {
-			int8Go(rows, nr, k4, a, lda, b, c, ldc)
+		f.micro = append(f.micro, func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int) {
+			int8Go(rows, nr, k4, a, lda, b, c, ldc, accumulate)
 		})
 	}
 	return f
 }()
 
-func int8Go(rows, nr, k4 int, a *uint8, lda int, b *int8, c *int32, ldc int) {
+func int8Go(rows, nr, k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int) {
 	bs := unsafe.Slice(b, k4*nr*4)
 	as := unsafe.Slice(a, (rows-1)*lda+4*k4)
 	cs := unsafe.Slice(c, (rows-1)*ldc+nr)
@@ -120,6 +120,48 @@ func int8Go(rows, nr, k4 int, a *uint8, lda int, b *int8, c *int32, ldc int) {
 				acc[j] += a0*int32(bg[4*j]) + a1*int32(bg[4*j+1]) + a2*int32(bg[4*j+2]) + a3*int32(bg[4*j+3])
 			}
 		}
-		copy(cs[r*ldc:r*ldc+nr], acc[:nr])
+		out := cs[r*ldc : r*ldc+nr]
+		if accumulate != 0 {
+			for j := range out {
+				out[j] += acc[j]
+			}
+		} else {
+			copy(out, acc[:nr])
+		}
+	}
+}
+
+// convRow computes one output row of an int8 convolution, m positions,
+// reading the patches in place: for each kernel row ky, the m positions'
+// bytes lie lda = stride·c apart in image row base + ky·rowBytes, k·c
+// consecutive bytes each — an ordinary GEMM with the ky-th slice of the
+// weights (packs[ky]), whose block is added to the previous rows'. Each
+// slice is padded to a multiple of 4 with zero weights, so the up to 3
+// bytes a group reads past a run (the next pixel's) add nothing.
+func (f *int8Family) convRow(image []uint8, base, rowBytes, lda, m int, packs []*packedInt8, c []int32, ldc int, tile []int32) {
+	nr := f.nr
+	w0 := packs[0]
+	for i := 0; i < m; i += f.mr {
+		rows := min(f.mr, m-i)
+		kern := f.micro[rows-1]
+		for p := 0; p < w0.count(); p++ {
+			col := p * nr
+			cols := w0.n - col
+			for ky, w := range packs {
+				ap := &image[base+ky*rowBytes+i*lda]
+				bp := &w.panels[p*w.k4*nr*4]
+				acc := min(ky, 1)
+				if cols < nr {
+					kern(w.k4, ap, lda, bp, &tile[0], nr, acc)
+				} else {
+					kern(w.k4, ap, lda, bp, &c[i*ldc+col], ldc, acc)
+				}
+			}
+			if cols < nr {
+				for r := 0; r < rows; r++ {
+					copy(c[(i+r)*ldc+col:(i+r)*ldc+col+cols], tile[r*nr:])
+				}
+			}
+		}
 	}
 }

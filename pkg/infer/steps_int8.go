@@ -3,7 +3,6 @@ package infer
 import (
 	"fmt"
 	"math"
-	"unsafe"
 )
 
 // int8Step is an int8 dense layer or convolution (see Op.InputScale): each
@@ -18,8 +17,10 @@ type int8Step struct {
 	w       *packedInt8
 	inScale float32
 	inZero  int32
-	scale   []float32 // per output: InputScale·WeightScales[j]
-	offset  []int32   // per output: Bias[j] − InputZero·Σ_k W[k][j]
+	scale   []float32     // per output: InputScale·WeightScales[j]
+	offset  []int32       // per output: Bias[j] − InputZero·Σ_k W[k][j]
+	raw     []int8        // the weights [k, n], until prepare has packed them
+	packs   []*packedInt8 // a convolution's weights, one slice per kernel row
 	// blockScale and blockOffset repeat scale and offset for rowBlock rows.
 	blockScale  []float32
 	blockOffset []int32
@@ -50,7 +51,7 @@ func (p *planner) int8Weights(op Op, rows, cols int, fam *int8Family) (*int8Step
 	if err != nil {
 		return nil, fmt.Errorf("op %q: weight scales: %w", op.Name, err)
 	}
-	s := &int8Step{fam: fam, w: packInt8(w, rows, cols, fam.nr), inScale: op.InputScale, inZero: op.InputZero,
+	s := &int8Step{fam: fam, w: packInt8(w, rows, cols, fam.nr), raw: w, inScale: op.InputScale, inZero: op.InputZero,
 		scale: make([]float32, cols), offset: make([]int32, cols)}
 	var bias []int32
 	if op.Bias != "" {
@@ -75,10 +76,16 @@ func (s *int8Step) prepare(m *Model) {
 	s.flops = 2 * int64(s.m) * int64(k) * int64(s.w.n)
 	s.rowBlock = 4 * s.fam.mr
 	if s.conv != nil {
-		s.rowBlock = max(s.fam.mr, min(512, 16384/k/s.fam.mr*s.fam.mr))
+		// A task is one output row, its patches read in place (convRow).
 		g := s.conv
+		s.rowBlock = g.wo
 		m.quantSize = max(m.quantSize, g.hp*g.wp*g.c)
+		run := g.k * g.c
+		for ky := range g.k {
+			s.packs = append(s.packs, packInt8(s.raw[ky*run*s.w.n:(ky+1)*run*s.w.n], run, s.w.n, s.fam.nr))
+		}
 	}
+	s.raw = nil
 	// The epilogue runs over a whole block at once, on the per-output
 	// factors repeated for each of its rows: layers of few outputs (6 in
 	// LeNet-5's first convolution) would otherwise never fill a vector.
@@ -122,20 +129,22 @@ func (c *int8Call) run(task, worker int) {
 	r1 := min(r0+s.rowBlock, c.rows)
 	rows := r1 - r0
 	k, n, lda := s.w.k, s.w.n, 4*s.w.k4
-	q := c.ws.scratch8[worker]
-	if s.conv != nil {
-		s.conv.im2colQuantized(c.image, q, lda, r0, r1)
+	acc := c.ws.scratch32[worker]
+	tile := acc[rows*n:]
+	acc = acc[:rows*n]
+	if g := s.conv; g != nil {
+		img, oy := task/g.ho, task%g.ho
+		rowBytes := g.wp * g.c
+		s.fam.convRow(c.image, (img*g.hp+oy*g.stride)*rowBytes, rowBytes, g.stride*g.c, rows, s.packs, acc, n, tile)
 	} else {
+		q := c.ws.scratch8[worker]
 		src := c.ws.bufs[s.in][r0*k : r1*k]
 		for r := range rows {
 			s.fam.quantize(q[r*lda:r*lda+k], src[r*k:(r+1)*k], s.inScale, s.inZero)
 			clear(q[r*lda+k : (r+1)*lda])
 		}
+		s.fam.gemm(q, lda, rows, s.w, acc, n, tile)
 	}
-	acc := c.ws.scratch32[worker]
-	tile := acc[rows*n:]
-	acc = acc[:rows*n]
-	s.fam.gemm(q, lda, rows, s.w, acc, n, tile)
 	out := c.ws.bufs[s.out][r0*n : r1*n]
 	relu := s.residual < 0 && s.act == "relu"
 	s.fam.requant(out, acc, s.blockScale[:rows*n], s.blockOffset[:rows*n], relu)
@@ -204,48 +213,6 @@ func (s *int8Step) quantizePadded(in []float32, dst []uint8, n int) {
 			src := in[((img*g.h+iy)*g.w)*c : ((img*g.h+iy)*g.w+g.w)*c]
 			s.fam.quantize(row[g.padLeft*c:(g.padLeft+g.w)*c], src, s.inScale, s.inZero)
 			fill(row[(g.padLeft+g.w)*c:], zero)
-		}
-	}
-}
-
-// im2colQuantized gathers the patches of output rows [r0, r1) from a
-// padded quantized image into dst, lda bytes apart: each row holds the
-// k·k·c patch bytes and zeros up to lda. Each of the k runs of k·c bytes
-// is copied in 8-byte words, which may spill up to 7 bytes past it; the
-// spill is overwritten by the next run, the tail clear or the next row,
-// and in and dst have 8 bytes of room at their ends for the last one.
-func (g *convGeom) im2colQuantized(in, dst []uint8, lda, r0, r1 int) {
-	k, c := g.k, g.c
-	run, rowBytes := k*c, g.wp*g.c
-	// Every index below is checked once here rather than per word (the
-	// words are the whole cost of an int8 convolution with few channels).
-	rows := r1 - r0
-	last := (r1 - 1) / (g.ho * g.wo)
-	if len(dst) < rows*lda+8 || len(in) < (last+1)*g.hp*rowBytes+8 || run > lda {
-		panic("infer: im2colQuantized: buffers too small")
-	}
-	inp, dstp := unsafe.Pointer(&in[0]), unsafe.Pointer(&dst[0])
-	oy, ox := (r0%(g.ho*g.wo))/g.wo, r0%g.wo
-	img := r0 / (g.ho * g.wo)
-	for row := 0; row < rows; row++ {
-		d := row * lda
-		src := (img*g.hp+oy*g.stride)*rowBytes + ox*g.stride*c
-		for ky := 0; ky < k; ky++ {
-			for off := 0; off < run; off += 8 {
-				*(*uint64)(unsafe.Add(dstp, d+off)) = *(*uint64)(unsafe.Add(inp, src+off))
-			}
-			d += run
-			src += rowBytes
-		}
-		for i := row*lda + k*run; i < (row+1)*lda; i++ { // at most 3 bytes: clear's call costs more
-			dst[i] = 0
-		}
-		if ox++; ox == g.wo {
-			ox = 0
-			if oy++; oy == g.ho {
-				oy = 0
-				img++
-			}
 		}
 	}
 }

@@ -15,7 +15,9 @@ import (
 // weights in groups of 4 along k ([k/4][nr][4] bytes), C int32 (row stride
 // ldc elements), overwritten. Zero points, scales, bias and activation are
 // applied by the caller. k4 is k/4 (the caller pads k to a multiple of 4
-// with zeros in both A and B).
+// with zeros in both A and B). With accumulate ≠ 0 the block is added to
+// C instead: a convolution sums one call per kernel row, each reading its
+// patches in place from the image.
 //
 // VNNI: VPDPBUSD multiplies 4 unsigned bytes of A by 4 signed bytes of B
 // and adds their sum to each int32 lane: 64 products per instruction,
@@ -23,7 +25,7 @@ import (
 // int16 — exact only while a pair sum fits, which holds for activations
 // in [0, 127] (2·127·127 < 2^15; fbgemm's "reduce_range") — then VPMADDWD
 // by ones adds the pairs into int32.
-const int8Signature = "func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)"
+const int8Signature = "func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)"
 
 // int8Kernels writes, per instruction set, a wide family (two vectors of
 // columns) and a narrow one (one vector: layers of 16 or 8 outputs or
@@ -139,6 +141,20 @@ func int8Kernel(family string, rows, vecs, bytes int, vreg func() VecVirtual) {
 	JNZ(LabelRef("loop"))
 
 	Label("store")
+	accumulate := Load(Param("accumulate"), GP64())
+	TESTQ(accumulate, accumulate)
+	JZ(LabelRef("overwrite"))
+	cr := GP64() // walks C's rows, c stays at the first
+	MOVQ(c, cr)
+	for r := 0; r < rows; r++ {
+		for j := 0; j < vecs; j++ {
+			VPADDD(Mem{Base: cr, Disp: j * bytes}, acc[r][j], acc[r][j])
+		}
+		if r < rows-1 {
+			ADDQ(ldc, cr)
+		}
+	}
+	Label("overwrite")
 	for r := 0; r < rows; r++ {
 		for j := 0; j < vecs; j++ {
 			if set == "VNNI" {

@@ -47,6 +47,11 @@ var tutorials = []struct {
 		images:   7, // 3 live plots, the sensitivity plot, the pruned-vs-dense curves, 2 weight histograms
 		liveRuns: 3,
 	}},
+	{"05-quantization.ipynb", expectation{
+		texts:    []string{"budget:", "| PTQ min/max |", "| PTQ per-tensor weights |", "| QAT |", "| conv1 | [", "percentile", "range up to"},
+		images:   2, // the live plot, the activation histogram with the observers' ranges
+		liveRuns: 1,
+	}},
 	// A notebook as a new user writes it: import the project, run quickstart.
 	{"testdata/new-user.ipynb", expectation{
 		texts:    []string{"test accuracy", "quickstart"},

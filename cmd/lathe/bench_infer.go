@@ -31,14 +31,25 @@ type inferReport struct {
 	Kernels     string              `json:"kernels"`
 	Threads     int                 `json:"threads"`
 	Results     []bench.InferResult `json:"results"`
-	// Speedup is GoMLX's p50 over the runtime's, by batch size.
+	// Speedup is GoMLX's p50 over the (float) runtime's, by batch size.
 	Speedup map[string]float64 `json:"speedup_vs_gomlx"`
-	// VsTorch is the runtime's p50 over PyTorch's (below 1: faster), by batch size.
+	// VsTorch is the (float) runtime's p50 over PyTorch's float one (below
+	// 1: faster), by batch size.
 	VsTorch map[string]float64 `json:"runtime_over_pytorch,omitempty"`
+
+	// With an int8 model: the two files, the integer kernels, the runtime's
+	// int8 speed-up over its float32 (f32 p50 / int8 p50), and with --torch
+	// which int8 PyTorch ran and the int8 runtime's p50 over its.
+	F32Model    string             `json:"f32_model,omitempty"`
+	Int8Model   string             `json:"int8_model,omitempty"`
+	Int8Kernels string             `json:"int8_kernels,omitempty"`
+	Int8Speedup map[string]float64 `json:"int8_speedup_over_f32,omitempty"`
+	TorchInt8   string             `json:"pytorch_int8,omitempty"`
+	Int8VsTorch map[string]float64 `json:"int8_runtime_over_pytorch_int8,omitempty"`
 }
 
 func benchInferCmd(g *globalFlags) *cobra.Command {
-	var batches, torchScript string
+	var batches, torchScript, vs, qengine string
 	var asJSON, torch bool
 	var seconds float64
 	cmd := &cobra.Command{
@@ -47,7 +58,12 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 		Long: "Time a model — a Lathe model file, or a finished run's final model — on the GoMLX backend at hand\n" +
 			"(compiled once, compile time reported apart) and on Lathe's pure-Go runtime, call by call in\n" +
 			"turn: p50 and p99 latency, samples/s, heap allocations per call, and the ratio. --torch also runs\n" +
-			"scripts/torch-infer-ref.py (Debian's python3-torch) on the same shapes and threads, for reference.",
+			"scripts/torch-infer-ref.py (Debian's python3-torch) on the same shapes and threads, for reference.\n\n" +
+			"An int8 model (a quantize stage's <name>.safetensors) is timed side by side with its float twin\n" +
+			"(<name>.f32.safetensors beside it, or --vs F32FILE; a run whose quantize stage wrote both brings\n" +
+			"them): the runtime in float32 and in int8, and GoMLX on the float twin, interleaved; with --torch\n" +
+			"PyTorch's float and int8 versions too (torch.ao.quantization: dynamic for dense-only models,\n" +
+			"static for convolutional ones, on the --torch-qengine engine).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var sizes []int
@@ -58,9 +74,14 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 				}
 				sizes = append(sizes, n)
 			}
-			file, name, err := modelFile(g, args[0])
+			pair, err := benchInputs(g, args[0], vs)
 			if err != nil {
 				return err
+			}
+			if torch {
+				if _, err := os.Stat(torchScript); err != nil {
+					return fmt.Errorf("--torch: %s not found (run from the repository, or give --torch-script)", torchScript)
+				}
 			}
 			opened, err := backend.Open(backend.Resolve(g.backend, ""))
 			if err != nil {
@@ -70,68 +91,181 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 			if opened.Notice != "" && !asJSON {
 				fmt.Fprintln(os.Stderr, opened.Notice)
 			}
-			results, err := bench.Infer(opened.Backend, opened.Name(), file, bench.InferConfig{Batch: sizes, MinTime: time.Duration(seconds * float64(time.Second))})
+			cfg := bench.InferConfig{Batch: sizes, MinTime: time.Duration(seconds * float64(time.Second)), Int8: pair.int8}
+			results, err := bench.Infer(opened.Backend, opened.Name(), pair.f32, cfg)
 			if err != nil {
 				return err
 			}
-			rep := inferReport{Model: name, CPUFeatures: infer.CPUFeatures(), Threads: runtime.GOMAXPROCS(0), Results: results, Speedup: map[string]float64{}}
-			m, err := infer.New(file)
+			rep, err := newInferReport(pair, results)
 			if err != nil {
 				return err
-			}
-			rep.Kernels = m.Kernels()
-			for i := 0; i+1 < len(results); i += 2 {
-				rep.Speedup[strconv.Itoa(results[i].Batch)] = results[i].P50Ms / results[i+1].P50Ms
 			}
 			if torch {
-				torchResults, err := runTorch(torchScript, file, batches, rep.Threads)
+				torchResults, err := runTorch(torchScript, pair.f32, batches, rep.Threads, pair.int8 != nil, qengine, seconds)
 				if err != nil {
 					return err
 				}
-				rep.VsTorch = map[string]float64{}
-				for _, t := range torchResults {
-					for _, r := range results[1:] {
-						if r.Batch == t.Batch && strings.HasPrefix(r.Engine, "lathe") {
-							rep.VsTorch[strconv.Itoa(t.Batch)] = r.P50Ms / t.P50Ms
-						}
-					}
-				}
-				rep.Results = append(rep.Results, torchResults...)
+				rep.addTorch(torchResults)
 			}
 			if asJSON {
 				return writeJSON(os.Stdout, rep)
 			}
-			fmt.Printf("model %s; CPU features %s; runtime kernels %s; %d threads\n", name, strings.Join(rep.CPUFeatures, ","), rep.Kernels, rep.Threads)
-			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ENGINE\tBATCH\tP50 MS\tP99 MS\tSAMPLES/S\tALLOCS/CALL\tCOMPILE S\tCALLS")
-			for _, r := range rep.Results {
-				allocs, compile := "-", "-"
-				if !strings.HasPrefix(r.Engine, "pytorch") {
-					allocs = fmt.Sprintf("%.1f", r.AllocsPerCall)
-				}
-				if r.CompileS > 0 {
-					compile = fmt.Sprintf("%.2f", r.CompileS)
-				}
-				fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.0f\t%s\t%s\t%d\n", r.Engine, r.Batch, r.P50Ms, r.P99Ms, r.SamplesPerS, allocs, compile, r.Calls)
-			}
-			tw.Flush()
-			for i := 0; i+1 < len(results); i += 2 {
-				fmt.Printf("batch %d: the runtime is %.1f× faster than %s (p50 %.3f vs %.3f ms, interleaved in one process)\n",
-					results[i].Batch, results[i].P50Ms/results[i+1].P50Ms, results[i].Engine, results[i+1].P50Ms, results[i].P50Ms)
-			}
-			for _, t := range rep.Results[len(results):] {
-				fmt.Printf("batch %d: runtime p50 / %s p50 = %.2f (same session, %d threads)\n", t.Batch, t.Engine, rep.VsTorch[strconv.Itoa(t.Batch)], rep.Threads)
-			}
+			rep.print()
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&batches, "batch", "1,64", "batch sizes, comma-separated")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().Float64Var(&seconds, "seconds", 3, "seconds of interleaved calls per batch size")
+	cmd.Flags().StringVar(&vs, "vs", "", "the float model an int8 FILE was quantized from (default: <x>.f32.safetensors beside <x>.safetensors)")
 	cmd.Flags().BoolVar(&torch, "torch", false, "also time PyTorch with scripts/torch-infer-ref.py (/usr/bin/python3 with python3-torch)")
 	cmd.Flags().StringVar(&torchScript, "torch-script", "scripts/torch-infer-ref.py", "the PyTorch reference script")
+	cmd.Flags().StringVar(&qengine, "torch-qengine", "auto", "PyTorch's quantized engine for an int8 model: fbgemm, onednn, qnnpack, or auto (the first of those that torch has)")
 	cmd.Flags().StringVar(&g.backend, "backend", "", "GoMLX backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so")
 	return cmd
+}
+
+// stride is how many results bench.Infer gives per batch size: GoMLX,
+// the runtime, and the runtime on the int8 model when there is one.
+func (rep *inferReport) stride() int {
+	if rep.Int8Model != "" {
+		return 3
+	}
+	return 2
+}
+
+// newInferReport is the report on bench.Infer's results, with the ratios.
+func newInferReport(pair *benchPair, results []bench.InferResult) (*inferReport, error) {
+	m, err := infer.New(pair.f32)
+	if err != nil {
+		return nil, err
+	}
+	rep := &inferReport{Model: pair.name, CPUFeatures: infer.CPUFeatures(), Kernels: m.Kernels(), Threads: runtime.GOMAXPROCS(0),
+		Results: results, Speedup: map[string]float64{}}
+	if pair.int8 != nil {
+		rep.F32Model, rep.Int8Model, rep.Int8Kernels, rep.Int8Speedup = pair.f32Name, pair.int8Name, m.Int8Kernels(), map[string]float64{}
+	}
+	k := rep.stride()
+	for i := 0; i+k <= len(results); i += k {
+		key := strconv.Itoa(results[i].Batch)
+		rep.Speedup[key] = results[i].P50Ms / results[i+1].P50Ms
+		if k == 3 {
+			rep.Int8Speedup[key] = results[i+1].P50Ms / results[i+2].P50Ms
+		}
+	}
+	return rep, nil
+}
+
+// addTorch adds PyTorch's results and the runtime's ratios to them.
+func (rep *inferReport) addTorch(torchResults []bench.InferResult) {
+	k := rep.stride()
+	rep.VsTorch = map[string]float64{}
+	if k == 3 {
+		rep.Int8VsTorch = map[string]float64{}
+	}
+	for _, t := range torchResults {
+		for i := 0; i+k <= len(rep.Results); i += k {
+			if rep.Results[i].Batch != t.Batch {
+				continue
+			}
+			key := strconv.Itoa(t.Batch)
+			if t.Quant == "f32" {
+				rep.VsTorch[key] = rep.Results[i+1].P50Ms / t.P50Ms
+			} else if k == 3 {
+				rep.Int8VsTorch[key], rep.TorchInt8 = rep.Results[i+2].P50Ms/t.P50Ms, t.Quant
+			}
+		}
+	}
+	rep.Results = append(rep.Results, torchResults...)
+}
+
+// torchRow is PyTorch's result at batch n in quant ("f32", or any int8).
+func (rep *inferReport) torchRow(n int, int8 bool) (bench.InferResult, bool) {
+	for _, r := range rep.Results {
+		if strings.HasPrefix(r.Engine, "pytorch") && r.Batch == n && (r.Quant != "f32") == int8 {
+			return r, true
+		}
+	}
+	return bench.InferResult{}, false
+}
+
+// print writes the report as tables.
+func (rep *inferReport) print() {
+	kernels := rep.Kernels
+	if rep.Int8Kernels != "" {
+		kernels = "f32 " + rep.Kernels + ", int8 " + rep.Int8Kernels
+	}
+	fmt.Printf("model %s; CPU features %s; runtime kernels %s; %d threads\n", rep.Model, strings.Join(rep.CPUFeatures, ","), kernels, rep.Threads)
+	printInferRows(rep.Results)
+	k := rep.stride()
+	var ours []bench.InferResult
+	for _, r := range rep.Results {
+		if !strings.HasPrefix(r.Engine, "pytorch") {
+			ours = append(ours, r)
+		}
+	}
+	if k == 2 {
+		for i := 0; i+k <= len(ours); i += k {
+			fmt.Printf("batch %d: the runtime is %.1f× faster than %s (p50 %.3f vs %.3f ms, interleaved in one process)\n",
+				ours[i].Batch, ours[i].P50Ms/ours[i+1].P50Ms, ours[i].Engine, ours[i+1].P50Ms, ours[i].P50Ms)
+			if t, ok := rep.torchRow(ours[i].Batch, false); ok {
+				fmt.Printf("batch %d: runtime p50 / %s p50 = %.2f (same session, %d threads)\n", t.Batch, t.Engine, rep.VsTorch[strconv.Itoa(t.Batch)], rep.Threads)
+			}
+		}
+		return
+	}
+	fmt.Println()
+	torch := rep.VsTorch != nil
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	head := "BATCH\tGOMLX F32 MS\tRUNTIME F32 MS\tRUNTIME INT8 MS\tINT8 SPEED-UP"
+	if torch {
+		head += "\tPYTORCH F32 MS\tPYTORCH INT8 MS (" + rep.TorchInt8 + ")\tINT8 RUNTIME / PYTORCH INT8"
+	}
+	fmt.Fprintln(tw, head)
+	for i := 0; i+k <= len(ours); i += k {
+		n := ours[i].Batch
+		line := fmt.Sprintf("%d\t%.3f\t%.3f\t%.3f\t%.2f×", n, ours[i].P50Ms, ours[i+1].P50Ms, ours[i+2].P50Ms, rep.Int8Speedup[strconv.Itoa(n)])
+		if torch {
+			f, okf := rep.torchRow(n, false)
+			q, okq := rep.torchRow(n, true)
+			ratio := "-"
+			if okq {
+				ratio = fmt.Sprintf("%.2f", rep.Int8VsTorch[strconv.Itoa(n)])
+			}
+			line += "\t" + msOrDash(f, okf) + "\t" + msOrDash(q, okq) + "\t" + ratio
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+	fmt.Print("p50 ms; int8 speed-up: the runtime's f32 p50 over its int8 p50, interleaved call by call in one process")
+	if torch {
+		fmt.Printf("; PyTorch's f32 and int8 interleaved likewise in its own process, %d threads", rep.Threads)
+	}
+	fmt.Println()
+}
+
+func msOrDash(r bench.InferResult, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", r.P50Ms)
+}
+
+// printInferRows prints every engine's timings as a table.
+func printInferRows(rows []bench.InferResult) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENGINE\tBATCH\tP50 MS\tP99 MS\tSAMPLES/S\tALLOCS/CALL\tCOMPILE S\tCALLS")
+	for _, r := range rows {
+		allocs, compile := "-", "-"
+		if !strings.HasPrefix(r.Engine, "pytorch") {
+			allocs = fmt.Sprintf("%.0f", r.AllocsPerCall)
+		}
+		if r.CompileS > 0 {
+			compile = fmt.Sprintf("%.2f", r.CompileS)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.0f\t%s\t%s\t%d\n", r.Engine, r.Batch, r.P50Ms, r.P99Ms, r.SamplesPerS, allocs, compile, r.Calls)
+	}
+	tw.Flush()
 }
 
 // modelFile is a model file by path, or a finished run's final model
@@ -168,8 +302,9 @@ func modelFile(g *globalFlags, arg string) (*infer.File, string, error) {
 }
 
 // runTorch runs the PyTorch reference script on the model's graph and
-// reads its JSON lines.
-func runTorch(script string, file *infer.File, batches string, threads int) ([]bench.InferResult, error) {
+// reads its JSON lines; int8 has it time the model's int8 version too, on
+// the quantized engine qengine.
+func runTorch(script string, file *infer.File, batches string, threads int, int8 bool, qengine string, seconds float64) ([]bench.InferResult, error) {
 	if _, err := os.Stat(script); err != nil {
 		return nil, fmt.Errorf("--torch: %s not found (run from the repository, or give --torch-script)", script)
 	}
@@ -196,18 +331,27 @@ func runTorch(script string, file *infer.File, batches string, threads int) ([]b
 	if err := writeJSONFile(path, desc); err != nil {
 		return nil, err
 	}
+	args := []string{script, "--graph", path, "--batch", batches, "--threads", strconv.Itoa(threads)}
+	if seconds > 0 {
+		args = append(args, "--min-seconds", strconv.FormatFloat(seconds, 'g', -1, 64))
+	}
+	if int8 {
+		args = append(args, "--int8", "--engine", qengine)
+	}
 	var stderr bytes.Buffer
-	c := exec.Command("/usr/bin/python3", script, "--graph", path, "--batch", batches, "--threads", strconv.Itoa(threads))
+	c := exec.Command("/usr/bin/python3", args...)
 	c.Stderr = &stderr
 	out, err := c.Output()
 	if err != nil {
-		return nil, fmt.Errorf("--torch: %s: %v: %s", script, err, strings.TrimSpace(lastLine(stderr.String())))
+		why := strings.ReplaceAll(strings.TrimSpace(lastLine(stderr.String())), "give --engine", "give --torch-qengine")
+		return nil, fmt.Errorf("--torch: %s: %v: %s", script, err, why)
 	}
 	var results []bench.InferResult
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		var r struct {
 			Engine      string  `json:"engine"`
+			Quant       string  `json:"quant"`
 			Batch       int     `json:"batch"`
 			P50         float64 `json:"p50_ms"`
 			P99         float64 `json:"p99_ms"`
@@ -217,7 +361,10 @@ func runTorch(script string, file *infer.File, batches string, threads int) ([]b
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return nil, fmt.Errorf("--torch: %s printed %q", script, sc.Text())
 		}
-		results = append(results, bench.InferResult{Engine: r.Engine, Batch: r.Batch, P50Ms: r.P50, P99Ms: r.P99, SamplesPerS: r.SamplesPerS, Calls: r.Calls})
+		if r.Quant == "" {
+			r.Quant = "f32"
+		}
+		results = append(results, bench.InferResult{Engine: r.Engine, Quant: r.Quant, Batch: r.Batch, P50Ms: r.P50, P99Ms: r.P99, SamplesPerS: r.SamplesPerS, Calls: r.Calls})
 	}
 	return results, nil
 }

@@ -17,12 +17,16 @@ import (
 // InferResult is one engine's inference timing at one batch size. Times
 // in milliseconds.
 type InferResult struct {
-	Engine      string  `json:"engine"`
+	Engine string `json:"engine"`
+	// Quant is what the engine computed in: "f32", "int8", or for
+	// PyTorch's quantized model e.g. "int8 static fbgemm".
+	Quant       string  `json:"quant,omitempty"`
 	Batch       int     `json:"batch"`
 	P50Ms       float64 `json:"p50_ms"`
 	P99Ms       float64 `json:"p99_ms"`
 	SamplesPerS float64 `json:"samples_per_s"`
-	// AllocsPerCall counts heap allocations per call (Go engines only).
+	// AllocsPerCall counts heap allocations per call (Go engines only),
+	// counted apart from the timed calls as testing.AllocsPerRun does.
 	AllocsPerCall float64 `json:"allocs_per_call"`
 	// CompileS is the GoMLX graph's compile time, apart from the calls.
 	CompileS float64 `json:"compile_s,omitempty"`
@@ -32,15 +36,20 @@ type InferResult struct {
 // InferConfig says what to compare.
 type InferConfig struct {
 	Batch []int
-	// MinTime is how long each batch size is timed (both engines
+	// MinTime is how long each batch size is timed (all engines
 	// together); default 3 s.
 	MinTime time.Duration
+	// Int8, when set, is an int8 model quantized from the file: the
+	// runtime runs it too, a third result per batch size. GoMLX never
+	// sees it (integer matmuls crash its pure-Go backend).
+	Int8 *infer.File
 }
 
 // Infer times a model file on a GoMLX backend (the file built as a GoMLX
 // graph, compiled once) and on the runtime (package infer), interleaved
-// call by call in one process so that the machine's load falls on both
-// alike: two results per batch size, GoMLX's first.
+// call by call in one process so that the machine's load falls on all
+// alike: per batch size GoMLX's result, the runtime's, and with
+// cfg.Int8 the runtime's on the int8 model.
 func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferConfig) ([]InferResult, error) {
 	if cfg.MinTime == 0 {
 		cfg.MinTime = 3 * time.Second
@@ -48,6 +57,17 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 	m, err := infer.New(file)
 	if err != nil {
 		return nil, err
+	}
+	names := []string{"gomlx " + backendName, "lathe runtime (" + m.Kernels() + ")"}
+	var q *infer.Model
+	if cfg.Int8 != nil {
+		if q, err = infer.New(cfg.Int8); err != nil {
+			return nil, err
+		}
+		if q.InputSize() != m.InputSize() || q.Classes() != m.Classes() {
+			return nil, fmt.Errorf("the int8 model takes %d values to %d classes, the float one %d to %d", q.InputSize(), q.Classes(), m.InputSize(), m.Classes())
+		}
+		names = []string{names[0], "lathe runtime f32 (" + m.Kernels() + ")", "lathe runtime int8 (" + q.Int8Kernels() + ")"}
 	}
 	fn, err := export.GraphFn(file)
 	if err != nil {
@@ -80,42 +100,20 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 			return nil, fmt.Errorf("the GoMLX graph: %w", err)
 		}
 		compile := time.Since(start).Seconds()
-		callRuntime := func() error { return m.Predict(x, n, logits) }
-		engines := []func() error{callGraph, callRuntime}
-		for _, call := range engines { // warm-up
-			for i := 0; i < 3; i++ {
-				if err := call(); err != nil {
-					exec.Finalize()
-					return nil, err
-				}
-			}
+		engines := []func() error{callGraph, func() error { return m.Predict(x, n, logits) }}
+		if q != nil {
+			engines = append(engines, func() error { return q.Predict(x, n, logits) })
 		}
-		times := make([][]float64, 2)
-		allocs := make([]uint64, 2)
-		var ms runtime.MemStats
-		start = time.Now()
-		for round := 0; round < 20 || time.Since(start) < cfg.MinTime; round++ {
-			for e, call := range engines {
-				runtime.ReadMemStats(&ms)
-				before := ms.Mallocs
-				t0 := time.Now()
-				err := call()
-				elapsed := time.Since(t0)
-				runtime.ReadMemStats(&ms)
-				if err != nil {
-					exec.Finalize()
-					return nil, err
-				}
-				allocs[e] += ms.Mallocs - before
-				times[e] = append(times[e], float64(elapsed.Nanoseconds())/1e6)
-			}
-			if round >= 100_000 {
-				break
-			}
-		}
+		times, allocs, err := interleave(engines, cfg.MinTime)
 		exec.Finalize()
-		for e, name := range []string{"gomlx " + backendName, "lathe runtime (" + m.Kernels() + ")"} {
-			r := InferResult{Engine: name, Batch: n, Calls: len(times[e]), AllocsPerCall: float64(allocs[e]) / float64(len(times[e]))}
+		if err != nil {
+			return nil, err
+		}
+		for e, name := range names {
+			r := InferResult{Engine: name, Quant: "f32", Batch: n, Calls: len(times[e]), AllocsPerCall: allocs[e]}
+			if e == 2 {
+				r.Quant = "int8"
+			}
 			r.P50Ms, r.P99Ms = percentile(times[e], 0.5), percentile(times[e], 0.99)
 			r.SamplesPerS = float64(n) / (r.P50Ms / 1000)
 			if e == 0 {
@@ -125,6 +123,63 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 		}
 	}
 	return out, nil
+}
+
+// interleave warms the engines up, then calls them in turn for at least
+// 20 rounds and minTime: each one's call times in ms, and its heap
+// allocations per call.
+func interleave(engines []func() error, minTime time.Duration) ([][]float64, []float64, error) {
+	for _, call := range engines {
+		for i := 0; i < 3; i++ {
+			if err := call(); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	times := make([][]float64, len(engines))
+	start := time.Now()
+	for round := 0; round < 20 || time.Since(start) < minTime; round++ {
+		for e, call := range engines {
+			t0 := time.Now()
+			err := call()
+			elapsed := time.Since(t0)
+			if err != nil {
+				return nil, nil, err
+			}
+			times[e] = append(times[e], float64(elapsed.Nanoseconds())/1e6)
+		}
+		if round >= 100_000 {
+			break
+		}
+	}
+	allocs := make([]float64, len(engines))
+	for e, call := range engines {
+		a, err := allocsPerCall(call)
+		if err != nil {
+			return nil, nil, err
+		}
+		allocs[e] = a
+	}
+	return times, allocs, nil
+}
+
+// allocsPerCall counts a call's heap allocations the way
+// testing.AllocsPerRun does: on one P, over 50 calls, rounded down. The
+// process-wide malloc count also sees other goroutines (GoMLX's, the
+// garbage collector's finalizers); reading it around each timed call once
+// reported 0.02 allocations for a runtime that makes none.
+func allocsPerCall(call func() error) (float64, error) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const calls = 50
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < calls; i++ {
+		if err := call(); err != nil {
+			return 0, err
+		}
+	}
+	runtime.ReadMemStats(&after)
+	return float64((after.Mallocs - before.Mallocs) / calls), nil
 }
 
 func percentile(xs []float64, p float64) float64 {

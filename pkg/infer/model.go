@@ -120,6 +120,11 @@ func (m *Model) Classes() int { return m.classes }
 // Kernels names the micro-kernels the model runs on ("avx512", "avx2", "portable").
 func (m *Model) Kernels() string { return m.kern.name }
 
+// Int8Kernels names the integer kernels the model's int8 layers run on:
+// the set goes with Kernels (avx512 brings avx512vnni where the CPU has
+// it, else avx2).
+func (m *Model) Int8Kernels() string { return m.kern.int8.name }
+
 // Predict runs n examples — x holds n×InputSize raw values, each example
 // as the file's Input.Shape lays it out (NHWC for images), before
 // normalization — and writes n×Classes logits into logits.

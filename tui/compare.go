@@ -280,15 +280,22 @@ func metricColumn(title, name string) compareColumn {
 
 // summaryColumns are the table's own columns after the chosen metric's:
 // a pruning's sparsity and the weights it left, which the trade-off of a
-// pruned run against a dense one turns on. Each is shown when a compared
-// run has it, from final metrics or, while a run prunes, its newest points.
+// pruned run against a dense one turns on, and a quantization's int8 file
+// size, shrinkage and batch-64 latency, which that of an int8 model
+// against its float one does. Each is shown when a compared run has it:
+// from final metrics or, while a run prunes, its newest points (latest);
+// from the quantize stage's results, recorded before the run ends.
 var summaryColumns = []struct {
 	title, metric string
 	format        func(float64) string
 	dir           int
+	value         func(*runs.Run, *seriesSet, string) (float64, bool)
 }{
-	{"SPARSITY", sparsityMetric, runs.FormatPercent, 1},
-	{"NONZERO", nonzeroMetric, runs.FormatCount, -1},
+	{"SPARSITY", sparsityMetric, runs.FormatPercent, 1, latest},
+	{"NONZERO", nonzeroMetric, runs.FormatCount, -1, latest},
+	{"INT8 BYTES", int8BytesMetric, runs.FormatCount, -1, quantValue},
+	{"SIZE ×", sizeRatioMetric, formatTimes, 1, quantValue},
+	{"INT8 MS", int8MsMetric, func(v float64) string { return runs.FormatMetric(int8MsMetric, v) }, -1, quantValue},
 }
 
 // table: one row per run (its marker is the chart's legend), the chosen
@@ -332,7 +339,7 @@ func (c compareView) table(rs []*runs.Run, labs []string, metric string, series 
 		cl := compareColumn{title: sc.title, format: sc.format, dir: sc.dir}
 		found := false
 		for _, r := range rs {
-			v, ok := latest(r, series[r.ID], sc.metric)
+			v, ok := sc.value(r, series[r.ID], sc.metric)
 			cl.values, cl.ok = append(cl.values, v), append(cl.ok, ok)
 			found = found || ok
 		}

@@ -45,6 +45,11 @@ func TestGolden(t *testing.T) {
 			{[]string{"right", "right"}, "charts 5–6 of 6"}}, prunedRuns(t)},
 		{"run_pruned_120x40", 120, 40, []step{{[]string{"down", "enter"}, "charts 1–6 of 6"}}, prunedRuns(t)},
 		{"compare_pruned_120x40", 120, 40, []step{{[]string{"down", "c"}, "‹ train_loss ›"}}, prunedRuns(t)},
+		// A quantized run (second newest): its quantization panel is the fifth chart.
+		{"run_quantized_80x24", 80, 24, []step{{[]string{"down", "enter"}, "charts 1–2 of 6"},
+			{[]string{"right", "right"}, "charts 5–6 of 6"}}, quantizedRuns(t)},
+		{"run_quantized_120x40", 120, 40, []step{{[]string{"down", "enter"}, "charts 1–6 of 6"}}, quantizedRuns(t)},
+		{"compare_quantized_160x40", 160, 40, []step{{[]string{"down", "c"}, "‹ train_loss ›"}}, quantizedRuns(t)},
 	}
 	pkgDir, err := os.Getwd()
 	if err != nil {

@@ -17,6 +17,9 @@ type panel struct {
 	bars   bool
 	layers []string // "sparsity/<layer>" series
 	counts []string // nonzero_prunable_params, prunable_params
+	// quant marks the quantization panel (quantization.go): no series,
+	// the int8 conversion's results, which a stage records once.
+	quant bool
 }
 
 // panelsFor groups a run's metric names into charts. The known series of
@@ -25,7 +28,9 @@ type panel struct {
 // a run writes is still shown, one chart per name, or one chart per
 // prefix for families like "sparsity/<layer>". Names come from the store,
 // so a series a later version adds appears without a change here.
-func panelsFor(names []string) []panel {
+// quantized adds the quantization panel after sparsity's: its figures
+// are a stage's results, not series, so the names cannot tell.
+func panelsFor(names []string, quantized bool) []panel {
 	have := map[string]bool{}
 	for _, n := range names {
 		have[n] = true
@@ -86,6 +91,9 @@ func panelsFor(names []string) []panel {
 		// Layers without the global figure (not what pkg/prune writes):
 		// curves, as any family.
 		add("sparsity", withPrefix(layerSparsityPrefix))
+	}
+	if quantized {
+		panels = append(panels, panel{title: "quantization", quant: true})
 	}
 	add("loss scale", take("loss_scale"))
 	add("skipped steps", take("skipped_steps"))

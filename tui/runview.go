@@ -108,7 +108,7 @@ func (v runView) geometry(row runRow, panels, w, h int) geometry {
 func (v runView) sync(row runRow, set *seriesSet, w, h int) runView {
 	v.panels = 0
 	if set != nil {
-		v.panels = len(panelsFor(set.names))
+		v.panels = len(panelsFor(set.names, quantResults(row.run) != nil))
 	}
 	g := v.geometry(row, v.panels, w, h)
 	v.perPage = g.cols * g.rows
@@ -126,7 +126,7 @@ func (v runView) view(row runRow, set *seriesSet, serr error, st styles, w, h in
 	if set != nil {
 		names = set.names
 	}
-	panels := panelsFor(names)
+	panels := panelsFor(names, quantResults(r) != nil)
 	g := v.geometry(row, len(panels), w, h)
 	var top []string
 	top = append(top, v.header(row, st, w, now))
@@ -358,9 +358,12 @@ func (v runView) charts(panels []panel, set *seriesSet, run *runs.Run, st styles
 				cells = append(cells, fit("", cw, rh))
 				continue
 			}
-			if panels[i].bars {
+			switch {
+			case panels[i].quant:
+				cells = append(cells, quantization(run, st, cw, rh))
+			case panels[i].bars:
 				cells = append(cells, v.sparsity(panels[i], set, run, st, cw, rh, cache))
-			} else {
+			default:
 				cells = append(cells, cache.render(v.spec(panels[i], set), cw, rh, st))
 			}
 			if c < cols-1 {

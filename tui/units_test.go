@@ -99,7 +99,7 @@ func TestPanelsGroupEverySeries(t *testing.T) {
 	}
 	var got []string
 	seen := map[string]bool{}
-	for _, p := range panelsFor(names) {
+	for _, p := range panelsFor(names, false) {
 		got = append(got, describe(p))
 		for _, s := range append(append(append([]string{}, p.series...), p.layers...), p.counts...) {
 			if seen[s] {
@@ -133,14 +133,14 @@ func TestPanelsGroupEverySeries(t *testing.T) {
 	// Layers without the global series stay curves on one chart, and
 	// counts without it charts of their own.
 	got = nil
-	for _, p := range panelsFor([]string{"nonzero_prunable_params", "sparsity/fc1", "sparsity/fc2"}) {
+	for _, p := range panelsFor([]string{"nonzero_prunable_params", "sparsity/fc1", "sparsity/fc2"}, false) {
 		got = append(got, describe(p))
 	}
 	if want := "sparsity=sparsity/fc1+sparsity/fc2|nonzero prunable params=nonzero_prunable_params"; strings.Join(got, "|") != want {
 		t.Errorf("layers alone: %q, want %q", strings.Join(got, "|"), want)
 	}
 	// Without train_loss the batch loss is the loss chart.
-	if p := panelsFor([]string{"loss"}); len(p) != 1 || p[0].series[0] != "loss" {
+	if p := panelsFor([]string{"loss"}, false); len(p) != 1 || p[0].series[0] != "loss" {
 		t.Errorf("batch loss alone: %v", p)
 	}
 }

@@ -16,6 +16,14 @@
 // activation buffers are laid out and reused. Convolutions read their
 // patches straight from the (zero-padded) image, without im2col.
 //
+// Int8 layers (written by package quant: int8 weights per output channel,
+// a 7-bit activation grid, int32 biases) quantize their input, multiply in
+// int32 with VPDPBUSD (AVX-512 VNNI) or VPMADDUBSW/VPMADDWD (AVX2), and
+// requantize to float32 between layers, so they mix with float ones. An
+// int8 convolution sums its kernel rows in one kernel call, packs several
+// output pixels into one GEMM row when it has few channels, and max-pools
+// its rows as it writes them when a pooling follows.
+//
 // The micro-kernels are Go assembly generated with avo
 // (internal/asmgen): AVX-512 and AVX2+FMA, chosen at run time from the
 // CPU's features (golang.org/x/sys/cpu), with a portable Go set used

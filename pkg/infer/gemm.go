@@ -34,6 +34,9 @@ type kernels struct {
 	name         string
 	wide, narrow family
 	int8         *int8Kernels // the integer GEMM this set runs
+	// max writes the NaN-propagating element-wise maximum of a and b
+	// into dst (max pooling's inner loop); dst may be a.
+	max func(dst, a, b []float32)
 }
 
 // familyFor is the family for a layer of n outputs.
@@ -118,7 +121,7 @@ var portable = func() *kernels {
 			microGo(rows, nr, k, a, lda, b, bias, c, ldc, flags)
 		})
 	}
-	return &kernels{name: "portable", wide: f, narrow: f, int8: &int8Kernels{name: "portable", wide: portableInt8, narrow: portableInt8}}
+	return &kernels{name: "portable", wide: f, narrow: f, int8: &int8Kernels{name: "portable", wide: portableInt8, narrow: portableInt8}, max: maxRow}
 }()
 
 func microGo(rows, nr, k int, a *float32, lda int, b, bias, c *float32, ldc int, flags int) {
@@ -149,5 +152,18 @@ func microGo(rows, nr, k int, a *float32, lda int, b, bias, c *float32, ldc int,
 			}
 			cs[r*ldc+j] = v
 		}
+	}
+}
+
+// maxRow is the portable max: NaN wins, as in GoMLX's ReduceMax.
+func maxRow(dst, a, b []float32) {
+	b = b[:len(dst)]
+	a = a[:len(dst)]
+	for i, y := range b {
+		x := a[i]
+		if y > x || y != y {
+			x = y
+		}
+		dst[i] = x
 	}
 }

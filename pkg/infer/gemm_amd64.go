@@ -387,162 +387,162 @@ func convAVX2Narrow_12(k int, a *float32, lda int, b *float32, bias *float32, c 
 // int8VNNI_1 computes a 1×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNI_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNI_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNI_2 computes a 2×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNI_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNI_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNI_3 computes a 3×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNI_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNI_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNI_4 computes a 4×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNI_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNI_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNI_5 computes a 5×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNI_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNI_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNI_6 computes a 6×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNI_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNI_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNI_7 computes a 7×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNI_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNI_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNI_8 computes a 8×32 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNI_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNI_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_1 computes a 1×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_2 computes a 2×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_3 computes a 3×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_4 computes a 4×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_5 computes a 5×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_6 computes a 6×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_7 computes a 7×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_8 computes a 8×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_9 computes a 9×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_9(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_9(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_10 computes a 10×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_10(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_10(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_11 computes a 11×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_11(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_11(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8VNNINarrow_12 computes a 12×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8VNNINarrow_12(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8VNNINarrow_12(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADD_1 computes a 1×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADD_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADD_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADD_2 computes a 2×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADD_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADD_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADD_3 computes a 3×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADD_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADD_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADD_4 computes a 4×16 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADD_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADD_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADDNarrow_1 computes a 1×8 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADDNarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADDNarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADDNarrow_2 computes a 2×8 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADDNarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADDNarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADDNarrow_3 computes a 3×8 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADDNarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADDNarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADDNarrow_4 computes a 4×8 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADDNarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADDNarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADDNarrow_5 computes a 5×8 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADDNarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADDNarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADDNarrow_6 computes a 6×8 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADDNarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADDNarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADDNarrow_7 computes a 7×8 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADDNarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADDNarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // int8MADDNarrow_8 computes a 8×8 int32 block of uint8·int8 products (see int8.go in package asmgen).
 //
 //go:noescape
-func int8MADDNarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+func int8MADDNarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 
 // quantizeU8AVX2 quantizes n (a multiple of 8) activations onto [0, 127] (see int8.go in package asmgen).
 //
@@ -558,3 +558,8 @@ func requantAVX2(out *float32, acc *int32, scale *float32, offset *int32, n int)
 //
 //go:noescape
 func requantReluAVX2(out *float32, acc *int32, scale *float32, offset *int32, n int)
+
+// maxF32AVX2 writes the NaN-propagating maximum of a and b into dst, n a multiple of 8 (see max.go in package asmgen).
+//
+//go:noescape
+func maxF32AVX2(dst *float32, a *float32, b *float32, n int)

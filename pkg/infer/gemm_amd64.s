@@ -7208,21 +7208,46 @@ store:
 	VZEROUPPER
 	RET
 
-// func int8VNNI_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_1(SB), NOSPLIT, $0-56
+DATA int8Iota<>+0(SB)/4, $0x00000000
+DATA int8Iota<>+4(SB)/4, $0x00000001
+DATA int8Iota<>+8(SB)/4, $0x00000002
+DATA int8Iota<>+12(SB)/4, $0x00000003
+DATA int8Iota<>+16(SB)/4, $0x00000004
+DATA int8Iota<>+20(SB)/4, $0x00000005
+DATA int8Iota<>+24(SB)/4, $0x00000006
+DATA int8Iota<>+28(SB)/4, $0x00000007
+DATA int8Iota<>+32(SB)/4, $0x00000008
+DATA int8Iota<>+36(SB)/4, $0x00000009
+DATA int8Iota<>+40(SB)/4, $0x0000000a
+DATA int8Iota<>+44(SB)/4, $0x0000000b
+DATA int8Iota<>+48(SB)/4, $0x0000000c
+DATA int8Iota<>+52(SB)/4, $0x0000000d
+DATA int8Iota<>+56(SB)/4, $0x0000000e
+DATA int8Iota<>+60(SB)/4, $0x0000000f
+GLOBL int8Iota<>(SB), RODATA|NOPTR, $64
+
+// func int8VNNI_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNI_1(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	LEAQ   (DX)(DX*2), DX
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, DX
 
 loop:
 	VMOVDQU64    (BX), Z2
@@ -7232,33 +7257,54 @@ loop:
 	VPDPBUSD     Z3, Z4, Z1
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000080, BX
-	DECQ         AX
+	DECQ         DX
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	VPADDD 64(AX), Z1, Z1
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	VMOVDQU64 Z1, 64(SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), CX
+	CMPQ      CX, $0x00000020
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	VMOVDQU64 Z1, 64(AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNI_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_2(SB), NOSPLIT, $0-56
+partial:
+	MOVQ  CX, DX
+	MOVL  $0x0000ffff, BX
+	BZHIL DX, BX, BX
+	KMOVW BX, K1
+	SUBQ  $0x00000010, CX
+	JGE   valid1
+	XORQ  CX, CX
+
+valid1:
+	MOVL      $0x0000ffff, DX
+	BZHIL     CX, DX, DX
+	KMOVW     DX, K2
+	VMOVDQU32 Z0, K1, (AX)
+	VMOVDQU32 Z1, K2, 64(AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNI_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNI_2(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -7266,6 +7312,11 @@ TEXT ·int8VNNI_2(SB), NOSPLIT, $0-56
 	LEAQ   (DX)(DX*2), R8
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R8
 
 loop:
 	VMOVDQU64    (BX), Z4
@@ -7278,39 +7329,60 @@ loop:
 	VPDPBUSD     Z5, Z6, Z3
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000080, BX
-	DECQ         AX
+	DECQ         R8
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	VPADDD 64(AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	VPADDD 64(AX), Z3, Z3
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	VMOVDQU64 Z1, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	VMOVDQU64 Z3, 64(SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000020
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	VMOVDQU64 Z1, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	VMOVDQU64 Z3, 64(AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNI_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_3(SB), NOSPLIT, $0-56
+partial:
+	MOVQ  DX, BX
+	MOVL  $0x0000ffff, SI
+	BZHIL BX, SI, SI
+	KMOVW SI, K1
+	SUBQ  $0x00000010, DX
+	JGE   valid1
+	XORQ  DX, DX
+
+valid1:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K2
+	VMOVDQU32 Z0, K1, (AX)
+	VMOVDQU32 Z1, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	VMOVDQU32 Z3, K2, 64(AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNI_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNI_3(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -7320,6 +7392,11 @@ TEXT ·int8VNNI_3(SB), NOSPLIT, $0-56
 	LEAQ   (DX)(DX*2), R8
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R8
 
 loop:
 	VMOVDQU64    (BX), Z6
@@ -7335,45 +7412,66 @@ loop:
 	VPDPBUSD     Z7, Z8, Z5
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000080, BX
-	DECQ         AX
+	DECQ         R8
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	VPADDD 64(AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	VPADDD 64(AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	VPADDD 64(AX), Z5, Z5
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	VMOVDQU64 Z1, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	VMOVDQU64 Z3, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	VMOVDQU64 Z5, 64(SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000020
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	VMOVDQU64 Z1, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	VMOVDQU64 Z3, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	VMOVDQU64 Z5, 64(AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNI_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_4(SB), NOSPLIT, $0-56
+partial:
+	MOVQ  DX, BX
+	MOVL  $0x0000ffff, SI
+	BZHIL BX, SI, SI
+	KMOVW SI, K1
+	SUBQ  $0x00000010, DX
+	JGE   valid1
+	XORQ  DX, DX
+
+valid1:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K2
+	VMOVDQU32 Z0, K1, (AX)
+	VMOVDQU32 Z1, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	VMOVDQU32 Z3, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	VMOVDQU32 Z5, K2, 64(AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNI_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNI_4(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -7385,6 +7483,11 @@ TEXT ·int8VNNI_4(SB), NOSPLIT, $0-56
 	LEAQ   (DX)(DX*2), R8
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R9
 
 loop:
 	VMOVDQU64    (BX), Z8
@@ -7403,51 +7506,72 @@ loop:
 	VPDPBUSD     Z9, Z10, Z7
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000080, BX
-	DECQ         AX
+	DECQ         R9
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	VPADDD 64(AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	VPADDD 64(AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	VPADDD 64(AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-	VPADDD 64(AX), Z7, Z7
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	VMOVDQU64 Z1, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	VMOVDQU64 Z3, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	VMOVDQU64 Z5, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
-	VMOVDQU64 Z7, 64(SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000020
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	VMOVDQU64 Z1, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	VMOVDQU64 Z3, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	VMOVDQU64 Z5, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
+	VMOVDQU64 Z7, 64(AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNI_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_5(SB), NOSPLIT, $0-56
+partial:
+	MOVQ  DX, BX
+	MOVL  $0x0000ffff, SI
+	BZHIL BX, SI, SI
+	KMOVW SI, K1
+	SUBQ  $0x00000010, DX
+	JGE   valid1
+	XORQ  DX, DX
+
+valid1:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K2
+	VMOVDQU32 Z0, K1, (AX)
+	VMOVDQU32 Z1, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	VMOVDQU32 Z3, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	VMOVDQU32 Z5, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	VMOVDQU32 Z7, K2, 64(AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNI_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNI_5(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -7462,6 +7586,11 @@ TEXT ·int8VNNI_5(SB), NOSPLIT, $0-56
 	LEAQ   (CX)(DX*4), R9
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU64    (BX), Z10
@@ -7484,57 +7613,79 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000080, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	VPADDD 64(AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	VPADDD 64(AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	VPADDD 64(AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-	VPADDD 64(AX), Z7, Z7
-	ADDQ   DI, AX
-	VPADDD (AX), Z8, Z8
-	VPADDD 64(AX), Z9, Z9
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	VMOVDQU64 Z1, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	VMOVDQU64 Z3, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	VMOVDQU64 Z5, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
-	VMOVDQU64 Z7, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z8, (SI)
-	VMOVDQU64 Z9, 64(SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000020
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	VMOVDQU64 Z1, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	VMOVDQU64 Z3, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	VMOVDQU64 Z5, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
+	VMOVDQU64 Z7, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z8, (AX)
+	VMOVDQU64 Z9, 64(AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNI_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_6(SB), NOSPLIT, $0-56
+partial:
+	MOVQ  DX, BX
+	MOVL  $0x0000ffff, SI
+	BZHIL BX, SI, SI
+	KMOVW SI, K1
+	SUBQ  $0x00000010, DX
+	JGE   valid1
+	XORQ  DX, DX
+
+valid1:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K2
+	VMOVDQU32 Z0, K1, (AX)
+	VMOVDQU32 Z1, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	VMOVDQU32 Z3, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	VMOVDQU32 Z5, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	VMOVDQU32 Z7, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z8, K1, (AX)
+	VMOVDQU32 Z9, K2, 64(AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNI_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNI_6(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -7551,6 +7702,11 @@ TEXT ·int8VNNI_6(SB), NOSPLIT, $0-56
 	LEAQ   (CX)(DX*4), R9
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU64    (BX), Z12
@@ -7576,63 +7732,85 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000080, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	VPADDD 64(AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	VPADDD 64(AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	VPADDD 64(AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-	VPADDD 64(AX), Z7, Z7
-	ADDQ   DI, AX
-	VPADDD (AX), Z8, Z8
-	VPADDD 64(AX), Z9, Z9
-	ADDQ   DI, AX
-	VPADDD (AX), Z10, Z10
-	VPADDD 64(AX), Z11, Z11
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	VMOVDQU64 Z1, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	VMOVDQU64 Z3, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	VMOVDQU64 Z5, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
-	VMOVDQU64 Z7, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z8, (SI)
-	VMOVDQU64 Z9, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z10, (SI)
-	VMOVDQU64 Z11, 64(SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000020
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	VMOVDQU64 Z1, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	VMOVDQU64 Z3, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	VMOVDQU64 Z5, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
+	VMOVDQU64 Z7, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z8, (AX)
+	VMOVDQU64 Z9, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z10, (AX)
+	VMOVDQU64 Z11, 64(AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNI_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_7(SB), NOSPLIT, $0-56
+partial:
+	MOVQ  DX, BX
+	MOVL  $0x0000ffff, SI
+	BZHIL BX, SI, SI
+	KMOVW SI, K1
+	SUBQ  $0x00000010, DX
+	JGE   valid1
+	XORQ  DX, DX
+
+valid1:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K2
+	VMOVDQU32 Z0, K1, (AX)
+	VMOVDQU32 Z1, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	VMOVDQU32 Z3, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	VMOVDQU32 Z5, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	VMOVDQU32 Z7, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z8, K1, (AX)
+	VMOVDQU32 Z9, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z10, K1, (AX)
+	VMOVDQU32 Z11, K2, 64(AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNI_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNI_7(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -7651,6 +7829,11 @@ TEXT ·int8VNNI_7(SB), NOSPLIT, $0-56
 	LEAQ   (CX)(DX*4), R9
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU64    (BX), Z14
@@ -7679,69 +7862,91 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000080, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	VPADDD 64(AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	VPADDD 64(AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	VPADDD 64(AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-	VPADDD 64(AX), Z7, Z7
-	ADDQ   DI, AX
-	VPADDD (AX), Z8, Z8
-	VPADDD 64(AX), Z9, Z9
-	ADDQ   DI, AX
-	VPADDD (AX), Z10, Z10
-	VPADDD 64(AX), Z11, Z11
-	ADDQ   DI, AX
-	VPADDD (AX), Z12, Z12
-	VPADDD 64(AX), Z13, Z13
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	VMOVDQU64 Z1, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	VMOVDQU64 Z3, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	VMOVDQU64 Z5, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
-	VMOVDQU64 Z7, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z8, (SI)
-	VMOVDQU64 Z9, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z10, (SI)
-	VMOVDQU64 Z11, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z12, (SI)
-	VMOVDQU64 Z13, 64(SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000020
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	VMOVDQU64 Z1, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	VMOVDQU64 Z3, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	VMOVDQU64 Z5, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
+	VMOVDQU64 Z7, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z8, (AX)
+	VMOVDQU64 Z9, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z10, (AX)
+	VMOVDQU64 Z11, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z12, (AX)
+	VMOVDQU64 Z13, 64(AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNI_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNI_8(SB), NOSPLIT, $0-56
+partial:
+	MOVQ  DX, BX
+	MOVL  $0x0000ffff, SI
+	BZHIL BX, SI, SI
+	KMOVW SI, K1
+	SUBQ  $0x00000010, DX
+	JGE   valid1
+	XORQ  DX, DX
+
+valid1:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K2
+	VMOVDQU32 Z0, K1, (AX)
+	VMOVDQU32 Z1, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	VMOVDQU32 Z3, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	VMOVDQU32 Z5, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	VMOVDQU32 Z7, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z8, K1, (AX)
+	VMOVDQU32 Z9, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z10, K1, (AX)
+	VMOVDQU32 Z11, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z12, K1, (AX)
+	VMOVDQU32 Z13, K2, 64(AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNI_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNI_8(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -7762,6 +7967,11 @@ TEXT ·int8VNNI_8(SB), NOSPLIT, $0-56
 	LEAQ   (CX)(DX*4), R9
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU64    (BX), Z16
@@ -7793,79 +8003,106 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000080, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	VPADDD 64(AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	VPADDD 64(AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	VPADDD 64(AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-	VPADDD 64(AX), Z7, Z7
-	ADDQ   DI, AX
-	VPADDD (AX), Z8, Z8
-	VPADDD 64(AX), Z9, Z9
-	ADDQ   DI, AX
-	VPADDD (AX), Z10, Z10
-	VPADDD 64(AX), Z11, Z11
-	ADDQ   DI, AX
-	VPADDD (AX), Z12, Z12
-	VPADDD 64(AX), Z13, Z13
-	ADDQ   DI, AX
-	VPADDD (AX), Z14, Z14
-	VPADDD 64(AX), Z15, Z15
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	VMOVDQU64 Z1, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	VMOVDQU64 Z3, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	VMOVDQU64 Z5, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
-	VMOVDQU64 Z7, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z8, (SI)
-	VMOVDQU64 Z9, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z10, (SI)
-	VMOVDQU64 Z11, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z12, (SI)
-	VMOVDQU64 Z13, 64(SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z14, (SI)
-	VMOVDQU64 Z15, 64(SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000020
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	VMOVDQU64 Z1, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	VMOVDQU64 Z3, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	VMOVDQU64 Z5, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
+	VMOVDQU64 Z7, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z8, (AX)
+	VMOVDQU64 Z9, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z10, (AX)
+	VMOVDQU64 Z11, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z12, (AX)
+	VMOVDQU64 Z13, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z14, (AX)
+	VMOVDQU64 Z15, 64(AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_1(SB), NOSPLIT, $0-56
+partial:
+	MOVQ  DX, BX
+	MOVL  $0x0000ffff, SI
+	BZHIL BX, SI, SI
+	KMOVW SI, K1
+	SUBQ  $0x00000010, DX
+	JGE   valid1
+	XORQ  DX, DX
+
+valid1:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K2
+	VMOVDQU32 Z0, K1, (AX)
+	VMOVDQU32 Z1, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	VMOVDQU32 Z3, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	VMOVDQU32 Z5, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	VMOVDQU32 Z7, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z8, K1, (AX)
+	VMOVDQU32 Z9, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z10, K1, (AX)
+	VMOVDQU32 Z11, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z12, K1, (AX)
+	VMOVDQU32 Z13, K2, 64(AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z14, K1, (AX)
+	VMOVDQU32 Z15, K2, 64(AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_1(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	LEAQ   (DX)(DX*2), DX
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, DX
 
 loop:
 	VMOVDQU64    (BX), Z1
@@ -7873,36 +8110,53 @@ loop:
 	VPDPBUSD     Z1, Z2, Z0
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         DX
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), CX
+	CMPQ      CX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_2(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, DX
+	BZHIL     CX, DX, DX
+	KMOVW     DX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_2(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	LEAQ   (DX)(DX*2), R8
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R8
 
 loop:
 	VMOVDQU64    (BX), Z2
@@ -7912,41 +8166,58 @@ loop:
 	VPDPBUSD     Z2, Z3, Z1
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R8
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_3(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_3(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	LEAQ   (DX)(DX*2), R8
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R8
 
 loop:
 	VMOVDQU64    (BX), Z3
@@ -7958,39 +8229,51 @@ loop:
 	VPDPBUSD     Z3, Z4, Z2
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R8
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_4(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_4(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -7998,6 +8281,11 @@ TEXT ·int8VNNINarrow_4(SB), NOSPLIT, $0-56
 	LEAQ   (DX)(DX*2), R8
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R9
 
 loop:
 	VMOVDQU64    (BX), Z4
@@ -8011,43 +8299,55 @@ loop:
 	VPDPBUSD     Z4, Z5, Z3
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R9
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	ADDQ   DI, AX
-	VPADDD (AX), Z3, Z3
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z3, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z3, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_5(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z3, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_5(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -8057,6 +8357,11 @@ TEXT ·int8VNNINarrow_5(SB), NOSPLIT, $0-56
 	LEAQ   (CX)(DX*4), R9
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU64    (BX), Z5
@@ -8073,47 +8378,60 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	ADDQ   DI, AX
-	VPADDD (AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z3, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z3, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_6(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z3, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_6(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -8124,6 +8442,11 @@ TEXT ·int8VNNINarrow_6(SB), NOSPLIT, $0-56
 	LEAQ   (CX)(DX*4), R9
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU64    (BX), Z6
@@ -8142,51 +8465,64 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	ADDQ   DI, AX
-	VPADDD (AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	ADDQ   DI, AX
-	VPADDD (AX), Z5, Z5
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z3, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z5, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z3, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z5, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_7(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z3, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z5, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_7(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -8198,6 +8534,11 @@ TEXT ·int8VNNINarrow_7(SB), NOSPLIT, $0-56
 	LEAQ   (CX)(DX*4), R9
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU64    (BX), Z7
@@ -8218,55 +8559,68 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	ADDQ   DI, AX
-	VPADDD (AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	ADDQ   DI, AX
-	VPADDD (AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z3, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z5, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z3, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z5, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_8(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z3, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z5, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_8(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -8279,6 +8633,11 @@ TEXT ·int8VNNINarrow_8(SB), NOSPLIT, $0-56
 	LEAQ   (CX)(DX*4), R9
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU64    (BX), Z8
@@ -8301,59 +8660,72 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	ADDQ   DI, AX
-	VPADDD (AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	ADDQ   DI, AX
-	VPADDD (AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-	ADDQ   DI, AX
-	VPADDD (AX), Z7, Z7
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z3, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z5, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z7, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z3, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z5, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z7, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_9(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_9(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z3, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z5, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z7, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_9(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_9(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -8368,6 +8740,11 @@ TEXT ·int8VNNINarrow_9(SB), NOSPLIT, $0-56
 	LEAQ   (R9)(DX*4), R10
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R11
 
 loop:
 	VMOVDQU64    (BX), Z9
@@ -8393,63 +8770,77 @@ loop:
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000004, R10
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R11
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	ADDQ         DI, R10
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	ADDQ   DI, AX
-	VPADDD (AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	ADDQ   DI, AX
-	VPADDD (AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-	ADDQ   DI, AX
-	VPADDD (AX), Z7, Z7
-	ADDQ   DI, AX
-	VPADDD (AX), Z8, Z8
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z3, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z5, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z7, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z8, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z3, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z5, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z7, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z8, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_10(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_10(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z3, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z5, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z7, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z8, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_10(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_10(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -8465,6 +8856,11 @@ TEXT ·int8VNNINarrow_10(SB), NOSPLIT, $0-56
 	LEAQ   (R9)(DX*4), R10
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R11
 
 loop:
 	VMOVDQU64    (BX), Z10
@@ -8492,67 +8888,81 @@ loop:
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000004, R10
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R11
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	ADDQ         DI, R10
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	ADDQ   DI, AX
-	VPADDD (AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	ADDQ   DI, AX
-	VPADDD (AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-	ADDQ   DI, AX
-	VPADDD (AX), Z7, Z7
-	ADDQ   DI, AX
-	VPADDD (AX), Z8, Z8
-	ADDQ   DI, AX
-	VPADDD (AX), Z9, Z9
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z3, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z5, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z7, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z8, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z9, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z3, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z5, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z7, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z8, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z9, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_11(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_11(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z3, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z5, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z7, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z8, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z9, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_11(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_11(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -8569,6 +8979,11 @@ TEXT ·int8VNNINarrow_11(SB), NOSPLIT, $0-56
 	LEAQ   (R9)(DX*4), R10
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R11
 
 loop:
 	VMOVDQU64    (BX), Z11
@@ -8598,71 +9013,85 @@ loop:
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000004, R10
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R11
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	ADDQ         DI, R10
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	ADDQ   DI, AX
-	VPADDD (AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	ADDQ   DI, AX
-	VPADDD (AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-	ADDQ   DI, AX
-	VPADDD (AX), Z7, Z7
-	ADDQ   DI, AX
-	VPADDD (AX), Z8, Z8
-	ADDQ   DI, AX
-	VPADDD (AX), Z9, Z9
-	ADDQ   DI, AX
-	VPADDD (AX), Z10, Z10
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z3, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z5, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z7, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z8, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z9, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z10, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z3, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z5, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z7, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z8, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z9, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z10, (AX)
 	VZEROUPPER
 	RET
 
-// func int8VNNINarrow_12(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
-// Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·int8VNNINarrow_12(SB), NOSPLIT, $0-56
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z3, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z5, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z7, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z8, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z9, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z10, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8VNNINarrow_12(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
+// Requires: AVX, AVX512F, AVX512VNNI, BMI2
+TEXT ·int8VNNINarrow_12(SB), NOSPLIT, $0-72
 	MOVQ   k4+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	MOVQ   b+24(FP), BX
-	MOVQ   c+32(FP), SI
-	MOVQ   ldc+40(FP), DI
-	SHLQ   $0x02, DI
+	MOVQ   taps+48(FP), SI
+	MOVQ   tapStride+56(FP), DI
+	MOVQ   AX, R8
+	SHLQ   $0x02, R8
+	SUBQ   R8, DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -8680,6 +9109,11 @@ TEXT ·int8VNNINarrow_12(SB), NOSPLIT, $0-56
 	LEAQ   (R9)(DX*4), R10
 	TESTQ  AX, AX
 	JZ     store
+	TESTQ  SI, SI
+	JZ     store
+
+tap:
+	MOVQ AX, R11
 
 loop:
 	VMOVDQU64    (BX), Z12
@@ -8711,75 +9145,89 @@ loop:
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000004, R10
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R11
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	ADDQ         DI, R10
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Z0, Z0
-	ADDQ   DI, AX
-	VPADDD (AX), Z1, Z1
-	ADDQ   DI, AX
-	VPADDD (AX), Z2, Z2
-	ADDQ   DI, AX
-	VPADDD (AX), Z3, Z3
-	ADDQ   DI, AX
-	VPADDD (AX), Z4, Z4
-	ADDQ   DI, AX
-	VPADDD (AX), Z5, Z5
-	ADDQ   DI, AX
-	VPADDD (AX), Z6, Z6
-	ADDQ   DI, AX
-	VPADDD (AX), Z7, Z7
-	ADDQ   DI, AX
-	VPADDD (AX), Z8, Z8
-	ADDQ   DI, AX
-	VPADDD (AX), Z9, Z9
-	ADDQ   DI, AX
-	VPADDD (AX), Z10, Z10
-	ADDQ   DI, AX
-	VPADDD (AX), Z11, Z11
-
-overwrite:
-	VMOVDQU64 Z0, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z1, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z2, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z3, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z4, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z5, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z6, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z7, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z8, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z9, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z10, (SI)
-	ADDQ      DI, SI
-	VMOVDQU64 Z11, (SI)
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      cols+64(FP), DX
+	CMPQ      DX, $0x00000010
+	JL        partial
+	VMOVDQU64 Z0, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z2, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z3, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z4, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z5, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z6, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z7, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z8, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z9, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z10, (AX)
+	ADDQ      CX, AX
+	VMOVDQU64 Z11, (AX)
 	VZEROUPPER
 	RET
 
-// func int8MADD_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVDQU32 Z0, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z1, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z2, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z3, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z4, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z5, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z6, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z7, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z8, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z9, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z10, K1, (AX)
+	ADDQ      CX, AX
+	VMOVDQU32 Z11, K1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8MADD_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADD_1(SB), NOSPLIT, $0-56
+TEXT ·int8MADD_1(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPCMPEQW Y2, Y2, Y2
@@ -8787,6 +9235,11 @@ TEXT ·int8MADD_1(SB), NOSPLIT, $0-56
 	LEAQ     (DX)(DX*2), DX
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, DX
 
 loop:
 	VMOVDQU      (BX), Y3
@@ -8800,33 +9253,46 @@ loop:
 	VPADDD       Y3, Y1, Y1
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         DX
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	VPADDD 32(AX), Y1, Y1
-
-overwrite:
-	VMOVDQU Y0, (SI)
-	VMOVDQU Y1, 32(SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), CX
+	CMPQ    CX, $0x00000010
+	JL      partial
+	VMOVDQU Y0, (AX)
+	VMOVDQU Y1, 32(AX)
 	VZEROUPPER
 	RET
 
-// func int8MADD_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     int8Iota<>+0(SB), Y2, Y3
+	VPCMPGTD     int8Iota<>+32(SB), Y2, Y2
+	VPMASKMOVD   Y0, Y3, (AX)
+	VPMASKMOVD   Y1, Y2, 32(AX)
+	VZEROUPPER
+	RET
+
+// func int8MADD_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADD_2(SB), NOSPLIT, $0-56
+TEXT ·int8MADD_2(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPXOR    Y2, Y2, Y2
@@ -8836,6 +9302,11 @@ TEXT ·int8MADD_2(SB), NOSPLIT, $0-56
 	LEAQ     (DX)(DX*2), R8
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, R8
 
 loop:
 	VMOVDQU      (BX), Y5
@@ -8856,39 +9327,52 @@ loop:
 	VPADDD       Y5, Y3, Y3
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R8
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	VPADDD 32(AX), Y1, Y1
-	ADDQ   DI, AX
-	VPADDD (AX), Y2, Y2
-	VPADDD 32(AX), Y3, Y3
-
-overwrite:
-	VMOVDQU Y0, (SI)
-	VMOVDQU Y1, 32(SI)
-	ADDQ    DI, SI
-	VMOVDQU Y2, (SI)
-	VMOVDQU Y3, 32(SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), DX
+	CMPQ    DX, $0x00000010
+	JL      partial
+	VMOVDQU Y0, (AX)
+	VMOVDQU Y1, 32(AX)
+	ADDQ    CX, AX
+	VMOVDQU Y2, (AX)
+	VMOVDQU Y3, 32(AX)
 	VZEROUPPER
 	RET
 
-// func int8MADD_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        DX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     int8Iota<>+0(SB), Y4, Y5
+	VPCMPGTD     int8Iota<>+32(SB), Y4, Y4
+	VPMASKMOVD   Y0, Y5, (AX)
+	VPMASKMOVD   Y1, Y4, 32(AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y2, Y5, (AX)
+	VPMASKMOVD   Y3, Y4, 32(AX)
+	VZEROUPPER
+	RET
+
+// func int8MADD_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADD_3(SB), NOSPLIT, $0-56
+TEXT ·int8MADD_3(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPXOR    Y2, Y2, Y2
@@ -8900,6 +9384,11 @@ TEXT ·int8MADD_3(SB), NOSPLIT, $0-56
 	LEAQ     (DX)(DX*2), R8
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, R8
 
 loop:
 	VMOVDQU      (BX), Y7
@@ -8927,45 +9416,58 @@ loop:
 	VPADDD       Y7, Y5, Y5
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R8
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	VPADDD 32(AX), Y1, Y1
-	ADDQ   DI, AX
-	VPADDD (AX), Y2, Y2
-	VPADDD 32(AX), Y3, Y3
-	ADDQ   DI, AX
-	VPADDD (AX), Y4, Y4
-	VPADDD 32(AX), Y5, Y5
-
-overwrite:
-	VMOVDQU Y0, (SI)
-	VMOVDQU Y1, 32(SI)
-	ADDQ    DI, SI
-	VMOVDQU Y2, (SI)
-	VMOVDQU Y3, 32(SI)
-	ADDQ    DI, SI
-	VMOVDQU Y4, (SI)
-	VMOVDQU Y5, 32(SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), DX
+	CMPQ    DX, $0x00000010
+	JL      partial
+	VMOVDQU Y0, (AX)
+	VMOVDQU Y1, 32(AX)
+	ADDQ    CX, AX
+	VMOVDQU Y2, (AX)
+	VMOVDQU Y3, 32(AX)
+	ADDQ    CX, AX
+	VMOVDQU Y4, (AX)
+	VMOVDQU Y5, 32(AX)
 	VZEROUPPER
 	RET
 
-// func int8MADD_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        DX, X6
+	VPBROADCASTD X6, Y6
+	VPCMPGTD     int8Iota<>+0(SB), Y6, Y7
+	VPCMPGTD     int8Iota<>+32(SB), Y6, Y6
+	VPMASKMOVD   Y0, Y7, (AX)
+	VPMASKMOVD   Y1, Y6, 32(AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y2, Y7, (AX)
+	VPMASKMOVD   Y3, Y6, 32(AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y4, Y7, (AX)
+	VPMASKMOVD   Y5, Y6, 32(AX)
+	VZEROUPPER
+	RET
+
+// func int8MADD_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADD_4(SB), NOSPLIT, $0-56
+TEXT ·int8MADD_4(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPXOR    Y2, Y2, Y2
@@ -8979,6 +9481,11 @@ TEXT ·int8MADD_4(SB), NOSPLIT, $0-56
 	LEAQ     (DX)(DX*2), R8
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, R9
 
 loop:
 	VMOVDQU      (BX), Y9
@@ -9013,57 +9520,75 @@ loop:
 	VPADDD       Y9, Y7, Y7
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000040, BX
-	DECQ         AX
+	DECQ         R9
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	VPADDD 32(AX), Y1, Y1
-	ADDQ   DI, AX
-	VPADDD (AX), Y2, Y2
-	VPADDD 32(AX), Y3, Y3
-	ADDQ   DI, AX
-	VPADDD (AX), Y4, Y4
-	VPADDD 32(AX), Y5, Y5
-	ADDQ   DI, AX
-	VPADDD (AX), Y6, Y6
-	VPADDD 32(AX), Y7, Y7
-
-overwrite:
-	VMOVDQU Y0, (SI)
-	VMOVDQU Y1, 32(SI)
-	ADDQ    DI, SI
-	VMOVDQU Y2, (SI)
-	VMOVDQU Y3, 32(SI)
-	ADDQ    DI, SI
-	VMOVDQU Y4, (SI)
-	VMOVDQU Y5, 32(SI)
-	ADDQ    DI, SI
-	VMOVDQU Y6, (SI)
-	VMOVDQU Y7, 32(SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), DX
+	CMPQ    DX, $0x00000010
+	JL      partial
+	VMOVDQU Y0, (AX)
+	VMOVDQU Y1, 32(AX)
+	ADDQ    CX, AX
+	VMOVDQU Y2, (AX)
+	VMOVDQU Y3, 32(AX)
+	ADDQ    CX, AX
+	VMOVDQU Y4, (AX)
+	VMOVDQU Y5, 32(AX)
+	ADDQ    CX, AX
+	VMOVDQU Y6, (AX)
+	VMOVDQU Y7, 32(AX)
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        DX, X8
+	VPBROADCASTD X8, Y8
+	VPCMPGTD     int8Iota<>+0(SB), Y8, Y9
+	VPCMPGTD     int8Iota<>+32(SB), Y8, Y8
+	VPMASKMOVD   Y0, Y9, (AX)
+	VPMASKMOVD   Y1, Y8, 32(AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y2, Y9, (AX)
+	VPMASKMOVD   Y3, Y8, 32(AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y4, Y9, (AX)
+	VPMASKMOVD   Y5, Y8, 32(AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y6, Y9, (AX)
+	VPMASKMOVD   Y7, Y8, 32(AX)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_1(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_1(SB), NOSPLIT, $0-56
+TEXT ·int8MADDNarrow_1(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPCMPEQW Y1, Y1, Y1
 	VPSRLW   $0x0f, Y1, Y1
 	LEAQ     (DX)(DX*2), DX
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, DX
 
 loop:
 	VMOVDQU      (BX), Y2
@@ -9073,31 +9598,43 @@ loop:
 	VPADDD       Y2, Y0, Y0
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000020, BX
-	DECQ         AX
+	DECQ         DX
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-
-overwrite:
-	VMOVDQU Y0, (SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), CX
+	CMPQ    CX, $0x00000008
+	JL      partial
+	VMOVDQU Y0, (AX)
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     int8Iota<>+0(SB), Y1, Y1
+	VPMASKMOVD   Y0, Y1, (AX)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_2(SB), NOSPLIT, $0-56
+TEXT ·int8MADDNarrow_2(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPCMPEQW Y2, Y2, Y2
@@ -9105,6 +9642,11 @@ TEXT ·int8MADDNarrow_2(SB), NOSPLIT, $0-56
 	LEAQ     (DX)(DX*2), R8
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, R8
 
 loop:
 	VMOVDQU      (BX), Y3
@@ -9118,35 +9660,47 @@ loop:
 	VPADDD       Y3, Y1, Y1
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000020, BX
-	DECQ         AX
+	DECQ         R8
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	ADDQ   DI, AX
-	VPADDD (AX), Y1, Y1
-
-overwrite:
-	VMOVDQU Y0, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y1, (SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), DX
+	CMPQ    DX, $0x00000008
+	JL      partial
+	VMOVDQU Y0, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y1, (AX)
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        DX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     int8Iota<>+0(SB), Y2, Y2
+	VPMASKMOVD   Y0, Y2, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y1, Y2, (AX)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_3(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_3(SB), NOSPLIT, $0-56
+TEXT ·int8MADDNarrow_3(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPXOR    Y2, Y2, Y2
@@ -9155,6 +9709,11 @@ TEXT ·int8MADDNarrow_3(SB), NOSPLIT, $0-56
 	LEAQ     (DX)(DX*2), R8
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, R8
 
 loop:
 	VMOVDQU      (BX), Y4
@@ -9172,39 +9731,51 @@ loop:
 	VPADDD       Y4, Y2, Y2
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000020, BX
-	DECQ         AX
+	DECQ         R8
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	ADDQ   DI, AX
-	VPADDD (AX), Y1, Y1
-	ADDQ   DI, AX
-	VPADDD (AX), Y2, Y2
-
-overwrite:
-	VMOVDQU Y0, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y1, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y2, (SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), DX
+	CMPQ    DX, $0x00000008
+	JL      partial
+	VMOVDQU Y0, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y1, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y2, (AX)
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     int8Iota<>+0(SB), Y3, Y3
+	VPMASKMOVD   Y0, Y3, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y1, Y3, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y2, Y3, (AX)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_4(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_4(SB), NOSPLIT, $0-56
+TEXT ·int8MADDNarrow_4(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPXOR    Y2, Y2, Y2
@@ -9214,6 +9785,11 @@ TEXT ·int8MADDNarrow_4(SB), NOSPLIT, $0-56
 	LEAQ     (DX)(DX*2), R8
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, R9
 
 loop:
 	VMOVDQU      (BX), Y5
@@ -9235,43 +9811,55 @@ loop:
 	VPADDD       Y5, Y3, Y3
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000020, BX
-	DECQ         AX
+	DECQ         R9
 	JNZ          loop
+	ADDQ         DI, CX
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	ADDQ   DI, AX
-	VPADDD (AX), Y1, Y1
-	ADDQ   DI, AX
-	VPADDD (AX), Y2, Y2
-	ADDQ   DI, AX
-	VPADDD (AX), Y3, Y3
-
-overwrite:
-	VMOVDQU Y0, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y1, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y2, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y3, (SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), DX
+	CMPQ    DX, $0x00000008
+	JL      partial
+	VMOVDQU Y0, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y1, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y2, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y3, (AX)
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        DX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     int8Iota<>+0(SB), Y4, Y4
+	VPMASKMOVD   Y0, Y4, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y1, Y4, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y2, Y4, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y3, Y4, (AX)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_5(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_5(SB), NOSPLIT, $0-56
+TEXT ·int8MADDNarrow_5(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPXOR    Y2, Y2, Y2
@@ -9283,6 +9871,11 @@ TEXT ·int8MADDNarrow_5(SB), NOSPLIT, $0-56
 	LEAQ     (CX)(DX*4), R9
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU      (BX), Y6
@@ -9309,47 +9902,60 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000020, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	ADDQ   DI, AX
-	VPADDD (AX), Y1, Y1
-	ADDQ   DI, AX
-	VPADDD (AX), Y2, Y2
-	ADDQ   DI, AX
-	VPADDD (AX), Y3, Y3
-	ADDQ   DI, AX
-	VPADDD (AX), Y4, Y4
-
-overwrite:
-	VMOVDQU Y0, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y1, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y2, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y3, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y4, (SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), DX
+	CMPQ    DX, $0x00000008
+	JL      partial
+	VMOVDQU Y0, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y1, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y2, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y3, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y4, (AX)
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        DX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPGTD     int8Iota<>+0(SB), Y5, Y5
+	VPMASKMOVD   Y0, Y5, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y1, Y5, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y2, Y5, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y3, Y5, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y4, Y5, (AX)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_6(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_6(SB), NOSPLIT, $0-56
+TEXT ·int8MADDNarrow_6(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPXOR    Y2, Y2, Y2
@@ -9362,6 +9968,11 @@ TEXT ·int8MADDNarrow_6(SB), NOSPLIT, $0-56
 	LEAQ     (CX)(DX*4), R9
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU      (BX), Y7
@@ -9392,51 +10003,64 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000020, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	ADDQ   DI, AX
-	VPADDD (AX), Y1, Y1
-	ADDQ   DI, AX
-	VPADDD (AX), Y2, Y2
-	ADDQ   DI, AX
-	VPADDD (AX), Y3, Y3
-	ADDQ   DI, AX
-	VPADDD (AX), Y4, Y4
-	ADDQ   DI, AX
-	VPADDD (AX), Y5, Y5
-
-overwrite:
-	VMOVDQU Y0, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y1, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y2, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y3, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y4, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y5, (SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), DX
+	CMPQ    DX, $0x00000008
+	JL      partial
+	VMOVDQU Y0, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y1, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y2, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y3, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y4, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y5, (AX)
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        DX, X6
+	VPBROADCASTD X6, Y6
+	VPCMPGTD     int8Iota<>+0(SB), Y6, Y6
+	VPMASKMOVD   Y0, Y6, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y1, Y6, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y2, Y6, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y3, Y6, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y4, Y6, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y5, Y6, (AX)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_7(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_7(SB), NOSPLIT, $0-56
+TEXT ·int8MADDNarrow_7(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPXOR    Y2, Y2, Y2
@@ -9450,6 +10074,11 @@ TEXT ·int8MADDNarrow_7(SB), NOSPLIT, $0-56
 	LEAQ     (CX)(DX*4), R9
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU      (BX), Y8
@@ -9484,55 +10113,68 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000020, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	ADDQ   DI, AX
-	VPADDD (AX), Y1, Y1
-	ADDQ   DI, AX
-	VPADDD (AX), Y2, Y2
-	ADDQ   DI, AX
-	VPADDD (AX), Y3, Y3
-	ADDQ   DI, AX
-	VPADDD (AX), Y4, Y4
-	ADDQ   DI, AX
-	VPADDD (AX), Y5, Y5
-	ADDQ   DI, AX
-	VPADDD (AX), Y6, Y6
-
-overwrite:
-	VMOVDQU Y0, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y1, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y2, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y3, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y4, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y5, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y6, (SI)
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), DX
+	CMPQ    DX, $0x00000008
+	JL      partial
+	VMOVDQU Y0, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y1, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y2, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y3, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y4, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y5, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y6, (AX)
 	VZEROUPPER
 	RET
 
-// func int8MADDNarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+partial:
+	VMOVD        DX, X7
+	VPBROADCASTD X7, Y7
+	VPCMPGTD     int8Iota<>+0(SB), Y7, Y7
+	VPMASKMOVD   Y0, Y7, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y1, Y7, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y2, Y7, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y3, Y7, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y4, Y7, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y5, Y7, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y6, Y7, (AX)
+	VZEROUPPER
+	RET
+
+// func int8MADDNarrow_8(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)
 // Requires: AVX, AVX2
-TEXT ·int8MADDNarrow_8(SB), NOSPLIT, $0-56
+TEXT ·int8MADDNarrow_8(SB), NOSPLIT, $0-72
 	MOVQ     k4+0(FP), AX
 	MOVQ     a+8(FP), CX
 	MOVQ     lda+16(FP), DX
 	MOVQ     b+24(FP), BX
-	MOVQ     c+32(FP), SI
-	MOVQ     ldc+40(FP), DI
-	SHLQ     $0x02, DI
+	MOVQ     taps+48(FP), SI
+	MOVQ     tapStride+56(FP), DI
+	MOVQ     AX, R8
+	SHLQ     $0x02, R8
+	SUBQ     R8, DI
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPXOR    Y2, Y2, Y2
@@ -9547,6 +10189,11 @@ TEXT ·int8MADDNarrow_8(SB), NOSPLIT, $0-56
 	LEAQ     (CX)(DX*4), R9
 	TESTQ    AX, AX
 	JZ       store
+	TESTQ    SI, SI
+	JZ       store
+
+tap:
+	MOVQ AX, R10
 
 loop:
 	VMOVDQU      (BX), Y9
@@ -9585,46 +10232,57 @@ loop:
 	ADDQ         $0x00000004, CX
 	ADDQ         $0x00000004, R9
 	ADDQ         $0x00000020, BX
-	DECQ         AX
+	DECQ         R10
 	JNZ          loop
+	ADDQ         DI, CX
+	ADDQ         DI, R9
+	DECQ         SI
+	JNZ          tap
 
 store:
-	MOVQ   accumulate+48(FP), AX
-	TESTQ  AX, AX
-	JZ     overwrite
-	MOVQ   SI, AX
-	VPADDD (AX), Y0, Y0
-	ADDQ   DI, AX
-	VPADDD (AX), Y1, Y1
-	ADDQ   DI, AX
-	VPADDD (AX), Y2, Y2
-	ADDQ   DI, AX
-	VPADDD (AX), Y3, Y3
-	ADDQ   DI, AX
-	VPADDD (AX), Y4, Y4
-	ADDQ   DI, AX
-	VPADDD (AX), Y5, Y5
-	ADDQ   DI, AX
-	VPADDD (AX), Y6, Y6
-	ADDQ   DI, AX
-	VPADDD (AX), Y7, Y7
+	MOVQ    c+32(FP), AX
+	MOVQ    ldc+40(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    cols+64(FP), DX
+	CMPQ    DX, $0x00000008
+	JL      partial
+	VMOVDQU Y0, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y1, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y2, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y3, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y4, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y5, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y6, (AX)
+	ADDQ    CX, AX
+	VMOVDQU Y7, (AX)
+	VZEROUPPER
+	RET
 
-overwrite:
-	VMOVDQU Y0, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y1, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y2, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y3, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y4, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y5, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y6, (SI)
-	ADDQ    DI, SI
-	VMOVDQU Y7, (SI)
+partial:
+	VMOVD        DX, X8
+	VPBROADCASTD X8, Y8
+	VPCMPGTD     int8Iota<>+0(SB), Y8, Y8
+	VPMASKMOVD   Y0, Y8, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y1, Y8, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y2, Y8, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y3, Y8, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y4, Y8, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y5, Y8, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y6, Y8, (AX)
+	ADDQ         CX, AX
+	VPMASKMOVD   Y7, Y8, (AX)
 	VZEROUPPER
 	RET
 
@@ -9733,6 +10391,34 @@ loop:
 	ADDQ      $0x00000020, DX
 	ADDQ      $0x00000020, BX
 	DECQ      SI
+	JNZ       loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func maxF32AVX2(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX
+TEXT ·maxF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ  dst+0(FP), AX
+	MOVQ  a+8(FP), CX
+	MOVQ  b+16(FP), DX
+	MOVQ  n+24(FP), BX
+	SHRQ  $0x03, BX
+	TESTQ BX, BX
+	JZ    done
+
+loop:
+	VMOVUPS   (CX), Y0
+	VMOVUPS   (DX), Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VMAXPS    Y1, Y0, Y1
+	VBLENDVPS Y2, Y0, Y1, Y1
+	VMOVUPS   Y1, (AX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	DECQ      BX
 	JNZ       loop
 
 done:

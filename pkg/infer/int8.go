@@ -14,8 +14,11 @@ import "unsafe"
 // symmetric), so no product pair can saturate either way.
 
 // int8Kernel computes an mr×nr int32 block (see int8.go in internal/asmgen):
-// k4 groups of 4 along k, A rows lda bytes apart, C rows ldc elements apart.
-type int8Kernel func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)
+// k4 groups of 4 along k, A rows lda bytes apart, C rows ldc elements apart,
+// summed over taps such products with A tapStride bytes further each time
+// (a convolution's kernel rows; taps 1 is a plain GEMM); C's first cols
+// columns (all when cols ≥ nr) overwritten.
+type int8Kernel func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps, tapStride, cols int)
 
 // int8Family is a set of integer kernels on panels nr wide, for every row
 // count 1..mr (index r-1).
@@ -71,25 +74,16 @@ func packInt8(w []int8, k, n, nr int) *packedInt8 {
 }
 
 // gemm computes C [m, n] (row stride ldc) = A [m, k] (row stride lda bytes,
-// at least 4·k4, zero from k to 4·k4) · W. tile is scratch of at least
-// mr·nr int32 for a panel sticking out on the right.
-func (f *int8Family) gemm(a []uint8, lda, m int, w *packedInt8, c []int32, ldc int, tile []int32) {
+// at least 4·k4, zero from k to 4·k4) · W.
+func (f *int8Family) gemm(a []uint8, lda, m int, w *packedInt8, c []int32, ldc int) {
 	nr := f.nr
+	_ = c[(m-1)*ldc+w.n-1]
 	for i := 0; i < m; i += f.mr {
-		rows := min(f.mr, m-i)
-		kern := f.micro[rows-1]
+		kern := f.micro[min(f.mr, m-i)-1]
 		ap := &a[i*lda]
 		for p := 0; p < w.count(); p++ {
-			bp := &w.panels[p*w.k4*nr*4]
 			col := p * nr
-			if cols := w.n - col; cols < nr {
-				kern(w.k4, ap, lda, bp, &tile[0], nr, 0)
-				for r := 0; r < rows; r++ {
-					copy(c[(i+r)*ldc+col:(i+r)*ldc+col+cols], tile[r*nr:])
-				}
-				continue
-			}
-			kern(w.k4, ap, lda, bp, &c[i*ldc+col], ldc, 0)
+			kern(w.k4, ap, lda, &w.panels[p*w.k4*nr*4], &c[i*ldc+col], ldc, 1, 0, w.n-col)
 		}
 	}
 }
@@ -99,69 +93,79 @@ var portableInt8 = func() *int8Family {
 	const mr, nr = 4, 16
 	f := &int8Family{mr: mr, nr: nr, quantize: quantizeRow, requant: requantRow}
 	for rows := 1; rows <= mr; rows++ {
-		f.micro = append(f.micro, func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int) {
-			int8Go(rows, nr, k4, a, lda, b, c, ldc, accumulate)
+		f.micro = append(f.micro, func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps, tapStride, cols int) {
+			int8Go(rows, nr, k4, a, lda, b, c, ldc, taps, tapStride, min(cols, nr))
 		})
 	}
 	return f
 }()
 
-func int8Go(rows, nr, k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int) {
-	bs := unsafe.Slice(b, k4*nr*4)
-	as := unsafe.Slice(a, (rows-1)*lda+4*k4)
-	cs := unsafe.Slice(c, (rows-1)*ldc+nr)
+func int8Go(rows, nr, k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps, tapStride, cols int) {
+	if taps == 0 {
+		return
+	}
+	bs := unsafe.Slice(b, taps*k4*nr*4)
+	as := unsafe.Slice(a, (taps-1)*tapStride+(rows-1)*lda+4*k4)
+	cs := unsafe.Slice(c, (rows-1)*ldc+cols)
 	for r := 0; r < rows; r++ {
 		var acc [16]int32
-		ar := as[r*lda : r*lda+4*k4]
-		for g := 0; g < k4; g++ {
-			a0, a1, a2, a3 := int32(ar[4*g]), int32(ar[4*g+1]), int32(ar[4*g+2]), int32(ar[4*g+3])
-			bg := bs[g*nr*4 : (g+1)*nr*4]
-			for j := 0; j < nr; j++ {
-				acc[j] += a0*int32(bg[4*j]) + a1*int32(bg[4*j+1]) + a2*int32(bg[4*j+2]) + a3*int32(bg[4*j+3])
+		for t := 0; t < taps; t++ {
+			ar := as[t*tapStride+r*lda : t*tapStride+r*lda+4*k4]
+			for g := 0; g < k4; g++ {
+				a0, a1, a2, a3 := int32(ar[4*g]), int32(ar[4*g+1]), int32(ar[4*g+2]), int32(ar[4*g+3])
+				bg := bs[(t*k4+g)*nr*4 : (t*k4+g+1)*nr*4]
+				for j := 0; j < nr; j++ {
+					acc[j] += a0*int32(bg[4*j]) + a1*int32(bg[4*j+1]) + a2*int32(bg[4*j+2]) + a3*int32(bg[4*j+3])
+				}
 			}
 		}
-		out := cs[r*ldc : r*ldc+nr]
-		if accumulate != 0 {
-			for j := range out {
-				out[j] += acc[j]
-			}
-		} else {
-			copy(out, acc[:nr])
+		copy(cs[r*ldc:r*ldc+cols], acc[:cols])
+	}
+}
+
+// convRow computes one output row of an int8 convolution, m GEMM rows,
+// reading the patches in place: for each kernel row ky, the m positions'
+// bytes lie lda = stride·c apart in image row base + ky·rowBytes, k·c
+// consecutive bytes each, and w holds the weights' kernel rows one after
+// another, each padded to a multiple of 4 with zero weights (so the up to
+// 3 bytes a group reads past a run, the next pixel's, add nothing): the
+// kernels sum the kernel rows as taps rowBytes apart, one call per block.
+func (f *int8Family) convRow(image []uint8, base, rowBytes, lda, m int, w *packedInt8, taps int, c []int32, ldc int) {
+	nr := f.nr
+	k4 := w.k4 / taps // groups per kernel row
+	_ = c[(m-1)*ldc+w.n-1]
+	_ = image[base+(taps-1)*rowBytes+(m-1)*lda+4*k4-1]
+	for i := 0; i < m; i += f.mr {
+		kern := f.micro[min(f.mr, m-i)-1]
+		ap := &image[base+i*lda]
+		for p := 0; p < w.count(); p++ {
+			col := p * nr
+			kern(k4, ap, lda, &w.panels[p*w.k4*nr*4], &c[i*ldc+col], ldc, taps, rowBytes, w.n-col)
 		}
 	}
 }
 
-// convRow computes one output row of an int8 convolution, m positions,
-// reading the patches in place: for each kernel row ky, the m positions'
-// bytes lie lda = stride·c apart in image row base + ky·rowBytes, k·c
-// consecutive bytes each — an ordinary GEMM with the ky-th slice of the
-// weights (packs[ky]), whose block is added to the previous rows'. Each
-// slice is padded to a multiple of 4 with zero weights, so the up to 3
-// bytes a group reads past a run (the next pixel's) add nothing.
-func (f *int8Family) convRow(image []uint8, base, rowBytes, lda, m int, packs []*packedInt8, c []int32, ldc int, tile []int32) {
-	nr := f.nr
-	w0 := packs[0]
-	for i := 0; i < m; i += f.mr {
-		rows := min(f.mr, m-i)
-		kern := f.micro[rows-1]
-		for p := 0; p < w0.count(); p++ {
-			col := p * nr
-			cols := w0.n - col
-			for ky, w := range packs {
-				ap := &image[base+ky*rowBytes+i*lda]
-				bp := &w.panels[p*w.k4*nr*4]
-				acc := min(ky, 1)
-				if cols < nr {
-					kern(w.k4, ap, lda, bp, &tile[0], nr, acc)
-				} else {
-					kern(w.k4, ap, lda, bp, &c[i*ldc+col], ldc, acc)
-				}
-			}
-			if cols < nr {
-				for r := 0; r < rows; r++ {
-					copy(c[(i+r)*ldc+col:(i+r)*ldc+col+cols], tile[r*nr:])
+// packTaps packs a convolution's weights [k, k, c, n] for convRow with
+// pixels adjacent outputs per GEMM row: a row's tap ky reads the
+// (k + (pixels−1)·stride)·c bytes its pixels' patches cover in image row
+// ky, and pixel p's n columns hold the weights of kernel column kx at
+// byte (kx + p·stride)·c, zero elsewhere. Each tap is padded to a
+// multiple of 4 bytes with zero weights.
+func packTaps(w []int8, k, c, stride, n, pixels, nr int) *packedInt8 {
+	span := (k + (pixels-1)*stride) * c
+	padded := (span + 3) / 4 * 4
+	cols := pixels * n
+	rows := make([]int8, k*padded*cols)
+	for ky := range k {
+		for p := range pixels {
+			for kx := range k {
+				for ch := range c {
+					src := ((ky*k+kx)*c + ch) * n
+					dst := (ky*padded+(kx+p*stride)*c+ch)*cols + p*n
+					copy(rows[dst:dst+n], w[src:src+n])
 				}
 			}
 		}
 	}
+	return packInt8(rows, k*padded, cols, nr)
 }

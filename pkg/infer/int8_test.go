@@ -23,17 +23,34 @@ func naiveInt8GEMM(a []uint8, m, k int, w []int8, n int) []int64 {
 }
 
 // runInt8 multiplies with a family: A copied into rows padded to 4·k4
-// (zeros after k), as the kernels' contract asks.
-func runInt8(f *int8Family, a []uint8, m, k int, w []int8, n int) []int32 {
+// (zeros after k), as the kernels' contract asks, into C rows of n values
+// and 3 more, which must keep their canary (a panel past the layer's last
+// column stores only the columns there are).
+func runInt8(t *testing.T, f *int8Family, a []uint8, m, k int, w []int8, n int) []int32 {
+	t.Helper()
+	const canary, gap = -7777, 3
 	p := packInt8(w, k, n, f.nr)
 	lda := 4 * p.k4
 	padded := make([]uint8, m*lda)
 	for i := 0; i < m; i++ {
 		copy(padded[i*lda:i*lda+k], a[i*k:(i+1)*k])
 	}
-	c := make([]int32, m*n)
-	f.gemm(padded, lda, m, p, c, n, make([]int32, f.mr*f.nr))
-	return c
+	ldc := n + gap
+	c := make([]int32, m*ldc)
+	for i := range c {
+		c[i] = canary
+	}
+	f.gemm(padded, lda, m, p, c, ldc)
+	out := make([]int32, m*n)
+	for i := 0; i < m; i++ {
+		copy(out[i*n:], c[i*ldc:i*ldc+n])
+		for j := n; j < ldc; j++ {
+			if c[i*ldc+j] != canary {
+				t.Fatalf("nr %d, %d×%d×%d: C[%d][%d] past the last column was written (%d)", f.nr, m, k, n, i, j, c[i*ldc+j])
+			}
+		}
+	}
+	return out
 }
 
 // TestInt8KernelsAreExact: every integer kernel this machine runs, and the
@@ -60,7 +77,7 @@ func TestInt8KernelsAreExact(t *testing.T) {
 							w[i] = int8(127 - 254*(i%2)) // +127, -127, …
 						}
 					}
-					got, want := runInt8(f, a, m, k, w, n), naiveInt8GEMM(a, m, k, w, n)
+					got, want := runInt8(t, f, a, m, k, w, n), naiveInt8GEMM(a, m, k, w, n)
 					for i := range want {
 						if int64(got[i]) != want[i] {
 							t.Fatalf("%s nr %d %s %dx%dx%d: C[%d] = %d, want %d", ks.int8.name, f.nr, fill, m, k, n, i, got[i], want[i])
@@ -109,10 +126,9 @@ func BenchmarkInt8GEMM(b *testing.B) {
 			a[i] = uint8(r.IntN(128))
 		}
 		c := make([]int32, m*n)
-		tile := make([]int32, f.mr*f.nr)
 		b.Run(fmt.Sprintf("%s/int8-%s", ks.name, ks.int8.name), func(b *testing.B) {
 			for b.Loop() {
-				f.gemm(a, 4*p.k4, m, p, c, n, tile)
+				f.gemm(a, 4*p.k4, m, p, c, n)
 			}
 			b.ReportMetric(float64(2*m*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
 		})

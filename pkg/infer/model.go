@@ -23,13 +23,13 @@ type Model struct {
 	inSize  int
 	classes int
 	// scratch is the floats of per-worker scratch a step may use per
-	// task (im2col rows, the right-edge tile).
+	// task (im2col rows, the right-edge tile, a fused pooling's rows).
 	scratch int
 	// padSize is the floats per example of the zero-padded image buffer
 	// the implicit convolutions read.
 	padSize int
 	// scratch8 and scratch32 are the per-worker bytes and int32s the int8
-	// layers use per task (quantized rows; integer sums and the edge tile).
+	// layers use per task (quantized rows; integer sums).
 	scratch8, scratch32 int
 	// quantSize is the bytes per example of an int8 convolution's input,
 	// quantized once per call before its patches are gathered.
@@ -135,7 +135,8 @@ func (m *Model) Predict(x []float32, n int, logits []float32) error {
 // Trace is Predict that also shows visit every value of the graph as it is
 // computed — "input" (normalized) first, then each op's output in order,
 // n×(its size) values — except a convolution or dense output fused into
-// the addition after it. data is the model's buffer: read it, do not keep
+// the addition after it, and an int8 convolution's output fused into the
+// max pooling after it. data is the model's buffer: read it, do not keep
 // it. Calibration (observing activation ranges for int8) reads it.
 func (m *Model) Trace(x []float32, n int, logits []float32, visit func(value string, data []float32)) error {
 	return m.run(x, n, logits, visit)
@@ -228,7 +229,7 @@ func (m *Model) workspace(n int) *workspace {
 			ws.bufs[i] = make([]float32, n*size)
 		}
 		ws.padded = make([]float32, n*m.padSize)
-		ws.quantized = make([]uint8, n*m.quantSize+8) // +8: see im2colQuantized
+		ws.quantized = make([]uint8, n*m.quantSize+8) // +8: a group may read past the last image (see convRow)
 	}
 	if len(ws.scratch) == 0 {
 		ws.scratch = make([][]float32, Workers())

@@ -67,6 +67,26 @@ func (p *planner) plan() error {
 		}
 	}
 
+	// poolFor[j] is the max_pool op folded into int8 convolution j, which
+	// pools its requantized rows as it writes them: its output would
+	// otherwise be written and read again in float32, costing an int8
+	// LeNet-5 as much as its convolutions.
+	poolFor := map[int]int{}
+	for i, op := range g.Ops {
+		if op.Op != "max_pool" {
+			continue
+		}
+		j, ok := producer[op.Inputs[0]]
+		if !ok || consumers[op.Inputs[0]] != 1 || g.Ops[j].Op != "conv2d" || !g.Ops[j].Quantized(p.f.Tensors) {
+			continue
+		}
+		if _, res := residualFor[j]; res || p.fused[j] {
+			continue
+		}
+		poolFor[j] = i
+		p.fused[i] = true
+	}
+
 	for i, op := range g.Ops {
 		if p.fused[i] {
 			continue
@@ -109,6 +129,10 @@ func (p *planner) plan() error {
 			if op.Op == "conv2d" {
 				is.conv = p.geometry(op, in, out)
 				is.m = out[0] * out[1]
+				if pi, ok := poolFor[i]; ok {
+					is.pool = g.Ops[pi].Window
+					name = g.Ops[pi].Name
+				}
 			}
 			s = is
 		}
@@ -132,6 +156,7 @@ func (p *planner) plan() error {
 			s = cs
 		case op.Op == "max_pool":
 			s = &maxPoolStep{in: inSlot, h: in[0], w: in[1], c: in[2], window: op.Window}
+			p.m.scratch = max(p.m.scratch, 2*in[1]*in[2]) // a row's maxima, twice
 		case op.Op == "global_avg_pool":
 			s = &avgPoolStep{in: inSlot, positions: in[0] * in[1], c: in[2]}
 		case op.Op == "add":
@@ -142,7 +167,7 @@ func (p *planner) plan() error {
 		outSlot := p.alloc(name)
 		setOut(s, outSlot)
 		m.steps = append(m.steps, s)
-		m.stepValues = append(m.stepValues, stepValue{name: name, slot: outSlot, size: out.size()})
+		m.stepValues = append(m.stepValues, stepValue{name: name, slot: outSlot, size: p.shapes[name].size()})
 		switch gs := s.(type) {
 		case *gemmStep:
 			gs.prepare(m)
@@ -152,6 +177,9 @@ func (p *planner) plan() error {
 		p.releaseInputs(i, op)
 		if fu, ok := residualFor[i]; ok {
 			p.releaseInputs(fu.add, g.Ops[fu.add])
+		}
+		if pi, ok := poolFor[i]; ok {
+			p.releaseInputs(pi, g.Ops[pi])
 		}
 	}
 	m.outSlot = p.slotOf[g.Output]

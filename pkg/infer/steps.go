@@ -237,7 +237,7 @@ type maxPoolStep struct {
 
 func (s *maxPoolStep) run(m *Model, ws *workspace) {
 	call := &ws.calls.pool
-	*call = poolCall{s: s, in: ws.bufs[s.in], out: ws.bufs[s.out]}
+	*call = poolCall{s: s, max: m.kern.max, in: ws.bufs[s.in], out: ws.bufs[s.out], scratch: ws.scratch}
 	workers := Workers()
 	if s.h*s.w*s.c*ws.n < 50_000 {
 		workers = 1
@@ -248,33 +248,49 @@ func (s *maxPoolStep) run(m *Model, ws *workspace) {
 // poolCall pools one image per task.
 type poolCall struct {
 	s       *maxPoolStep
+	max     func(dst, a, b []float32)
 	in, out []float32
+	scratch [][]float32
 }
 
-func (p *poolCall) run(img, _ int) {
+func (p *poolCall) run(img, worker int) {
 	s := p.s
 	ho, wo, c, k := s.h/s.window, s.w/s.window, s.c, s.window
-	in := p.in[img*s.h*s.w*c : (img+1)*s.h*s.w*c]
+	rowLen := s.w * c
+	in := p.in[img*s.h*rowLen : (img+1)*s.h*rowLen]
 	out := p.out[img*ho*wo*c : (img+1)*ho*wo*c]
 	for oy := 0; oy < ho; oy++ {
-		for ox := 0; ox < wo; ox++ {
-			dst := out[(oy*wo+ox)*c:][:c]
-			first := (oy*k*s.w + ox*k) * c
-			copy(dst, in[first:first+c])
-			for ky := 0; ky < k; ky++ {
-				for kx := 0; kx < k; kx++ {
-					if ky == 0 && kx == 0 {
-						continue
-					}
-					src := in[first+(ky*s.w+kx)*c:][:c]
-					for j, v := range src {
-						if v > dst[j] || v != v {
-							dst[j] = v
-						}
-					}
-				}
-			}
+		poolRow(out[oy*wo*c:(oy+1)*wo*c], in[oy*k*rowLen:(oy+1)*k*rowLen], s.w, c, k, p.scratch[worker], p.max)
+	}
+}
+
+// poolRow writes one row of max-pooled outputs (⌊w/k⌋ pixels of c values)
+// from the k input rows of w pixels it covers, in two vector passes: down
+// the rows, then across, each position against the next k−1 pixels (c
+// apart), so that a layer of few channels (6 in LeNet-5) still fills
+// vectors; the windows' maxima are every k-th pixel of that. scratch
+// holds 2·w·c floats.
+func poolRow(dst, rows []float32, w, c, k int, scratch []float32, maxOf func(dst, a, b []float32)) {
+	rowLen, wo := w*c, w/k
+	down := rows[:rowLen]
+	if k > 1 {
+		down = scratch[:rowLen]
+		maxOf(down, rows[:rowLen], rows[rowLen:2*rowLen])
+		for ky := 2; ky < k; ky++ {
+			maxOf(down, down, rows[ky*rowLen:(ky+1)*rowLen])
 		}
+	}
+	span := ((wo-1)*k + 1) * c // up to the last window's first pixel
+	across := down[:span]
+	if k > 1 {
+		across = scratch[rowLen : rowLen+span]
+		maxOf(across, down[:span], down[c:c+span])
+		for kx := 2; kx < k; kx++ {
+			maxOf(across, across, down[kx*c:kx*c+span])
+		}
+	}
+	for ox := 0; ox < wo; ox++ {
+		copy(dst[ox*c:(ox+1)*c], across[ox*k*c:])
 	}
 }
 

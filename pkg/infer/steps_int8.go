@@ -17,10 +17,11 @@ type int8Step struct {
 	w       *packedInt8
 	inScale float32
 	inZero  int32
-	scale   []float32     // per output: InputScale·WeightScales[j]
-	offset  []int32       // per output: Bias[j] − InputZero·Σ_k W[k][j]
-	raw     []int8        // the weights [k, n], until prepare has packed them
-	packs   []*packedInt8 // a convolution's weights, one slice per kernel row
+	scale   []float32   // per output: InputScale·WeightScales[j]
+	offset  []int32     // per output: Bias[j] − InputZero·Σ_k W[k][j]
+	raw     []int8      // the weights [k, n], until prepare has packed them
+	taps    *packedInt8 // a convolution's weights for convRow (packTaps)
+	pixels  int         // a convolution's output pixels per GEMM row
 	// blockScale and blockOffset repeat scale and offset for rowBlock rows.
 	blockScale  []float32
 	blockOffset []int32
@@ -30,6 +31,9 @@ type int8Step struct {
 	in, out  int
 	residual int
 	conv     *convGeom
+	// pool is the window of a max pooling fused into the convolution (0:
+	// none): a task then computes that many output rows and pools them.
+	pool     int
 	rowBlock int
 	flops    int64
 }
@@ -80,9 +84,18 @@ func (s *int8Step) prepare(m *Model) {
 		g := s.conv
 		s.rowBlock = g.wo
 		m.quantSize = max(m.quantSize, g.hp*g.wp*g.c)
-		run := g.k * g.c
-		for ky := range g.k {
-			s.packs = append(s.packs, packInt8(s.raw[ky*run*s.w.n:(ky+1)*run*s.w.n], run, s.w.n, s.fam.nr))
+		// Few outputs (6 in LeNet-5's first convolution) leave most of a
+		// panel's lanes idle: several adjacent pixels then share a GEMM
+		// row, their weights side by side, shifted by the stride.
+		s.pixels = 1
+		for p := 2; p*s.w.n <= s.fam.nr; p++ {
+			if g.wo%p == 0 {
+				s.pixels = p
+			}
+		}
+		s.taps = packTaps(s.raw, g.k, g.c, g.stride, s.w.n, s.pixels, s.fam.nr)
+		if s.pool > 0 { // the rows to pool, and poolRow's scratch
+			m.scratch = max(m.scratch, (s.pool+2)*g.wo*s.w.n)
 		}
 	}
 	s.raw = nil
@@ -96,7 +109,7 @@ func (s *int8Step) prepare(m *Model) {
 	}
 	// Patches are gathered 8 bytes at a time: room for the last word.
 	m.scratch8 = max(m.scratch8, s.rowBlock*lda+8)
-	m.scratch32 = max(m.scratch32, s.rowBlock*s.w.n+s.fam.mr*s.fam.nr)
+	m.scratch32 = max(m.scratch32, s.rowBlock*s.w.n)
 }
 
 func (s *int8Step) run(m *Model, ws *workspace) {
@@ -105,37 +118,42 @@ func (s *int8Step) run(m *Model, ws *workspace) {
 		workers = 1
 	}
 	call := &ws.calls.int8
-	*call = int8Call{s: s, ws: ws, rows: ws.n * s.m}
+	*call = int8Call{s: s, ws: ws, rows: ws.n * s.m, max: m.kern.max}
 	if s.conv != nil {
 		// Quantize the image once (its patches overlap k² times), into a
 		// padded copy whose border is the zero point.
 		call.image = ws.quantized
 		s.quantizePadded(ws.bufs[s.in], call.image, ws.n)
 	}
-	parallel(call, (call.rows+s.rowBlock-1)/s.rowBlock, workers, &ws.next, &ws.pending)
+	tasks := (call.rows + s.rowBlock - 1) / s.rowBlock
+	if s.pool > 0 {
+		tasks = ws.n * (s.conv.ho / s.pool)
+	}
+	parallel(call, tasks, workers, &ws.next, &ws.pending)
 }
 
 // int8Call is one call's view of an int8Step: the job handed to workers.
 type int8Call struct {
 	s     *int8Step
 	ws    *workspace
+	max   func(dst, a, b []float32) // for a fused pooling
 	rows  int
 	image []uint8 // a convolution's input, quantized
 }
 
 func (c *int8Call) run(task, worker int) {
 	s := c.s
+	if s.pool > 0 {
+		c.runPooled(task, worker)
+		return
+	}
 	r0 := task * s.rowBlock
 	r1 := min(r0+s.rowBlock, c.rows)
 	rows := r1 - r0
 	k, n, lda := s.w.k, s.w.n, 4*s.w.k4
-	acc := c.ws.scratch32[worker]
-	tile := acc[rows*n:]
-	acc = acc[:rows*n]
+	acc := c.ws.scratch32[worker][:rows*n]
 	if g := s.conv; g != nil {
-		img, oy := task/g.ho, task%g.ho
-		rowBytes := g.wp * g.c
-		s.fam.convRow(c.image, (img*g.hp+oy*g.stride)*rowBytes, rowBytes, g.stride*g.c, rows, s.packs, acc, n, tile)
+		s.convOutputRow(c.image, task/g.ho, task%g.ho, acc)
 	} else {
 		q := c.ws.scratch8[worker]
 		src := c.ws.bufs[s.in][r0*k : r1*k]
@@ -143,7 +161,7 @@ func (c *int8Call) run(task, worker int) {
 			s.fam.quantize(q[r*lda:r*lda+k], src[r*k:(r+1)*k], s.inScale, s.inZero)
 			clear(q[r*lda+k : (r+1)*lda])
 		}
-		s.fam.gemm(q, lda, rows, s.w, acc, n, tile)
+		s.fam.gemm(q, lda, rows, s.w, acc, n)
 	}
 	out := c.ws.bufs[s.out][r0*n : r1*n]
 	relu := s.residual < 0 && s.act == "relu"
@@ -160,6 +178,40 @@ func (c *int8Call) run(task, worker int) {
 	if s.act != "" {
 		activate(s.act, out)
 	}
+}
+
+// convOutputRow computes output row oy of image img of a convolution into
+// acc (wo·n sums): pixels outputs per GEMM row, whose sums lie side by side
+// as the row's do.
+func (s *int8Step) convOutputRow(image []uint8, img, oy int, acc []int32) {
+	g := s.conv
+	rowBytes := g.wp * g.c
+	s.fam.convRow(image, (img*g.hp+oy*g.stride)*rowBytes, rowBytes, s.pixels*g.stride*g.c, g.wo/s.pixels, s.taps, g.k, acc, s.pixels*s.w.n)
+}
+
+// runPooled computes the pool window's output rows of a convolution,
+// requantized into scratch, and max-pools them into the output row task.
+func (c *int8Call) runPooled(task, worker int) {
+	s, g := c.s, c.s.conv
+	n, k := s.w.n, s.pool
+	po := g.ho / k
+	img, py := task/po, task%po
+	rowLen := g.wo * n
+	acc := c.ws.scratch32[worker][:rowLen]
+	rows := c.ws.scratch[worker][:k*rowLen]
+	relu := s.act == "relu"
+	for ky := range k {
+		oy := py*k + ky
+		s.convOutputRow(c.image, img, oy, acc)
+		row := rows[ky*rowLen : (ky+1)*rowLen]
+		s.fam.requant(row, acc, s.blockScale[:rowLen], s.blockOffset[:rowLen], relu)
+		if s.act != "" && !relu {
+			activate(s.act, row)
+		}
+	}
+	qo := g.wo / k
+	out := c.ws.bufs[s.out][(img*po+py)*qo*n : (img*po+py+1)*qo*n]
+	poolRow(out, rows, g.wo, n, k, c.ws.scratch[worker][k*rowLen:], c.max)
 }
 
 // requantRow is the portable epilogue: out[j] = scale[j]·(acc[j] +

@@ -15,9 +15,11 @@ import (
 // weights in groups of 4 along k ([k/4][nr][4] bytes), C int32 (row stride
 // ldc elements), overwritten. Zero points, scales, bias and activation are
 // applied by the caller. k4 is k/4 (the caller pads k to a multiple of 4
-// with zeros in both A and B). With accumulate ≠ 0 the block is added to
-// C instead: a convolution sums one call per kernel row, each reading its
-// patches in place from the image.
+// with zeros in both A and B). The sum runs over taps such products, A
+// moving on by tapStride bytes and B by its k4 groups for each: a
+// convolution's kernel rows, whose patches lie one image row apart, in one
+// call (taps 1 is a plain GEMM). Only the first cols columns of the block
+// are stored (cols ≥ nr: all).
 //
 // VNNI: VPDPBUSD multiplies 4 unsigned bytes of A by 4 signed bytes of B
 // and adds their sum to each int32 lane: 64 products per instruction,
@@ -25,12 +27,13 @@ import (
 // int16 — exact only while a pair sum fits, which holds for activations
 // in [0, 127] (2·127·127 < 2^15; fbgemm's "reduce_range") — then VPMADDWD
 // by ones adds the pairs into int32.
-const int8Signature = "func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, accumulate int)"
+const int8Signature = "func(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int, taps int, tapStride int, cols int)"
 
 // int8Kernels writes, per instruction set, a wide family (two vectors of
 // columns) and a narrow one (one vector: layers of 16 or 8 outputs or
 // fewer, such as LeNet-5's convolutions, would waste most of a wide panel).
 func int8Kernels() {
+	iotaData()
 	for rows := 1; rows <= 8; rows++ {
 		int8Kernel("VNNI", rows, 2, 64, ZMM)
 	}
@@ -63,9 +66,13 @@ func int8Kernel(family string, rows, vecs, bytes int, vreg func() VecVirtual) {
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
 	b := Load(Param("b"), GP64())
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
+	taps := Load(Param("taps"), GP64())
+	// adj takes A's rows from the end of one tap's groups to the next tap.
+	adj := Load(Param("tapStride"), GP64())
+	used := GP64()
+	MOVQ(k4, used)
+	SHLQ(U8(2), used)
+	SUBQ(used, adj)
 
 	acc := make([][]VecVirtual, rows)
 	for r := range acc {
@@ -109,6 +116,11 @@ func int8Kernel(family string, rows, vecs, bytes int, vreg func() VecVirtual) {
 	}
 	TESTQ(k4, k4)
 	JZ(LabelRef("store"))
+	TESTQ(taps, taps)
+	JZ(LabelRef("store"))
+	g := GP64()
+	Label("tap")
+	MOVQ(k4, g)
 	Label("loop")
 	bv := make([]VecVirtual, vecs)
 	for j := range bv {
@@ -137,24 +149,23 @@ func int8Kernel(family string, rows, vecs, bytes int, vreg func() VecVirtual) {
 		ADDQ(U32(4), p)
 	}
 	ADDQ(U32(vecs*bytes), b)
-	DECQ(k4)
+	DECQ(g)
 	JNZ(LabelRef("loop"))
+	for _, p := range bases {
+		ADDQ(adj, p)
+	}
+	DECQ(taps)
+	JNZ(LabelRef("tap"))
 
 	Label("store")
-	accumulate := Load(Param("accumulate"), GP64())
-	TESTQ(accumulate, accumulate)
-	JZ(LabelRef("overwrite"))
-	cr := GP64() // walks C's rows, c stays at the first
-	MOVQ(c, cr)
-	for r := 0; r < rows; r++ {
-		for j := 0; j < vecs; j++ {
-			VPADDD(Mem{Base: cr, Disp: j * bytes}, acc[r][j], acc[r][j])
-		}
-		if r < rows-1 {
-			ADDQ(ldc, cr)
-		}
-	}
-	Label("overwrite")
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	cols := GP64()
+	Load(Param("cols"), cols)
+	lanes := bytes / 4
+	CMPQ(cols, U32(vecs*lanes))
+	JL(LabelRef("partial"))
 	for r := 0; r < rows; r++ {
 		for j := 0; j < vecs; j++ {
 			if set == "VNNI" {
@@ -169,6 +180,69 @@ func int8Kernel(family string, rows, vecs, bytes int, vreg func() VecVirtual) {
 	}
 	VZEROUPPER()
 	RET()
+
+	// A panel sticking out past the layer's last column: only the first
+	// cols lanes are stored, so C needs no room (nor an edge tile) for
+	// the rest.
+	Label("partial")
+	if set == "VNNI" {
+		masks := make([]Op, vecs)
+		for j := range masks {
+			valid := GP64() // lanes of vector j: clamp(cols − 16j, 0, 16)
+			MOVQ(cols, valid)
+			if j > 0 {
+				SUBQ(U32(j*lanes), valid)
+				JGE(LabelRef(fmt.Sprintf("valid%d", j)))
+				XORQ(valid, valid)
+				Label(fmt.Sprintf("valid%d", j))
+			}
+			bits := GP32()
+			MOVL(U32(1<<lanes-1), bits)
+			BZHIL(valid.As32(), bits, bits)
+			k := K()
+			KMOVW(bits, k)
+			masks[j] = k
+		}
+		for r := 0; r < rows; r++ {
+			for j := 0; j < vecs; j++ {
+				VMOVDQU32(acc[r][j], masks[j], Mem{Base: c, Disp: j * bytes})
+			}
+			if r < rows-1 {
+				ADDQ(ldc, c)
+			}
+		}
+	} else {
+		colsv, x := YMM(), XMM()
+		VMOVD(cols.As32(), x)
+		VPBROADCASTD(x, colsv)
+		masks := make([]Op, vecs)
+		for j := range masks {
+			m := YMM()
+			VPCMPGTD(iota.Offset(j*bytes), colsv, m) // cols > lane's column
+			masks[j] = m
+		}
+		for r := 0; r < rows; r++ {
+			for j := 0; j < vecs; j++ {
+				VPMASKMOVD(acc[r][j], masks[j], Mem{Base: c, Disp: j * bytes})
+			}
+			if r < rows-1 {
+				ADDQ(ldc, c)
+			}
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// iota is 0, 1, …, 15 as int32: the column of each lane of a panel's two
+// AVX2 vectors, for the partial stores' masks.
+var iota Mem
+
+func iotaData() {
+	iota = GLOBL("int8Iota", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(i))
+	}
 }
 
 // quantizeKernel writes quantizeU8AVX2, which quantizes n float32 values

@@ -49,6 +49,7 @@ func main() {
 	int8Kernels()
 	quantizeKernel()
 	requantKernels()
+	maxKernel()
 	Generate()
 }
 

@@ -1,0 +1,41 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// maxKernel writes maxF32AVX2: dst[i] = max(a[i], b[i]) for n (a multiple
+// of 8) float32 values, a NaN in either giving NaN as max-pooling must
+// (GoMLX's ReduceMax propagates it). VMAXPS returns its second source
+// when either is NaN, which covers b; a's NaN lanes are blended back in.
+// dst may be a (in place).
+func maxKernel() {
+	TEXT("maxF32AVX2", NOSPLIT, "func(dst, a, b *float32, n int)")
+	Pragma("noescape")
+	Doc("maxF32AVX2 writes the NaN-propagating maximum of a and b into dst, n a multiple of 8 (see max.go in package asmgen).")
+	dst := Load(Param("dst"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	SHRQ(U8(3), n)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	x, y, nan := YMM(), YMM(), YMM()
+	VMOVUPS(Mem{Base: a}, x)
+	VMOVUPS(Mem{Base: b}, y)
+	VCMPPS(U8(3), x, x, nan) // UNORD_Q: all ones where a is NaN
+	VMAXPS(y, x, y)          // x > y ? x : y (y on NaN)
+	VBLENDVPS(nan, x, y, y)  // a's NaN where it was one
+	VMOVUPS(y, Mem{Base: dst})
+	for _, p := range []Register{dst, a, b} {
+		ADDQ(U32(32), p)
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}

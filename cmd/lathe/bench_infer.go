@@ -305,9 +305,6 @@ func modelFile(g *globalFlags, arg string) (*infer.File, string, error) {
 // reads its JSON lines; int8 has it time the model's int8 version too, on
 // the quantized engine qengine.
 func runTorch(script string, file *infer.File, batches string, threads int, int8 bool, qengine string, seconds float64) ([]bench.InferResult, error) {
-	if _, err := os.Stat(script); err != nil {
-		return nil, fmt.Errorf("--torch: %s not found (run from the repository, or give --torch-script)", script)
-	}
 	graph, err := infer.GraphOf(file)
 	if err != nil {
 		return nil, err

@@ -147,6 +147,12 @@ func interleave(engines []func() error, minTime time.Duration) ([][]float64, []f
 				return nil, nil, err
 			}
 			times[e] = append(times[e], float64(elapsed.Nanoseconds())/1e6)
+			if e == 0 {
+				// GoMLX allocates its buffers per call (a thousand at
+				// batch 64): collect them here, untimed, or the collector
+				// runs on the cores of the calls after it.
+				runtime.GC()
+			}
 		}
 		if round >= 100_000 {
 			break

@@ -37,6 +37,9 @@ type kernels struct {
 	// max writes the NaN-propagating element-wise maximum of a and b
 	// into dst (max pooling's inner loop); dst may be a.
 	max func(dst, a, b []float32)
+	// normalize writes (src[i] − mean)·inv into dst: the model's input
+	// normalization, which every call pays in full.
+	normalize func(dst, src []float32, mean, inv float32)
 }
 
 // familyFor is the family for a layer of n outputs.
@@ -121,7 +124,7 @@ var portable = func() *kernels {
 			microGo(rows, nr, k, a, lda, b, bias, c, ldc, flags)
 		})
 	}
-	return &kernels{name: "portable", wide: f, narrow: f, int8: &int8Kernels{name: "portable", wide: portableInt8, narrow: portableInt8}, max: maxRow}
+	return &kernels{name: "portable", wide: f, narrow: f, int8: &int8Kernels{name: "portable", wide: portableInt8, narrow: portableInt8}, max: maxRow, normalize: normalizeRow}
 }()
 
 func microGo(rows, nr, k int, a *float32, lda int, b, bias, c *float32, ldc int, flags int) {
@@ -165,5 +168,13 @@ func maxRow(dst, a, b []float32) {
 			x = y
 		}
 		dst[i] = x
+	}
+}
+
+// normalizeRow is the portable normalization.
+func normalizeRow(dst, src []float32, mean, inv float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = (v - mean) * inv
 	}
 }

@@ -563,3 +563,8 @@ func requantReluAVX2(out *float32, acc *int32, scale *float32, offset *int32, n 
 //
 //go:noescape
 func maxF32AVX2(dst *float32, a *float32, b *float32, n int)
+
+// normalizeF32AVX2 writes (src[i] − mean)·inv into dst, n a multiple of 8 (see max.go in package asmgen).
+//
+//go:noescape
+func normalizeF32AVX2(dst *float32, src *float32, n int, mean float32, inv float32)

@@ -10424,3 +10424,31 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func normalizeF32AVX2(dst *float32, src *float32, n int, mean float32, inv float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·normalizeF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVSS        mean+24(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        inv+28(FP), X1
+	VBROADCASTSS X1, Y1
+	SHRQ         $0x03, DX
+	TESTQ        DX, DX
+	JZ           done
+
+loop:
+	VMOVUPS (CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	DECQ    DX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET

@@ -98,3 +98,32 @@ func TestKernelsPassNaN(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeIsExact: every kernel set's input normalization rounds as
+// float32 (x − mean)·(1/std) does, a subtraction then a product, for
+// every length around a vector and for NaN and ±Inf.
+func TestNormalizeIsExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const mean, std = float32(0.13075852), float32(0.30822396)
+	inv := 1 / std
+	for _, ks := range kernelSets(t) {
+		for _, n := range []int{0, 1, 7, 8, 9, 31, 784} {
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = float32(r.Float64())
+			}
+			if n > 3 {
+				src[0], src[1], src[2] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
+			}
+			dst := make([]float32, n)
+			ks.normalize(dst, src, mean, inv)
+			for i, x := range src {
+				d := x - mean
+				want := d * inv
+				if math.Float32bits(dst[i]) != math.Float32bits(want) && !(want != want && dst[i] != dst[i]) {
+					t.Fatalf("%s, n %d: normalize(%g) = %g, want %g", ks.name, n, x, dst[i], want)
+				}
+			}
+		}
+	}
+}

@@ -21,7 +21,7 @@ func simdKernels() []*kernels {
 					int8VNNINarrow_7, int8VNNINarrow_8, int8VNNINarrow_9, int8VNNINarrow_10, int8VNNINarrow_11, int8VNNINarrow_12}}}
 			withAVX2Epilogues(integer)
 		}
-		out = append(out, &kernels{name: "avx512", int8: integer, max: maxAVX2,
+		out = append(out, &kernels{name: "avx512", int8: integer, max: maxAVX2, normalize: normalizeAVX2,
 			wide: family{mr: 8, nr: 32,
 				micro:    []microKernel{microAVX512_1, microAVX512_2, microAVX512_3, microAVX512_4, microAVX512_5, microAVX512_6, microAVX512_7, microAVX512_8},
 				implicit: []microKernel{convAVX512_1, convAVX512_2, convAVX512_3, convAVX512_4, convAVX512_5, convAVX512_6, convAVX512_7, convAVX512_8}},
@@ -32,7 +32,7 @@ func simdKernels() []*kernels {
 					convAVX512Narrow_7, convAVX512Narrow_8, convAVX512Narrow_9, convAVX512Narrow_10, convAVX512Narrow_11, convAVX512Narrow_12}}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		out = append(out, &kernels{name: "avx2", int8: madd, max: maxAVX2,
+		out = append(out, &kernels{name: "avx2", int8: madd, max: maxAVX2, normalize: normalizeAVX2,
 			wide: family{mr: 6, nr: 16,
 				micro:    []microKernel{microAVX2_1, microAVX2_2, microAVX2_3, microAVX2_4, microAVX2_5, microAVX2_6},
 				implicit: []microKernel{convAVX2_1, convAVX2_2, convAVX2_3, convAVX2_4, convAVX2_5, convAVX2_6}},
@@ -99,4 +99,14 @@ func maxAVX2(dst, a, b []float32) {
 		maxF32AVX2(&dst[0], &a[0], &b[0], n)
 	}
 	maxRow(dst[n:], a[n:], b[n:])
+}
+
+// normalizeAVX2 is normalizeRow, eight values at a time.
+func normalizeAVX2(dst, src []float32, mean, inv float32) {
+	n := len(src) &^ 7
+	if n > 0 {
+		_ = dst[n-1]
+		normalizeF32AVX2(&dst[0], &src[0], n, mean, inv)
+	}
+	normalizeRow(dst[n:len(src)], src[n:], mean, inv)
 }

@@ -28,11 +28,11 @@ type Model struct {
 	// padSize is the floats per example of the zero-padded image buffer
 	// the implicit convolutions read.
 	padSize int
-	// scratch8 and scratch32 are the per-worker bytes and int32s the int8
-	// layers use per task (quantized rows; integer sums).
-	scratch8, scratch32 int
-	// quantSize is the bytes per example of an int8 convolution's input,
-	// quantized once per call before its patches are gathered.
+	// scratch32 is the per-worker int32s the int8 layers use per task
+	// (integer sums).
+	scratch32 int
+	// quantSize is the bytes per example of an int8 layer's input,
+	// quantized once per call before the integer GEMMs read it.
 	quantSize int
 
 	// stepValues is the value each step computes, for Trace; aliases the
@@ -55,7 +55,6 @@ type workspace struct {
 	batchCap  int
 	bufs      [][]float32
 	scratch   [][]float32
-	scratch8  [][]uint8
 	scratch32 [][]int32
 	padded    []float32
 	quantized []uint8
@@ -65,10 +64,11 @@ type workspace struct {
 	// calls holds the per-call jobs handed to workers (steps are shared by
 	// concurrent calls; these are not).
 	calls struct {
-		gemm gemmCall
-		pad  padCall
-		pool poolCall
-		int8 int8Call
+		gemm  gemmCall
+		pad   padCall
+		pool  poolCall
+		int8  int8Call
+		quant quantizeCall
 	}
 }
 
@@ -156,10 +156,7 @@ func (m *Model) run(x []float32, n int, logits []float32, visit func(string, []f
 	defer m.release(ws)
 	ws.n = n
 	in := ws.bufs[m.inSlot]
-	mean, inv := m.Graph.Input.Mean, 1/m.Graph.Input.Std
-	for i, v := range x {
-		in[i] = (v - mean) * inv
-	}
+	m.kern.normalize(in, x, m.Graph.Input.Mean, 1/m.Graph.Input.Std)
 	if visit != nil {
 		m.visit(visit, InputValue, in[:len(x)])
 	}
@@ -236,10 +233,8 @@ func (m *Model) workspace(n int) *workspace {
 		for i := range ws.scratch {
 			ws.scratch[i] = make([]float32, m.scratch)
 		}
-		ws.scratch8 = make([][]uint8, Workers())
 		ws.scratch32 = make([][]int32, Workers())
-		for i := range ws.scratch8 {
-			ws.scratch8[i] = make([]uint8, m.scratch8)
+		for i := range ws.scratch32 {
 			ws.scratch32[i] = make([]int32, m.scratch32)
 		}
 	}

@@ -29,6 +29,7 @@ type int8Step struct {
 	m        int // output rows per example: 1 (dense) or ho·wo (conv)
 	act      string
 	in, out  int
+	inSize   int // input values per example
 	residual int
 	conv     *convGeom
 	// pool is the window of a max pooling fused into the convolution (0:
@@ -78,11 +79,11 @@ func (p *planner) int8Weights(op Op, rows, cols int, fam *int8Family) (*int8Step
 func (s *int8Step) prepare(m *Model) {
 	k, lda := s.w.k, 4*s.w.k4
 	s.flops = 2 * int64(s.m) * int64(k) * int64(s.w.n)
-	s.rowBlock = 4 * s.fam.mr
+	s.rowBlock, s.inSize = 4*s.fam.mr, k
 	if s.conv != nil {
 		// A task is one output row, its patches read in place (convRow).
 		g := s.conv
-		s.rowBlock = g.wo
+		s.rowBlock, s.inSize = g.wo, g.h*g.w*g.c
 		m.quantSize = max(m.quantSize, g.hp*g.wp*g.c)
 		// Few outputs (6 in LeNet-5's first convolution) leave most of a
 		// panel's lanes idle: several adjacent pixels then share a GEMM
@@ -107,8 +108,9 @@ func (s *int8Step) prepare(m *Model) {
 	for i := range s.blockScale {
 		s.blockScale[i], s.blockOffset[i] = s.scale[i%s.w.n], s.offset[i%s.w.n]
 	}
-	// Patches are gathered 8 bytes at a time: room for the last word.
-	m.scratch8 = max(m.scratch8, s.rowBlock*lda+8)
+	if s.conv == nil {
+		m.quantSize = max(m.quantSize, lda) // a row, padded to groups of 4
+	}
 	m.scratch32 = max(m.scratch32, s.rowBlock*s.w.n)
 }
 
@@ -117,19 +119,56 @@ func (s *int8Step) run(m *Model, ws *workspace) {
 	if s.flops*int64(ws.n) < serialFLOPs {
 		workers = 1
 	}
-	call := &ws.calls.int8
-	*call = int8Call{s: s, ws: ws, rows: ws.n * s.m, max: m.kern.max}
-	if s.conv != nil {
-		// Quantize the image once (its patches overlap k² times), into a
-		// padded copy whose border is the zero point.
-		call.image = ws.quantized
-		s.quantizePadded(ws.bufs[s.in], call.image, ws.n)
+	rows := ws.n * s.m
+	blocks := (rows + s.rowBlock - 1) / s.rowBlock
+	// Quantize the input once: a convolution's image into a padded copy
+	// whose border is the zero point (its patches overlap k² times), a
+	// dense layer's rows padded to whole groups of 4. Waking the workers
+	// costs more than quantizing a batch of MNIST images on one core.
+	qc := &ws.calls.quant
+	*qc = quantizeCall{s: s, in: ws.bufs[s.in], out: ws.quantized, rows: rows}
+	qWorkers := workers
+	if ws.n*s.inSize < parallelQuantize {
+		qWorkers = 1
 	}
-	tasks := (call.rows + s.rowBlock - 1) / s.rowBlock
+	if s.conv != nil {
+		parallel(qc, ws.n, qWorkers, &ws.next, &ws.pending)
+	} else {
+		parallel(qc, blocks, qWorkers, &ws.next, &ws.pending)
+	}
+	call := &ws.calls.int8
+	*call = int8Call{s: s, ws: ws, rows: rows, max: m.kern.max, image: ws.quantized}
+	tasks := blocks
 	if s.pool > 0 {
 		tasks = ws.n * (s.conv.ho / s.pool)
 	}
 	parallel(call, tasks, workers, &ws.next, &ws.pending)
+}
+
+// parallelQuantize is the input values from which an int8 layer quantizes
+// on all workers.
+const parallelQuantize = 1 << 17
+
+// quantizeCall quantizes an int8 layer's input: one image (convolution) or
+// row block (dense) per task.
+type quantizeCall struct {
+	s    *int8Step
+	in   []float32
+	out  []uint8
+	rows int
+}
+
+func (q *quantizeCall) run(task, _ int) {
+	s := q.s
+	if s.conv != nil {
+		s.quantizeImage(q.in, q.out, task)
+		return
+	}
+	k, lda := s.w.k, 4*s.w.k4
+	for r := task * s.rowBlock; r < min((task+1)*s.rowBlock, q.rows); r++ {
+		s.fam.quantize(q.out[r*lda:r*lda+k], q.in[r*k:(r+1)*k], s.inScale, s.inZero)
+		clear(q.out[r*lda+k : (r+1)*lda])
+	}
 }
 
 // int8Call is one call's view of an int8Step: the job handed to workers.
@@ -138,7 +177,7 @@ type int8Call struct {
 	ws    *workspace
 	max   func(dst, a, b []float32) // for a fused pooling
 	rows  int
-	image []uint8 // a convolution's input, quantized
+	image []uint8 // the input, quantized
 }
 
 func (c *int8Call) run(task, worker int) {
@@ -150,27 +189,27 @@ func (c *int8Call) run(task, worker int) {
 	r0 := task * s.rowBlock
 	r1 := min(r0+s.rowBlock, c.rows)
 	rows := r1 - r0
-	k, n, lda := s.w.k, s.w.n, 4*s.w.k4
+	n, lda := s.w.n, 4*s.w.k4
 	acc := c.ws.scratch32[worker][:rows*n]
 	if g := s.conv; g != nil {
 		s.convOutputRow(c.image, task/g.ho, task%g.ho, acc)
 	} else {
-		q := c.ws.scratch8[worker]
-		src := c.ws.bufs[s.in][r0*k : r1*k]
-		for r := range rows {
-			s.fam.quantize(q[r*lda:r*lda+k], src[r*k:(r+1)*k], s.inScale, s.inZero)
-			clear(q[r*lda+k : (r+1)*lda])
-		}
-		s.fam.gemm(q, lda, rows, s.w, acc, n)
+		s.fam.gemm(c.image[r0*lda:], lda, rows, s.w, acc, n)
 	}
 	out := c.ws.bufs[s.out][r0*n : r1*n]
 	relu := s.residual < 0 && s.act == "relu"
 	s.fam.requant(out, acc, s.blockScale[:rows*n], s.blockOffset[:rows*n], relu)
+	s.finish(out, c.ws, r0*n, relu)
+}
+
+// finish adds the residual addend (from position at) and applies the
+// activation to outputs the epilogue wrote, unless relu was fused there.
+func (s *int8Step) finish(out []float32, ws *workspace, at int, relu bool) {
 	if relu || (s.residual < 0 && s.act == "") {
 		return
 	}
 	if s.residual >= 0 {
-		res := c.ws.bufs[s.residual][r0*n : r1*n]
+		res := ws.bufs[s.residual][at : at+len(out)]
 		for i := range out {
 			out[i] += res[i]
 		}
@@ -245,27 +284,25 @@ func quantizeRow(dst []uint8, src []float32, scale float32, zero int32) {
 	}
 }
 
-// quantizePadded writes the n images of in, quantized, into dst with the
-// convolution's padding around each, filled with the zero point (the
+// quantizeImage writes image img of in, quantized, into dst with the
+// convolution's padding around it, filled with the zero point (the
 // quantized 0.0).
-func (s *int8Step) quantizePadded(in []float32, dst []uint8, n int) {
+func (s *int8Step) quantizeImage(in []float32, dst []uint8, img int) {
 	g := s.conv
 	c, rowBytes := g.c, g.wp*g.c
 	zero := uint8(s.inZero)
-	for img := range n {
-		image := dst[img*g.hp*rowBytes : (img+1)*g.hp*rowBytes]
-		for y := 0; y < g.hp; y++ {
-			row := image[y*rowBytes : (y+1)*rowBytes]
-			iy := y - g.padTop
-			if iy < 0 || iy >= g.h {
-				fill(row, zero)
-				continue
-			}
-			fill(row[:g.padLeft*c], zero)
-			src := in[((img*g.h+iy)*g.w)*c : ((img*g.h+iy)*g.w+g.w)*c]
-			s.fam.quantize(row[g.padLeft*c:(g.padLeft+g.w)*c], src, s.inScale, s.inZero)
-			fill(row[(g.padLeft+g.w)*c:], zero)
+	image := dst[img*g.hp*rowBytes : (img+1)*g.hp*rowBytes]
+	for y := 0; y < g.hp; y++ {
+		row := image[y*rowBytes : (y+1)*rowBytes]
+		iy := y - g.padTop
+		if iy < 0 || iy >= g.h {
+			fill(row, zero)
+			continue
 		}
+		fill(row[:g.padLeft*c], zero)
+		src := in[((img*g.h+iy)*g.w)*c : ((img*g.h+iy)*g.w+g.w)*c]
+		s.fam.quantize(row[g.padLeft*c:(g.padLeft+g.w)*c], src, s.inScale, s.inZero)
+		fill(row[(g.padLeft+g.w)*c:], zero)
 	}
 }
 

@@ -50,6 +50,7 @@ func main() {
 	quantizeKernel()
 	requantKernels()
 	maxKernel()
+	normalizeKernel()
 	Generate()
 }
 

@@ -39,3 +39,34 @@ func maxKernel() {
 	VZEROUPPER()
 	RET()
 }
+
+// normalizeKernel writes normalizeF32AVX2: dst[i] = (src[i] − mean)·inv for n
+// (a multiple of 8) float32 values, a subtraction then a multiplication
+// rounded as Go's scalar loop rounds them (no fused multiply-add).
+func normalizeKernel() {
+	TEXT("normalizeF32AVX2", NOSPLIT, "func(dst, src *float32, n int, mean, inv float32)")
+	Pragma("noescape")
+	Doc("normalizeF32AVX2 writes (src[i] − mean)·inv into dst, n a multiple of 8 (see max.go in package asmgen).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	mean, inv := YMM(), YMM()
+	VBROADCASTSS(Load(Param("mean"), XMM()), mean)
+	VBROADCASTSS(Load(Param("inv"), XMM()), inv)
+	SHRQ(U8(3), n)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	x := YMM()
+	VMOVUPS(Mem{Base: src}, x)
+	VSUBPS(mean, x, x)
+	VMULPS(inv, x, x)
+	VMOVUPS(x, Mem{Base: dst})
+	ADDQ(U32(32), dst)
+	ADDQ(U32(32), src)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}

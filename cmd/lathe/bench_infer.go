@@ -268,22 +268,9 @@ func printInferRows(rows []bench.InferResult) {
 	tw.Flush()
 }
 
-// modelFile is a model file by path, or a finished run's final model
-// exported in memory; name describes it.
+// modelFile is a finished run's final model exported in memory (a file
+// by path is benchInputs' readModel); name describes it.
 func modelFile(g *globalFlags, arg string) (*infer.File, string, error) {
-	if info, err := os.Stat(arg); err == nil && info.Mode().IsRegular() {
-		if err := refuseONNX(arg); err != nil {
-			return nil, "", err
-		}
-		f, err := infer.ReadFile(arg, 0)
-		if err != nil {
-			return nil, "", err
-		}
-		if _, err := infer.New(f); err != nil {
-			return nil, "", fmt.Errorf("%s: %w", arg, err)
-		}
-		return f, arg, nil
-	}
 	store, err := runs.OpenExisting(storeDir(g))
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: no such file, and %w", arg, err)

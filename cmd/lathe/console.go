@@ -57,9 +57,9 @@ func (c *console) Handle(e events.Event) {
 		} else {
 			c.lastEpochDecile = decile
 		}
-		line := fmt.Sprintf("epoch %d done in %s", e.Epoch, runs.FormatSeconds(e.Metrics["epoch_s"]))
-		if acc, ok := e.Metrics["validation_accuracy"]; ok {
-			line += fmt.Sprintf(": validation loss %.4f, accuracy %.2f%%", e.Metrics["validation_loss"], 100*acc)
+		line := fmt.Sprintf("epoch %d done in %s", e.Epoch, runs.FormatSeconds(e.Metrics[e.Phase+"epoch_s"]))
+		if acc, ok := e.Metrics[e.Phase+"validation_accuracy"]; ok {
+			line += fmt.Sprintf(": validation loss %.4f, accuracy %.2f%%", e.Metrics[e.Phase+"validation_loss"], 100*acc)
 		}
 		c.println(line)
 	case events.Evaluated:
@@ -82,7 +82,7 @@ func (c *console) step(e events.Event) {
 		eta = " ETA " + left.Round(time.Second).String()
 	}
 	stats := fmt.Sprintf("%d/%d epoch %d loss %.4f acc %.2f%% %s samples/s%s",
-		e.StageStep, e.Total, e.Epoch, m["train_loss"], 100*m["train_accuracy"], rate(m["samples_per_s"]), eta)
+		e.StageStep, e.Total, e.Epoch, m[e.Phase+"train_loss"], 100*m[e.Phase+"train_accuracy"], rate(m[e.Phase+"samples_per_s"]), eta)
 	if !c.tty {
 		if decile := int(frac * 10); decile > c.lastDecile {
 			c.lastDecile = decile

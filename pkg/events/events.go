@@ -44,6 +44,10 @@ type Event struct {
 	Epoch      int    // from 1
 	Metrics    map[string]float64
 	Message    string
+	// Phase prefixes the metric names of Step and EpochEnded events when
+	// a stage trains in phases (a distillation baseline's "alone_"):
+	// Metrics[Phase+"train_loss"] is the loss either way.
+	Phase string
 }
 
 // Sink consumes events. Handle is called from the training goroutine, in

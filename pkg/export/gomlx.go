@@ -17,6 +17,23 @@ import (
 // what `lathe bench infer` times on a GoMLX backend against the runtime,
 // for a file or a run alike.
 func GraphFn(f *infer.File) (func(x *graph.Node) *graph.Node, error) {
+	values, err := ValuesFn(f, false)
+	if err != nil {
+		return nil, err
+	}
+	g, err := infer.GraphOf(f)
+	if err != nil {
+		return nil, err
+	}
+	return func(x *graph.Node) *graph.Node { return values(x)[g.Output] }, nil
+}
+
+// ValuesFn is GraphFn with every value of the file's graph by name — each
+// op's output after its activation (conv1, pool1, fc1, global_avg_pool,
+// logits…) and infer.InputValue — so a caller can read a layer inside
+// (a distillation teacher's features). With normalized, x is already
+// standardized with the file's mean and std, and is used as it is.
+func ValuesFn(f *infer.File, normalized bool) (func(x *graph.Node) map[string]*graph.Node, error) {
 	g, err := infer.GraphOf(f)
 	if err != nil {
 		return nil, err
@@ -29,13 +46,14 @@ func GraphFn(f *infer.File) (func(x *graph.Node) *graph.Node, error) {
 		}
 		weights[name] = tensors.FromFlatDataAndDimensions(values, t.Shape...)
 	}
-	return func(x *graph.Node) *graph.Node {
+	return func(x *graph.Node) map[string]*graph.Node {
 		gr := x.Graph()
 		path := ops.ChoosePath(gr.Backend().Capabilities())
 		konst := func(name string) *graph.Node { return graph.Const(gr, weights[name]) }
-		values := map[string]*graph.Node{
-			infer.InputValue: graph.MulScalar(graph.AddScalar(x, -float64(g.Input.Mean)), 1/float64(g.Input.Std)),
+		if !normalized {
+			x = graph.MulScalar(graph.AddScalar(x, -float64(g.Input.Mean)), 1/float64(g.Input.Std))
 		}
+		values := map[string]*graph.Node{infer.InputValue: x}
 		for _, op := range g.Ops {
 			in := values[op.Inputs[0]]
 			// An int8 layer, in float32 ("fake quantization"): its input
@@ -92,7 +110,7 @@ func GraphFn(f *infer.File) (func(x *graph.Node) *graph.Node, error) {
 			}
 			values[op.Name] = activate(op.Activation, y)
 		}
-		return values[g.Output]
+		return values
 	}, nil
 }
 

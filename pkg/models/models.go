@@ -102,6 +102,10 @@ func (s Spec) ModelFn(numClasses int) (train.ModelFn, error) {
 	}, nil
 }
 
+// Activate applies the model's non-linearity (relu unless the spec names
+// another) to x: what the activation hook's value becomes in the layer.
+func (s Spec) Activate(x *graph.Node) *graph.Node { return s.activation()(x) }
+
 func (s Spec) activation() func(*graph.Node) *graph.Node {
 	name := s.Activation
 	if name == "" {

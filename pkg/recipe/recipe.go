@@ -310,6 +310,10 @@ func (d *Decoder) data(n Node) (Data, error) {
 	return data, nil
 }
 
+// Model reads a model description written as the recipe's model section
+// is (a distillation student).
+func (d *Decoder) Model(n Node) (spec.Model, error) { return d.model(n) }
+
 func (d *Decoder) model(n Node) (spec.Model, error) {
 	var m spec.Model
 	fields, err := d.Fields(n, "model", modelKeys)

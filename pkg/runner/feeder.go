@@ -24,7 +24,12 @@ type feeder interface {
 	stepsPerEpoch() int
 }
 
-type singleDevice struct{ ds *datasets.Batches }
+// singleDevice feeds one device; extra, when set, adds the model's
+// per-batch train inputs (Model.SetTrainInputs).
+type singleDevice struct {
+	ds    *datasets.Batches
+	extra TrainInputs
+}
 
 func (f singleDevice) reset()             { f.ds.Reset() }
 func (f singleDevice) stepsPerEpoch() int { return f.ds.StepsPerEpoch() }
@@ -40,11 +45,25 @@ func (f singleDevice) step(trainer *train.Trainer) ([]*tensors.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	values, err := trainer.TrainStep(spec, inputs, labels)
-	finalize(inputs...)
-	finalize(labels...)
-	return values, err
+	defer finalize(labels...)
+	defer finalize(inputs...)
+	if f.extra != nil {
+		more, err := f.extra(inputs)
+		if err != nil {
+			return nil, err
+		}
+		defer finalize(more...)
+		inputs = append(inputs[:len(inputs):len(inputs)], more...)
+		// GoMLX's trainer keeps one count of inputs per spec, train and
+		// eval steps alike: the longer train inputs need a spec of their own.
+		spec = withTrainInputs{spec}
+	}
+	return trainer.TrainStep(spec, inputs, labels)
 }
+
+// withTrainInputs is the spec of a train step whose inputs carry the
+// model's extra train inputs.
+type withTrainInputs struct{ spec any }
 
 // dataParallel shards each batch along its first axis over a 1-D device
 // mesh, with GoMLX's distributed accumulator feeding the devices.

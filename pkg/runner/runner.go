@@ -209,6 +209,14 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 		}
 	}
 	for i, st := range s.Recipe.Stages {
+		if p, ok := st.Settings.(Preparer); ok {
+			s.StageIndex = i
+			if err := p.Prepare(ctx, s); err != nil {
+				return err
+			}
+		}
+	}
+	for i, st := range s.Recipe.Stages {
 		if err := ctx.Err(); err != nil {
 			return ErrStopped
 		}
@@ -226,6 +234,11 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 		m, err := st.Settings.(Stage).Run(ctx, s)
 		if err != nil {
 			return err
+		}
+		for _, fn := range s.afterStage[i] {
+			if err := fn(); err != nil {
+				return err
+			}
 		}
 		m["wall_s"] = time.Since(stageStart).Seconds()
 		res.Stages = append(res.Stages, runs.StageResult{Index: i, Kind: st.Kind, Status: runs.Finished,

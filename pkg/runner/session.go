@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
 	"github.com/gomlx/gomlx/pkg/ml/train"
@@ -62,6 +63,10 @@ type Session struct {
 	// evaluator evaluates the current model; rebuilt when the model changes.
 	evaluator *train.Trainer
 	evalFor   int // the model version the evaluator was built for
+	// phase is the part of the running stage a train loop is in (see
+	// TrainStage.RunPhase); afterStage the hooks run when a stage ends.
+	phase      Phase
+	afterStage map[int][]func() error
 }
 
 // Splits are the data a run trains and evaluates on, standardized with the
@@ -95,6 +100,10 @@ func (s *Session) Log(format string, args ...any) {
 func (s *Session) Emit(e events.Event) {
 	e.RunID = s.RunID
 	if e.Kind != events.RunStarted && e.Kind != events.RunFinished && e.Kind != events.Log {
+		if s.phase.Prefix != "" && (e.Kind == events.Step || e.Kind == events.EpochEnded) {
+			e.Metrics = prefixed(s.phase.Prefix, e.Metrics)
+			e.Phase = s.phase.Prefix
+		}
 		e.StageIndex = s.StageIndex
 		if e.Stage == "" && s.StageIndex < len(s.Recipe.Stages) {
 			e.Stage = s.Recipe.Stages[s.StageIndex].Kind
@@ -258,7 +267,7 @@ func (s *Session) SaveCheckpoint(stageStep int) error {
 	if s.ckptDir == "" {
 		return nil
 	}
-	s.markPosition(s.StageIndex, stageStep)
+	s.markPosition(s.StageIndex, s.phase.Offset+stageStep)
 	if err := writeCheckpoint(s.Ctx, s.ckpt, s.ckptDir, s.Step); err != nil {
 		return fmt.Errorf("saving the checkpoint of global step %d in %s: %w (%s)", s.Step, s.ckptDir, err, s.checkpointNote())
 	}
@@ -278,10 +287,32 @@ func (s *Session) checkpointNote() string {
 // when the run resumes inside it.
 func (s *Session) startStep() int {
 	if s.resumed != nil && s.StageIndex == s.from.stage {
+		return max(s.from.stageStep-s.phase.Offset, 0)
+	}
+	return 0
+}
+
+// ResumeStep is where the running stage resumes: the steps of it done
+// before the checkpoint the run resumed from (0 when it starts afresh).
+func (s *Session) ResumeStep() int {
+	if s.resumed != nil && s.StageIndex == s.from.stage {
 		return s.from.stageStep
 	}
 	return 0
 }
+
+// ResumeStage is the stage (0-based) of the checkpoint a resumed run
+// continues from; -1 for a new run.
+func (s *Session) ResumeStage() int {
+	if s.resumed == nil {
+		return -1
+	}
+	return s.from.stage
+}
+
+// Store is the run store recording the run (nil when it is not recorded):
+// where a stage finds another run (a distillation teacher).
+func (s *Session) Store() *runs.Store { return s.store }
 
 // Model is the session's current model: the zoo architecture with the
 // hooks techniques added, the loss it trains on and the metrics it reports.
@@ -293,6 +324,8 @@ type Model struct {
 	Loss    train.LossFn
 	terms   []LossTerm
 	metrics []Metric
+	// trainInputs computes extra inputs for each training batch.
+	trainInputs TrainInputs
 	version int // bumped on every change: graphs built before are stale
 }
 
@@ -303,10 +336,39 @@ type LossTerm struct {
 	Fn   func(ctx *gomlxctx.Context, inputs []*graph.Node, logits *graph.Node) *graph.Node
 }
 
+// TrainInputs computes, for each training batch, tensors that the train
+// step receives after the batch's own inputs — a LossTerm finds them in
+// inputs[1:] — from those inputs (standardized, as the model sees them).
+// A distillation teacher runs so, outside the student's train graph: the
+// student's gradient cannot reach what is not in its graph, and GoMLX's
+// pure-Go backend deadlocks when a teacher's and a student's matmuls
+// run side by side in one graph (see NOTES.md).
+type TrainInputs func(inputs []*tensors.Tensor) ([]*tensors.Tensor, error)
+
+// SetTrainInputs makes fn compute the extra inputs of every training
+// batch (nil: none). Evaluation graphs never see them.
+func (m *Model) SetTrainInputs(fn TrainInputs) {
+	m.trainInputs = fn
+	m.version++
+}
+
 // AddLoss adds a term to the training loss.
 func (m *Model) AddLoss(t LossTerm) {
 	m.terms = append(m.terms, t)
 	m.version++
+}
+
+// ReplaceModel makes spec the session's model, as a new one: the recipe's
+// loss and metrics, no hooks, no loss terms, and no optimizer wrappers or
+// loop hooks from the techniques applied so far — they were made for the
+// old model's layers. The variables are the caller's to delete or keep:
+// a distillation stage puts its student in the teacher's place this way.
+func (s *Session) ReplaceModel(spec models.Spec) {
+	version := s.Model.version + 1
+	s.Model = newModel(s.Recipe, s.Model.NumClasses)
+	s.Model.Spec = models.Spec{Model: spec.Model, ComputeDType: spec.ComputeDType}
+	s.Model.version += version
+	s.wrappers, s.loopHooks = nil, nil
 }
 
 // AddHooks adds weight and activation hooks after those already there.

@@ -279,6 +279,9 @@ func (t *TrainStage) feeder(s *Session) (feeder, error) {
 	}
 	seed := s.Recipe.Seed + int64(s.StageIndex)
 	if replicas > 1 {
+		if s.Model.trainInputs != nil {
+			return nil, fmt.Errorf("devices: this model computes inputs for each batch (a distillation teacher's outputs), which Lathe does not shard across devices")
+		}
 		if t.AccumulateSteps > 1 {
 			return nil, fmt.Errorf("accumulate_steps cannot be combined with devices > 1 (GoMLX v0.26.0 does not distribute accumulation)")
 		}
@@ -293,7 +296,7 @@ func (t *TrainStage) feeder(s *Session) (feeder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return singleDevice{ds}, nil
+	return singleDevice{ds, s.Model.trainInputs}, nil
 }
 
 // addHooks wires what a train stage does around its steps.

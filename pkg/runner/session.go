@@ -326,7 +326,7 @@ type Model struct {
 	metrics []Metric
 	// trainInputs computes extra inputs for each training batch.
 	trainInputs TrainInputs
-	version int // bumped on every change: graphs built before are stale
+	version     int // bumped on every change: graphs built before are stale
 }
 
 // LossTerm adds to the training loss, built inside the train graph from

@@ -68,7 +68,7 @@ func TestBadInputAsANewUserWould(t *testing.T) {
 	}{
 		{"typo in a key", strings.Replace(good, "epochs:", "epoch:", 1), `typo.yaml:6:13: unknown key "epoch"`, false},
 		{"wrong type", strings.Replace(good, "batch_size: 32", "batch_size: many", 1), "wrong.yaml:3:36: data.batch_size must be an integer", false},
-		{"unknown stage", strings.Replace(good, "- evaluate:", "- distill:", 1), `unknown.yaml:7:5: unknown stage "distill"`, false},
+		{"unknown stage", strings.Replace(good, "- evaluate:", "- teleport:", 1), `unknown.yaml:7:5: unknown stage "teleport"`, false},
 		{"missing dataset", strings.Replace(good, "dataset: blobs,", "dataset: cifar10, dir: /nonexistent/cifar,", 1), "/nonexistent/cifar", false},
 		// Files that are there but corrupt are found only by loading them.
 		{"corrupt dataset", strings.Replace(good, "dataset: blobs,", "dataset: mnist, dir: garbage,", 1), "train-images-idx3-ubyte", true},

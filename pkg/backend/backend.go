@@ -27,6 +27,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/spec"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -174,7 +175,13 @@ func openSpec(requested, config string) (*Opened, error) {
 				done <- result{err: fmt.Errorf("%v", r)}
 			}
 		}()
-		b, err := backends.NewWithConfig(config)
+		var b backends.Backend
+		var err error
+		if config == "go" {
+			b, err = openGo()
+		} else {
+			b, err = backends.NewWithConfig(config)
+		}
 		done <- result{b, err}
 	}()
 	select {
@@ -186,6 +193,24 @@ func openSpec(requested, config string) (*Opened, error) {
 	case <-time.After(OpenTimeout):
 		return nil, fmt.Errorf("backend %s: gave up after %s", config, OpenTimeout)
 	}
+}
+
+// openGo opens the pure-Go backend with a larger worker pool than its
+// default. GoMLX v0.26.0's pool admits 2×NumCPU tasks, and an op running
+// as a task (a DotGeneral) waits inside it for more tasks: once 2×NumCPU
+// such ops are ready at once — four on 2 cores, as in a student's backward
+// pass beside a hint's projection — every task waits and the process
+// hangs. With 4×NumCPU workers the pool admits 8×NumCPU tasks; training
+// speed measured the same. GoMLX prints the setting to stdout, which is
+// Lathe's summary, so stdout is silenced while it opens.
+func openGo() (backends.Backend, error) {
+	config := fmt.Sprintf("go:parallelism=%d", 4*runtime.NumCPU())
+	stdout := os.Stdout
+	if devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		os.Stdout = devNull
+		defer func() { os.Stdout = stdout; devNull.Close() }()
+	}
+	return backends.NewWithConfig(config)
 }
 
 // oneLine keeps the first line of an error: PJRT errors can carry long traces.

@@ -35,6 +35,17 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 	out["teacher_"+st.CheckOn+"_accuracy"], out["teacher_"+st.CheckOn+"_errors"] = teacherAcc, float64(teacherErrors)
 	s.Log("distill: teacher (%s, %d parameters): %s accuracy %.2f%%, %d errors in %d", t.from, t.params(), st.CheckOn, 100*teacherAcc, teacherErrors, set.Len())
 
+	if st.TransferSet > 0 {
+		full := s.Data.Train
+		if st.TransferSet > full.Len() {
+			return nil, fmt.Errorf("distill: transfer_set %d: the training split has %d examples", st.TransferSet, full.Len())
+		}
+		s.Data.Train = full.Subset(firstN(st.TransferSet))
+		defer func() { s.Data.Train = full }()
+		s.Log("distill: the students learn from the first %d of %d training examples (the transfer set)", st.TransferSet, full.Len())
+		out["transfer_set"] = float64(st.TransferSet)
+	}
+
 	// The teacher's variables, if it was this run's model, go: the
 	// student is trained from scratch in its place.
 	if err := st.student(s); err != nil {
@@ -135,6 +146,14 @@ func (st *Stage) student(s *runner.Session) error {
 
 func (st *Stage) plainStudent(s *runner.Session) {
 	s.ReplaceModel(models.Spec{Model: st.Student})
+}
+
+func firstN(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 func inScope(scope, root string) bool {

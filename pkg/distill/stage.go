@@ -18,7 +18,7 @@ func init() {
 // ownKeys are the distill stage's own keys; trainKeys are a train stage's
 // that it takes as they are (the student's schedule).
 var (
-	ownKeys   = []string{"teacher", "student", "temperature", "alpha", "hint", "attention", "baseline", "check"}
+	ownKeys   = []string{"teacher", "student", "temperature", "alpha", "hint", "attention", "baseline", "check", "transfer_set"}
 	trainKeys = []string{"epochs", "steps", "optimizer", "schedule", "clip", "precision", "precision_fallback",
 		"log_every", "checkpoint", "checkpoint_every", "nonfinite"}
 )
@@ -63,6 +63,10 @@ const Features = "features"
 // After the stage the student is the session's model: later stages
 // (quantize, export, evaluate) work on it, without the distillation loss.
 //
+// With transfer_set: N both students learn from the first N examples of
+// the training split only (Hinton et al.'s transfer set), where a
+// teacher's soft targets carry the most a student would otherwise miss.
+//
 // Results, on the check split (test by default): teacher_, alone_ (with
 // baseline) and student_ accuracy and errors; teacher_params and
 // student_params; gap_closed, the fraction of the teacher–student error
@@ -81,11 +85,16 @@ type Stage struct {
 	AttentionWeight float64
 	Baseline        bool
 	CheckOn         string
+	// TransferSet, when not 0, is how many training examples (the first
+	// of the training split) the students learn from — Hinton et al.'s
+	// transfer set; the teacher learned from them all.
+	TransferSet int
 
 	// Where the keys were written, for errors found after parsing.
 	dec                                *recipe.Decoder
 	teacherAt, hintAt, attentionAt, at recipe.Node
 	index                              int // the stage's place in the recipe
+	batchSize                          int
 	teacher                            *teacherModel
 }
 
@@ -135,7 +144,10 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	case "temperature":
 		st.Temperature, err = d.Positive(f.Value, "temperature")
 	case "alpha":
-		st.Alpha, err = d.Fraction(f.Value, "alpha")
+		// alpha 1 is allowed: soft targets alone.
+		if st.Alpha, err = d.NonNegative(f.Value, "alpha"); err == nil && st.Alpha > 1 {
+			err = d.Errorf(f.Value, "alpha must be in [0, 1], got %g", st.Alpha)
+		}
 	case "hint":
 		st.hintAt = f.Value
 		var p Pair
@@ -149,6 +161,8 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 		st.Baseline, err = d.Bool(f.Value, "baseline")
 	case "check":
 		st.CheckOn, err = d.Enum(f.Value, "check", recipe.Splits)
+	case "transfer_set":
+		st.TransferSet, err = d.Int(f.Value, "transfer_set", 1)
 	default:
 		err = st.Train.Set(d, f)
 	}
@@ -242,6 +256,7 @@ func decodeAttention(d *recipe.Decoder, n recipe.Node) ([]Pair, float64, error) 
 // Check implements recipe.Settings.
 func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
 	st.dec, st.at = d, at
+	st.batchSize = rec.Data.BatchSize
 	st.index = -1
 	for i, s := range rec.Stages {
 		if s.Node() == at {
@@ -267,6 +282,9 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	}
 	if st.CheckOn == "validation" && rec.Data.Validation == 0 {
 		return d.Errorf(at, "distill checks on the validation split but data.validation is 0")
+	}
+	if st.TransferSet > 0 && st.TransferSet < rec.Data.BatchSize {
+		return d.Errorf(at, "transfer_set %d is smaller than one batch (data.batch_size %d)", st.TransferSet, rec.Data.BatchSize)
 	}
 	if (st.Train.Epochs == 0) == (st.Train.Steps == 0) {
 		return d.Errorf(at, "distill stage needs exactly one of epochs or steps (the student's schedule)")
@@ -314,6 +332,9 @@ func (st *Stage) checkTeacherStage(d *recipe.Decoder, rec *recipe.Recipe) error 
 // PlannedSteps implements recipe.Settings: the student's schedule, twice
 // with a baseline.
 func (st *Stage) PlannedSteps(perEpoch int) int {
+	if st.TransferSet > 0 && st.batchSize > 0 {
+		perEpoch = min(perEpoch, st.TransferSet/st.batchSize)
+	}
 	n := st.Train.PlannedSteps(perEpoch)
 	if st.Baseline {
 		return 2 * n
@@ -336,6 +357,9 @@ func (st *Stage) String() string {
 		student += fmt.Sprint(st.Student.Hidden)
 	}
 	s := fmt.Sprintf("distill %s into %s (T %g, alpha %g)", st.Teacher, student, st.Temperature, st.Alpha)
+	if st.TransferSet > 0 {
+		s += fmt.Sprintf(", on a transfer set of %d examples", st.TransferSet)
+	}
 	if st.Baseline {
 		s += ", with the student alone as baseline"
 	}

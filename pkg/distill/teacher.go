@@ -110,7 +110,7 @@ func (st *Stage) useTeacher(s *runner.Session, f *infer.File) error {
 	}
 	train := s.Data.Train
 	if len(t.graph.Classes) != train.NumClasses || len(train.ClassNames) == train.NumClasses && !slices.Equal(t.graph.Classes, train.ClassNames) {
-		return st.dec.Errorf(st.teacherAt, "teacher %s predicts %d classes (%s) but the student learns %s's %d (%s): a teacher must predict the student's classes",
+		return st.dec.Errorf(st.teacherAt, "teacher %s predicts %d classes%s but the student learns %s's %d%s: a teacher must predict the student's classes",
 			st.Teacher, len(t.graph.Classes), brief(t.graph.Classes), s.Recipe.Data.Dataset, train.NumClasses, brief(train.ClassNames))
 	}
 	if !slices.Equal(t.graph.Input.Shape, train.ExampleShape) {
@@ -197,10 +197,13 @@ func (st *Stage) pairAt(i int) recipe.Node {
 	return st.attentionAt
 }
 
-// brief lists up to 4 class names.
+// brief lists up to 4 class names in parentheses ("" for none).
 func brief(names []string) string {
-	if len(names) > 4 {
-		return strings.Join(names[:4], ", ") + ", …"
+	switch {
+	case len(names) == 0:
+		return ""
+	case len(names) > 4:
+		return " (" + strings.Join(names[:4], ", ") + ", …)"
 	}
-	return strings.Join(names, ", ")
+	return " (" + strings.Join(names, ", ") + ")"
 }

@@ -52,6 +52,12 @@ var tutorials = []struct {
 		images:   2, // the live plot, the activation histogram with the observers' ranges
 		liveRuns: 1,
 	}},
+	{"06-distillation.ipynb", expectation{
+		texts: []string{"budget:", "distill-notebook", "T = 1 ", "T = 20", "| teacher |", "| student alone |", "| distilled student |",
+			"gap closed:"},
+		images:   3, // the live plot, the softened outputs, the student's two curves
+		liveRuns: 1,
+	}},
 	// A notebook as a new user writes it: import the project, run quickstart.
 	{"testdata/new-user.ipynb", expectation{
 		texts:    []string{"test accuracy", "quickstart"},

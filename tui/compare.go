@@ -282,7 +282,8 @@ func metricColumn(title, name string) compareColumn {
 // a pruning's sparsity and the weights it left, which the trade-off of a
 // pruned run against a dense one turns on, and a quantization's int8 file
 // size, shrinkage and batch-64 latency, which that of an int8 model
-// against its float one does. Each is shown when a compared run has it:
+// against its float one does; a distillation's fraction of the
+// teacher–student error gap closed. Each is shown when a compared run has it:
 // from final metrics or, while a run prunes, its newest points (latest);
 // from the quantize stage's results, recorded before the run ends.
 var summaryColumns = []struct {
@@ -296,6 +297,7 @@ var summaryColumns = []struct {
 	{"INT8 BYTES", int8BytesMetric, runs.FormatCount, -1, quantValue},
 	{"SIZE ×", sizeRatioMetric, formatTimes, 1, quantValue},
 	{"INT8 MS", int8MsMetric, func(v float64) string { return runs.FormatMetric(int8MsMetric, v) }, -1, quantValue},
+	{"GAP CLOSED", gapClosedMetric, runs.FormatPercent, 1, stageResult},
 }
 
 // table: one row per run (its marker is the chart's legend), the chosen

@@ -20,6 +20,10 @@ type panel struct {
 	// quant marks the quantization panel (quantization.go): no series,
 	// the int8 conversion's results, which a stage records once.
 	quant bool
+	// distill marks the distillation panel (distillation.go): the
+	// teacher's, the student alone's and the distilled student's curves
+	// drawn from their own starts.
+	distill bool
 }
 
 // panelsFor groups a run's metric names into charts. The known series of
@@ -81,6 +85,9 @@ func panelsFor(names []string, quantized bool) []panel {
 	}
 	lossSeries = append(lossSeries, withSuffix("_loss")...)
 	add("loss", lossSeries)
+	if metric, ok := distillMetric(names); ok {
+		panels = append(panels, panel{title: "distillation", series: []string{alonePrefix + metric}, distill: true})
+	}
 	add("accuracy", append(take("train_accuracy", "validation_accuracy"), withSuffix("_accuracy")...))
 	add("learning rate", take("learning_rate"))
 	add("throughput (samples/s)", take("samples_per_s"))

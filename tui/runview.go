@@ -361,6 +361,8 @@ func (v runView) charts(panels []panel, set *seriesSet, run *runs.Run, st styles
 			switch {
 			case panels[i].quant:
 				cells = append(cells, quantization(run, st, cw, rh))
+			case panels[i].distill:
+				cells = append(cells, cache.render(v.distillSpec(set, run), cw, rh, st))
 			case panels[i].bars:
 				cells = append(cells, v.sparsity(panels[i], set, run, st, cw, rh, cache))
 			default:

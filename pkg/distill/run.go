@@ -27,6 +27,9 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 	}
 	t := st.teacher
 	out := map[string]float64{"temperature": st.Temperature, "alpha": st.Alpha, "teacher_params": float64(t.params())}
+	if st.Teacher.Stage > 0 {
+		out["teacher_stage"] = float64(st.Teacher.Stage) // the dashboard draws that stage's curves as the teacher's
+	}
 	set := s.Data.Split(st.CheckOn)
 	teacherAcc, teacherErrors, err := st.teacherAccuracy(s)
 	if err != nil {

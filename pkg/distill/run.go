@@ -107,7 +107,11 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 	s.Log("distill: distilled student (%d parameters, %.1f× fewer): %s accuracy %.2f%%, %d errors", studentParams, out["params_ratio"], st.CheckOn, 100*acc, errs)
 	if st.Baseline {
 		out["gap_closed"] = GapClosed(teacherErrors, aloneErrors, errs)
-		s.Log("distill: errors: teacher %d, student alone %d, distilled %d: %.0f%% of the gap closed", teacherErrors, aloneErrors, errs, 100*out["gap_closed"])
+		closed := fmt.Sprintf("%.0f%% of the gap closed", 100*out["gap_closed"])
+		if math.IsNaN(out["gap_closed"]) {
+			closed = "no gap to close (the teacher made no fewer errors than the student alone)"
+		}
+		s.Log("distill: errors: teacher %d, student alone %d, distilled %d: %s", teacherErrors, aloneErrors, errs, closed)
 	}
 	// Later stages get the student, without the teacher's loss.
 	st.plainStudent(s)

@@ -404,3 +404,35 @@ func maps2Equal(a, b map[string][32]byte) bool {
 	}
 	return true
 }
+
+// TestStageTeacherCheckedBeforeTraining: a teacher trained by an earlier
+// stage does not exist yet when the run starts, but its graph does: a
+// feature pair naming a value it lacks is an error at the pair's key
+// before stage 1 takes a step.
+func TestStageTeacherCheckedBeforeTraining(t *testing.T) {
+	src := blobsHead + `  - train: {epochs: 1, optimizer: {name: adam, learning_rate: 0.01}}
+  - distill:
+      teacher: {stage: 1}
+      student: {arch: mlp, hidden: [8]}
+      hint: {teacher: fc9, student: fc1}
+      steps: 10
+`
+	rec, err := recipe.Parse("d.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	sink := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step {
+			steps++
+		}
+	})
+	_, err = runner.Run(context.Background(), rec, runner.Options{Sinks: []events.Sink{sink}})
+	want := `d.yaml:11:13: teacher layer "fc9": the teacher (stage 1's model) has fc1, fc2, features`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+	if steps != 0 {
+		t.Errorf("%d steps ran before the error", steps)
+	}
+}

@@ -10,8 +10,10 @@ import (
 	"slices"
 	"strings"
 
+	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/lathe-ml/lathe/pkg/export"
 	"github.com/lathe-ml/lathe/pkg/infer"
+	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner"
 )
@@ -101,28 +103,57 @@ func (st *Stage) Prepare(ctx context.Context, s *runner.Session) error {
 	return st.useTeacher(s, f)
 }
 
-// useTeacher checks the teacher file against the data and the pairs
-// against its values, and makes it the stage's teacher.
+// useTeacher checks the teacher file and makes it the stage's teacher.
 func (st *Stage) useTeacher(s *runner.Session, f *infer.File) error {
-	t, err := newTeacherModel(f, st.Teacher.String())
+	t, err := st.checkTeacher(s, f, st.Teacher.String())
 	if err != nil {
-		return st.dec.Errorf(st.teacherAt, "teacher %v", err)
-	}
-	train := s.Data.Train
-	if len(t.graph.Classes) != train.NumClasses || len(train.ClassNames) == train.NumClasses && !slices.Equal(t.graph.Classes, train.ClassNames) {
-		return st.dec.Errorf(st.teacherAt, "teacher %s predicts %d classes%s but the student learns %s's %d%s: a teacher must predict the student's classes",
-			st.Teacher, len(t.graph.Classes), brief(t.graph.Classes), s.Recipe.Data.Dataset, train.NumClasses, brief(train.ClassNames))
-	}
-	if !slices.Equal(t.graph.Input.Shape, train.ExampleShape) {
-		return st.dec.Errorf(st.teacherAt, "teacher %s takes examples of shape %v but %s's are %v", st.Teacher, t.graph.Input.Shape, s.Recipe.Data.Dataset, train.ExampleShape)
-	}
-	for i, p := range st.pairs() {
-		if _, err := t.value(p.Teacher); err != nil {
-			return st.dec.Errorf(st.pairAt(i), "%v", err)
-		}
+		return err
 	}
 	st.teacher = t
 	return nil
+}
+
+// checkTeacher checks a teacher file against the student's data (classes,
+// example shape) and against the stage's feature pairs: each names a value
+// of the teacher the runtime shows, of a shape the student's value can be
+// compared with. It needs the file's graph, not its weights.
+func (st *Stage) checkTeacher(s *runner.Session, f *infer.File, from string) (*teacherModel, error) {
+	t, err := newTeacherModel(f, from)
+	if err != nil {
+		return nil, st.dec.Errorf(st.teacherAt, "teacher %v", err)
+	}
+	train := s.Data.Train
+	if len(t.graph.Classes) != train.NumClasses || len(train.ClassNames) == train.NumClasses && !slices.Equal(t.graph.Classes, train.ClassNames) {
+		return nil, st.dec.Errorf(st.teacherAt, "teacher %s predicts %d classes%s but the student learns %s's %d%s: a teacher must predict the student's classes",
+			st.Teacher, len(t.graph.Classes), brief(t.graph.Classes), s.Recipe.Data.Dataset, train.NumClasses, brief(train.ClassNames))
+	}
+	if !slices.Equal(t.graph.Input.Shape, train.ExampleShape) {
+		return nil, st.dec.Errorf(st.teacherAt, "teacher %s takes examples of shape %v but %s's are %v", st.Teacher, t.graph.Input.Shape, s.Recipe.Data.Dataset, train.ExampleShape)
+	}
+	pairs := st.pairs()
+	var names []string
+	for i, p := range pairs {
+		name, err := t.value(p.Teacher)
+		if err != nil {
+			return nil, st.dec.Errorf(st.pairAt(i), "%v", err)
+		}
+		names = append(names, name)
+	}
+	if len(pairs) == 0 {
+		return t, nil
+	}
+	shapes, err := st.checkShapes(s, t, names, newCapture(models.Spec{Model: st.Student}, pairs))
+	if err != nil {
+		return nil, err
+	}
+	dims := make([][]int, len(shapes))
+	for i := range shapes {
+		dims[i] = shapes[i][0]
+	}
+	if _, err := newTeacherFeed(t, s.Data.Mean, s.Data.Std, names, dims); err != nil {
+		return nil, st.dec.Errorf(st.teacherAt, "%v", err)
+	}
+	return t, nil
 }
 
 // keepStageModel arranges for the teacher stage's model to be exported
@@ -149,6 +180,18 @@ func (st *Stage) keepStageModel(s *runner.Session) error {
 		case resumed > index || !errors.Is(err, fs.ErrNotExist):
 			return st.dec.Errorf(st.teacherAt, "teacher stage %d's model, kept when it ended: %v", st.Teacher.Stage, err)
 		}
+	}
+	// The stage's model is trained later; its graph — the values the
+	// feature pairs name and their shapes — is known now: check it on
+	// the model as the recipe builds it, in a throwaway context.
+	preview := export.SourceOf(s)
+	preview.Ctx = gomlxctx.New()
+	f, err := export.Build(preview)
+	if err != nil {
+		return fmt.Errorf("distill: building stage %d's model to check it as a teacher: %w", st.Teacher.Stage, err)
+	}
+	if _, err := st.checkTeacher(s, f, st.Teacher.String()); err != nil {
+		return err
 	}
 	s.AfterStage(index, func() error {
 		f, err := export.Build(export.SourceOf(s))

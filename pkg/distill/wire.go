@@ -65,7 +65,7 @@ func (st *Stage) wire(s *runner.Session) (*wiring, error) {
 	capture := newCapture(models.Spec{Model: st.Student}, pairs)
 	if len(pairs) > 0 {
 		var err error
-		if w.shapes, err = st.checkShapes(s, w.teacherValues, capture); err != nil {
+		if w.shapes, err = st.checkShapes(s, t, w.teacherValues, capture); err != nil {
 			return nil, err
 		}
 	}
@@ -108,11 +108,11 @@ func (w *wiring) teacherDims() [][]int {
 // checkShapes builds the teacher and the student on a throwaway graph (no
 // weights are made) and checks that each pair's values can be compared:
 // the same rank, and the same height and width for feature maps.
-func (st *Stage) checkShapes(s *runner.Session, teacherValues []string, capture *capture) ([][2][]int, error) {
+func (st *Stage) checkShapes(s *runner.Session, t *teacherModel, teacherValues []string, capture *capture) ([][2][]int, error) {
 	example := s.Data.Train.ExampleShape
-	teacherFn, err := export.ValuesFn(st.teacher.file, false)
+	teacherFn, err := export.ValuesFn(t.file, false)
 	if err != nil {
-		return nil, fmt.Errorf("distill: the teacher (%s): %w", st.teacher.from, err)
+		return nil, fmt.Errorf("distill: the teacher (%s): %w", t.from, err)
 	}
 	g := graph.NewGraph(s.Backend, "distill_shapes")
 	defer g.Finalize()

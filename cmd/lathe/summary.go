@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -61,7 +62,25 @@ func stageHighlights(m map[string]float64, hasSteps bool) string {
 			runs.FormatCount(m["params_before"]), runs.FormatCount(m["params_after"]),
 			runs.FormatMetric("latency_before_ms", m["latency_before_ms"]), runs.FormatMetric("latency_after_ms", m["latency_after_ms"]), speedup))
 	}
+	if gap, ok := m["gap_closed"]; ok { // a distillation with its student alone as baseline
+		teacher, _ := withAffixes(m, "teacher_", "_errors")
+		alone, _ := withAffixes(m, "alone_", "_errors")
+		student, _ := withAffixes(m, "student_", "_errors")
+		parts = append(parts, fmt.Sprintf("errors: teacher %s, student alone %s, distilled %s (gap closed %s)",
+			runs.FormatCount(teacher), runs.FormatCount(alone), runs.FormatCount(student), runs.FormatPercent(gap)))
+	}
 	return strings.Join(parts, ", ")
+}
+
+// withAffixes is the value of the first metric, in name order, named
+// prefix…suffix (teacher_test_errors).
+func withAffixes(m map[string]float64, prefix, suffix string) (float64, bool) {
+	for _, k := range runs.SortMetricNames(m) {
+		if strings.HasPrefix(k, prefix) && strings.HasSuffix(k, suffix) {
+			return m[k], true
+		}
+	}
+	return math.NaN(), false
 }
 
 // formatMetrics prints name value pairs, accuracies first; wall_s is the row's TIME.

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"math"
+	"strings"
+	"testing"
+)
 
 // TestTrainHighlightsNameTheRebuild: a train stage at whose end gradual
 // structured pruning rebuilt the model shows what the rebuild bought.
@@ -14,5 +18,20 @@ func TestTrainHighlightsNameTheRebuild(t *testing.T) {
 	delete(m, "latency_speedup")
 	if got := stageHighlights(m, true); got != "1716 steps" {
 		t.Errorf("without a rebuild: %q", got)
+	}
+}
+
+// TestDistillHighlightsNameTheGap: a distill stage with a baseline shows
+// the three error counts and the gap closed, NaN when there was none.
+func TestDistillHighlightsNameTheGap(t *testing.T) {
+	m := map[string]float64{"steps": 900, "teacher_test_errors": 148, "alone_test_errors": 672,
+		"student_test_errors": 324, "gap_closed": (672 - 324) / (672.0 - 148)}
+	want := "900 steps, errors: teacher 148, student alone 672, distilled 324 (gap closed 66.41%)"
+	if got := stageHighlights(m, true); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	m["gap_closed"], m["teacher_test_errors"] = math.NaN(), 700
+	if got := stageHighlights(m, true); !strings.HasSuffix(got, "(gap closed NaN)") {
+		t.Errorf("no gap: %q", got)
 	}
 }

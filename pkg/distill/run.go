@@ -50,8 +50,12 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 	}
 
 	// The teacher's variables, if it was this run's model, go: the
-	// student is trained from scratch in its place.
-	if err := st.student(s); err != nil {
+	// student is trained from scratch in its place — unless the run
+	// resumes inside this stage, when the checkpoint holds the student
+	// as it was.
+	if s.ResumeStep() > 0 {
+		st.plainStudent(s)
+	} else if err := st.student(s); err != nil {
 		return nil, err
 	}
 	steps := st.Train.PlannedSteps(s.Data.Train.Len() / s.Recipe.Data.BatchSize)

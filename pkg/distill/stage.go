@@ -40,19 +40,12 @@ const (
 const Features = "features"
 
 // Stage is the `distill` recipe stage: it trains a student (any zoo
-// model) to imitate a teacher, which runs in inference mode inside the
-// student's train step, as constants — it has no variables to train, no
-// gradient is built towards it, and its parameters are not the student's.
-//
-//   - distill:
-//     teacher: {stage: 1}            # or {run: <id or name>}, or {file: teacher.safetensors}
-//     student: {arch: mlp, hidden: [800, 800]}
-//     temperature: 4
-//     alpha: 0.9                     # 0.9·T²·KL(teacher‖student) + 0.1·cross entropy
-//     hint: {teacher: features, student: features, weight: 1}
-//     baseline: true                 # also train the student alone, same schedule
-//     epochs: 3
-//     optimizer: {name: adam, learning_rate: 1e-3}
+// model) to imitate a teacher. The teacher runs in inference mode, in
+// Lathe's runtime, on every training batch of the student; its outputs
+// enter the student's train step as inputs (Model.SetTrainInputs), so the
+// student's graph holds none of its weights — none can train, no gradient
+// is built towards them, and its parameters are not the student's. See
+// the package doc for a recipe.
 //
 // The teacher is the model an earlier stage of the recipe left (stage N,
 // 1-based: kept as a Lathe model file, teacher-stageN.safetensors in the

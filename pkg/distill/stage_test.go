@@ -436,3 +436,59 @@ func TestStageTeacherCheckedBeforeTraining(t *testing.T) {
 		t.Errorf("%d steps ran before the error", steps)
 	}
 }
+
+// TestResumeInEitherPhase: a run stopped while the student trains alone,
+// or while it is distilled, resumes from its checkpoint (the teacher read
+// back from the run's folder, the baseline's figures from the
+// checkpoint) and ends with the uninterrupted run's figures.
+func TestResumeInEitherPhase(t *testing.T) {
+	src := blobsHead + `  - train: {epochs: 2, optimizer: {name: adam, learning_rate: 0.01}}
+  - distill:
+      teacher: {stage: 1}
+      student: {arch: mlp, hidden: [8]}
+      hint: {teacher: features, student: fc1}
+      baseline: true
+      epochs: 2
+      checkpoint_every: 5
+      optimizer: {name: adam, learning_rate: 0.01}
+  - evaluate: {split: test}
+`
+	run := func(phase string, stopAt int) *runner.Result {
+		store := openStore(t)
+		rec, err := recipe.Parse("d.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		stop := events.SinkFunc(func(e events.Event) {
+			if stopAt > 0 && e.Kind == events.Step && e.Stage == "distill" && e.Phase == phase && e.StageStep >= stopAt {
+				cancel()
+			}
+		})
+		res, err := runner.Run(ctx, rec, runner.Options{Store: store, Sinks: []events.Sink{stop}})
+		if stopAt == 0 {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		if err != runner.ErrStopped {
+			t.Fatalf("stopping in phase %q: %v", phase, err)
+		}
+		res, err = runner.Resume(context.Background(), store, res.RunID, runner.Options{})
+		if err != nil {
+			t.Fatalf("resuming from phase %q: %v", phase, err)
+		}
+		return res
+	}
+	whole := run("", 0)
+	for _, phase := range []string{"alone_", ""} {
+		resumed := run(phase, 12)
+		for _, k := range []string{"teacher_test_errors", "alone_test_errors", "student_test_errors", "test_loss"} {
+			if math.Abs(whole.Final[k]-resumed.Final[k]) > 1e-6 {
+				t.Errorf("stopped in phase %q: %s %g resumed, %g uninterrupted", phase, k, resumed.Final[k], whole.Final[k])
+			}
+		}
+	}
+}

@@ -19,9 +19,8 @@ import (
 )
 
 // teacherModel is a teacher as a Lathe model file: whatever it came from
-// (an earlier stage, a run, a file), it is run from the file's graph with
-// its weights as constants, batch norm folded and no dropout — inference
-// mode by construction.
+// (an earlier stage, a run, a file), it runs in Lathe's runtime with batch
+// norm folded and no dropout — inference mode by construction.
 type teacherModel struct {
 	file  *infer.File
 	graph *infer.Graph

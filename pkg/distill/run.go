@@ -225,22 +225,12 @@ func (st *Stage) teacherAccuracy(s *runner.Session) (float64, int, error) {
 			return 0, 0, fmt.Errorf("distill: the teacher (%s): %w", st.teacher.from, err)
 		}
 		for i := 0; i < n; i++ {
-			if argmax(logits[i*m.Classes():(i+1)*m.Classes()]) != int(set.Labels[start+i]) {
+			if infer.Argmax(logits[i*m.Classes():(i+1)*m.Classes()]) != int(set.Labels[start+i]) {
 				errs++
 			}
 		}
 	}
 	return 1 - float64(errs)/float64(set.Len()), errs, nil
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // paramOr reads a float context parameter; NaN when absent.

@@ -246,3 +246,15 @@ func (m *Model) release(ws *workspace) {
 	m.free = append(m.free, ws)
 	m.mu.Unlock()
 }
+
+// Argmax is the index of the largest of v (the first of equals): the
+// class a row of logits predicts. NaN is never larger than anything.
+func Argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}

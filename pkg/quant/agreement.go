@@ -46,20 +46,10 @@ func FakeQuantAgreement(b backends.Backend, f *infer.File, m *infer.Model, raw [
 			return 0, err
 		}
 		for i := range k {
-			if argmax(got[i*classes:(i+1)*classes]) == argmax(want[i*classes:(i+1)*classes]) {
+			if infer.Argmax(got[i*classes:(i+1)*classes]) == infer.Argmax(want[i*classes:(i+1)*classes]) {
 				same++
 			}
 		}
 	}
 	return float64(same) / float64(n), nil
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }

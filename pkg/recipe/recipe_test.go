@@ -69,7 +69,7 @@ func TestParseErrors(t *testing.T) {
 		{"typo at top level", strings.Replace(issueExample, "seed:", "sede:", 1), 2, 1, `unknown key "sede" in the recipe (did you mean "seed"?)`},
 		{"wrong type", strings.Replace(issueExample, "batch_size: 128", "batch_size: big", 1), 4, 36, "data.batch_size must be an integer, got the string \"big\""},
 		{"negative", strings.Replace(issueExample, "batch_size: 128", "batch_size: -1", 1), 4, 36, "data.batch_size must be at least 1"},
-		{"unknown stage", strings.Replace(issueExample, "- evaluate:", "- evalute:", 1), 8, 5, `unknown stage "evalute" (did you mean "evaluate"?); allowed: evaluate, export, prune, quantize, sensitivity, train`},
+		{"unknown stage", strings.Replace(issueExample, "- evaluate:", "- evalute:", 1), 8, 5, `unknown stage "evalute" (did you mean "evaluate"?); allowed: distill, evaluate, export, prune, quantize, sensitivity, train`},
 		{"unimplemented stage", strings.Replace(issueExample, "- evaluate: {split: test}", "- teleport: {temperature: 4}", 1), 8, 5, `unknown stage "teleport"`},
 		{"unknown dataset", strings.Replace(issueExample, "dataset: mnist", "dataset: mnsit", 1), 4, 17, `unknown dataset "mnsit" (did you mean "mnist"?)`},
 		{"unknown arch", strings.Replace(issueExample, "lenet5", "alexnet", 1), 5, 15, `unknown model arch "alexnet"`},

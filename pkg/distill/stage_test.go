@@ -52,6 +52,24 @@ func runRecipe(t *testing.T, store *runs.Store, src string, sinks ...events.Sink
 	return res
 }
 
+// runCountingSteps runs src (recorded in store, unless nil) and counts
+// the train steps taken, for a recipe that must fail before any.
+func runCountingSteps(t *testing.T, store *runs.Store, src string) (*runner.Result, int, error) {
+	t.Helper()
+	rec, err := recipe.Parse("d.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	sink := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Step {
+			steps++
+		}
+	})
+	res, err := runner.Run(context.Background(), rec, runner.Options{Store: store, Sinks: []events.Sink{sink}})
+	return res, steps, err
+}
+
 func openStore(t *testing.T) *runs.Store {
 	t.Helper()
 	store, err := runs.Open(t.TempDir())
@@ -252,17 +270,7 @@ func TestTeacherClassesMismatch(t *testing.T) {
       student: {arch: mlp, hidden: [8]}
       steps: 10
 `
-	rec, err := recipe.Parse("d.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	steps := 0
-	sink := events.SinkFunc(func(e events.Event) {
-		if e.Kind == events.Step {
-			steps++
-		}
-	})
-	res, err := runner.Run(context.Background(), rec, runner.Options{Store: store, Sinks: []events.Sink{sink}})
+	res, steps, err := runCountingSteps(t, store, src)
 	want := "d.yaml:9:16: teacher run " + other.RunID + " predicts 2 classes (0, 1) but the student learns blobs's 4: a teacher must predict the student's classes"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %v, want one containing %q", err, want)
@@ -417,17 +425,7 @@ func TestStageTeacherCheckedBeforeTraining(t *testing.T) {
       hint: {teacher: fc9, student: fc1}
       steps: 10
 `
-	rec, err := recipe.Parse("d.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	steps := 0
-	sink := events.SinkFunc(func(e events.Event) {
-		if e.Kind == events.Step {
-			steps++
-		}
-	})
-	_, err = runner.Run(context.Background(), rec, runner.Options{Sinks: []events.Sink{sink}})
+	_, steps, err := runCountingSteps(t, nil, src)
 	want := `d.yaml:11:13: teacher layer "fc9": the teacher (stage 1's model) has fc1, fc2, features`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %v, want one containing %q", err, want)

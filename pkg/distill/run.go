@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/ml/train/losses"
+	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/runner"
@@ -248,12 +248,12 @@ func paramOr(s *runner.Session, key string) float64 {
 	return math.NaN()
 }
 
-// hardLoss is the recipe's cross entropy, scaled by 1 − alpha in
-// training graphs only: evaluation reports the plain loss, comparable
-// with the student trained alone.
-func hardLoss(s *runner.Session, alpha float64) func(labels, predictions []*graph.Node) *graph.Node {
+// hardLoss is the model's own loss (the recipe's cross entropy), scaled
+// by 1 − alpha in training graphs only: evaluation reports the plain loss,
+// comparable with the student trained alone.
+func hardLoss(s *runner.Session, base train.LossFn, alpha float64) train.LossFn {
 	return func(labels, predictions []*graph.Node) *graph.Node {
-		loss := losses.SparseCategoricalCrossEntropyLogits(labels, predictions)
+		loss := base(labels, predictions)
 		if s.Ctx.IsTraining(predictions[0].Graph()) {
 			loss = graph.MulScalar(loss, 1-alpha)
 		}

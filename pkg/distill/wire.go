@@ -75,7 +75,7 @@ func (st *Stage) wire(s *runner.Session) (*wiring, error) {
 	}
 	s.Model.SetTrainInputs(feed.inputs)
 	s.Model.AddHooks(capture.hooks())
-	s.Model.Loss = hardLoss(s, st.Alpha)
+	s.Model.Loss = hardLoss(s, s.Model.Loss, st.Alpha)
 	s.Model.AddLoss(runner.LossTerm{Name: lossName, Fn: func(ctx *gomlxctx.Context, inputs []*graph.Node, logits *graph.Node) *graph.Node {
 		// inputs: the images, the teacher's logits, then each pair's teacher value.
 		teacherLogits := inputs[1]

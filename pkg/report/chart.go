@@ -157,7 +157,15 @@ func recipePrefix(list []*runs.Run) string {
 	return prefix
 }
 
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+// finite reports whether every value is a number other than ±Inf.
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
 
 func plural(n int) string {
 	if n == 1 {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"sort"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/lathe-ml/lathe/datasets"
@@ -15,11 +17,25 @@ import (
 )
 
 func doctorCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var (
+		installXLA bool
+		timeout    time.Duration
+		xlaDir     string
+	)
+	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Report the backends, plugins, devices and datasets this machine has",
-		Args:  cobra.NoArgs,
+		Long: `Report the backends, plugins, devices and datasets this machine has.
+
+--install-xla downloads XLA's CPU PJRT plugin (the version go-xla was tested with, from
+GitHub, about 100 MB) into ~/.local/lib/go-xla, where backend auto and xla:cpu find it, then
+opens it to check that it works. It needs internet; offline it fails at once and says how to
+copy the plugin in by hand.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if installXLA {
+				return doctorInstallXLA(xlaDir, timeout)
+			}
 			w := os.Stdout
 			fmt.Fprintf(w, "lathe doctor — %s %s/%s, %d CPUs\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 
@@ -75,6 +91,55 @@ func doctorCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&installXLA, "install-xla", false, "download and install XLA's CPU PJRT plugin, then check that it opens")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up on --install-xla after this long")
+	cmd.Flags().StringVar(&xlaDir, "xla-dir", "", "folder to install the plugin into (default ~/.local/lib/go-xla, in go-xla's search path)")
+	return cmd
+}
+
+// doctorInstallXLA installs XLA's CPU plugin under a time bound and opens it.
+// Every failure is one error line naming what failed and what to do.
+func doctorInstallXLA(dir string, timeout time.Duration) error {
+	fail := func(err error) error { return fmt.Errorf("doctor --install-xla: %w", err) }
+	if dir == "" {
+		d, err := backend.DefaultXLAInstallDir()
+		if err != nil {
+			return fail(fmt.Errorf("no home folder to install into (%v): name one with --xla-dir", err))
+		}
+		dir = d
+	}
+	// Progress goes to stdout: stderr holds only the one error line, if any.
+	fmt.Printf("installing XLA's CPU PJRT plugin into %s (giving up after %s)\n", dir, timeout)
+	// go-xla draws a spinner on stdout; send it to a terminal on stderr, or nowhere,
+	// so that stdout stays this command's report.
+	var progress *os.File
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		progress = os.Stderr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	inst, err := backend.InstallXLACPU(ctx, dir, progress)
+	if err != nil {
+		return fail(err)
+	}
+	if inst.AlreadyThere {
+		fmt.Printf("XLA CPU plugin already installed: %s\n", inst.Plugin)
+	} else {
+		fmt.Printf("XLA CPU plugin installed in %s: %s\n", inst.Took.Round(time.Second), inst.Plugin)
+	}
+	// Open it by its path, so that a folder outside go-xla's search path is checked too.
+	opened, err := backend.Open("xla:" + inst.Plugin)
+	if err != nil {
+		return fail(fmt.Errorf("the plugin was installed but does not open (%v): remove %s and retry, or use --backend go", err, inst.Plugin))
+	}
+	defer opened.Backend.Finalize()
+	fmt.Printf("opened xla:cpu: %s, %d device(s)\n", opened.Backend.Description(), opened.Backend.NumDevices())
+	if p, ok := backend.StandardPlugins()["cpu"]; ok {
+		fmt.Printf("backend auto now chooses xla:cpu (%s) when no CUDA plugin opens\n", p)
+	} else {
+		fmt.Printf("%s is not in go-xla's search path: set PJRT_PLUGIN_LIBRARY_PATH=%s or use --backend xla:%s\n", dir, dir, inst.Plugin)
+	}
+	return nil
 }
 
 func yesNo(b bool) string {

@@ -124,7 +124,7 @@ func Open(spec string) (*Opened, error) {
 	case "xla:cpu":
 		if _, ok := findStandardPlugin("cpu"); !ok {
 			return nil, fmt.Errorf("backend xla:cpu: no XLA CPU PJRT plugin found in %s; "+
-				"install one (set LATHE_XLA_AUTO_INSTALL=1 on a machine with internet) or use --backend go", pluginSearchDescription())
+				"install one with `lathe doctor --install-xla` (needs internet) or use --backend go", pluginSearchDescription())
 		}
 		return openSpec(spec, "xla:cpu")
 	}
@@ -135,7 +135,14 @@ func Open(spec string) (*Opened, error) {
 	return openSpec(spec, spec)
 }
 
-// openAuto tries the XLA candidates in order of preference, then the pure-Go backend.
+// installHint ends the fallback notice: what XLA would buy and the command
+// that gets it. The factor is the pure-Go matmul kernel (~10 GFLOP/s on the
+// 2-core development machine) against XLA's CPU code generation, which reaches
+// a good part of the CPU's ~430 GFLOP/s peak; see NOTES.md "XLA".
+const installHint = " (XLA's CPU plugin trains roughly 10–30× faster: `lathe doctor --install-xla`)"
+
+// openAuto tries the XLA candidates in order of preference — CUDA plugins
+// (JAX's first), then an installed XLA CPU plugin — then the pure-Go backend.
 func openAuto() (*Opened, error) {
 	var tried []string
 	candidates := cudaCandidates()
@@ -155,9 +162,13 @@ func openAuto() (*Opened, error) {
 	}
 	if len(tried) == 0 {
 		o.Notice = "backend: no XLA PJRT plugin found (no CUDA plugin from JAX, no XLA CPU plugin in " +
-			pluginSearchDescription() + "); using the pure-Go backend"
+			pluginSearchDescription() + "); using the pure-Go backend" + installHint
 	} else {
 		o.Notice = "backend: XLA could not be opened (" + strings.Join(tried, "; ") + "); using the pure-Go backend"
+		if _, ok := findStandardPlugin("cpu"); !ok {
+			// A CPU plugin that is there but failed to open is not helped by installing it again.
+			o.Notice += installHint
+		}
 	}
 	return o, nil
 }

@@ -56,6 +56,10 @@ func TestAutoFallsBackWithANotice(t *testing.T) {
 	if o.Name() != "go" || o.Notice == "" || strings.Contains(o.Notice, "\n") {
 		t.Errorf("opened %s, notice %q", o.Name(), o.Notice)
 	}
+	// The notice says what XLA would buy and the command that installs it.
+	if !strings.Contains(o.Notice, "faster") || !strings.Contains(o.Notice, "`lathe doctor --install-xla`") {
+		t.Errorf("notice %q does not point at lathe doctor --install-xla", o.Notice)
+	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("auto took %s to fall back", d)
 	}

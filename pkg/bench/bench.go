@@ -42,6 +42,10 @@ type Config struct {
 	// in the result's model description.
 	WrapOptimizer func(optimizers.Interface) optimizers.Interface
 	Label         string
+	// SkipRate leaves out the FLOP count and the backend's matmul rate
+	// (MatmulGFLOP and the fields after it stay 0): seconds saved where
+	// only the step time is wanted.
+	SkipRate bool
 }
 
 // Result of a train-step measurement. Times in milliseconds.
@@ -141,6 +145,9 @@ func TrainStep(backend backends.Backend, cfg Config) (res *Result, err error) {
 	}
 	res = &Result{Model: model, Precision: precisionName(cfg.Model.ComputeDType), Batch: cfg.Batch, Backend: backend.String(), Steps: cfg.Steps,
 		MsPerStep: ms(median), SamplesPerS: float64(cfg.Batch) / median.Seconds(), CompileS: compile.Seconds()}
+	if cfg.SkipRate {
+		return res, nil
+	}
 	if res.MatmulGFLOP, err = trainStepFLOPs(backend, cfg, modelFn); err != nil {
 		return nil, err
 	}

@@ -104,7 +104,7 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 		if q != nil {
 			engines = append(engines, func() error { return q.Predict(x, n, logits) })
 		}
-		times, allocs, err := interleave(engines, cfg.MinTime)
+		times, allocs, err := interleave(engines, []bool{true}, true, cfg.MinTime)
 		exec.Finalize()
 		if err != nil {
 			return nil, err
@@ -125,10 +125,39 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 	return out, nil
 }
 
+// Engine is one way of running a model, to be timed against others.
+type Engine struct {
+	Call func() error
+	// GoMLX engines allocate their buffers on every call: the collector
+	// runs after theirs, untimed, rather than on the calls after them.
+	GoMLX bool
+}
+
+// Interleave times engines call by call in turn, after a warm-up, for at
+// least 20 rounds and minTime, so the machine's load falls on all alike:
+// each one's median call time in ms.
+func Interleave(engines []Engine, minTime time.Duration) ([]float64, error) {
+	calls := make([]func() error, len(engines))
+	collect := make([]bool, len(engines))
+	for i, e := range engines {
+		calls[i], collect[i] = e.Call, e.GoMLX
+	}
+	times, _, err := interleave(calls, collect, false, minTime)
+	if err != nil {
+		return nil, err
+	}
+	p50 := make([]float64, len(times))
+	for i, ts := range times {
+		p50[i] = percentile(ts, 0.5)
+	}
+	return p50, nil
+}
+
 // interleave warms the engines up, then calls them in turn for at least
 // 20 rounds and minTime: each one's call times in ms, and its heap
-// allocations per call.
-func interleave(engines []func() error, minTime time.Duration) ([][]float64, []float64, error) {
+// allocations per call when countAllocs is set. After an engine whose
+// collect is set it runs the garbage collector, untimed.
+func interleave(engines []func() error, collect []bool, countAllocs bool, minTime time.Duration) ([][]float64, []float64, error) {
 	for _, call := range engines {
 		for i := 0; i < 3; i++ {
 			if err := call(); err != nil {
@@ -147,7 +176,7 @@ func interleave(engines []func() error, minTime time.Duration) ([][]float64, []f
 				return nil, nil, err
 			}
 			times[e] = append(times[e], float64(elapsed.Nanoseconds())/1e6)
-			if e == 0 {
+			if e < len(collect) && collect[e] {
 				// GoMLX allocates its buffers per call (a thousand at
 				// batch 64): collect them here, untimed, or the collector
 				// runs on the cores of the calls after it.
@@ -160,6 +189,9 @@ func interleave(engines []func() error, minTime time.Duration) ([][]float64, []f
 	}
 	allocs := make([]float64, len(engines))
 	for e, call := range engines {
+		if !countAllocs {
+			break
+		}
 		a, err := allocsPerCall(call)
 		if err != nil {
 			return nil, nil, err

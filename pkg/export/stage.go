@@ -95,6 +95,14 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	return nil
 }
 
+// ModelFiles implements recipe.ModelWriter.
+func (st *Stage) ModelFiles() []string {
+	if slices.Contains(st.Formats, "safetensors") {
+		return []string{st.Name}
+	}
+	return nil
+}
+
 // PlannedSteps implements recipe.Settings: exporting takes no steps.
 func (st *Stage) PlannedSteps(int) int { return 0 }
 

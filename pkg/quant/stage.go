@@ -118,6 +118,15 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 // PlannedSteps implements recipe.Settings: quantizing takes no steps.
 func (st *Stage) PlannedSteps(int) int { return 0 }
 
+// ModelFiles implements recipe.ModelWriter: a ptq stage writes the int8
+// file and its float twin.
+func (st *Stage) ModelFiles() []string {
+	if st.Mode == "qat" {
+		return nil
+	}
+	return []string{st.Name, st.Name + ".f32"}
+}
+
 // String describes the stage in a few words.
 func (st *Stage) String() string {
 	return fmt.Sprintf("quantize int8 (%s, %s observer)", st.Mode, st.Observer)
@@ -201,7 +210,7 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		}
 		models[i] = m
 	}
-	raw := rawExamples(s, set.Features)
+	raw := s.Data.Raw(set.Features)
 	if res["int8_fakequant_agreement"], err = FakeQuantAgreement(s.Backend, int8File, models[1], raw, len(set.Labels)); err != nil {
 		return nil, err
 	}
@@ -240,22 +249,9 @@ func calibrationExamples(s *runner.Session, batches int) ([]float32, int) {
 	for _, i := range order {
 		picked = append(picked, train.Features[i*size:(i+1)*size]...)
 	}
-	return rawExamples(s, picked), n
+	return s.Data.Raw(picked), n
 }
 
-// rawExamples undoes the session's input normalization: model files take
-// raw values and normalize them themselves.
-func rawExamples(s *runner.Session, normalized []float32) []float32 {
-	std := s.Data.Std
-	if std == 0 {
-		std = 1
-	}
-	out := make([]float32, len(normalized))
-	for i, v := range normalized {
-		out[i] = v*std + s.Data.Mean
-	}
-	return out
-}
 
 // timeInterleaved returns two models' median latency at a batch size,
 // calling them in turn for about d.

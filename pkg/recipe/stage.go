@@ -36,6 +36,16 @@ type Settings interface {
 	PlannedSteps(perEpoch int) int
 }
 
+// ModelWriter is implemented by settings of kinds that write model files
+// into the run's folder (export, quantize): a later stage that reads
+// them (report) checks the names it is given against the stages before
+// it, so a misspelt name fails before any training.
+type ModelWriter interface {
+	// ModelFiles are the base names (without .safetensors) of the
+	// Lathe model files the stage writes.
+	ModelFiles() []string
+}
+
 // StepCapper is implemented by settings of kinds with steps that can be
 // cut short (a notebook's fast mode): CapSteps returns a copy that takes
 // at most n steps.

@@ -163,3 +163,37 @@ func formatBytes(v float64) string {
 	}
 	return fmt.Sprintf("%.0f B", v)
 }
+
+// ParseTable reads the first Markdown table of md (a report.md) back as
+// rows of cells by column name: how tests and notebooks check a written
+// report against the figures it was made from.
+func ParseTable(md string) []map[string]string {
+	var header []string
+	var rows []map[string]string
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			if header != nil {
+				break
+			}
+			continue
+		}
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		switch {
+		case header == nil:
+			header = cells
+		case strings.HasPrefix(cells[0], "---"):
+		default:
+			row := map[string]string{}
+			for i, c := range cells {
+				if i < len(header) {
+					row[header[i]] = c
+				}
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}

@@ -137,7 +137,7 @@ func TestFilesAgreeWithFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := ReadMarkdownTable(t, string(md))
+	table := ParseTable(string(md))
 	if len(table) != 4 {
 		t.Fatalf("%d rows, want 4:\n%s", len(table), md)
 	}
@@ -217,36 +217,4 @@ func TestFilesAgreeWithFigures(t *testing.T) {
 	if pts[1].Included || !pts[3].Included || pts[3].X != 32 || pts[3].Y != 89.4 {
 		t.Errorf("plot points: %+v", pts)
 	}
-}
-
-// ReadMarkdownTable parses the first Markdown table of md into rows of
-// cells by column name.
-func ReadMarkdownTable(t *testing.T, md string) []map[string]string {
-	t.Helper()
-	var header []string
-	var rows []map[string]string
-	for _, line := range strings.Split(md, "\n") {
-		if !strings.HasPrefix(line, "|") {
-			if header != nil {
-				break
-			}
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), "|")
-		for i := range cells {
-			cells[i] = strings.TrimSpace(cells[i])
-		}
-		switch {
-		case header == nil:
-			header = cells
-		case strings.HasPrefix(cells[0], "---"):
-		default:
-			row := map[string]string{}
-			for i, c := range cells {
-				row[header[i]] = c
-			}
-			rows = append(rows, row)
-		}
-	}
-	return rows
 }

@@ -79,6 +79,20 @@ type Splits struct {
 	Mean, Std float32
 }
 
+// Raw undoes the standardization of values from a split: model files
+// take raw values and standardize them themselves.
+func (s Splits) Raw(standardized []float32) []float32 {
+	std := s.Std
+	if std == 0 {
+		std = 1
+	}
+	out := make([]float32, len(standardized))
+	for i, v := range standardized {
+		out[i] = v*std + s.Mean
+	}
+	return out
+}
+
 // Split returns the named split (test, validation or train); nil when the
 // recipe holds no validation split.
 func (s Splits) Split(name string) *datasets.Set {

@@ -7,9 +7,10 @@
 package stages
 
 import (
-	_ "github.com/lathe-ml/lathe/pkg/distill" // distill
-	_ "github.com/lathe-ml/lathe/pkg/export"  // export
-	_ "github.com/lathe-ml/lathe/pkg/prune"   // prune, sensitivity
-	_ "github.com/lathe-ml/lathe/pkg/quant"   // quantize
-	_ "github.com/lathe-ml/lathe/pkg/runner"  // train, evaluate
+	_ "github.com/lathe-ml/lathe/pkg/distill"  // distill
+	_ "github.com/lathe-ml/lathe/pkg/export"   // export
+	_ "github.com/lathe-ml/lathe/pkg/prune"    // prune, sensitivity
+	_ "github.com/lathe-ml/lathe/pkg/quant"    // quantize
+	_ "github.com/lathe-ml/lathe/pkg/runner"   // train, evaluate
+	_ "github.com/lathe-ml/lathe/pkg/tradeoff" // report
 )

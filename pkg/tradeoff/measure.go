@@ -1,0 +1,299 @@
+// Package tradeoff measures model variants side by side — accuracy on the
+// test split, parameters and non-zeros, bytes on disk, FLOPs, latency in
+// Lathe's runtime and as a GoMLX graph — in one process, so every ratio
+// compares figures taken under the same load; and it runs the `report`
+// recipe stage, which writes the trade-off report (package report) into
+// the run's folder.
+//
+// Example, in a recipe:
+//
+//   - report: {models: {baseline: baseline, quantized: baseline.int8, pruned: pruned, combined: combined}}
+//
+// or from Go:
+//
+//	t, err := tradeoff.Measure(models, tradeoff.Options{Backend: b, BackendName: "go", Features: raw, Labels: labels, Split: "test"})
+//	err = report.WriteFiles(dir, t)
+package tradeoff
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/lathe-ml/lathe/pkg/bench"
+	"github.com/lathe-ml/lathe/pkg/export"
+	"github.com/lathe-ml/lathe/pkg/infer"
+	"github.com/lathe-ml/lathe/pkg/report"
+)
+
+// Model is a model file to measure, and what it stands for.
+type Model struct {
+	Role string // one of report.Roles, or ""
+	Name string // base name, for the table
+	Run  string
+	Path string // the .safetensors file
+	// TrainS is the training time behind it (NaN when unknown).
+	TrainS float64
+}
+
+// Options say what to measure the models on.
+type Options struct {
+	Title string
+	// Backend runs the float files as GoMLX graphs; BackendName names it.
+	Backend     backends.Backend
+	BackendName string
+	// Features are the split's raw examples (model files standardize
+	// their inputs themselves), Labels their classes.
+	Features []float32
+	Labels   []int32
+	Split    string
+	// MinTime is how long each batch size is timed, all engines in turn;
+	// default 2 s.
+	MinTime   time.Duration
+	MaxDropPP float64
+}
+
+// Batches are the batch sizes every latency is taken at.
+var Batches = []int{1, 64}
+
+// Measure reads the models and measures them; the report's Training is
+// left for the caller (see TrainSteps).
+func Measure(list []Model, opts Options) (*report.Tradeoff, error) {
+	if len(list) == 0 {
+		return nil, fmt.Errorf("report: no model files to measure")
+	}
+	if opts.MinTime == 0 {
+		opts.MinTime = 2 * time.Second
+	}
+	t := &report.Tradeoff{Title: opts.Title, Split: opts.Split, Examples: len(opts.Labels), Backend: opts.BackendName, MaxDropPP: opts.MaxDropPP}
+	files := make([]*infer.File, len(list))
+	runtimes := make([]*infer.Model, len(list))
+	for i, m := range list {
+		f, err := infer.ReadFile(m.Path, 0)
+		if err != nil {
+			return nil, err
+		}
+		rt, err := infer.New(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.Path, err)
+		}
+		files[i], runtimes[i] = f, rt
+		v, err := describe(m, f, rt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.Path, err)
+		}
+		if v.Accuracy, err = accuracy(rt, opts.Features, opts.Labels); err != nil {
+			return nil, fmt.Errorf("%s: %w", m.Path, err)
+		}
+		t.Variants = append(t.Variants, v)
+		kernels := rt.Kernels()
+		if v.Weights == "int8" {
+			kernels = rt.Int8Kernels()
+		}
+		if !strings.Contains(t.Kernels, kernels) {
+			t.Kernels = strings.TrimPrefix(t.Kernels+", "+kernels, ", ")
+		}
+	}
+	if err := timeAll(t, files, runtimes, opts); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// describe reads what a file is without running it: weights, parameters,
+// non-zeros, bytes on disk (and its ONNX twin's), FLOPs per example.
+func describe(m Model, f *infer.File, rt *infer.Model) (report.Variant, error) {
+	v := report.Variant{Role: m.Role, Name: m.Name, Run: m.Run, Weights: "f32", TrainS: m.TrainS,
+		ONNXBytes: math.NaN(), BackendMs1: math.NaN(), BackendMs64: math.NaN(), RuntimeMs1: math.NaN(), RuntimeMs64: math.NaN()}
+	info, err := os.Stat(m.Path)
+	if err != nil {
+		return v, err
+	}
+	v.Bytes = float64(info.Size())
+	if info, err := os.Stat(strings.TrimSuffix(m.Path, ".safetensors") + ".onnx"); err == nil {
+		v.ONNXBytes = float64(info.Size())
+	}
+	g, err := infer.GraphOf(f)
+	if err != nil {
+		return v, err
+	}
+	shapes, err := g.Shapes(f.Tensors)
+	if err != nil {
+		return v, err
+	}
+	for _, op := range g.Ops {
+		if op.Weights == "" {
+			continue
+		}
+		w := f.Tensors[op.Weights]
+		switch w.DType {
+		case infer.I8:
+			v.Weights = "int8"
+		case infer.BF16:
+			v.Weights = "bf16"
+		}
+		for _, name := range []string{op.Weights, op.Bias} {
+			if name == "" {
+				continue
+			}
+			t := f.Tensors[name]
+			v.Params += float64(t.Size())
+			v.NonZero += float64(nonZero(t))
+		}
+		out := shapes[op.Name]
+		switch op.Op {
+		case "dense": // [in, out]
+			v.FLOPs += 2 * float64(w.Shape[0]*w.Shape[1])
+		case "conv2d": // [K, K, C, O], each of the output's positions
+			v.FLOPs += 2 * float64(w.Size()*out[0]*out[1])
+		}
+	}
+	return v, nil
+}
+
+// nonZero counts a tensor's elements that are not zero (−0 counts as zero).
+func nonZero(t infer.Tensor) int {
+	n := 0
+	switch t.DType {
+	case infer.I8:
+		for _, b := range t.Data {
+			if b != 0 {
+				n++
+			}
+		}
+	case infer.I32, infer.F32:
+		mask := uint32(0xffffffff)
+		if t.DType == infer.F32 {
+			mask = 0x7fffffff // the sign bit alone is −0
+		}
+		for i := 0; i+4 <= len(t.Data); i += 4 {
+			if binary.LittleEndian.Uint32(t.Data[i:])&mask != 0 {
+				n++
+			}
+		}
+	case infer.BF16:
+		for i := 0; i+2 <= len(t.Data); i += 2 {
+			if binary.LittleEndian.Uint16(t.Data[i:])&0x7fff != 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// accuracy is the fraction of examples whose largest logit is their label.
+func accuracy(m *infer.Model, features []float32, labels []int32) (float64, error) {
+	size, classes := m.InputSize(), m.Classes()
+	if len(labels) == 0 || len(features) != len(labels)*size {
+		return math.NaN(), fmt.Errorf("%d values for %d examples of %d", len(features), len(labels), size)
+	}
+	const batch = 256
+	logits := make([]float32, batch*classes)
+	right := 0
+	for start := 0; start < len(labels); start += batch {
+		n := min(batch, len(labels)-start)
+		if err := m.Predict(features[start*size:(start+n)*size], n, logits[:n*classes]); err != nil {
+			return math.NaN(), err
+		}
+		for i := range n {
+			if infer.Argmax(logits[i*classes:(i+1)*classes]) == int(labels[start+i]) {
+				right++
+			}
+		}
+	}
+	return float64(right) / float64(len(labels)), nil
+}
+
+// timeAll takes every latency: per batch size, every model in the
+// runtime and every float model as a GoMLX graph, interleaved call by
+// call. Inputs are the split's first examples.
+func timeAll(t *report.Tradeoff, files []*infer.File, runtimes []*infer.Model, opts Options) error {
+	size := runtimes[0].InputSize()
+	for _, n := range Batches {
+		if len(opts.Features) < n*size {
+			continue
+		}
+		x := opts.Features[:n*size]
+		var engines []bench.Engine
+		var sinks []*float64
+		var execs []*graph.Exec
+		for i, rt := range runtimes {
+			if rt.InputSize() != size {
+				return fmt.Errorf("%s takes %d values per example, %s %d", t.Variants[i].Name, rt.InputSize(), t.Variants[0].Name, size)
+			}
+			logits := make([]float32, n*rt.Classes())
+			engines = append(engines, bench.Engine{Call: func() error { return rt.Predict(x, n, logits) }})
+			sinks = append(sinks, pick(&t.Variants[i], n, false))
+			if t.Variants[i].Weights == "int8" || opts.Backend == nil {
+				continue // integer products crash GoMLX's pure-Go backend; int8 runs in the runtime only
+			}
+			call, exec, err := graphEngine(opts.Backend, files[i], x, n)
+			if err != nil {
+				return fmt.Errorf("%s as a GoMLX graph: %w", t.Variants[i].Name, err)
+			}
+			execs = append(execs, exec)
+			engines = append(engines, bench.Engine{Call: call, GoMLX: true})
+			sinks = append(sinks, pick(&t.Variants[i], n, true))
+		}
+		p50, err := bench.Interleave(engines, opts.MinTime)
+		for _, e := range execs {
+			e.Finalize()
+		}
+		if err != nil {
+			return err
+		}
+		for i, p := range p50 {
+			*sinks[i] = p
+		}
+	}
+	return nil
+}
+
+func pick(v *report.Variant, batch int, gomlx bool) *float64 {
+	switch {
+	case gomlx && batch == 1:
+		return &v.BackendMs1
+	case gomlx:
+		return &v.BackendMs64
+	case batch == 1:
+		return &v.RuntimeMs1
+	}
+	return &v.RuntimeMs64
+}
+
+// graphEngine compiles a float model file as a GoMLX graph for a batch of
+// n (compiling once, untimed) and returns a call of it.
+func graphEngine(b backends.Backend, f *infer.File, x []float32, n int) (func() error, *graph.Exec, error) {
+	fn, err := export.GraphFn(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	exec, err := graph.NewExec(b, fn)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := infer.GraphOf(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	input := tensors.FromFlatDataAndDimensions(x, append([]int{n}, g.Input.Shape...)...)
+	call := func() error {
+		res, err := exec.Exec(input)
+		if err != nil {
+			return err
+		}
+		res[0].FinalizeAll()
+		return nil
+	}
+	if err := call(); err != nil {
+		exec.Finalize()
+		return nil, nil, err
+	}
+	return call, exec, nil
+}

@@ -1,0 +1,197 @@
+package tradeoff
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lathe-ml/lathe/pkg/models"
+	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/report"
+	"github.com/lathe-ml/lathe/pkg/runner"
+)
+
+func init() {
+	recipe.Register(recipe.Kind{Name: "report", Keys: []string{"models", "split", "max_drop_pp", "train_steps", "seconds", "title"},
+		New: func() recipe.Settings {
+			return &Stage{Split: "test", MaxDropPP: report.DefaultMaxDropPP, TrainSteps: 10, Seconds: 2}
+		}})
+}
+
+// Stage is the `report` recipe stage: it measures the model files the
+// stages before it wrote (export and quantize stages), in one process,
+// and writes the trade-off report into the run's folder — report.md with
+// the table and the seed's three claims beside what was measured,
+// report.json, accuracy_size.png and accuracy_latency.png.
+//
+//   - report: {models: {baseline: baseline, quantized: baseline.int8, pruned: pruned, combined: combined}}
+//
+// models maps roles (baseline, quantized, pruned, distilled, combined)
+// to model files by base name; without it every model file of the run
+// is a row, oldest first, the first the baseline and the last the
+// combined model. train_steps times that many train steps of the
+// recipe's model in float32 and bfloat16 (0: none; the training claim is
+// then not measured); seconds is how long each batch size is timed.
+//
+// Results: <role>_accuracy, <role>_bytes, <role>_batch64_ms for each
+// role; size_ratio, speedup_batch64 and accuracy_drop_pp of the combined
+// model against the baseline; train_f32_ms, train_bf16_ms; and
+// claim_size_met, claim_training_met, claim_inference_met (1 or 0).
+type Stage struct {
+	Picks      []Pick
+	Split      string
+	MaxDropPP  float64
+	TrainSteps int
+	Seconds    float64
+	Title      string
+}
+
+// Set implements recipe.Settings.
+func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
+	switch f.Key {
+	case "models":
+		var fields []recipe.Field
+		if fields, err = d.Fields(f.Value, "models", report.Roles); err != nil {
+			return err
+		}
+		st.Picks = nil
+		for _, m := range fields {
+			name, err := d.String(m.Value, "models."+m.Key)
+			if err != nil {
+				return err
+			}
+			st.Picks = append(st.Picks, Pick{Role: m.Key, Name: name, at: m.Value})
+		}
+		if len(st.Picks) == 0 {
+			return d.Errorf(f.Value, "models must name at least one model file, e.g. {baseline: baseline, combined: combined}")
+		}
+		slices.SortStableFunc(st.Picks, func(a, b Pick) int {
+			return slices.Index(report.Roles, a.Role) - slices.Index(report.Roles, b.Role)
+		})
+	case "split":
+		st.Split, err = d.Enum(f.Value, "split", recipe.Splits)
+	case "max_drop_pp":
+		st.MaxDropPP, err = d.Positive(f.Value, "max_drop_pp")
+	case "train_steps":
+		st.TrainSteps, err = d.Int(f.Value, "train_steps", 0)
+	case "seconds":
+		st.Seconds, err = d.Positive(f.Value, "seconds")
+	case "title":
+		st.Title, err = d.String(f.Value, "title")
+	}
+	return err
+}
+
+// Check implements recipe.Settings: every model named is written by a
+// stage before this one.
+func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
+	if st.Split == "validation" && rec.Data.Validation == 0 {
+		return d.Errorf(at, "report measures the validation split but data.validation is 0")
+	}
+	var written []string
+	for _, other := range rec.Stages {
+		if other.Node() == at {
+			break
+		}
+		if w, ok := other.Settings.(recipe.ModelWriter); ok {
+			written = append(written, w.ModelFiles()...)
+		}
+	}
+	for _, p := range st.Picks {
+		if !slices.Contains(written, p.Name) {
+			if len(written) == 0 {
+				return d.Errorf(p.at, "models.%s: %q is not written by any stage before the report (no export or quantize stage writes a model file)", p.Role, p.Name)
+			}
+			return d.Errorf(p.at, "models.%s: %q is not written by any stage before the report (they write %s)", p.Role, p.Name, strings.Join(written, ", "))
+		}
+	}
+	return nil
+}
+
+// PlannedSteps implements recipe.Settings: a report takes no steps.
+func (st *Stage) PlannedSteps(int) int { return 0 }
+
+// String describes the stage in a few words.
+func (st *Stage) String() string { return fmt.Sprintf("report (%d models)", len(st.Picks)) }
+
+// Run implements runner.Stage.
+func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, error) {
+	dir, err := s.RunDir()
+	if err != nil {
+		return nil, err
+	}
+	store := s.Store()
+	if dir == "" || store == nil {
+		return nil, fmt.Errorf("report: the run is not recorded, so the model files it reads were not kept")
+	}
+	run, err := store.Get(s.RunID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := RunModels(run, dir, st.Picks)
+	if err != nil {
+		return nil, err
+	}
+	set := s.Data.Split(st.Split)
+	if set == nil {
+		return nil, fmt.Errorf("report: the run holds out no %s split", st.Split)
+	}
+	title := st.Title
+	if title == "" {
+		title = s.Recipe.Name
+	}
+	s.Log("report: measuring %d models on %d %s examples, in the runtime and on %s", len(list), set.Len(), st.Split, s.BackendName)
+	t, err := Measure(list, Options{Title: title, Backend: s.Backend, BackendName: s.BackendName, Features: s.Data.Raw(set.Features),
+		Labels: set.Labels, Split: st.Split, MinTime: time.Duration(st.Seconds * float64(time.Second)), MaxDropPP: st.MaxDropPP})
+	if err != nil {
+		return nil, err
+	}
+	if st.TrainSteps > 0 {
+		base := models.Spec{Model: s.Recipe.Model}
+		tr, err := TrainSteps(s.Backend, s.BackendName, base, s.Recipe.Data.BatchSize, s.Data.Train.ExampleShape, s.Data.Train.NumClasses, st.TrainSteps)
+		if err != nil {
+			s.Log("report: %v", err)
+		}
+		t.Training = tr
+	}
+	if err := report.WriteFiles(dir, t); err != nil {
+		return nil, err
+	}
+	for _, c := range t.Claims() {
+		s.Log("report: %s", c.Line())
+	}
+	s.Log("report: wrote %s/%s, %s and %s", dir, report.MarkdownFile, report.SizePlotFile, report.LatencyPlotFile)
+	return results(t), nil
+}
+
+// results are the report's figures as the stage's results in the store.
+func results(t *report.Tradeoff) map[string]float64 {
+	res := map[string]float64{}
+	for _, v := range t.Variants {
+		if v.Role == "" {
+			continue
+		}
+		res[v.Role+"_accuracy"] = v.Accuracy
+		res[v.Role+"_bytes"] = v.Bytes
+		res[v.Role+"_batch64_ms"] = v.RuntimeMs64
+	}
+	base, _ := t.Baseline()
+	comb, _ := t.Combined()
+	res["size_ratio"] = base.Bytes / comb.Bytes
+	res["speedup_batch64"] = base.RuntimeMs64 / comb.RuntimeMs64
+	res["accuracy_drop_pp"] = 100 * (base.Accuracy - comb.Accuracy)
+	if t.Training != nil {
+		res["train_f32_ms"], res["train_bf16_ms"] = t.Training.F32Ms, t.Training.BF16Ms
+	}
+	for _, c := range t.Claims() {
+		res["claim_"+c.Key+"_met"] = map[bool]float64{true: 1, false: 0}[c.Met]
+		res["claim_"+c.Key+"_reduction"] = c.Measured
+	}
+	if len(t.Variants) == 0 {
+		res["size_ratio"] = math.NaN()
+	}
+	return res
+}

@@ -63,6 +63,8 @@ type Model struct {
 	progress map[string]*runs.Progress
 	settled  map[string]bool
 	series   map[string]*seriesSet
+	// reports are the trade-off reports read so far, by run.
+	reports map[string]*reportRead
 	// storeErr: the last poll could not open or read the store;
 	// seriesErr: why a run's series could not be read, by run.
 	storeErr  error
@@ -127,6 +129,7 @@ func New(opts Options) Model {
 		seriesErr: map[string]error{},
 		settled:   map[string]bool{},
 		series:    map[string]*seriesSet{},
+		reports:   map[string]*reportRead{},
 		stopping:  map[string]bool{},
 		launched:  map[int]string{},
 		table:     newRunsTable().resize(80, 20),
@@ -162,9 +165,19 @@ func (m Model) startPoll() tea.Cmd {
 	for k, v := range m.settled {
 		settled[k] = v
 	}
+	var reports []string
+	for id := range m.watch() {
+		if row, ok := m.rows[id]; ok && m.reports[id] == nil && hasReport(row.run) {
+			reports = append(reports, id)
+		}
+	}
 	return poll(pollRequest{dir: m.opts.Dir, store: m.store, version: m.version, running: running || !m.polled,
-		settled: settled, watch: m.watch(), pointCap: maxPointsPerPoll})
+		settled: settled, watch: m.watch(), pointCap: maxPointsPerPoll, reports: reports})
 }
+
+// report is the run's trade-off report as read, nil when it has none (or
+// it has not been read yet).
+func (m Model) report(id string) *reportRead { return m.reports[id] }
 
 // watch is the runs whose series the current view draws, with the row to
 // read after.
@@ -345,6 +358,9 @@ func (m Model) applyPoll(msg pollMsg) Model {
 		}
 	}
 	m = m.applySeries(msg.series)
+	for id, rr := range msg.reports {
+		m.reports[id] = rr
+	}
 	m = m.rebuildRows()
 	// Follow a run launched from here as soon as it appears.
 	for _, r := range m.list {

@@ -9,6 +9,7 @@ type keyMap struct {
 	Up, Down, PageUp, PageDown, Home, End               key.Binding
 	Open, Mark, MarkAll, Compare, Filter, Sort, Reverse key.Binding
 	NextChart, PrevChart, Smooth, LogScale, Params      key.Binding
+	Report                                              key.Binding
 	NextMetric, PrevMetric                              key.Binding
 	Confirm, Cancel, Accept                             key.Binding
 }
@@ -42,6 +43,7 @@ func newKeyMap() keyMap {
 		Smooth:    b("s", "smooth", "s"),
 		LogScale:  b("l", "log", "l"),
 		Params:    b("p", "params", "p"),
+		Report:    b("r", "trade-off report", "r"),
 
 		NextMetric: b("→", "next metric", "right", "tab"),
 		PrevMetric: b("←", "previous metric", "left", "shift+tab"),

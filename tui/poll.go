@@ -5,6 +5,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
@@ -28,6 +29,8 @@ type pollRequest struct {
 	settled  map[string]bool // runs whose progress is final (not running and read once since)
 	watch    map[string]runs.Cursor
 	pointCap int
+	// reports are runs whose trade-off report to read.
+	reports []string
 }
 
 // seriesDelta is what a poll read of one run's series: the points after
@@ -44,6 +47,7 @@ type pollMsg struct {
 	runs     []*runs.Run // nil: unchanged since the last poll
 	progress map[string]*runs.Progress
 	series   map[string]seriesDelta
+	reports  map[string]*reportRead
 	// err: the store exists but cannot be opened or read (corrupt, not a
 	// database, unreadable). Never shown as an empty store.
 	err error
@@ -98,6 +102,13 @@ func poll(req pollRequest) tea.Cmd {
 			}
 		}
 		msg.series = readSeries(store, req.watch, req.pointCap)
+		if len(req.reports) > 0 {
+			msg.reports = map[string]*reportRead{}
+			for _, id := range req.reports {
+				t, err := report.ReadTradeoff(store.RunDir(id))
+				msg.reports[id] = &reportRead{t, err}
+			}
+		}
 		return msg
 	}
 }

@@ -21,7 +21,8 @@ type runView struct {
 	smoothing    float64 // TensorBoard-style EMA weight; 0 is off
 	logY         bool
 	showParams   bool
-	page         int // first chart shown
+	showReport   bool // the trade-off report in place of the charts
+	page         int  // first chart shown
 	paramsOffset int
 	perPage      int // charts per page at the current size, kept for paging
 	panels       int // charts the run has, kept for paging
@@ -45,6 +46,8 @@ func (v runView) update(msg tea.KeyMsg, k keyMap) (runView, bool) {
 		v.smoothing = nextSmoothing(v.smoothing)
 	case key.Matches(msg, k.LogScale):
 		v.logY = !v.logY
+	case key.Matches(msg, k.Report):
+		v.showReport = !v.showReport
 	case key.Matches(msg, k.Params):
 		v.showParams = !v.showParams
 		v.paramsOffset = 0
@@ -120,7 +123,7 @@ func (v runView) sync(row runRow, set *seriesSet, w, h int) runView {
 
 // view draws the run in w×h. set may be nil while its series load; serr
 // is why they could not be read, if so.
-func (v runView) view(row runRow, set *seriesSet, serr error, st styles, w, h int, now time.Time, cache *chartCache) string {
+func (v runView) view(row runRow, set *seriesSet, serr error, rep *reportRead, st styles, w, h int, now time.Time, cache *chartCache) string {
 	r := row.run
 	var names []string
 	if set != nil {
@@ -145,7 +148,11 @@ func (v runView) view(row runRow, set *seriesSet, serr error, st styles, w, h in
 		toolbar = st.errorText.Render(truncate("cannot read metrics: "+runs.FirstLine(serr.Error()), w))
 	}
 	var body string
-	if g.chartsW > 0 {
+	switch {
+	case v.showReport && g.chartsW > 0:
+		toolbar = st.dim.Render(truncate("trade-off report · r: back to the charts", w))
+		body = fit(reportBody(rep, st, g.chartsW, g.bodyH), g.chartsW, g.bodyH)
+	case g.chartsW > 0:
 		body = v.charts(panels, set, r, st, g.chartsW, g.bodyH, g.cols, g.rows, cache)
 	}
 	if g.paramsW > 0 {

@@ -83,8 +83,8 @@ func (m Model) helpKeys() helpKeys {
 		return helpKeys{short: b, full: [][]key.Binding{b}}
 	case m.view == viewRun:
 		return helpKeys{
-			short: []key.Binding{k.Back, k.NextChart, k.Smooth, k.LogScale, k.Params, k.Stop, k.Help, k.Quit},
-			full: [][]key.Binding{{k.NextChart, k.PrevChart}, {k.Smooth, k.LogScale, k.Params,
+			short: []key.Binding{k.Back, k.NextChart, k.Smooth, k.LogScale, k.Params, k.Report, k.Stop, k.Help, k.Quit},
+			full: [][]key.Binding{{k.NextChart, k.PrevChart}, {k.Smooth, k.LogScale, k.Params, k.Report,
 				key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "scroll params"))},
 				{k.Stop, k.Launch, k.Back}, {k.Help, k.Quit}},
 		}
@@ -117,7 +117,7 @@ func (m Model) View() string {
 		body = lipgloss.Place(w, bh, lipgloss.Center, lipgloss.Center, m.launcher.view(m.st, w, bh))
 	case m.view == viewRun:
 		if row, ok := m.rows[m.run.id]; ok {
-			body = m.run.view(row, m.series[m.run.id], m.seriesErr[m.run.id], m.st, w, bh, m.opts.Now(), m.charts)
+			body = m.run.view(row, m.series[m.run.id], m.seriesErr[m.run.id], m.report(m.run.id), m.st, w, bh, m.opts.Now(), m.charts)
 		} else {
 			body = m.st.dim.Render("reading run " + m.run.id + "…")
 		}
@@ -161,7 +161,7 @@ func (m Model) runsBody(w, h int) string {
 		return table
 	}
 	pv := runView{id: r.run.ID, smoothing: m.run.smoothing, logY: m.run.logY}
-	body := pv.view(m.rows[r.run.ID], m.series[r.run.ID], m.seriesErr[r.run.ID], m.st, w, h-th-1, m.opts.Now(), m.charts)
+	body := pv.view(m.rows[r.run.ID], m.series[r.run.ID], m.seriesErr[r.run.ID], nil, m.st, w, h-th-1, m.opts.Now(), m.charts)
 	return table + "\n" + m.st.dim.Render(strings.Repeat("─", w)) + "\n" + body
 }
 

@@ -124,6 +124,7 @@ func showCmd(g *globalFlags) *cobra.Command {
 				return writeJSON(os.Stdout, v)
 			}
 			printRun(os.Stdout, r)
+			printStoredReport(os.Stdout, store.RunDir(r.ID))
 			return nil
 		},
 	}

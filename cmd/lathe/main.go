@@ -6,6 +6,7 @@
 //	lathe show RUN                  a run's params, stage results and metrics
 //	lathe recipes                   list shipped recipes
 //	lathe compare RECIPE|RUN...     compare runs: table and a PNG of their curves
+//	lathe report RUN...             trade-off report: accuracy, size, FLOPs, latency of a run's models
 //	lathe dash                      the terminal dashboard: live charts, compare, launch and stop
 //	lathe bench train               time a train step (ms/step, samples/s, FLOP efficiency)
 //	lathe bench infer RUN|FILE      time inference: the GoMLX backend against Lathe's runtime
@@ -46,7 +47,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.runsDir, "runs-dir", "", "run store directory (default $LATHE_RUNS or ./runs)")
-	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(&g), compareCmd(&g), resumeCmd(&g), migrateCmd(&g), exportCmd(&g), predictCmd())
+	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(&g), compareCmd(&g), resumeCmd(&g), migrateCmd(&g), exportCmd(&g), predictCmd(), reportCmd(&g))
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "lathe: %v\n", err)
 		if errors.Is(err, runner.ErrStopped) {

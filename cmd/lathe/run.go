@@ -62,6 +62,7 @@ func runCmd(g *globalFlags) *cobra.Command {
 				console.Close()
 				if res.RunID != "" {
 					printSummary(os.Stdout, one, res)
+					printStoredReport(os.Stdout, store.RunDir(res.RunID))
 					fmt.Fprintf(os.Stdout, "run: %s\n", res.RunID)
 				}
 			})

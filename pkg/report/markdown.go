@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
@@ -196,4 +198,38 @@ func ParseTable(md string) []map[string]string {
 		}
 	}
 	return rows
+}
+
+// textColumns are the columns WriteText prints: the table's essentials,
+// narrow enough for a terminal.
+var textColumns = []string{"variant", "weights", "accuracy", "Δ pp", "params", "bytes", "size ×",
+	"runtime b1 ms", "runtime b64 ms", "speed ×", "gomlx b64 ms", "train time", "Pareto"}
+
+// WriteText writes the report for a terminal: the table's main columns
+// aligned, then the seed's claims, one line each.
+func WriteText(w io.Writer, t *Tradeoff) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	idx := make([]int, len(textColumns))
+	for i, c := range textColumns {
+		idx[i] = slices.Index(TableHeader, c)
+	}
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join(textColumns, "\t")))
+	for _, row := range t.TableRows() {
+		cells := make([]string, len(idx))
+		for i, j := range idx {
+			cells[i] = row[j]
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "(accuracy on %d %s examples; latency: median ms, Lathe's runtime and GoMLX on %s; ratios against %s)\n\n",
+		t.Examples, t.Split, runs.OrDash(t.Backend), baseLabel(t))
+	for _, c := range t.Claims() {
+		if _, err := fmt.Fprintf(w, "%s — %s. %s %s\n", c.Seed, c.Verdict(), capitalize(c.Detail), c.Why); err != nil {
+			return err
+		}
+	}
+	return nil
 }

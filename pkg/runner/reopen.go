@@ -26,7 +26,7 @@ func Reopen(ctx context.Context, store *runs.Store, ref string, backendName stri
 	if run.Status != runs.Finished {
 		return nil, fmt.Errorf("run %s is %s, not finished: its model is not final (lathe resume %s first)", run.ID, run.Status, run.ID)
 	}
-	rec, err := storedRecipe(run)
+	rec, err := StoredRecipe(run)
 	if err != nil {
 		return nil, err
 	}

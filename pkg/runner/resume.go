@@ -37,7 +37,7 @@ func Resume(ctx context.Context, store *runs.Store, ref string, opts Options) (*
 	case runs.Finished:
 		return nil, fmt.Errorf("run %s already finished", run.ID)
 	}
-	rec, err := storedRecipe(run)
+	rec, err := StoredRecipe(run)
 	if err != nil {
 		return nil, err
 	}
@@ -121,9 +121,9 @@ func (s *Session) keepStage(i int, res *Result) bool {
 	return i < s.from.stage
 }
 
-// storedRecipe is the recipe a stored run ran: its text as recorded,
+// StoredRecipe is the recipe a stored run ran: its text as recorded,
 // narrowed to the run's variant.
-func storedRecipe(run *runs.Run) (*recipe.Recipe, error) {
+func StoredRecipe(run *runs.Run) (*recipe.Recipe, error) {
 	rec, err := recipe.Parse(run.RecipePath, []byte(run.Recipe))
 	if err != nil {
 		return nil, fmt.Errorf("run %s: its recipe no longer parses: %w", run.ID, err)

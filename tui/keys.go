@@ -43,7 +43,7 @@ func newKeyMap() keyMap {
 		Smooth:    b("s", "smooth", "s"),
 		LogScale:  b("l", "log", "l"),
 		Params:    b("p", "params", "p"),
-		Report:    b("r", "trade-off report", "r"),
+		Report:    b("r", "report", "r"),
 
 		NextMetric: b("→", "next metric", "right", "tab"),
 		PrevMetric: b("←", "previous metric", "left", "shift+tab"),

@@ -90,10 +90,10 @@ func (t *Tradeoff) sizeClaim(base, comb Variant, ok bool) Claim {
 	c := Claim{Key: "size", Seed: "Model size −50% with high accuracy (L1-norm pruning 50% + int8)", Target: 0.5, Measured: math.NaN()}
 	switch {
 	case !ok || len(t.Variants) < 2:
-		c.Why = "the report needs a baseline and a compressed model"
+		c.Why = "The report needs a baseline and a compressed model."
 		return c
 	case !finite(base.Bytes, comb.Bytes) || base.Bytes <= 0:
-		c.Why = "a model file's size is missing"
+		c.Why = "A model file's size is missing."
 		return c
 	}
 	c.Measured = 1 - comb.Bytes/base.Bytes
@@ -108,7 +108,7 @@ func (t *Tradeoff) sizeClaim(base, comb Variant, ok bool) Claim {
 	switch {
 	case math.IsNaN(drop):
 		why = append(why, "an accuracy is missing, so \"high accuracy\" cannot be checked")
-	case drop > t.maxDrop():
+	case drop > t.maxDrop()+1e-9: // a drop of exactly the limit (in floating point) is within it
 		why = append(why, fmt.Sprintf("accuracy fell %.2f pp, more than the %.1f pp that \"high accuracy\" allows here", drop, t.maxDrop()))
 	}
 	c.Met = len(why) == 0
@@ -120,7 +120,7 @@ func (t *Tradeoff) trainingClaim() Claim {
 	c := Claim{Key: "training", Seed: "Training time −50% (multi-GPU mixed-precision training)", Target: 0.5, Measured: math.NaN()}
 	tr := t.Training
 	if tr == nil || !finite(tr.F32Ms, tr.BF16Ms) || tr.F32Ms <= 0 {
-		c.Why = "no train-step measurement in float32 and bfloat16"
+		c.Why = "No train-step measurement in float32 and bfloat16."
 		return c
 	}
 	c.Measured = 1 - tr.BF16Ms/tr.F32Ms
@@ -148,10 +148,10 @@ func (t *Tradeoff) inferenceClaim(base, comb Variant, ok bool) Claim {
 	c := Claim{Key: "inference", Seed: "Inference time −80% (int8 + ONNX inference)", Target: 0.8, Measured: math.NaN()}
 	switch {
 	case !ok || len(t.Variants) < 2:
-		c.Why = "the report needs a baseline and a compressed model"
+		c.Why = "The report needs a baseline and a compressed model."
 		return c
 	case !finite(base.RuntimeMs64, comb.RuntimeMs64) || comb.RuntimeMs64 <= 0:
-		c.Why = "a latency at batch 64 is missing"
+		c.Why = "A latency at batch 64 is missing."
 		return c
 	}
 	c.Measured = 1 - comb.RuntimeMs64/base.RuntimeMs64
@@ -185,6 +185,9 @@ func sentence(parts []string) string {
 
 // capitalize upper-cases the first letter (a rune: reasons may start with "−").
 func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[n:]
 }

@@ -63,7 +63,9 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 			"(<name>.f32.safetensors beside it, or --vs F32FILE; a run whose quantize stage wrote both brings\n" +
 			"them): the runtime in float32 and in int8, and GoMLX on the float twin, interleaved; with --torch\n" +
 			"PyTorch's float and int8 versions too (torch.ao.quantization: dynamic for dense-only models,\n" +
-			"static for convolutional ones, on the --torch-qengine engine).",
+			"static for convolutional ones, on the --torch-qengine engine).\n\n"+
+			"Two float models (FILE --vs OTHER, e.g. a dense model and its structured-pruned rebuild) are timed\n"+
+			"side by side in the runtime and on GoMLX, interleaved, with OTHER's speed-up over FILE.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var sizes []int
@@ -91,6 +93,9 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 			if opened.Notice != "" && !asJSON {
 				fmt.Fprintln(os.Stderr, opened.Notice)
 			}
+			if pair.versus != nil {
+				return benchVersus(opened, pair, sizes, time.Duration(seconds*float64(time.Second)), asJSON)
+			}
 			cfg := bench.InferConfig{Batch: sizes, MinTime: time.Duration(seconds * float64(time.Second)), Int8: pair.int8}
 			results, err := bench.Infer(opened.Backend, opened.Name(), pair.f32, cfg)
 			if err != nil {
@@ -117,7 +122,7 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&batches, "batch", "1,64", "batch sizes, comma-separated")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().Float64Var(&seconds, "seconds", 3, "seconds of interleaved calls per batch size")
-	cmd.Flags().StringVar(&vs, "vs", "", "the float model an int8 FILE was quantized from (default: <x>.f32.safetensors beside <x>.safetensors)")
+	cmd.Flags().StringVar(&vs, "vs", "", "the float model an int8 FILE was quantized from (default: <x>.f32.safetensors beside <x>.safetensors), or another float model (a pruned one) to time beside FILE")
 	cmd.Flags().BoolVar(&torch, "torch", false, "also time PyTorch with scripts/torch-infer-ref.py (/usr/bin/python3 with python3-torch)")
 	cmd.Flags().StringVar(&torchScript, "torch-script", "scripts/torch-infer-ref.py", "the PyTorch reference script")
 	cmd.Flags().StringVar(&qengine, "torch-qengine", "auto", "PyTorch's quantized engine for an int8 model: fbgemm, onednn, qnnpack, or auto (the first of those that torch has)")

@@ -24,7 +24,11 @@ const f32TwinSuffix = ".f32.safetensors"
 // benchPair is what `lathe bench infer` times: a float model, and the
 // int8 model quantized from it when there is one.
 type benchPair struct {
-	f32, int8         *infer.File
+	f32, int8 *infer.File
+	// versus is a second float model (--vs of another float file, a
+	// structured-pruned one say): both are timed side by side.
+	versus            *infer.File
+	versusName        string
 	name              string // the whole, for the report's first line
 	f32Name, int8Name string
 }
@@ -112,7 +116,7 @@ func benchInputs(g *globalFlags, arg, vs string) (*benchPair, error) {
 	case a && b:
 		return nil, fmt.Errorf("--vs %s is an int8 model too: give the float model %s was quantized from", vs, arg)
 	case !a && !b:
-		return nil, fmt.Errorf("--vs: neither %s nor %s is an int8 model: give an int8 file and its float twin", arg, vs)
+		return &benchPair{f32: f, versus: other, name: arg + " vs " + vs, f32Name: arg, versusName: vs}, nil
 	case a:
 		return pairOf(f, arg, other, vs)
 	default:

@@ -125,6 +125,38 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 	return out, nil
 }
 
+// GraphEngine compiles a float model file as a GoMLX graph on b for a
+// batch of n examples x (compiling once, untimed) and returns its call
+// as an Engine, and how to release the compiled graph.
+func GraphEngine(b backends.Backend, f *infer.File, x []float32, n int) (Engine, func(), error) {
+	fn, err := export.GraphFn(f)
+	if err != nil {
+		return Engine{}, nil, err
+	}
+	g, err := infer.GraphOf(f)
+	if err != nil {
+		return Engine{}, nil, err
+	}
+	exec, err := graph.NewExec(b, fn)
+	if err != nil {
+		return Engine{}, nil, err
+	}
+	input := tensors.FromFlatDataAndDimensions(x, append([]int{n}, g.Input.Shape...)...)
+	call := func() error {
+		res, err := exec.Exec(input)
+		if err != nil {
+			return err
+		}
+		res[0].FinalizeAll()
+		return nil
+	}
+	if err := call(); err != nil {
+		exec.Finalize()
+		return Engine{}, nil, err
+	}
+	return Engine{Call: call, GoMLX: true}, exec.Finalize, nil
+}
+
 // Engine is one way of running a model, to be timed against others.
 type Engine struct {
 	Call func() error

@@ -252,7 +252,6 @@ func calibrationExamples(s *runner.Session, batches int) ([]float32, int) {
 	return s.Data.Raw(picked), n
 }
 
-
 // timeInterleaved returns two models' median latency at a batch size,
 // calling them in turn for about d.
 func timeInterleaved(a, b *infer.Model, batch int, d time.Duration) (float64, float64) {

@@ -24,10 +24,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/lathe-ml/lathe/pkg/bench"
-	"github.com/lathe-ml/lathe/pkg/export"
 	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/report"
 )
@@ -222,7 +219,7 @@ func timeAll(t *report.Tradeoff, files []*infer.File, runtimes []*infer.Model, o
 		x := opts.Features[:n*size]
 		var engines []bench.Engine
 		var sinks []*float64
-		var execs []*graph.Exec
+		var releases []func()
 		for i, rt := range runtimes {
 			if rt.InputSize() != size {
 				return fmt.Errorf("%s takes %d values per example, %s %d", t.Variants[i].Name, rt.InputSize(), t.Variants[0].Name, size)
@@ -233,17 +230,17 @@ func timeAll(t *report.Tradeoff, files []*infer.File, runtimes []*infer.Model, o
 			if t.Variants[i].Weights == "int8" || opts.Backend == nil {
 				continue // integer products crash GoMLX's pure-Go backend; int8 runs in the runtime only
 			}
-			call, exec, err := graphEngine(opts.Backend, files[i], x, n)
+			engine, release, err := bench.GraphEngine(opts.Backend, files[i], x, n)
 			if err != nil {
 				return fmt.Errorf("%s as a GoMLX graph: %w", t.Variants[i].Name, err)
 			}
-			execs = append(execs, exec)
-			engines = append(engines, bench.Engine{Call: call, GoMLX: true})
+			releases = append(releases, release)
+			engines = append(engines, engine)
 			sinks = append(sinks, pick(&t.Variants[i], n, true))
 		}
 		p50, err := bench.Interleave(engines, opts.MinTime)
-		for _, e := range execs {
-			e.Finalize()
+		for _, release := range releases {
+			release()
 		}
 		if err != nil {
 			return err
@@ -265,35 +262,4 @@ func pick(v *report.Variant, batch int, gomlx bool) *float64 {
 		return &v.RuntimeMs1
 	}
 	return &v.RuntimeMs64
-}
-
-// graphEngine compiles a float model file as a GoMLX graph for a batch of
-// n (compiling once, untimed) and returns a call of it.
-func graphEngine(b backends.Backend, f *infer.File, x []float32, n int) (func() error, *graph.Exec, error) {
-	fn, err := export.GraphFn(f)
-	if err != nil {
-		return nil, nil, err
-	}
-	exec, err := graph.NewExec(b, fn)
-	if err != nil {
-		return nil, nil, err
-	}
-	g, err := infer.GraphOf(f)
-	if err != nil {
-		return nil, nil, err
-	}
-	input := tensors.FromFlatDataAndDimensions(x, append([]int{n}, g.Input.Shape...)...)
-	call := func() error {
-		res, err := exec.Exec(input)
-		if err != nil {
-			return err
-		}
-		res[0].FinalizeAll()
-		return nil
-	}
-	if err := call(); err != nil {
-		exec.Finalize()
-		return nil, nil, err
-	}
-	return call, exec, nil
 }

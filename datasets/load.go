@@ -19,6 +19,8 @@ type Options struct {
 	// default, DefaultSyntheticTrainSize (2000) and DefaultSyntheticTestSize
 	// (500). Real datasets ignore them: take a Subset instead.
 	TrainSize, TestSize int
+	// Pad adds this many zero pixels on every side of each image.
+	Pad int
 }
 
 var mnistClassNames = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
@@ -43,6 +45,18 @@ var fashionMNISTClassNames = []string{
 // the caller. Real data is read from local files only (see Locate); any
 // problem with a file is an error that names it.
 func Load(name string, opts Options) (train, test *Set, err error) {
+	if train, test, err = load(name, opts); err != nil || opts.Pad == 0 {
+		return train, test, err
+	}
+	for _, s := range []*Set{train, test} {
+		if err := s.Pad(opts.Pad); err != nil {
+			return nil, nil, err
+		}
+	}
+	return train, test, nil
+}
+
+func load(name string, opts Options) (train, test *Set, err error) {
 	switch name {
 	case "mnist":
 		return loadIDX(name, opts, mnistClassNames)

@@ -44,6 +44,28 @@ func (s *Set) Example(i int) []float32 {
 	return s.Features[i*size : (i+1)*size : (i+1)*size]
 }
 
+// Pad surrounds every image with p zero pixels on each side, in place of
+// the original features: 28×28×1 becomes (28+2p)×(28+2p)×1.
+func (s *Set) Pad(p int) error {
+	if len(s.ExampleShape) != 3 {
+		return fmt.Errorf("%s: cannot pad examples of shape %v: not images", s.Name, s.ExampleShape)
+	}
+	if p < 0 {
+		return fmt.Errorf("%s: cannot pad by %d pixels", s.Name, p)
+	}
+	h, w, c := s.ExampleShape[0], s.ExampleShape[1], s.ExampleShape[2]
+	ph, pw := h+2*p, w+2*p
+	out := make([]float32, s.Len()*ph*pw*c)
+	for i := range s.Len() {
+		src, dst := s.Example(i), out[i*ph*pw*c:]
+		for y := range h {
+			copy(dst[((y+p)*pw+p)*c:((y+p)*pw+p+w)*c], src[y*w*c:(y+1)*w*c])
+		}
+	}
+	s.Features, s.ExampleShape = out, []int{ph, pw, c}
+	return nil
+}
+
 // Subset returns a new Set with copies of the given examples, in the given
 // order (indices may repeat). Like slice indexing, it panics when an index is
 // out of range.

@@ -138,3 +138,22 @@ func TestImage(t *testing.T) {
 		t.Errorf("Image of a 2-D point = %T, want nil", img)
 	}
 }
+
+func TestPad(t *testing.T) {
+	// Two 2×2 images of 1 channel, padded by 1: 4×4 with the pixels in the middle.
+	s := &Set{Name: "t", Features: []float32{1, 2, 3, 4, 5, 6, 7, 8}, Labels: []int32{0, 1}, ExampleShape: []int{2, 2, 1}, NumClasses: 2}
+	if err := s.Pad(1); err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{
+		0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 5, 6, 0, 0, 7, 8, 0, 0, 0, 0, 0,
+	}
+	if !slices.Equal(s.Features, want) || !slices.Equal(s.ExampleShape, []int{4, 4, 1}) {
+		t.Errorf("padded %v %v", s.ExampleShape, s.Features)
+	}
+	points := &Set{Name: "p", Features: []float32{1, 2}, Labels: []int32{0}, ExampleShape: []int{2}}
+	if err := points.Pad(1); err == nil {
+		t.Error("padded points")
+	}
+}

@@ -118,7 +118,7 @@ func measureRuns(g *globalFlags, store *runs.Store, list []*runs.Run, minTime ti
 		names = append(names, r.Name)
 	}
 	d := rec.Data
-	_, test, err := datasets.Load(d.Dataset, datasets.Options{Dir: d.Dir, Seed: rec.Seed, TrainSize: d.TrainSize, TestSize: d.TestSize})
+	_, test, err := datasets.Load(d.Dataset, datasets.Options{Dir: d.Dir, Seed: rec.Seed, TrainSize: d.TrainSize, TestSize: d.TestSize, Pad: d.Pad})
 	if err != nil {
 		return nil, err
 	}

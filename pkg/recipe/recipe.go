@@ -120,11 +120,14 @@ type Data struct {
 	Normalize  bool // standardize with the training split's mean and std (default true)
 	TrainSize  int  // synthetic datasets only
 	TestSize   int  // synthetic datasets only
+	// Pad adds this many zero pixels on every side of each image
+	// (Fashion-MNIST's 28×28 padded by 2 is the 32×32 of CIFAR-sized models).
+	Pad int
 }
 
 var (
 	topLevelKeys = []string{"name", "description", "seed", "backend", "data", "model", "stages", "variants"}
-	dataKeys     = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size"}
+	dataKeys     = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size", "pad"}
 	modelKeys    = []string{"arch", "hidden", "activation", "dropout", "widths"}
 	// Splits are the data splits a stage may name.
 	Splits      = []string{"test", "validation", "train"}
@@ -296,6 +299,10 @@ func (d *Decoder) data(n Node) (Data, error) {
 			data.TrainSize, err = d.Int(f.Value, "data.train_size", 1)
 		case "test_size":
 			data.TestSize, err = d.Int(f.Value, "data.test_size", 1)
+		case "pad":
+			if data.Pad, err = d.Int(f.Value, "data.pad", 0); err == nil && data.Pad > 64 {
+				err = d.Errorf(f.Value, "data.pad %d: at most 64 pixels", data.Pad)
+			}
 		}
 		if err != nil {
 			return data, err
@@ -303,6 +310,9 @@ func (d *Decoder) data(n Node) (Data, error) {
 	}
 	if data.Dataset == "" {
 		return data, d.Errorf(n, "data needs a dataset (one of %s)", strings.Join(spec.DatasetNames(), ", "))
+	}
+	if ds, ok := spec.LookupDataset(data.Dataset); ok && data.Pad > 0 && len(ds.ExampleShape) != 3 {
+		return data, d.Errorf(valueAt(n, "pad"), "data.pad: dataset %s has no images to pad (%d features per example)", data.Dataset, ds.ExampleShape[0])
 	}
 	if data.EvalBatchSize == 0 {
 		data.EvalBatchSize = max(data.BatchSize, 500)

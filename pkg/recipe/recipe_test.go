@@ -69,7 +69,7 @@ func TestParseErrors(t *testing.T) {
 		{"typo at top level", strings.Replace(issueExample, "seed:", "sede:", 1), 2, 1, `unknown key "sede" in the recipe (did you mean "seed"?)`},
 		{"wrong type", strings.Replace(issueExample, "batch_size: 128", "batch_size: big", 1), 4, 36, "data.batch_size must be an integer, got the string \"big\""},
 		{"negative", strings.Replace(issueExample, "batch_size: 128", "batch_size: -1", 1), 4, 36, "data.batch_size must be at least 1"},
-		{"unknown stage", strings.Replace(issueExample, "- evaluate:", "- evalute:", 1), 8, 5, `unknown stage "evalute" (did you mean "evaluate"?); allowed: distill, evaluate, export, prune, quantize, sensitivity, train`},
+		{"unknown stage", strings.Replace(issueExample, "- evaluate:", "- evalute:", 1), 8, 5, `unknown stage "evalute" (did you mean "evaluate"?); allowed: distill, evaluate, export, prune, quantize, report, sensitivity, train`},
 		{"unimplemented stage", strings.Replace(issueExample, "- evaluate: {split: test}", "- teleport: {temperature: 4}", 1), 8, 5, `unknown stage "teleport"`},
 		{"unknown dataset", strings.Replace(issueExample, "dataset: mnist", "dataset: mnsit", 1), 4, 17, `unknown dataset "mnsit" (did you mean "mnist"?)`},
 		{"unknown arch", strings.Replace(issueExample, "lenet5", "alexnet", 1), 5, 15, `unknown model arch "alexnet"`},
@@ -92,6 +92,8 @@ func TestParseErrors(t *testing.T) {
 		{"hidden on a cnn", strings.Replace(issueExample, "{arch: lenet5}", "{arch: lenet5, hidden: [10]}", 1), 5, 8, "apply to the mlp arch only"},
 		{"width of no layer", strings.Replace(issueExample, "{arch: lenet5}", "{arch: lenet5, widths: {conv9: 4}}", 1), 5, 31, `model.widths: "conv9" is no layer of the lenet5 model`},
 		{"zero width", strings.Replace(issueExample, "{arch: lenet5}", "{arch: lenet5, widths: {conv1: 0}}", 1), 5, 39, "the width of layer conv1 must be at least 1"},
+		{"pad without images", strings.Replace(issueExample, "{dataset: mnist,", "{dataset: spirals, pad: 2,", 1), 4, 31, "data.pad: dataset spirals has no images to pad"},
+		{"pad too large", strings.Replace(issueExample, "{dataset: mnist,", "{dataset: mnist, pad: 65,", 1), 4, 29, "data.pad 65: at most 64 pixels"},
 		{"residual widths", strings.Replace(issueExample, "{arch: lenet5}", "{arch: resnet8, widths: {stem/conv: 8}}", 1), 5, 32, "need the same width"},
 	}
 	for _, c := range cases {

@@ -10,7 +10,7 @@ import (
 // every split with the training split's statistics (never the test split's).
 func (s *Session) loadData() error {
 	d := s.Recipe.Data
-	trainSet, testSet, err := datasets.Load(d.Dataset, datasets.Options{Dir: d.Dir, Seed: s.Recipe.Seed, TrainSize: d.TrainSize, TestSize: d.TestSize})
+	trainSet, testSet, err := datasets.Load(d.Dataset, datasets.Options{Dir: d.Dir, Seed: s.Recipe.Seed, TrainSize: d.TrainSize, TestSize: d.TestSize, Pad: d.Pad})
 	if err != nil {
 		return err
 	}

@@ -63,8 +63,8 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 			"(<name>.f32.safetensors beside it, or --vs F32FILE; a run whose quantize stage wrote both brings\n" +
 			"them): the runtime in float32 and in int8, and GoMLX on the float twin, interleaved; with --torch\n" +
 			"PyTorch's float and int8 versions too (torch.ao.quantization: dynamic for dense-only models,\n" +
-			"static for convolutional ones, on the --torch-qengine engine).\n\n"+
-			"Two float models (FILE --vs OTHER, e.g. a dense model and its structured-pruned rebuild) are timed\n"+
+			"static for convolutional ones, on the --torch-qengine engine).\n\n" +
+			"Two float models (FILE --vs OTHER, e.g. a dense model and its structured-pruned rebuild) are timed\n" +
 			"side by side in the runtime and on GoMLX, interleaved, with OTHER's speed-up over FILE.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

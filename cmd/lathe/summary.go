@@ -42,7 +42,9 @@ func printStages(w io.Writer, rec *recipe.Recipe, res *runner.Result) {
 // everything it measured.
 func stageHighlights(m map[string]float64, hasSteps bool) string {
 	if _, ok := m["claim_size_met"]; ok { // a trade-off report: the combined model against the baseline
-		met := func(key string) string { return map[bool]string{true: "met", false: "not met"}[m["claim_"+key+"_met"] == 1] }
+		met := func(key string) string {
+			return map[bool]string{true: "met", false: "not met"}[m["claim_"+key+"_met"] == 1]
+		}
 		return fmt.Sprintf("combined model %.2f× smaller, %.2f× faster at batch 64, accuracy %+.2f pp; seed's claims: size %s, training %s, inference %s",
 			m["size_ratio"], m["speedup_batch64"], -m["accuracy_drop_pp"], met("size"), met("training"), met("inference"))
 	}

@@ -35,3 +35,14 @@ func TestDistillHighlightsNameTheGap(t *testing.T) {
 		t.Errorf("no gap: %q", got)
 	}
 }
+
+// TestReportHighlightsTheClaims: a report stage shows the combined
+// model's ratios and each claim's verdict.
+func TestReportHighlightsTheClaims(t *testing.T) {
+	m := map[string]float64{"size_ratio": 483696 / 34324.0, "speedup_batch64": 1.302 / 0.389, "accuracy_drop_pp": 0.03,
+		"claim_size_met": 1, "claim_training_met": 0, "claim_inference_met": 0, "baseline_bytes": 483696}
+	want := "combined model 14.09× smaller, 3.35× faster at batch 64, accuracy -0.03 pp; seed's claims: size met, training not met, inference not met"
+	if got := stageHighlights(m, false); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

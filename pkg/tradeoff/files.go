@@ -66,14 +66,25 @@ func RunModels(r *runs.Run, dir string, picks []Pick) ([]Model, error) {
 	return out, nil
 }
 
-// TrainTimeBefore is how long the run's train stages that had finished
-// by at took: the training behind a file written then. NaN when the run
-// recorded no stage that trains before it.
+// clockLag is how far a file's modification time may trail the wall
+// clock: the kernel stamps files from a coarse clock (a tick, a few ms),
+// so a file written right after a stage started can look older than it.
+const clockLag = 50 * time.Millisecond
+
+// TrainTimeBefore is the training behind a file written at at: how long
+// the run's train stages before the stage that wrote it took (the last
+// stage started by then). NaN when no stage that trains came before it.
 func TrainTimeBefore(r *runs.Run, at time.Time) float64 {
+	writer := -1
+	for _, st := range r.Stages {
+		if !st.Started.After(at.Add(clockLag)) {
+			writer = max(writer, st.Index)
+		}
+	}
 	total, any := 0.0, false
 	for _, st := range r.Stages {
 		ps, ok := r.Plan.Stage(st.Index)
-		if !ok || !ps.HasSteps || st.Finished.IsZero() || st.Finished.After(at) {
+		if !ok || !ps.HasSteps || st.Index >= writer || st.Finished.IsZero() {
 			continue
 		}
 		total += st.Finished.Sub(st.Started).Seconds()

@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/report"
 	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/runs"
 	_ "github.com/lathe-ml/lathe/pkg/stages"
+	"github.com/lathe-ml/lathe/pkg/tradeoff"
 )
 
 // pipeline is the seed pipeline in miniature, on synthetic blobs: train,
@@ -168,5 +170,38 @@ func TestReportNamesAFileNoStageWrites(t *testing.T) {
 	src = strings.Replace(pipeline, "{models: {combined", "{models: {fastest", 1)
 	if _, err = recipe.Parse("p.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), "fastest") {
 		t.Fatalf("unknown role: err = %v", err)
+	}
+}
+
+// TestTrainTimeBefore: a file counts the train stages before the stage
+// that wrote it, even when its modification time (a coarse clock) reads
+// a little before that stage started.
+func TestTrainTimeBefore(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	r := &runs.Run{
+		Plan: &runs.Plan{Stages: []runs.PlannedStage{{Index: 0, HasSteps: true}, {Index: 1}, {Index: 2, HasSteps: true}, {Index: 3}}},
+		Stages: []runs.StageResult{
+			{Index: 0, Started: at(0), Finished: at(600)},
+			{Index: 1, Started: at(600), Finished: at(611)},
+			{Index: 2, Started: at(611), Finished: at(800)},
+			{Index: 3, Started: at(800), Finished: at(801)},
+		},
+	}
+	for _, c := range []struct {
+		written float64
+		want    float64
+	}{
+		{599.999, 600}, // stage 1's file, stamped 1 ms before stage 1 began: still after stage 0's 600 s
+		{605, 600},
+		{700, 600}, // written during stage 2 (a train stage): only stage 0 before it
+		{800.5, 789},
+	} {
+		if got := tradeoff.TrainTimeBefore(r, at(c.written)); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("file written at %gs: %g s of training, want %g", c.written, got, c.want)
+		}
+	}
+	if got := tradeoff.TrainTimeBefore(r, at(-1)); !math.IsNaN(got) {
+		t.Errorf("before any stage: %g, want NaN", got)
 	}
 }

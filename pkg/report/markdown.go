@@ -13,7 +13,7 @@ import (
 
 // TableHeader is the trade-off table's header row, one cell per column.
 // Tests read the Markdown table back by these names.
-var TableHeader = []string{"variant", "file", "weights", "accuracy", "Δ pp", "params", "non-zero", "bytes",
+var TableHeader = []string{"variant", "file", "weights", "accuracy", "Δ pp", "agrees", "params", "non-zero", "bytes",
 	"size ×", "ONNX bytes", "FLOPs/ex", "runtime b1 ms", "runtime b64 ms", "speed ×", "samples/s b64",
 	"gomlx b1 ms", "gomlx b64 ms", "train time", "Pareto"}
 
@@ -36,7 +36,7 @@ func (t *Tradeoff) TableRows() [][]string {
 			pareto = append(pareto, "latency")
 		}
 		rows = append(rows, []string{v.Label(), v.Name, v.Weights, formatAcc(v.Accuracy),
-			formatPP(100 * (v.Accuracy - base.Accuracy)), formatInt(v.Params), formatInt(v.NonZero),
+			formatPP(100 * (v.Accuracy - base.Accuracy)), formatAcc(v.Agreement), formatInt(v.Params), formatInt(v.NonZero),
 			formatInt(v.Bytes), formatRatio(base.Bytes / v.Bytes), formatInt(v.ONNXBytes), runs.FormatCount(v.FLOPs),
 			formatMs(v.RuntimeMs1), formatMs(v.RuntimeMs64), formatRatio(base.RuntimeMs64 / v.RuntimeMs64),
 			formatInt(v.SamplesPerS()), formatMs(v.BackendMs1), formatMs(v.BackendMs64),
@@ -51,7 +51,7 @@ func (t *Tradeoff) TableRows() [][]string {
 func WriteMarkdown(w io.Writer, t *Tradeoff) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Trade-off report: %s\n\n", t.Title)
-	fmt.Fprintf(&b, "Accuracy on the %s split (%d examples, never tuned on), computed by Lathe's runtime from each model file. "+
+	fmt.Fprintf(&b, "Accuracy on the %s split (%d examples, never tuned on), computed by Lathe's runtime from each model file; agrees is how often a variant picks the baseline's class. "+
 		"Latency is the median of interleaved calls in one process: Lathe's runtime (%s kernels) and, for float files, "+
 		"the same file as a GoMLX graph on the %s backend. Bytes are the model file on disk. Ratios are against %s.\n\n",
 		t.Split, t.Examples, runs.OrDash(t.Kernels), runs.OrDash(t.Backend), baseLabel(t))
@@ -202,7 +202,7 @@ func ParseTable(md string) []map[string]string {
 
 // textColumns are the columns WriteText prints: the table's essentials,
 // narrow enough for a terminal.
-var textColumns = []string{"variant", "weights", "accuracy", "Δ pp", "params", "bytes", "size ×",
+var textColumns = []string{"variant", "weights", "accuracy", "Δ pp", "agrees", "params", "bytes", "size ×",
 	"runtime b1 ms", "runtime b64 ms", "speed ×", "gomlx b64 ms", "train time", "Pareto"}
 
 // WriteText writes the report for a terminal: the table's main columns

@@ -41,6 +41,10 @@ type Variant struct {
 	Weights string
 	// Accuracy on the report's split, computed by the runtime from the file.
 	Accuracy float64
+	// Agreement is the fraction of the split's examples on which the
+	// variant picks the baseline's class: how often deploying it changes
+	// an answer, right or wrong.
+	Agreement float64
 	// Params counts weights and biases; NonZero those not zero.
 	Params, NonZero float64
 	// Bytes is the model file's size on disk; ONNXBytes its ONNX twin's
@@ -141,7 +145,7 @@ type variantJSON struct {
 // writing and reading cannot disagree.
 func (v *Variant) figures() map[string]*float64 {
 	return map[string]*float64{
-		"accuracy": &v.Accuracy, "params": &v.Params, "nonzero": &v.NonZero, "bytes": &v.Bytes,
+		"accuracy": &v.Accuracy, "agreement": &v.Agreement, "params": &v.Params, "nonzero": &v.NonZero, "bytes": &v.Bytes,
 		"onnx_bytes": &v.ONNXBytes, "flops": &v.FLOPs, "runtime_ms_1": &v.RuntimeMs1,
 		"runtime_ms_64": &v.RuntimeMs64, "backend_ms_1": &v.BackendMs1, "backend_ms_64": &v.BackendMs64,
 		"train_s": &v.TrainS,

@@ -17,13 +17,13 @@ func seedLike() *Tradeoff {
 	nan := math.NaN()
 	return &Tradeoff{Title: "t", Split: "test", Examples: 10000, Backend: "go", Kernels: "avx2",
 		Variants: []Variant{
-			{Role: "baseline", Name: "baseline", Weights: "f32", Accuracy: 0.90, Params: 100000, NonZero: 100000, Bytes: 400000, ONNXBytes: 401000,
+			{Role: "baseline", Name: "baseline", Weights: "f32", Accuracy: 0.90, Agreement: 1, Params: 100000, NonZero: 100000, Bytes: 400000, ONNXBytes: 401000,
 				FLOPs: 2e6, RuntimeMs1: 0.5, RuntimeMs64: 10, BackendMs1: 5, BackendMs64: 200, TrainS: 600},
-			{Role: "quantized", Name: "baseline.int8", Weights: "int8", Accuracy: 0.899, Params: 100000, NonZero: 99000, Bytes: 104000, ONNXBytes: nan,
+			{Role: "quantized", Name: "baseline.int8", Weights: "int8", Accuracy: 0.899, Agreement: 0.995, Params: 100000, NonZero: 99000, Bytes: 104000, ONNXBytes: nan,
 				FLOPs: 2e6, RuntimeMs1: 0.3, RuntimeMs64: 5, BackendMs1: nan, BackendMs64: nan, TrainS: 600},
-			{Role: "pruned", Name: "pruned", Weights: "f32", Accuracy: 0.895, Params: 30000, NonZero: 30000, Bytes: 121000, ONNXBytes: 121500,
+			{Role: "pruned", Name: "pruned", Weights: "f32", Accuracy: 0.895, Agreement: 0.96, Params: 30000, NonZero: 30000, Bytes: 121000, ONNXBytes: 121500,
 				FLOPs: 0.6e6, RuntimeMs1: 0.25, RuntimeMs64: 4, BackendMs1: 3, BackendMs64: 100, TrainS: 900},
-			{Role: "combined", Name: "combined", Weights: "int8", Accuracy: 0.894, Params: 30000, NonZero: 29500, Bytes: 32000, ONNXBytes: nan,
+			{Role: "combined", Name: "combined", Weights: "int8", Accuracy: 0.894, Agreement: 0.955, Params: 30000, NonZero: 29500, Bytes: 32000, ONNXBytes: nan,
 				FLOPs: 0.6e6, RuntimeMs1: 0.2, RuntimeMs64: 2.5, BackendMs1: nan, BackendMs64: nan, TrainS: 1000},
 		},
 		Training: &Training{Model: "lenet5", Backend: "go", Batch: 128, Devices: 1, F32Ms: 400, BF16Ms: 520},
@@ -143,7 +143,7 @@ func TestFilesAgreeWithFigures(t *testing.T) {
 	}
 	// By hand: the combined row.
 	comb := table[3]
-	for col, want := range map[string]string{"variant": "combined", "accuracy": "89.40%", "Δ pp": "-0.60", "bytes": "32000",
+	for col, want := range map[string]string{"variant": "combined", "accuracy": "89.40%", "Δ pp": "-0.60", "agrees": "95.50%", "bytes": "32000",
 		"size ×": "12.50", "runtime b64 ms": "2.500", "speed ×": "4.00", "samples/s b64": "25600", "gomlx b64 ms": "-", "Pareto": "size, latency"} {
 		if comb[col] != want {
 			t.Errorf("combined %s = %q, want %q", col, comb[col], want)

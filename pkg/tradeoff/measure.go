@@ -69,6 +69,7 @@ func Measure(list []Model, opts Options) (*report.Tradeoff, error) {
 		opts.MinTime = 2 * time.Second
 	}
 	t := &report.Tradeoff{Title: opts.Title, Split: opts.Split, Examples: len(opts.Labels), Backend: opts.BackendName, MaxDropPP: opts.MaxDropPP}
+	var basePicks []int
 	files := make([]*infer.File, len(list))
 	runtimes := make([]*infer.Model, len(list))
 	for i, m := range list {
@@ -85,9 +86,15 @@ func Measure(list []Model, opts Options) (*report.Tradeoff, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.Path, err)
 		}
-		if v.Accuracy, err = accuracy(rt, opts.Features, opts.Labels); err != nil {
+		picks, err := predict(rt, opts.Features, len(opts.Labels))
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.Path, err)
 		}
+		if basePicks == nil {
+			basePicks = picks
+		}
+		v.Accuracy, v.Agreement = fraction(picks, func(i, c int) bool { return c == int(opts.Labels[i]) }),
+			fraction(picks, func(i, c int) bool { return c == basePicks[i] })
 		t.Variants = append(t.Variants, v)
 		kernels := rt.Kernels()
 		if v.Weights == "int8" {
@@ -184,27 +191,37 @@ func nonZero(t infer.Tensor) int {
 	return n
 }
 
-// accuracy is the fraction of examples whose largest logit is their label.
-func accuracy(m *infer.Model, features []float32, labels []int32) (float64, error) {
+// predict is the class the model picks (its largest logit) for each of
+// n examples.
+func predict(m *infer.Model, features []float32, n int) ([]int, error) {
 	size, classes := m.InputSize(), m.Classes()
-	if len(labels) == 0 || len(features) != len(labels)*size {
-		return math.NaN(), fmt.Errorf("%d values for %d examples of %d", len(features), len(labels), size)
+	if n == 0 || len(features) != n*size {
+		return nil, fmt.Errorf("%d values for %d examples of %d", len(features), n, size)
 	}
 	const batch = 256
 	logits := make([]float32, batch*classes)
-	right := 0
-	for start := 0; start < len(labels); start += batch {
-		n := min(batch, len(labels)-start)
-		if err := m.Predict(features[start*size:(start+n)*size], n, logits[:n*classes]); err != nil {
-			return math.NaN(), err
+	picks := make([]int, n)
+	for start := 0; start < n; start += batch {
+		k := min(batch, n-start)
+		if err := m.Predict(features[start*size:(start+k)*size], k, logits[:k*classes]); err != nil {
+			return nil, err
 		}
-		for i := range n {
-			if infer.Argmax(logits[i*classes:(i+1)*classes]) == int(labels[start+i]) {
-				right++
-			}
+		for i := range k {
+			picks[start+i] = infer.Argmax(logits[i*classes : (i+1)*classes])
 		}
 	}
-	return float64(right) / float64(len(labels)), nil
+	return picks, nil
+}
+
+// fraction is the share of picks for which ok holds.
+func fraction(picks []int, ok func(i, class int) bool) float64 {
+	n := 0
+	for i, c := range picks {
+		if ok(i, c) {
+			n++
+		}
+	}
+	return float64(n) / float64(len(picks))
 }
 
 // timeAll takes every latency: per batch size, every model in the

@@ -36,7 +36,8 @@ func init() {
 // recipe's model in float32 and bfloat16 (0: none; the training claim is
 // then not measured); seconds is how long each batch size is timed.
 //
-// Results: <role>_accuracy, <role>_bytes, <role>_batch64_ms for each
+// Results: <role>_accuracy, <role>_agreement (with the baseline's
+// picks), <role>_bytes, <role>_batch64_ms for each
 // role; size_ratio, speedup_batch64 and accuracy_drop_pp of the combined
 // model against the baseline; train_f32_ms, train_bf16_ms; and
 // claim_size_met, claim_training_met, claim_inference_met (1 or 0).
@@ -175,6 +176,7 @@ func results(t *report.Tradeoff) map[string]float64 {
 			continue
 		}
 		res[v.Role+"_accuracy"] = v.Accuracy
+		res[v.Role+"_agreement"] = v.Agreement
 		res[v.Role+"_bytes"] = v.Bytes
 		res[v.Role+"_batch64_ms"] = v.RuntimeMs64
 	}

@@ -86,6 +86,13 @@ func TestReportStageMeasuresTheRunsModels(t *testing.T) {
 			t.Errorf("%s accuracy %g, its export/quantize stage measured %g", role, got[role+"_accuracy"], want)
 		}
 	}
+	// Agreement with the baseline: 1 for the baseline itself; the int8
+	// baseline's is what its quantize stage measured against the float
+	// graph (which the float file matches on every example: export_agreement).
+	if got["baseline_agreement"] != 1 || byKind("export", 0)["export_agreement"] != 1 ||
+		math.Abs(got["quantized_agreement"]-q1["int8_agreement"]) > 0.0026 {
+		t.Errorf("agreement: baseline %g, quantized %g (its stage: %g)", got["baseline_agreement"], got["quantized_agreement"], q1["int8_agreement"])
+	}
 	if want := got["baseline_bytes"] / got["combined_bytes"]; got["size_ratio"] != want || want < 4 {
 		t.Errorf("size ratio %g (want %g, and pruning + int8 ≥ 4×)", got["size_ratio"], want)
 	}

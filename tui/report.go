@@ -82,8 +82,8 @@ func reportBody(rr *reportRead, st styles, w, h int) string {
 // chartGlyphs marks each role's point: its initial; other models get digits.
 var chartGlyphs = map[string]rune{"baseline": 'B', "quantized": 'Q', "pruned": 'P', "distilled": 'D', "combined": 'C'}
 
-// tradeoffChart plots accuracy (%) against the model file's size (kB, on
-// a log scale, labelled in kB) in w×h cells, with a legend line.
+// tradeoffChart plots accuracy (%) against the model file's size (kB) in
+// w×h cells, with a legend line.
 func tradeoffChart(t *report.Tradeoff, st styles, w, h int) string {
 	pts := report.PlotPoints(t, report.SizeAxis)
 	var shown []report.PlotPoint
@@ -97,20 +97,20 @@ func tradeoffChart(t *report.Tradeoff, st styles, w, h int) string {
 	}
 	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, p := range shown {
-		x := math.Log10(p.X)
+		x := p.X
 		minX, maxX = math.Min(minX, x), math.Max(maxX, x)
 		minY, maxY = math.Min(minY, p.Y), math.Max(maxY, p.Y)
 	}
-	padX, padY := math.Max((maxX-minX)*0.08, 0.05), math.Max((maxY-minY)*0.1, 0.1)
+	padX, padY := math.Max((maxX-minX)*0.08, 0.05*maxX), math.Max((maxY-minY)*0.1, 0.1)
 	chart := linechart.New(w, h-1, minX-padX, maxX+padX, minY-padY, maxY+padY,
 		linechart.WithXYSteps(max(1, w/12), 2),
-		linechart.WithXLabelFormatter(func(_ int, v float64) string { return runs.FormatCount(math.Pow(10, v)) }),
-		linechart.WithYLabelFormatter(func(_ int, v float64) string { return fmt.Sprintf("%.1f", v) }))
+		linechart.WithXLabelFormatter(func(_ int, v float64) string { return runs.FormatCount(v) }),
+		linechart.WithYLabelFormatter(func(_ int, v float64) string { return fmt.Sprintf("%.2f", v) }))
 	chart.DrawXYAxisAndLabel()
 	var front []canvas.Float64Point
 	for _, p := range shown {
 		if p.OnFront {
-			front = append(front, canvas.Float64Point{X: math.Log10(p.X), Y: p.Y})
+			front = append(front, canvas.Float64Point{X: p.X, Y: p.Y})
 		}
 	}
 	sort.Slice(front, func(i, j int) bool { return front[i].X < front[j].X })
@@ -124,9 +124,9 @@ func tradeoffChart(t *report.Tradeoff, st styles, w, h int) string {
 		if !ok {
 			g, digit = digit, digit+1
 		}
-		chart.DrawRuneWithStyle(canvas.Float64Point{X: math.Log10(p.X), Y: p.Y}, g, st.cursor)
+		chart.DrawRuneWithStyle(canvas.Float64Point{X: p.X, Y: p.Y}, g, st.cursor)
 		legend = append(legend, fmt.Sprintf("%c %s", g, p.Label))
 	}
-	caption := st.dim.Render(truncate(strings.Join(legend, "  ")+" · ··· Pareto front · accuracy (%) against model file (kB, log scale)", w))
+	caption := st.dim.Render(truncate(strings.Join(legend, "  ")+" · ··· Pareto front · accuracy (%) against model file (kB)", w))
 	return chart.View() + "\n" + caption
 }

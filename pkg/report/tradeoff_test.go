@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -216,5 +217,29 @@ func TestFilesAgreeWithFigures(t *testing.T) {
 	pts := PlotPoints(tr, SizeAxis)
 	if pts[1].Included || !pts[3].Included || pts[3].X != 32 || pts[3].Y != 89.4 {
 		t.Errorf("plot points: %+v", pts)
+	}
+}
+
+func TestRoundTicks(t *testing.T) {
+	// Accuracies 90.41–90.594 (%): a step of 0.05, two decimals, every
+	// tick's label its value.
+	ticks := roundTicks{}.Ticks(90.41, 90.594)
+	var labels []string
+	for _, tk := range ticks {
+		labels = append(labels, tk.Label)
+		if got, _ := strconv.ParseFloat(tk.Label, 64); math.Abs(got-tk.Value) > 1e-9 {
+			t.Errorf("tick at %v labelled %q", tk.Value, tk.Label)
+		}
+	}
+	if strings.Join(labels, " ") != "90.45 90.50 90.55" {
+		t.Errorf("ticks %v", labels)
+	}
+	// 0–1000 kB: steps of 200.
+	var got []string
+	for _, tk := range (roundTicks{}).Ticks(0, 1000) {
+		got = append(got, tk.Label)
+	}
+	if strings.Join(got, " ") != "0 200 400 600 800 1000" {
+		t.Errorf("ticks %v", got)
 	}
 }

@@ -58,6 +58,12 @@ var tutorials = []struct {
 		images:   3, // the live plot, the softened outputs, the student's two curves
 		liveRuns: 1,
 	}},
+	{"07-seed-pipeline.ipynb", expectation{
+		texts: []string{"budget:", "| variant | file | weights | accuracy |", "Model size −50% with high accuracy", "Inference time −80%",
+			"report.md agrees with report.json: 4 rows checked", "| technique | size × |", "| combined |", "size: "},
+		images:   3, // the live plot, accuracy against size, accuracy against latency
+		liveRuns: 1,
+	}},
 	// A notebook as a new user writes it: import the project, run quickstart.
 	{"testdata/new-user.ipynb", expectation{
 		texts:    []string{"test accuracy", "quickstart"},

@@ -82,7 +82,7 @@ func Measure(list []Model, opts Options) (*report.Tradeoff, error) {
 			return nil, fmt.Errorf("%s: %w", m.Path, err)
 		}
 		files[i], runtimes[i] = f, rt
-		v, err := describe(m, f, rt)
+		v, err := describe(m, f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.Path, err)
 		}
@@ -112,7 +112,7 @@ func Measure(list []Model, opts Options) (*report.Tradeoff, error) {
 
 // describe reads what a file is without running it: weights, parameters,
 // non-zeros, bytes on disk (and its ONNX twin's), FLOPs per example.
-func describe(m Model, f *infer.File, rt *infer.Model) (report.Variant, error) {
+func describe(m Model, f *infer.File) (report.Variant, error) {
 	v := report.Variant{Role: m.Role, Name: m.Name, Run: m.Run, Weights: "f32", TrainS: m.TrainS,
 		ONNXBytes: math.NaN(), BackendMs1: math.NaN(), BackendMs64: math.NaN(), RuntimeMs1: math.NaN(), RuntimeMs64: math.NaN()}
 	info, err := os.Stat(m.Path)

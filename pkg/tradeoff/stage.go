@@ -3,7 +3,6 @@ package tradeoff
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -191,9 +190,6 @@ func results(t *report.Tradeoff) map[string]float64 {
 	for _, c := range t.Claims() {
 		res["claim_"+c.Key+"_met"] = map[bool]float64{true: 1, false: 0}[c.Met]
 		res["claim_"+c.Key+"_reduction"] = c.Measured
-	}
-	if len(t.Variants) == 0 {
-		res["size_ratio"] = math.NaN()
 	}
 	return res
 }

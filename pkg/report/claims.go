@@ -121,6 +121,9 @@ func (t *Tradeoff) trainingClaim() Claim {
 	tr := t.Training
 	if tr == nil || !finite(tr.F32Ms, tr.BF16Ms) || tr.F32Ms <= 0 {
 		c.Why = "No train-step measurement in float32 and bfloat16."
+		if tr != nil && tr.Failed != "" {
+			c.Why = "The train steps could not be timed: " + tr.Failed + "."
+		}
 		return c
 	}
 	c.Measured = 1 - tr.BF16Ms/tr.F32Ms

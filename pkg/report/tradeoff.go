@@ -84,6 +84,8 @@ type Training struct {
 	Devices int
 	// F32Ms and BF16Ms are median train-step times.
 	F32Ms, BF16Ms float64
+	// Failed says why a precision could not be timed (NaN), if one could not.
+	Failed string
 }
 
 // Tradeoff is a trade-off report: the variants, how they were measured,
@@ -184,11 +186,12 @@ type trainingJSON struct {
 	Batch   int          `json:"batch"`
 	Devices int          `json:"devices"`
 	Times   runs.Metrics `json:"ms_per_step"`
+	Failed  string       `json:"failed,omitempty"`
 }
 
 // MarshalJSON implements json.Marshaler.
 func (tr Training) MarshalJSON() ([]byte, error) {
-	return json.Marshal(trainingJSON{tr.Model, tr.Backend, tr.Batch, tr.Devices, runs.Metrics{"f32": tr.F32Ms, "bf16": tr.BF16Ms}})
+	return json.Marshal(trainingJSON{tr.Model, tr.Backend, tr.Batch, tr.Devices, runs.Metrics{"f32": tr.F32Ms, "bf16": tr.BF16Ms}, tr.Failed})
 }
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -197,7 +200,7 @@ func (tr *Training) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &in); err != nil {
 		return err
 	}
-	*tr = Training{Model: in.Model, Backend: in.Backend, Batch: in.Batch, Devices: in.Devices, F32Ms: math.NaN(), BF16Ms: math.NaN()}
+	*tr = Training{Model: in.Model, Backend: in.Backend, Batch: in.Batch, Devices: in.Devices, F32Ms: math.NaN(), BF16Ms: math.NaN(), Failed: in.Failed}
 	if x, ok := in.Times["f32"]; ok {
 		tr.F32Ms = x
 	}

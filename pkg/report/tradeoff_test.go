@@ -97,6 +97,11 @@ func TestClaimsSayWhenMissed(t *testing.T) {
 	if c := claim(t, tr, "inference"); !c.Met || math.Abs(c.Measured-0.95) > 1e-12 {
 		t.Errorf("inference claim = %+v", c)
 	}
+	// A precision that failed to compile: not measured, and why.
+	tr.Training.BF16Ms, tr.Training.Failed = math.NaN(), "bf16 train step: expected element literal of primitive type"
+	if c := claim(t, tr, "training"); c.Met || c.Verdict() != "not measured" || !strings.Contains(c.Why, "expected element literal") {
+		t.Errorf("training claim with bf16 failed: %+v", c)
+	}
 	// Nothing to measure with: not measured, never met.
 	tr.Training = nil
 	tr.Variants[3].RuntimeMs64 = math.NaN()

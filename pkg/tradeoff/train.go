@@ -9,6 +9,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/report"
+	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
 // TrainSteps times a train step of spec in float32 and in bfloat16 on b,
@@ -30,6 +31,9 @@ func TrainSteps(b backends.Backend, backendName string, spec models.Spec, batch 
 			continue
 		}
 		*p.into = res.MsPerStep
+	}
+	if failed != nil {
+		tr.Failed = runs.FirstLine(failed.Error())
 	}
 	return tr, failed
 }

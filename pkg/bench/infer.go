@@ -69,10 +69,6 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 		}
 		names = []string{names[0], "lathe runtime f32 (" + m.Kernels() + ")", "lathe runtime int8 (" + q.Int8Kernels() + ")"}
 	}
-	fn, err := export.GraphFn(file)
-	if err != nil {
-		return nil, err
-	}
 	var out []InferResult
 	for _, n := range cfg.Batch {
 		rng := rand.New(rand.NewPCG(1, uint64(n)))
@@ -81,31 +77,18 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 			x[i] = rng.Float32()
 		}
 		logits := make([]float32, n*m.Classes())
-		exec, err := graph.NewExec(b, fn)
-		if err != nil {
-			return nil, err
-		}
-		input := tensors.FromFlatDataAndDimensions(x, append([]int{n}, m.Graph.Input.Shape...)...)
-		callGraph := func() error {
-			res, err := exec.Exec(input)
-			if err != nil {
-				return err
-			}
-			res[0].FinalizeAll()
-			return nil
-		}
 		start := time.Now()
-		if err := callGraph(); err != nil { // compiles
-			exec.Finalize()
+		graphEngine, release, err := GraphEngine(b, file, x, n) // compiles
+		if err != nil {
 			return nil, fmt.Errorf("the GoMLX graph: %w", err)
 		}
 		compile := time.Since(start).Seconds()
-		engines := []func() error{callGraph, func() error { return m.Predict(x, n, logits) }}
+		engines := []func() error{graphEngine.Call, func() error { return m.Predict(x, n, logits) }}
 		if q != nil {
 			engines = append(engines, func() error { return q.Predict(x, n, logits) })
 		}
 		times, allocs, err := interleave(engines, []bool{true}, true, cfg.MinTime)
-		exec.Finalize()
+		release()
 		if err != nil {
 			return nil, err
 		}

@@ -4,7 +4,11 @@
 // the `--backend` flag and the GOMLX_BACKEND environment variable:
 //
 //	auto              XLA with a CUDA plugin (one installed by JAX counts), then XLA CPU, then pure Go
-//	go                GoMLX's pure-Go backend (always available)
+//	go                the fastest pure-Go backend this binary has: gocompute where
+//	                  it was built with compute's SIMD kernels, simplego otherwise
+//	gocompute         compute's Go backend (github.com/gomlx/compute, GoMLX's own
+//	                  SIMD backend) through Lathe's adapter, package gocompute
+//	simplego          GoMLX v0.26's own pure-Go backend (scalar kernels)
 //	xla:cpu           XLA's CPU PJRT plugin, found in the standard PJRT search path
 //	xla:cuda          XLA's CUDA plugin: JAX's jax_plugins/xla_cuda*/xla_cuda_plugin.so first
 //	xla:/abs/plug.so  a PJRT plugin given by its absolute path
@@ -34,6 +38,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego" // registers "go"
 	"github.com/gomlx/gomlx/backends/xla"        // registers "xla"
+	"github.com/lathe-ml/lathe/pkg/gocompute"
 )
 
 // EnvVar is GoMLX's own variable for the backend; Lathe honours it with the same syntax.
@@ -63,11 +68,20 @@ type Opened struct {
 	Requested string
 	// Notice is a one-line explanation when auto fell back to the pure-Go backend.
 	Notice string
+	// Kernels names the kernel path that computes: "compute SIMD (AVX2, AVX512)",
+	// "compute portable Go (no SIMD: …)", "simplego scalar Go" or "XLA".
+	Kernels string
 }
 
-// Name is a short name for tables: "go", "xla:cuda", "xla:cpu" or the plugin file name.
+// SIMDWarning is said where a binary lacks compute's SIMD kernels: training
+// then runs 5–20× slower than it could on this CPU.
+const SIMDWarning = "this lathe was built without compute's SIMD kernels (needs Go 1.27+ and GOEXPERIMENT=simd: " +
+	"run scripts/setup.sh, or build with GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd); training runs on scalar Go kernels, 5–20× slower"
+
+// Name is a short name for tables: "go" (either pure-Go backend; Kernels
+// says which), "xla:cuda", "xla:cpu" or the plugin file name.
 func (o *Opened) Name() string {
-	if o.Spec == "go" {
+	if o.Spec == "go" || o.Spec == gocompute.BackendName || o.Spec == "simplego" {
 		return "go"
 	}
 	plugin := strings.TrimPrefix(o.Spec, "xla:")
@@ -112,7 +126,9 @@ func Open(spec string) (*Opened, error) {
 	case "auto":
 		return openAuto()
 	case "go":
-		return openSpec("go", "go")
+		return openSpec("go", bestGo())
+	case gocompute.BackendName, "simplego":
+		return openSpec(spec, spec)
 	case "xla:cuda":
 		for _, c := range cudaCandidates() {
 			if o, err := openSpec(spec, c); err == nil {
@@ -156,7 +172,7 @@ func openAuto() (*Opened, error) {
 		}
 		tried = append(tried, fmt.Sprintf("%s: %s", c, oneLine(err)))
 	}
-	o, err := openSpec("auto", "go")
+	o, err := openSpec("auto", bestGo())
 	if err != nil {
 		return nil, err
 	}
@@ -188,9 +204,12 @@ func openSpec(requested, config string) (*Opened, error) {
 		}()
 		var b backends.Backend
 		var err error
-		if config == "go" {
+		switch config {
+		case "simplego":
 			b, err = openGo()
-		} else {
+		case gocompute.BackendName:
+			b, err = gocompute.New("")
+		default:
 			b, err = backends.NewWithConfig(config)
 		}
 		done <- result{b, err}
@@ -200,10 +219,36 @@ func openSpec(requested, config string) (*Opened, error) {
 		if r.err != nil {
 			return nil, fmt.Errorf("backend %s: %s", config, oneLine(r.err))
 		}
-		return &Opened{Backend: r.b, Spec: config, Requested: requested}, nil
+		return &Opened{Backend: r.b, Spec: config, Requested: requested, Kernels: Kernels(r.b)}, nil
 	case <-time.After(OpenTimeout):
 		return nil, fmt.Errorf("backend %s: gave up after %s", config, OpenTimeout)
 	}
+}
+
+// bestGo is the pure-Go backend "go" and "auto" open: compute's where this
+// binary has its SIMD kernels, GoMLX's simplego otherwise (compute's
+// portable kernels are no faster than simplego's, and simplego is the
+// one every earlier result was measured on).
+func bestGo() string {
+	if gocompute.SIMDBuilt {
+		return gocompute.BackendName
+	}
+	return "simplego"
+}
+
+// Kernels names the kernel path backend b computes with.
+func Kernels(b backends.Backend) string {
+	switch cb := b.(type) {
+	case *gocompute.Backend:
+		if !gocompute.SIMDBuilt {
+			return "compute portable Go (no SIMD: built without GOEXPERIMENT=simd or Go 1.27)"
+		}
+		return "compute SIMD (" + cb.Kernels() + ")"
+	}
+	if b.String() == "go" {
+		return "simplego scalar Go"
+	}
+	return b.String()
 }
 
 // openGo opens the pure-Go backend with a larger worker pool than its

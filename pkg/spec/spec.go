@@ -163,13 +163,13 @@ func (m Model) Accepts(dataset string) error {
 }
 
 // Backends lists the forms a backend setting takes.
-var Backends = []string{"auto", "go", "xla:cpu", "xla:cuda", "xla:/abs/path/plugin.so"}
+var Backends = []string{"auto", "go", "gocompute", "simplego", "xla:cpu", "xla:cuda", "xla:/abs/path/plugin.so"}
 
 // ValidateBackend reports whether s has one of the accepted forms, without
 // opening anything.
 func ValidateBackend(s string) error {
 	switch {
-	case s == "" || s == "auto" || s == "go" || s == "xla:cpu" || s == "xla:cuda":
+	case s == "" || s == "auto" || s == "go" || s == "gocompute" || s == "simplego" || s == "xla:cpu" || s == "xla:cuda":
 		return nil
 	case strings.HasPrefix(s, "xla:"):
 		if path := strings.TrimPrefix(s, "xla:"); !strings.HasPrefix(path, "/") {

@@ -1,0 +1,88 @@
+package gocompute
+
+import (
+	"github.com/gomlx/compute"
+	cdtypes "github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// The ops whose arguments differ between GoMLX v0.26 and compute only in
+// type (dtypes, shapes, configs, enums with the same numbering), and Dot,
+// which compute dropped.
+
+func (f *function) ArgMinMax(x backends.Op, axis int, outputDType dtypes.DType, isMin bool) (backends.Op, error) {
+	return f.fn.ArgMinMax(x, axis, cdtypes.DType(outputDType), isMin)
+}
+
+func (f *function) Bitcast(x backends.Op, targetDType dtypes.DType) (backends.Op, error) {
+	return f.fn.Bitcast(x, cdtypes.DType(targetDType))
+}
+
+func (f *function) BroadcastInDim(x backends.Op, outputShape shapes.Shape, broadcastAxes []int) (backends.Op, error) {
+	return f.fn.BroadcastInDim(x, toShape(outputShape), broadcastAxes)
+}
+
+func (f *function) ConvertDType(x backends.Op, dtype dtypes.DType) (backends.Op, error) {
+	return f.fn.ConvertDType(x, cdtypes.DType(dtype))
+}
+
+func (f *function) Iota(shape shapes.Shape, iotaAxis int) (backends.Op, error) {
+	return f.fn.Iota(toShape(shape), iotaAxis)
+}
+
+// RNGBitGenerator: GoMLX v0.26 knows one algorithm, Philox with a [3]uint64
+// state, which compute names explicitly.
+func (f *function) RNGBitGenerator(state backends.Op, shape shapes.Shape) (newState backends.Op, values backends.Op, err error) {
+	return f.fn.RNGBitGenerator(state, toShape(shape), compute.RNGPhilox)
+}
+
+func (f *function) FFT(operand backends.Op, fftType backends.FFTType, fftLength []int) (backends.Op, error) {
+	return f.fn.FFT(operand, compute.FFTType(fftType), fftLength)
+}
+
+func (f *function) Pad(x, fillValue backends.Op, axesConfig ...backends.PadAxis) (backends.Op, error) {
+	caxes := make([]compute.PadAxis, len(axesConfig))
+	for i, a := range axesConfig {
+		caxes[i] = compute.PadAxis{Start: a.Start, End: a.End, Interior: a.Interior}
+	}
+	return f.fn.Pad(x, fillValue, caxes...)
+}
+
+func (f *function) ReduceWindow(x backends.Op, reductionType backends.ReduceOpType,
+	windowDimensions, strides, baseDilations, windowDilations []int, paddings [][2]int) (backends.Op, error) {
+	return f.fn.ReduceWindow(x, compute.ReduceOpType(reductionType), windowDimensions, strides, baseDilations, windowDilations, paddings)
+}
+
+func (f *function) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int,
+	inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
+	caxes := compute.ConvolveAxesConfig{
+		InputBatch: axes.InputBatch, InputChannels: axes.InputChannels, InputSpatial: axes.InputSpatial,
+		KernelInputChannels: axes.KernelInputChannels, KernelOutputChannels: axes.KernelOutputChannels, KernelSpatial: axes.KernelSpatial,
+		OutputBatch: axes.OutputBatch, OutputChannels: axes.OutputChannels, OutputSpatial: axes.OutputSpatial,
+	}
+	return f.fn.ConvGeneral(input, kernel, caxes, strides, paddings, inputDilations, kernelDilations, channelGroupCount, batchGroupCount)
+}
+
+// DotGeneral keeps GoMLX v0.26's meaning: the output has the inputs' dtype.
+// A half-precision product accumulates in float32 (compute's bf16 kernels
+// do so natively; XLA does the same for GoMLX on CPU and GPU).
+func (f *function) DotGeneral(lhs backends.Op, lhsContractingAxes, lhsBatchAxes []int,
+	rhs backends.Op, rhsContractingAxes, rhsBatchAxes []int) (backends.Op, error) {
+	var cfg compute.DotGeneralConfig
+	if s, err := f.fn.Shape(lhs); err == nil && (s.DType == cdtypes.BFloat16 || s.DType == cdtypes.Float16) {
+		cfg = compute.DotGeneralConfig{AccumulatorDType: cdtypes.Float32, OutputDType: s.DType}
+	}
+	return f.fn.DotGeneral(lhs, lhsContractingAxes, lhsBatchAxes, rhs, rhsContractingAxes, rhsBatchAxes, cfg)
+}
+
+// Dot is GoMLX v0.26's vector/matrix product: [n]·[n], [m,n]·[n] or
+// [m,n]·[n,k], each a DotGeneral contracting lhs's last axis with rhs's first.
+func (f *function) Dot(lhs, rhs backends.Op) (backends.Op, error) {
+	ls, err := f.fn.Shape(lhs)
+	if err != nil {
+		return nil, err
+	}
+	return f.DotGeneral(lhs, []int{ls.Rank() - 1}, nil, rhs, []int{0}, nil)
+}

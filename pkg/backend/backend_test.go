@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"github.com/lathe-ml/lathe/pkg/gocompute"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,9 +57,15 @@ func TestAutoFallsBackWithANotice(t *testing.T) {
 	if o.Name() != "go" || o.Notice == "" || strings.Contains(o.Notice, "\n") {
 		t.Errorf("opened %s, notice %q", o.Name(), o.Notice)
 	}
-	// The notice says what XLA would buy and the command that installs it.
-	if !strings.Contains(o.Notice, "faster") || !strings.Contains(o.Notice, "`lathe doctor --install-xla`") {
-		t.Errorf("notice %q does not point at lathe doctor --install-xla", o.Notice)
+	if gocompute.SIMDBuilt {
+		// The notice names the SIMD kernels the pure-Go backend runs on.
+		if !strings.Contains(o.Notice, "compute SIMD") || o.Kernels == "" {
+			t.Errorf("notice %q (kernels %q) does not name compute's SIMD kernels", o.Notice, o.Kernels)
+		}
+	} else if !strings.Contains(o.Notice, "faster") || !strings.Contains(o.Notice, "`lathe doctor --install-xla`") ||
+		!strings.Contains(o.Notice, "GOEXPERIMENT=simd") {
+		// Without them it says what XLA or a SIMD build would buy, and how to get them.
+		t.Errorf("notice %q does not point at lathe doctor --install-xla and a SIMD build", o.Notice)
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("auto took %s to fall back", d)
@@ -129,4 +136,35 @@ func TestJAXPluginDiscovery(t *testing.T) {
 		}
 	}
 	t.Errorf("plugin in $VIRTUAL_ENV not found: %v", found)
+}
+
+// TestGoOpensTheSIMDBackendWhereBuilt: "go" is compute's backend on its
+// SIMD kernels in a SIMD build, simplego otherwise; each names its kernels.
+// With LATHE_REQUIRE_SIMD=1 (CI) a build without them fails here.
+func TestGoOpensTheSIMDBackendWhereBuilt(t *testing.T) {
+	if os.Getenv("LATHE_REQUIRE_SIMD") == "1" && !gocompute.SIMDBuilt {
+		t.Fatal("LATHE_REQUIRE_SIMD=1 but this test binary lacks compute's SIMD kernels: build with Go 1.27+ and GOEXPERIMENT=simd (scripts/goenv.sh)")
+	}
+	o, err := Open("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Backend.Finalize()
+	want := "simplego scalar Go"
+	if gocompute.SIMDBuilt {
+		want = "compute SIMD ("
+	}
+	if !strings.HasPrefix(o.Kernels, want) || o.Name() != "go" {
+		t.Errorf("go opened %s with kernels %q, want %q…", o.Name(), o.Kernels, want)
+	}
+	for _, spec := range []string{"simplego", "gocompute"} {
+		o, err := Open(spec)
+		if err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+		if o.Name() != "go" || o.Kernels == "" {
+			t.Errorf("%s opened %s with kernels %q", spec, o.Name(), o.Kernels)
+		}
+		o.Backend.Finalize()
+	}
 }

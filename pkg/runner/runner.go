@@ -19,6 +19,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lathe-ml/lathe/pkg/gocompute"
+	"maps"
 	"os"
 	"runtime/debug"
 	"time"
@@ -114,7 +116,12 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 		}
 		res.RunID = s.resumed.ID
 	case opts.Store != nil:
-		run := &runs.Run{Name: rec.Name, RecipePath: rec.Path, Recipe: string(rec.Source), Params: rec.Params}
+		params := maps.Clone(rec.Params)
+		if params == nil {
+			params = map[string]string{}
+		}
+		params[runs.KernelsParam] = opened.Kernels
+		run := &runs.Run{Name: rec.Name, RecipePath: rec.Path, Recipe: string(rec.Source), Params: params}
 		if err := opts.Store.Create(run); err != nil {
 			return nil, err
 		}
@@ -129,6 +136,11 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 	s.Emit(events.Event{Kind: events.RunStarted, Message: rec.Name})
 	if opened.Notice != "" {
 		s.Log("%s", opened.Notice)
+	} else {
+		s.Log("backend: %s on %s", opened.Name(), opened.Kernels)
+	}
+	if !gocompute.SIMDBuilt && opened.Name() == "go" {
+		s.Log("warning: %s", backend.SIMDWarning)
 	}
 
 	err = safely(func() error { return execute(ctx, s, opts, res) })

@@ -227,6 +227,11 @@ func (s *Store) Create(r *Run) error {
 	return tx.Commit()
 }
 
+// KernelsParam is the run parameter that records the kernel path the run
+// computed on (backend.Opened.Kernels: "compute SIMD (…AVX512)", "simplego
+// scalar Go", …), so that a run's speed can be read next to it.
+const KernelsParam = "backend.kernels"
+
 // GroupParam is the run parameter that ties the runs of one recipe's
 // variants (lathe run sets it, lathe compare and the dashboard read it).
 const GroupParam = "group"

@@ -157,7 +157,7 @@ echo "$CASES" | while IFS='|' read -r name flags; do
 		if [ "$TORCH" = yes ]; then
 			# The torch script takes the same model flags (it ignores none of them).
 			# shellcheck disable=SC2086
-			timeout "$T" "$PYTHON" "$SCRIPTS/gpu-bench-torch.py" $flags --precision "$p" --steps "$STEPS" \
+			timeout "$T" "$PYTHON" "$SCRIPTS/torch-train-ref.py" $flags --precision "$p" --steps "$STEPS" \
 				--device "$TORCH_DEVICE" >"$base.torch.json" 2>"$base.torch.err"
 			rc=$?
 			if [ "$rc" -eq 0 ]; then

@@ -28,8 +28,9 @@ func benchCmd(g *globalFlags) *cobra.Command {
 func benchTrainCmd() *cobra.Command {
 	var (
 		arch, hidden, input, dense, backendFlag, precisionList string
-		batch, steps                                           int
-		asJSON, masked, channelMasks                           bool
+		torchScript, profile                                   string
+		batch, steps, rounds                                   int
+		asJSON, masked, channelMasks, torch, phases            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -39,7 +40,11 @@ func benchTrainCmd() *cobra.Command {
 			"--dense both runs the model twice in one process, with Lathe's dense layer and with GoMLX's,\n" +
 			"and prints the ratio. --precision bf16 (or a list such as f32,bf16) times each precision in one\n" +
 			"process, with f32 as the baseline, and prints the step-time ratios. --masks times the model\n" +
-			"plain and with pruning masks on every layer (package prune), alternating, in one process, and prints the ratio.",
+			"plain and with pruning masks on every layer (package prune), alternating, in one process, and prints the ratio.\n" +
+			"--torch times PyTorch's step on the same model, batch, precision and threads with scripts/torch-train-ref.py\n" +
+			"(Debian's python3-torch; install libopenblas0-pthread for OpenBLAS), alternating --rounds rounds of each, and\n" +
+			"prints both medians and the ratio. --phases splits the step into forward, backward and update.\n" +
+			"--profile FILE writes a pprof CPU profile of the timed steps (go tool pprof -top bin/lathe FILE).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec := models.Spec{Model: spec.Model{Arch: arch}}
@@ -87,6 +92,26 @@ func benchTrainCmd() *cobra.Command {
 			if masked && (len(precisions) > 1 || len(variants) > 1) {
 				return fmt.Errorf("--masks compares one configuration plain and masked: give one precision and --dense lathe or gomlx")
 			}
+			if torch && (masked || len(variants) > 1) {
+				return fmt.Errorf("--torch compares Lathe's plain step with PyTorch's: leave out --masks and --dense both")
+			}
+			if torch {
+				if _, err := os.Stat(torchScript); err != nil {
+					return fmt.Errorf("--torch: %s not found (run from the repository, or give --torch-script)", torchScript)
+				}
+				if rounds < 1 {
+					return fmt.Errorf("--rounds %d: want at least 1", rounds)
+				}
+			}
+			var profileFile *os.File
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return fmt.Errorf("--profile: %w", err)
+				}
+				defer f.Close()
+				profileFile = f
+			}
 			opened, err := backend.Open(backend.Resolve(backendFlag, ""))
 			if err != nil {
 				return err
@@ -101,12 +126,26 @@ func benchTrainCmd() *cobra.Command {
 				}
 			}
 			var results []*bench.Result
+			var versus []*versusTorch
 			for _, p := range precisions {
 				for _, gomlx := range variants {
 					s := spec
 					s.GoMLXDense = gomlx
 					s.ComputeDType = p.ComputeDType()
-					plain := bench.Config{Model: s, Batch: batch, Example: example, Steps: steps}
+					plain := bench.Config{Model: s, Batch: batch, Example: example, Steps: steps, Phases: phases}
+					if profileFile != nil { // one profile: the first configuration's timed steps
+						plain.Profile, profileFile = profileFile, nil
+					}
+					if torch {
+						plain.SkipRate = true
+						v, err := benchVersusTorch(func() (*bench.Result, error) { return bench.TrainStep(opened.Backend, plain) },
+							torchScript, torchArgs(s, example, batch, steps, string(p)), rounds, opened.Kernels)
+						if err != nil {
+							return err
+						}
+						versus = append(versus, v)
+						continue
+					}
 					if !masked {
 						res, err := bench.TrainStep(opened.Backend, plain)
 						if err != nil {
@@ -142,6 +181,9 @@ func benchTrainCmd() *cobra.Command {
 					results = append(results, best...)
 				}
 			}
+			if torch {
+				return printVersusTorch(versus, asJSON)
+			}
 			if asJSON {
 				if len(results) == 1 {
 					return writeJSON(os.Stdout, results[0])
@@ -155,6 +197,13 @@ func benchTrainCmd() *cobra.Command {
 					r.SamplesPerS, r.MatmulGFLOP, r.MatmulRate, r.MatmulBoundMs, 100*r.MatmulEfficiency)
 			}
 			tw.Flush()
+			fmt.Printf("kernels: %s\n", opened.Kernels)
+			if phases {
+				for _, r := range results {
+					fmt.Printf("%s %s: forward %.2f ms, backward %.2f ms, update and the rest %.2f ms (of %.2f ms/step)\n",
+						r.Model, r.Precision, r.ForwardMs, r.BackwardMs, r.UpdateMs, r.MsPerStep)
+				}
+			}
 			// Ratios against the first run of the same dense layer (f32 comes first).
 			for i, r := range results {
 				base := results[i%len(variants)]
@@ -180,9 +229,14 @@ func benchTrainCmd() *cobra.Command {
 	cmd.Flags().IntVar(&steps, "steps", 20, "timed steps (after 1 compiling and 3 warm-up steps)")
 	cmd.Flags().StringVar(&dense, "dense", "lathe", "dense layer: lathe, gomlx or both")
 	cmd.Flags().StringVar(&precisionList, "precision", "f32", "compute precision(s): f32, bf16, fp16, or a list such as f32,bf16")
-	cmd.Flags().StringVar(&backendFlag, "backend", "", "backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so")
+	cmd.Flags().StringVar(&backendFlag, "backend", "", "backend: auto, go, gocompute, simplego, xla:cpu, xla:cuda or xla:/abs/plugin.so")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&masked, "masks", false, "also time the step with pruning masks on every layer, and print the ratio")
+	cmd.Flags().BoolVar(&torch, "torch", false, "also time PyTorch's step (scripts/torch-train-ref.py), alternating rounds, and print the ratio")
+	cmd.Flags().StringVar(&torchScript, "torch-script", "scripts/torch-train-ref.py", "the PyTorch reference script")
+	cmd.Flags().IntVar(&rounds, "rounds", 3, "with --torch: alternating rounds of each side (medians reported)")
+	cmd.Flags().BoolVar(&phases, "phases", false, "also time forward and forward+backward alone: the step split into forward, backward and update")
+	cmd.Flags().StringVar(&profile, "profile", "", "write a pprof CPU profile of the first configuration's timed steps to this file")
 	cmd.Flags().BoolVar(&channelMasks, "channel-masks", false, "as --masks, with the channel masks of gradual structured pruning on every channel group")
 	return cmd
 }

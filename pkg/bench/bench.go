@@ -13,8 +13,10 @@ package bench
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -46,6 +48,12 @@ type Config struct {
 	// (MatmulGFLOP and the fields after it stay 0): seconds saved where
 	// only the step time is wanted.
 	SkipRate bool
+	// Phases also times the forward pass alone and forward + backward
+	// (loss and gradients, no update), each as its own compiled graph, to
+	// split the step into forward, backward and optimizer update.
+	Phases bool
+	// Profile, if set, receives a pprof CPU profile of the timed steps.
+	Profile io.Writer
 }
 
 // Result of a train-step measurement. Times in milliseconds.
@@ -68,6 +76,12 @@ type Result struct {
 	MatmulBoundMs float64 `json:"matmul_bound_ms"`
 	// MatmulEfficiency is MatmulBoundMs / MsPerStep.
 	MatmulEfficiency float64 `json:"matmul_efficiency"`
+	// With Config.Phases: the step split into the forward pass, the
+	// backward pass (forward + backward less forward) and the rest
+	// (optimizer update and bookkeeping: the step less forward + backward).
+	ForwardMs  float64 `json:"forward_ms,omitempty"`
+	BackwardMs float64 `json:"backward_ms,omitempty"`
+	UpdateMs   float64 `json:"update_ms,omitempty"`
 }
 
 func (c *Config) defaults() {
@@ -130,14 +144,24 @@ func TrainStep(backend backends.Backend, cfg Config) (res *Result, err error) {
 			return nil, err
 		}
 	}
+	if cfg.Profile != nil {
+		if err := pprof.StartCPUProfile(cfg.Profile); err != nil {
+			return nil, fmt.Errorf("profile: %w", err)
+		}
+	}
 	durations := make([]time.Duration, cfg.Steps)
 	for i := range durations {
 		if durations[i], err = step(); err != nil {
-			return nil, err
+			break
 		}
 	}
-	slices.Sort(durations)
-	median := durations[len(durations)/2]
+	if cfg.Profile != nil {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return nil, err
+	}
+	median := medianOf(durations)
 
 	model := describe(cfg.Model)
 	if cfg.Label != "" {
@@ -145,6 +169,13 @@ func TrainStep(backend backends.Backend, cfg Config) (res *Result, err error) {
 	}
 	res = &Result{Model: model, Precision: precisionName(cfg.Model.ComputeDType), Batch: cfg.Batch, Backend: backend.String(), Steps: cfg.Steps,
 		MsPerStep: ms(median), SamplesPerS: float64(cfg.Batch) / median.Seconds(), CompileS: compile.Seconds()}
+	if cfg.Phases {
+		fwd, fwdBwd, err := timePhases(backend, cfg, modelFn)
+		if err != nil {
+			return nil, err
+		}
+		res.ForwardMs, res.BackwardMs, res.UpdateMs = ms(fwd), ms(fwdBwd-fwd), ms(median-fwdBwd)
+	}
 	if cfg.SkipRate {
 		return res, nil
 	}
@@ -207,6 +238,72 @@ func randomBatch(cfg Config) (inputs, labels *tensors.Tensor) {
 		tensors.FromFlatDataAndDimensions(y, cfg.Batch, 1)
 }
 
+func medianOf(durations []time.Duration) time.Duration {
+	sorted := slices.Clone(durations)
+	slices.Sort(sorted)
+	return sorted[len(sorted)/2]
+}
+
+// lossAndGradients is the graph of one step without its update: the
+// training loss of a batch and the gradient of every trainable variable
+// (summed into the output, so none is pruned away).
+func lossAndGradients(modelFn train.ModelFn, backward bool) func(ctx *context.Context, x, y *graph.Node) *graph.Node {
+	return func(ctx *context.Context, x, y *graph.Node) *graph.Node {
+		g := x.Graph()
+		ctx.SetTraining(g, true)
+		logits := modelFn(ctx, nil, []*graph.Node{x})
+		loss := graph.ReduceAllMean(losses.SparseCategoricalCrossEntropyLogits([]*graph.Node{y}, logits))
+		if !backward {
+			return loss
+		}
+		var vars []*graph.Node
+		for v := range ctx.IterVariables() {
+			if v.Trainable && v.InUseByGraph(g) {
+				vars = append(vars, v.ValueGraph(g))
+			}
+		}
+		out := loss
+		for _, gr := range graph.Gradient(loss, vars...) {
+			out = graph.Add(out, graph.ReduceAllSum(gr))
+		}
+		return out
+	}
+}
+
+// timePhases times the forward pass alone and forward + backward, each
+// compiled on its own, medians over cfg.Steps runs after warm-up.
+func timePhases(backend backends.Backend, cfg Config, modelFn train.ModelFn) (fwd, fwdBwd time.Duration, err error) {
+	inputs, labels := randomBatch(cfg)
+	timeGraph := func(backward bool) (time.Duration, error) {
+		ctx := context.New()
+		exec, err := context.NewExec(backend, ctx, lossAndGradients(modelFn, backward))
+		if err != nil {
+			return 0, err
+		}
+		durations := make([]time.Duration, 0, cfg.Steps)
+		for i := range 1 + cfg.Warmup + cfg.Steps {
+			start := time.Now()
+			out, err := exec.Exec(inputs, labels)
+			if err != nil {
+				return 0, err
+			}
+			_ = out[0].Value()
+			if i > cfg.Warmup {
+				durations = append(durations, time.Since(start))
+			}
+			for _, t := range out {
+				t.FinalizeAll()
+			}
+		}
+		return medianOf(durations), nil
+	}
+	if fwd, err = timeGraph(false); err != nil {
+		return 0, 0, err
+	}
+	fwdBwd, err = timeGraph(true)
+	return fwd, fwdBwd, err
+}
+
 // trainStepFLOPs builds the forward and backward graph of one step (loss
 // and gradients of every trainable variable, as the trainer does) and adds
 // up its matmul and convolution FLOPs, in GFLOP.
@@ -214,23 +311,10 @@ func trainStepFLOPs(backend backends.Backend, cfg Config, modelFn train.ModelFn)
 	inputs, labels := randomBatch(cfg)
 	var total float64
 	ctx := context.New()
+	step := lossAndGradients(modelFn, true)
 	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x, y *graph.Node) *graph.Node {
-		g := x.Graph()
-		ctx.SetTraining(g, true)
-		logits := modelFn(ctx, nil, []*graph.Node{x})
-		loss := graph.ReduceAllMean(losses.SparseCategoricalCrossEntropyLogits([]*graph.Node{y}, logits))
-		var vars []*graph.Node
-		for v := range ctx.IterVariables() {
-			if v.Trainable && v.InUseByGraph(g) {
-				vars = append(vars, v.ValueGraph(g))
-			}
-		}
-		grads := graph.Gradient(loss, vars...)
-		out := loss
-		for _, gr := range grads {
-			out = graph.Add(out, graph.ReduceAllSum(gr))
-		}
-		total = countFLOPs(g)
+		out := step(ctx, x, y)
+		total = countFLOPs(x.Graph())
 		return out
 	})
 	if err != nil {

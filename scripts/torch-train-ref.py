@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""PyTorch reference for scripts/gpu-bench.sh: one Adam train step of the
-models `lathe bench train` times, on random data, printed as one JSON line:
+"""PyTorch reference for `lathe bench train --torch` (CPU) and
+scripts/gpu-bench.sh (CUDA): one Adam train step of the models `lathe bench
+train` times, on random data, printed as one JSON line:
 
-    python3 scripts/gpu-bench-torch.py --model resnet18 --input 32x32x3 --batch 128 \
+    python3 scripts/torch-train-ref.py --model lenet5 --batch 128 --threads 2
+    python3 scripts/torch-train-ref.py --model resnet18 --input 32x32x3 --batch 128 \
         --precision bf16 --steps 50 --device cuda
+
+On a CPU run with Debian's python3-torch and libopenblas0-pthread (without
+OpenBLAS, torch 1.13 from Debian multiplies with netlib's reference BLAS).
 
 The models follow pkg/models (layers.go): MLP with ReLU, LeNet-5 (5x5 convs,
 2x2 max-pool), CIFAR ResNet-8/20 (16/32/64 channels) and ResNet-18 with a 3x3
@@ -94,6 +99,21 @@ def build(args, shape):
     raise SystemExit(f"unknown model {args.model!r}")
 
 
+def blas():
+    """The BLAS library torch loaded (Debian's torch calls whichever
+    libblas.so.3 the system's alternatives point at)."""
+    torch.ones(8, 8) @ torch.ones(8, 8)
+    try:
+        with open("/proc/self/maps") as f:
+            maps = f.read()
+    except OSError:
+        return "unknown"
+    for name in ("openblas", "mkl", "blis", "atlas"):
+        if name in maps:
+            return name
+    return "reference BLAS" if "libblas" in maps else "unknown"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="mlp")
@@ -104,11 +124,14 @@ def main():
     p.add_argument("--precision", default="f32", choices=["f32", "bf16"])
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--device", default="cuda")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     p.add_argument("--tf32", action="store_true", help="allow TF32 matmuls in f32 (off: f32 means f32)")
     args = p.parse_args()
 
     dev = torch.device(args.device)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.backends.cudnn.allow_tf32 = args.tf32
     shape = [int(x) for x in args.input.split("x")]
@@ -146,6 +169,7 @@ def main():
         "engine": "torch " + torch.__version__, "device": str(dev), "model": args.model,
         "precision": args.precision, "batch": args.batch, "steps": args.steps,
         "ms_per_step": statistics.median(times), "first_step_s": first,
+        "threads": torch.get_num_threads(), "blas": blas(),
     }))
 
 
@@ -153,5 +177,5 @@ if __name__ == "__main__":
     try:
         main()
     except Exception as e:  # one line for the bench table, not a traceback
-        print(f"gpu-bench-torch: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
+        print(f"torch-train-ref: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
         sys.exit(1)

@@ -75,7 +75,8 @@ func TestBadInputAsANewUserWould(t *testing.T) {
 		// Issue 10: found before a run is recorded, with the position.
 		{"batch larger than the data", strings.Replace(good, "batch_size: 32", "batch_size: 100000", 1), "batch.yaml:3:36: data.batch_size 100000 is larger than the 270 training examples", false},
 		{"validation as large as the data", strings.Replace(good, "batch_size: 32,", "batch_size: 32, validation: 300,", 1), "valid.yaml:3:52: data.validation 300 holds out all 300", false},
-		{"fp16 on the go backend", strings.Replace(good, "epochs: 1}", "epochs: 1, precision: fp16}", 1), "fp16.yaml:6:5: stage 1 (train): precision fp16: the go backend has no float16", false},
+		{"fp16 on the simplego backend", strings.Replace(strings.Replace(good, "epochs: 1}", "epochs: 1, precision: fp16}", 1), "backend: go", "backend: simplego", 1),
+			"fp16.yaml:6:5: stage 1 (train): precision fp16: the go backend has no float16", false},
 		{"more devices than there are", strings.Replace(good, "epochs: 1}", "epochs: 1, devices: 4}", 1), "devices.yaml:6:5: stage 1 (train): devices: 4 requested, the go backend has 1", false},
 		{"momentum on adam", strings.Replace(good, "epochs: 1}", "epochs: 1, optimizer: {name: adam, momentum: 0.9}}", 1), "momentum.yaml:6:48: momentum does not apply to the adam optimizer", false},
 		{"deep nesting", "name: d\nseed: " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000), "nesting.yaml: the recipe is more than 65536 bytes", false},

@@ -211,7 +211,7 @@ func openSpec(requested, config string) (*Opened, error) {
 		case "simplego":
 			b, err = openGo()
 		case gocompute.BackendName:
-			b, err = gocompute.New("")
+			b, err = gocompute.New(os.Getenv("LATHE_GOCOMPUTE_CONFIG"))
 		default:
 			b, err = backends.NewWithConfig(config)
 		}

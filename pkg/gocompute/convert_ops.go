@@ -52,7 +52,9 @@ func (f *function) Pad(x, fillValue backends.Op, axesConfig ...backends.PadAxis)
 
 func (f *function) ReduceWindow(x backends.Op, reductionType backends.ReduceOpType,
 	windowDimensions, strides, baseDilations, windowDilations []int, paddings [][2]int) (backends.Op, error) {
-	return f.fn.ReduceWindow(x, compute.ReduceOpType(reductionType), windowDimensions, strides, baseDilations, windowDilations, paddings)
+	return f.inFloat32(func(ops ...backends.Op) (compute.Value, error) {
+		return f.fn.ReduceWindow(ops[0], compute.ReduceOpType(reductionType), windowDimensions, strides, baseDilations, windowDilations, paddings)
+	}, x)
 }
 
 func (f *function) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int,
@@ -62,7 +64,46 @@ func (f *function) ConvGeneral(input, kernel backends.Op, axes backends.Convolve
 		KernelInputChannels: axes.KernelInputChannels, KernelOutputChannels: axes.KernelOutputChannels, KernelSpatial: axes.KernelSpatial,
 		OutputBatch: axes.OutputBatch, OutputChannels: axes.OutputChannels, OutputSpatial: axes.OutputSpatial,
 	}
-	return f.fn.ConvGeneral(input, kernel, caxes, strides, paddings, inputDilations, kernelDilations, channelGroupCount, batchGroupCount)
+	return f.inFloat32(func(ops ...backends.Op) (compute.Value, error) {
+		return f.fn.ConvGeneral(ops[0], ops[1], caxes, strides, paddings, inputDilations, kernelDilations, channelGroupCount, batchGroupCount)
+	}, input, kernel)
+}
+
+// SelectAndScatterMax (max-pooling's gradient) and ReduceWindow (the
+// pooling) run in float32 for half-precision inputs: see inFloat32.
+func (f *function) SelectAndScatterMax(operand, source backends.Op, windowDimensions, windowStrides []int, paddings [][2]int) (backends.Op, error) {
+	return f.inFloat32(func(ops ...backends.Op) (compute.Value, error) {
+		return f.fn.SelectAndScatterMax(ops[0], ops[1], windowDimensions, windowStrides, paddings)
+	}, operand, source)
+}
+
+// inFloat32 runs op on float32 copies of half-precision (bfloat16,
+// float16) operands and converts its result back. compute v0.1.35 has SIMD
+// kernels for float32 convolutions and windowed reductions only; in bf16
+// they fall to generic Go loops, 5–40× slower than the float32 kernels
+// (LeNet-5's bf16 step took 300 ms against 13 ms in f32), while the
+// conversions cost a pass over memory. XLA on CPU does the same
+// upcasting for bf16 convolutions. Other dtypes pass unchanged.
+func (f *function) inFloat32(op func(ops ...backends.Op) (compute.Value, error), operands ...backends.Op) (backends.Op, error) {
+	s, err := f.fn.Shape(operands[0])
+	if err != nil {
+		return nil, err
+	}
+	half := s.DType
+	if half != cdtypes.BFloat16 && half != cdtypes.Float16 {
+		return op(operands...)
+	}
+	wide := make([]backends.Op, len(operands))
+	for i, x := range operands {
+		if wide[i], err = f.fn.ConvertDType(x, cdtypes.Float32); err != nil {
+			return nil, err
+		}
+	}
+	out, err := op(wide...)
+	if err != nil {
+		return nil, err
+	}
+	return f.fn.ConvertDType(out, half)
 }
 
 // DotGeneral keeps GoMLX v0.26's meaning: the output has the inputs' dtype.

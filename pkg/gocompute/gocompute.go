@@ -64,8 +64,11 @@ func New(config string) (*Backend, error) {
 // Compute returns the wrapped compute backend.
 func (b *Backend) Compute() compute.Backend { return b.cb }
 
-func (b *Backend) Name() string        { return "Go compute (github.com/gomlx/compute)" }
-func (b *Backend) String() string      { return BackendName }
+func (b *Backend) Name() string { return "Go compute (github.com/gomlx/compute)" }
+
+// String is "go", as compute names its Go backend and as GoMLX's simplego
+// names itself: messages say "the go backend" whichever computes.
+func (b *Backend) String() string      { return "go" }
 func (b *Backend) Description() string { return b.cb.Description() }
 func (b *Backend) NumDevices() int     { return b.cb.NumDevices() }
 func (b *Backend) DeviceDescription(d backends.DeviceNum) string {
@@ -97,6 +100,9 @@ func convertCapabilities(c compute.Capabilities) backends.Capabilities {
 	}
 	if caps.Operations[backends.OpTypeDotGeneral] {
 		caps.Operations[backends.OpTypeDot] = true
+	}
+	if caps.Operations[backends.OpTypeGather] { // see DynamicSlice
+		caps.Operations[backends.OpTypeDynamicSlice] = true
 	}
 	for dt, ok := range c.DTypes {
 		if ok && dt < cdtypes.Int1 { // GoMLX v0.26 knows no 1-bit types

@@ -81,10 +81,6 @@ func (f *function) Div(lhs, rhs backends.Op) (backends.Op, error) {
 	return f.fn.Div(lhs, rhs)
 }
 
-func (f *function) DynamicSlice(operand backends.Op, startIndices []backends.Op, sliceDims []int) (backends.Op, error) {
-	return f.fn.DynamicSlice(operand, values(startIndices), sliceDims)
-}
-
 func (f *function) DynamicUpdateSlice(operand, update backends.Op, startIndices []backends.Op) (backends.Op, error) {
 	return f.fn.DynamicUpdateSlice(operand, update, values(startIndices))
 }
@@ -193,14 +189,6 @@ func (f *function) Logistic(x backends.Op) (backends.Op, error) {
 	return f.fn.Logistic(x)
 }
 
-func (f *function) Max(lhs, rhs backends.Op) (backends.Op, error) {
-	return f.fn.Max(lhs, rhs)
-}
-
-func (f *function) Min(lhs, rhs backends.Op) (backends.Op, error) {
-	return f.fn.Min(lhs, rhs)
-}
-
 func (f *function) Mul(lhs, rhs backends.Op) (backends.Op, error) {
 	return f.fn.Mul(lhs, rhs)
 }
@@ -249,14 +237,6 @@ func (f *function) ReduceLogicalXor(x backends.Op, axes ...int) (backends.Op, er
 	return f.fn.ReduceLogicalXor(x, axes...)
 }
 
-func (f *function) ReduceMax(x backends.Op, axes ...int) (backends.Op, error) {
-	return f.fn.ReduceMax(x, axes...)
-}
-
-func (f *function) ReduceMin(x backends.Op, axes ...int) (backends.Op, error) {
-	return f.fn.ReduceMin(x, axes...)
-}
-
 func (f *function) ReduceProduct(x backends.Op, axes ...int) (backends.Op, error) {
 	return f.fn.ReduceProduct(x, axes...)
 }
@@ -295,10 +275,6 @@ func (f *function) ScatterMin(operand, scatterIndices, updates backends.Op, inde
 
 func (f *function) ScatterSum(operand, scatterIndices, updates backends.Op, indexVectorAxis int, updateWindowAxes, insertedWindowAxes, scatterAxesToOperandAxes []int, indicesAreSorted, uniqueIndices bool) (backends.Op, error) {
 	return f.fn.ScatterSum(operand, scatterIndices, updates, indexVectorAxis, updateWindowAxes, insertedWindowAxes, scatterAxesToOperandAxes, indicesAreSorted, uniqueIndices)
-}
-
-func (f *function) SelectAndScatterMax(operand, source backends.Op, windowDimensions, windowStrides []int, paddings [][2]int) (backends.Op, error) {
-	return f.fn.SelectAndScatterMax(operand, source, windowDimensions, windowStrides, paddings)
 }
 
 func (f *function) SelectAndScatterMin(operand, source backends.Op, windowDimensions, windowStrides []int, paddings [][2]int) (backends.Op, error) {

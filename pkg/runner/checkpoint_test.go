@@ -284,14 +284,16 @@ func TestCheckpointEveryValues(t *testing.T) {
 }
 
 // TestNothingRecordedForARecipeThatCannotRun: what the backend cannot do
-// is found before the run is recorded, with the recipe position.
+// is found before the run is recorded, with the recipe position. (fp16 is
+// refused by GoMLX's simplego; compute's Go backend has float16.)
 func TestNothingRecordedForARecipeThatCannotRun(t *testing.T) {
 	for change, want := range map[string]string{
 		"log_every: 5, devices: 4}":      "test.yaml:8:5: stage 2 (train): devices: 4 requested, the go backend has 1",
 		"log_every: 5, precision: fp16}": "test.yaml:8:5: stage 2 (train): precision fp16: the go backend has no float16",
 	} {
 		store := openStore(t)
-		_, err := Run(context.Background(), mustParse(t, strings.Replace(blobsRecipe, "log_every: 5}", change, 1)), Options{Store: store})
+		src := strings.Replace(strings.Replace(blobsRecipe, "log_every: 5}", change, 1), "backend: go", "backend: simplego", 1)
+		_, err := Run(context.Background(), mustParse(t, src), Options{Store: store})
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", change, err, want)
 		}
@@ -421,7 +423,7 @@ func TestEachTrainStageStartsItsOptimizerAfresh(t *testing.T) {
 // is found before any runs.
 func TestPreflightChecksEveryVariant(t *testing.T) {
 	src := blobsRecipe + "variants:\n  - {name: plain}\n  - {name: half, precision: fp16}\n"
-	err := Preflight(mustParse(t, src), "go")
+	err := Preflight(mustParse(t, src), "simplego")
 	if err == nil || !strings.Contains(err.Error(), "test.yaml:8:5: stage 2 (train): precision fp16: the go backend has no float16") {
 		t.Errorf("got %v", err)
 	}

@@ -162,7 +162,11 @@ func TestRunFailuresLeaveAFailedRecord(t *testing.T) {
 func TestConvNetTrainsOnPureGo(t *testing.T) {
 	src := strings.Replace(strings.Replace(blobsRecipe, "dataset: blobs", "dataset: synthetic-images", 1),
 		"{arch: mlp, hidden: [16]}", "{arch: lenet5}", 1)
-	src = strings.Replace(src, "epochs: 3", "epochs: 4", 1)
+	// Adam at 0.01 (blobsRecipe's rate) leaves LeNet-5 dead from some
+	// initial weights, and the weights a seed draws differ between the Go
+	// backends (their random bit streams differ): 0.002 over 6 epochs learns
+	// from either (93–94% on both, measured).
+	src = strings.Replace(strings.Replace(src, "epochs: 3", "epochs: 6", 1), "learning_rate: 0.01", "learning_rate: 0.002", 1)
 	res, err := Run(context.Background(), mustParse(t, src), Options{})
 	if err != nil {
 		t.Fatal(err)

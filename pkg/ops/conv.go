@@ -41,14 +41,29 @@ func Conv2D(path Path, x, kernel *graph.Node, cfg ConvConfig) *graph.Node {
 	if x.Rank() != 4 || kernel.Rank() != 4 || x.Shape().Dimensions[3] != kernel.Shape().Dimensions[2] {
 		panic(fmt.Errorf("ops.Conv2D: want x [B,H,W,C] and kernel [KH,KW,C,O], got %s and %s", x.Shape(), kernel.Shape()))
 	}
+	kh, kw := kernel.Shape().Dimensions[0], kernel.Shape().Dimensions[1]
+	if cfg.Stride > 1 && (kh%2 == 0 || kw%2 == 0) {
+		// An even kernel with a stride: on compute's Go backend the input
+		// gradient of GoMLX's native form came out wrong (6×6 images, 4×4
+		// kernel, stride 2, SAME: relative error 1.3, with or without SIMD),
+		// while the forward pass and the kernel gradient were right. No zoo
+		// model has such a layer; the portable form is exact everywhere.
+		path = Portable
+	}
 	if path == Native {
+		// Explicit paddings, split as the portable path, Lathe's runtime and
+		// ONNX's SAME_UPPER split them: GoMLX's PadSame pads (K-1)/2 before
+		// whatever the stride, which shifts every window of a strided
+		// convolution by one pixel against them.
 		conv := graph.Convolve(x, kernel).StridePerAxis(max(cfg.Stride, 1), max(cfg.Stride, 1))
-		if cfg.Padding == Same {
-			conv = conv.PadSame()
-		} else {
-			conv = conv.NoPadding()
+		paddings := make([][2]int, 2)
+		for axis := range paddings {
+			in, k := x.Shape().Dimensions[1+axis], kernel.Shape().Dimensions[axis]
+			out, before := cfg.outputSize(in, k)
+			total := max((out-1)*max(cfg.Stride, 1)+k-in, 0)
+			paddings[axis] = [2]int{before, total - before}
 		}
-		return conv.Done()
+		return conv.PaddingPerDim(paddings).Done()
 	}
 	return im2colConv(x, kernel, cfg)
 }

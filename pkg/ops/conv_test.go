@@ -22,6 +22,7 @@ var convCases = []struct {
 	{8, 8, 2, 5, 5, 3, ConvConfig{Stride: 1, Padding: Same}},
 	{8, 8, 4, 1, 1, 5, ConvConfig{Stride: 2, Padding: Same}},
 	{6, 6, 2, 4, 4, 2, ConvConfig{Stride: 2, Padding: Same}}, // even kernel: asymmetric padding
+	{8, 8, 3, 3, 3, 4, ConvConfig{Stride: 2, Padding: Same}}, // even size, stride 2: all padding after (GoMLX's PadSame puts one before)
 }
 
 func (cfg ConvConfig) String() string {
@@ -32,9 +33,15 @@ func (cfg ConvConfig) String() string {
 	return fmt.Sprintf("stride %d %s", cfg.Stride, p)
 }
 
-// convLoss runs L = Σ conv(x, k)⊙r and, when grads, its gradients.
-func convLoss(path Path, x, k, r *tensors.Tensor, cfg ConvConfig, grads bool) []*tensors.Tensor {
-	exec := graph.MustNewExec(goBackend(), func(x, k, r *graph.Node) []*graph.Node {
+// convLoss runs L = Σ conv(x, k)⊙r and, when grads, its gradients, on the
+// simplego backend or, with onCompute, on compute's (package gocompute).
+func convLoss(path Path, x, k, r *tensors.Tensor, cfg ConvConfig, grads bool, onCompute ...bool) []*tensors.Tensor {
+	b := goBackend()
+	if len(onCompute) > 0 && onCompute[0] {
+		b = computeBackend()
+		x, k, r = fresh(x), fresh(k), fresh(r)
+	}
+	exec := graph.MustNewExec(b, func(x, k, r *graph.Node) []*graph.Node {
 		y := Conv2D(path, x, k, cfg)
 		loss := graph.ReduceAllSum(graph.Mul(y, r))
 		out := []*graph.Node{y, loss}
@@ -50,7 +57,9 @@ func convLoss(path Path, x, k, r *tensors.Tensor, cfg ConvConfig, grads bool) []
 // convolution's forward pass works, so the portable one must equal it. Both
 // native gradients need Reverse there, so the portable gradients are checked
 // against central finite differences in float64 (the loss is linear in x and
-// in k, so differences are exact up to rounding).
+// in k, so differences are exact up to rounding). compute's Go backend
+// differentiates the native form (its direct convolution kernels): its
+// forward pass and gradients are held to the same references.
 func TestConvPortableMatchesNative(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	for _, c := range convCases {
@@ -68,6 +77,10 @@ func TestConvPortableMatchesNative(t *testing.T) {
 			dx, dk := finiteDifferenceGrads(x, k, r, c.cfg)
 			assertClose(t, "input gradient", flat(got[2]), dx, 1e-5)
 			assertClose(t, "kernel gradient", flat(got[3]), dk, 1e-5)
+			onCompute := convLoss(Native, x, k, r, c.cfg, true, true)
+			assertClose(t, "forward on compute", flat(onCompute[0]), flat(native[0]), 1e-5)
+			assertClose(t, "input gradient on compute", flat(onCompute[2]), dx, 1e-5)
+			assertClose(t, "kernel gradient on compute", flat(onCompute[3]), dk, 1e-5)
 		})
 	}
 }
@@ -100,6 +113,12 @@ func finiteDifferenceGrads(x, k, r *tensors.Tensor, cfg ConvConfig) (dx, dk []fl
 	return differentiate(xData), differentiate(kData)
 }
 
+// fresh copies t to a tensor no backend has seen: one that went to a
+// backend's device cannot be fed to another backend.
+func fresh(t *tensors.Tensor) *tensors.Tensor {
+	return tensors.FromFlatDataAndDimensions(flat(t), t.Shape().Dimensions...)
+}
+
 func to64(t *tensors.Tensor) *tensors.Tensor {
 	f := flat(t)
 	d := make([]float64, len(f))
@@ -115,8 +134,12 @@ func TestMaxPoolPortableMatchesNative(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d window %d", c.h, c.w, c.window), func(t *testing.T) {
 			x := randomTensor(rng, 2, c.h, c.w, 3)
 			r := randomTensor(rng, 2, c.h/c.window, c.w/c.window, 3)
-			run := func(path Path, grad bool) []*tensors.Tensor {
-				return graph.MustNewExec(goBackend(), func(x, r *graph.Node) []*graph.Node {
+			run := func(path Path, grad bool, onCompute ...bool) []*tensors.Tensor {
+				b, x, r := goBackend(), x, r
+				if len(onCompute) > 0 {
+					b, x, r = computeBackend(), fresh(x), fresh(r)
+				}
+				return graph.MustNewExec(b, func(x, r *graph.Node) []*graph.Node {
 					y := MaxPool2D(path, x, c.window)
 					out := []*graph.Node{y}
 					if grad {
@@ -151,6 +174,9 @@ func TestMaxPoolPortableMatchesNative(t *testing.T) {
 				}
 			}
 			assertClose(t, "gradient", flat(got[1]), want, 1e-6)
+			onCompute := run(Native, true, true) // ReduceWindow and SelectAndScatterMax
+			assertClose(t, "forward on compute", flat(onCompute[0]), flat(native[0]), 0)
+			assertClose(t, "gradient on compute", flat(onCompute[1]), want, 1e-6)
 		})
 	}
 }
@@ -166,5 +192,8 @@ func TestChoosePath(t *testing.T) {
 	}
 	if p := ChoosePath(goBackend().Capabilities()); p != Portable {
 		t.Errorf("opened pure-Go backend: %s, want portable", p)
+	}
+	if p := ChoosePath(computeBackend().Capabilities()); p != Native {
+		t.Errorf("compute's Go backend: %s, want native", p)
 	}
 }

@@ -9,12 +9,23 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/lathe-ml/lathe/pkg/gocompute"
 )
 
 // goBackend is one pure-Go backend for the package's tests: a tensor that
 // went to one backend's device cannot be fed to another backend.
 var goBackend = sync.OnceValue(func() backends.Backend {
 	b, err := backends.NewWithConfig("go")
+	if err != nil {
+		panic(err)
+	}
+	return b
+})
+
+// computeBackend is compute's Go backend through Lathe's adapter, where
+// ChoosePath picks the native convolution and pooling.
+var computeBackend = sync.OnceValue(func() backends.Backend {
+	b, err := gocompute.New("")
 	if err != nil {
 		panic(err)
 	}

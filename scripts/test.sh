@@ -5,5 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/goenv.sh
+# Test binaries and the notebooks' cells (GoNB links one binary per cell
+# run) link without DWARF: half the link time (5.4 → 3.0 s a cell here),
+# and tests need no debugger.
+case " ${GOFLAGS:-} " in
+*" -ldflags="*) ;;
+*) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-ldflags=-w" ;;
+esac
 [ $# -gt 0 ] || set -- ./...
 exec go test -timeout 30m "$@"

@@ -129,10 +129,6 @@ func (f *function) GreaterThanTotalOrder(lhs, rhs backends.Op) (backends.Op, err
 	return f.fn.GreaterThanTotalOrder(lhs, rhs)
 }
 
-func (f *function) Identity(x backends.Op) (backends.Op, error) {
-	return f.fn.Identity(x)
-}
-
 func (f *function) Imag(x backends.Op) (backends.Op, error) {
 	return f.fn.Imag(x)
 }

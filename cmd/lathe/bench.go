@@ -43,7 +43,7 @@ func benchTrainCmd() *cobra.Command {
 			"plain and with pruning masks on every layer (package prune), alternating, in one process, and prints the ratio.\n" +
 			"--torch times PyTorch's step on the same model, batch, precision and threads with scripts/torch-train-ref.py\n" +
 			"(Debian's python3-torch; install libopenblas0-pthread for OpenBLAS), alternating --rounds rounds of each, and\n" +
-			"prints both medians and the ratio. --phases splits the step into forward, backward and update.\n" +
+			"prints both medians and the ratio. --phases also times a forward-only and a forward+backward graph.\n" +
 			"--profile FILE writes a pprof CPU profile of the timed steps (go tool pprof -top bin/lathe FILE).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -200,8 +200,8 @@ func benchTrainCmd() *cobra.Command {
 			fmt.Printf("kernels: %s\n", opened.Kernels)
 			if phases {
 				for _, r := range results {
-					fmt.Printf("%s %s: forward %.2f ms, backward %.2f ms, update and the rest %.2f ms (of %.2f ms/step)\n",
-						r.Model, r.Precision, r.ForwardMs, r.BackwardMs, r.UpdateMs, r.MsPerStep)
+					fmt.Printf("%s %s: forward graph %.2f ms, forward+backward graph %.2f ms, train step %.2f ms (separate executables: differences are estimates)\n",
+						r.Model, r.Precision, r.ForwardMs, r.ForwardBackwardMs, r.MsPerStep)
 				}
 			}
 			// Ratios against the first run of the same dense layer (f32 comes first).

@@ -12,6 +12,8 @@ import (
 // GoMLX v0.26 keeps on its Builder (parameters, constants, compilation).
 type function struct {
 	fn compute.Function
+	// notNaN holds the values known to contain no NaN (see nan_ops.go).
+	notNaN map[compute.Value]bool
 }
 
 type builder struct {
@@ -37,7 +39,11 @@ func (b *builder) Parameter(name string, shape shapes.Shape, sharding *backends.
 }
 
 func (b *builder) Constant(flat any, dims ...int) (backends.Op, error) {
-	return b.fn.Constant(toComputeFlat(flat), dims...)
+	v, err := b.fn.Constant(toComputeFlat(flat), dims...)
+	if err == nil && constantHasNoNaN(flat) {
+		b.notNaN[v] = true
+	}
+	return v, err
 }
 
 func (b *builder) Compile(outputs []backends.Op, shardings []*backends.ShardingSpec) (backends.Executable, error) {

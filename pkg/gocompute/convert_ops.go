@@ -21,11 +21,21 @@ func (f *function) Bitcast(x backends.Op, targetDType dtypes.DType) (backends.Op
 }
 
 func (f *function) BroadcastInDim(x backends.Op, outputShape shapes.Shape, broadcastAxes []int) (backends.Op, error) {
-	return f.fn.BroadcastInDim(x, toShape(outputShape), broadcastAxes)
+	v, err := f.fn.BroadcastInDim(x, toShape(outputShape), broadcastAxes)
+	f.markNotNaN(v, x)
+	return v, err
 }
 
 func (f *function) ConvertDType(x backends.Op, dtype dtypes.DType) (backends.Op, error) {
-	return f.fn.ConvertDType(x, cdtypes.DType(dtype))
+	v, err := f.fn.ConvertDType(x, cdtypes.DType(dtype))
+	f.markNotNaN(v, x)
+	return v, err
+}
+
+func (f *function) Reshape(x backends.Op, dimensions ...int) (backends.Op, error) {
+	v, err := f.fn.Reshape(x, dimensions...)
+	f.markNotNaN(v, x)
+	return v, err
 }
 
 func (f *function) Iota(shape shapes.Shape, iotaAxis int) (backends.Op, error) {

@@ -82,7 +82,7 @@ func (b *Backend) IsFinalized() bool                   { return b.cb.IsFinalized
 // compute's main function.
 func (b *Backend) Builder(name string) backends.Builder {
 	cbuilder := b.cb.Builder(name)
-	return &builder{function: function{fn: cbuilder.Main()}, cbuilder: cbuilder, backend: b}
+	return &builder{function: function{fn: cbuilder.Main(), notNaN: map[compute.Value]bool{}}, cbuilder: cbuilder, backend: b}
 }
 
 // convertCapabilities maps compute's op and dtype sets onto GoMLX v0.26's

@@ -3,6 +3,9 @@ package gocompute
 import (
 	"math"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes/bfloat16"
+	"github.com/x448/float16"
+
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/backends"
 )
@@ -11,6 +14,45 @@ import (
 // x86 MAXPS/MINPS rule and drop a NaN in the first operand (Max(NaN, 0) = 0,
 // so a ReLU hides NaNs), whereas GoMLX — simplego and XLA alike — propagates
 // NaN. For float dtypes these wrappers put the NaNs back.
+//
+// Operands known to hold no NaN — constants without one, and their
+// broadcasts, reshapes and conversions (ReLU's zeros) — need no check:
+// function.notNaN records them while the graph is built.
+
+// markNotNaN records v as free of NaN when every one of from is.
+func (f *function) markNotNaN(v compute.Value, from ...compute.Value) {
+	if v == nil {
+		return
+	}
+	for _, x := range from {
+		if !f.notNaN[x] {
+			return
+		}
+	}
+	f.notNaN[v] = true
+}
+
+// constantHasNoNaN says whether a constant's flat data holds no NaN
+// (integer and boolean data never do).
+func constantHasNoNaN(flat any) bool {
+	switch v := flat.(type) {
+	case []float32:
+		for _, x := range v {
+			if x != x {
+				return false
+			}
+		}
+	case []float64:
+		for _, x := range v {
+			if x != x {
+				return false
+			}
+		}
+	case []bfloat16.BFloat16, []float16.Float16:
+		return false // rare in graphs; not worth decoding
+	}
+	return true
+}
 
 func (f *function) Max(lhs, rhs backends.Op) (backends.Op, error) {
 	return f.nanPropagatingBinary(lhs, rhs, f.fn.Max)
@@ -38,6 +80,9 @@ func (f *function) nanPropagatingBinary(lhs, rhs compute.Value, op func(lhs, rhs
 		return res, err
 	}
 	for _, x := range []compute.Value{rhs, lhs} {
+		if f.notNaN[x] { // a constant such as ReLU's zeros: nothing to put back
+			continue
+		}
 		xs, err := f.fn.Shape(x)
 		if err != nil {
 			return nil, err

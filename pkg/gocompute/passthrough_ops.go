@@ -245,10 +245,6 @@ func (f *function) Rem(lhs, rhs backends.Op) (backends.Op, error) {
 	return f.fn.Rem(lhs, rhs)
 }
 
-func (f *function) Reshape(x backends.Op, dimensions ...int) (backends.Op, error) {
-	return f.fn.Reshape(x, dimensions...)
-}
-
 func (f *function) Reverse(x backends.Op, axes ...int) (backends.Op, error) {
 	return f.fn.Reverse(x, axes...)
 }

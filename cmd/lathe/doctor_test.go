@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lathe-ml/lathe/pkg/gocompute"
 )
 
 // installXLA runs `lathe doctor --install-xla` with a throw-away home and
@@ -71,4 +73,30 @@ func TestDoctorInstallXLAOffline(t *testing.T) {
 	}
 	r := installXLA(t, "HTTPS_PROXY=", "https_proxy=", "HTTP_PROXY=", "http_proxy=")
 	checkOneLineFailure(t, r, "no such host", "this machine has no internet")
+}
+
+// TestDoctorNamesTheKernels: doctor says which kernels the pure-Go backend
+// computes with, and warns when this lathe lacks compute's SIMD kernels
+// (the test binary's build settings are lathe's: scripts/test.sh builds
+// both with Go 1.27 and GOEXPERIMENT=simd).
+func TestDoctorNamesTheKernels(t *testing.T) {
+	r := runLathe(t, t.TempDir(), "doctor")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var kernels string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if k, ok := strings.CutPrefix(strings.TrimSpace(line), "kernels: "); ok {
+			kernels = k
+		}
+	}
+	simd := gocompute.SIMDBuilt
+	switch {
+	case kernels == "":
+		t.Errorf("doctor names no kernels:\n%s", r.stdout)
+	case simd && !strings.HasPrefix(kernels, "compute SIMD ("):
+		t.Errorf("a SIMD build names %q", kernels)
+	case !simd && !strings.Contains(r.stdout, "WARNING: this lathe was built without compute's SIMD kernels"):
+		t.Errorf("a build without SIMD does not warn:\n%s", r.stdout)
+	}
 }

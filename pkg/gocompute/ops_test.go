@@ -1101,6 +1101,13 @@ func TestNaNInf(t *testing.T) {
 		{"Max/relu", []arg{x}, one(func(g *graph.Graph, x []*graph.Node) *graph.Node {
 			return graph.Max(x[0], graph.ScalarZero(g, dtypes.Float32))
 		}), exact},
+		// A constant operand skips the NaN check only when it holds no NaN.
+		{"Max/constantNaN", []arg{x}, one(func(g *graph.Graph, x []*graph.Node) *graph.Node {
+			return graph.Max(graph.Const(g, [][]float32{{0, nan, 1, -inf, 2}}), x[0])
+		}), exact},
+		{"Min/zerosLike", []arg{x}, one(func(_ *graph.Graph, x []*graph.Node) *graph.Node {
+			return graph.Min(graph.ZerosLike(x[0]), x[0])
+		}), exact},
 		{"Max/bf16", []arg{xbf, convertArg(y, dtypes.BFloat16)}, binary(graph.Max), exact},
 		{"ReduceMax/axis1", []arg{x}, reduceMax(1), exact},
 		{"ReduceMax/axis0", []arg{x}, reduceMax(0), exact},

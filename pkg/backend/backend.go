@@ -9,12 +9,12 @@
 //	gocompute         compute's Go backend (github.com/gomlx/compute, GoMLX's own
 //	                  SIMD backend) through Lathe's adapter, package gocompute
 //	simplego          GoMLX v0.26's own pure-Go backend (scalar kernels)
-//
-// LATHE_GOCOMPUTE_CONFIG passes options to compute's Go backend (its own
-// syntax: "parallelism=4", "ops_sequential", …; see compute/gobackend).
 //	xla:cpu           XLA's CPU PJRT plugin, found in the standard PJRT search path
 //	xla:cuda          XLA's CUDA plugin: JAX's jax_plugins/xla_cuda*/xla_cuda_plugin.so first
 //	xla:/abs/plug.so  a PJRT plugin given by its absolute path
+//
+// LATHE_GOCOMPUTE_CONFIG passes options to compute's Go backend (its own
+// syntax: "parallelism=4", "ops_sequential", …; see compute/gobackend).
 //
 // `auto` never hangs and never panics: go-xla's download of missing plugins is
 // disabled (it cannot succeed offline and may block), every attempt to open XLA

@@ -5,18 +5,23 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/lathe-ml/lathe/pkg/gocompute"
 )
 
 // benchmarkTrainStep times one Adam train step of a model on the pure-Go
 // backend and reports samples/s beside ns/op. Data is random: the step's
 // cost does not depend on the values.
 func benchmarkTrainStep(b *testing.B, spec Spec, batch int, example []int) {
-	backend := goBackend(b)
+	benchmarkTrainStepOn(b, goBackend(b), spec, batch, example)
+}
+
+func benchmarkTrainStepOn(b *testing.B, backend backends.Backend, spec Spec, batch int, example []int) {
 	fn, err := spec.ModelFn(10)
 	if err != nil {
 		b.Fatal(err)
@@ -79,4 +84,28 @@ func BenchmarkMLP256x3TrainStep(b *testing.B) {
 // images (the portable convolution on the pure-Go backend).
 func BenchmarkLeNet5TrainStep(b *testing.B) {
 	benchmarkTrainStep(b, Spec{Model: spec.Model{Arch: "lenet5"}}, 128, []int{28, 28, 1})
+}
+
+// BenchmarkTrainStepBackends times the three reference steps on
+// GoMLX's simplego and on compute's Go backend (package gocompute) in one
+// run: go test ./pkg/models -run XXX -bench TrainStepBackends, built with
+// scripts/goenv.sh's settings so that compute's SIMD kernels are in.
+func BenchmarkTrainStepBackends(b *testing.B) {
+	compute, err := gocompute.New("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		spec    Spec
+		batch   int
+		example []int
+	}{
+		{"mlp-256x3", Spec{Model: spec.Model{Arch: "mlp", Hidden: []int{256, 256, 256}}}, 128, []int{28, 28, 1}},
+		{"lenet5", Spec{Model: spec.Model{Arch: "lenet5"}}, 128, []int{28, 28, 1}},
+		{"resnet8", Spec{Model: spec.Model{Arch: "resnet8"}}, 64, []int{28, 28, 1}},
+	} {
+		b.Run(c.name+"/simplego", func(b *testing.B) { benchmarkTrainStepOn(b, goBackend(b), c.spec, c.batch, c.example) })
+		b.Run(c.name+"/compute", func(b *testing.B) { benchmarkTrainStepOn(b, compute, c.spec, c.batch, c.example) })
+	}
 }

@@ -8,7 +8,8 @@
 #   scripts/gpu-bench.sh --cpu                           # same table on the pure-Go backend, tiny sizes
 #   scripts/gpu-bench.sh --dry-run                       # check the binary and list the cases
 #
-# Build the binary where Go is: `go build -o bin/lathe ./cmd/lathe` (default $LATHE is ./bin/lathe).
+# Build the binary where Go is: `. scripts/goenv.sh && go build -o bin/lathe ./cmd/lathe`
+# (default $LATHE is ./bin/lathe; goenv.sh gives its CPU runs compute's SIMD kernels).
 #
 # Cases: `lathe bench train --json` for MLP 784-3×2048-10 (batch 1024), LeNet-5
 # (max-pooling), ResNet-20 and ResNet-18 at 32x32x3, each in f32 and bf16, one

@@ -61,9 +61,6 @@ func New(config string) (*Backend, error) {
 	return &Backend{cb: cb, caps: convertCapabilities(cb.Capabilities())}, nil
 }
 
-// Compute returns the wrapped compute backend.
-func (b *Backend) Compute() compute.Backend { return b.cb }
-
 func (b *Backend) Name() string { return "Go compute (github.com/gomlx/compute)" }
 
 // String is "go", as compute names its Go backend and as GoMLX's simplego

@@ -1,46 +1,35 @@
 package infer
 
-//go:generate go run ./internal/asmgen -out gemm_amd64.s -stubs gemm_amd64.go -pkg infer
+//go:generate go run ./internal/asmgen -out gemm_amd64.s -stubs gemm_amd64.go -tables kernel_tables_amd64.go -pkg infer
 
 import "golang.org/x/sys/cpu"
 
 // simdKernels lists the assembly kernel sets this CPU (and its OS, which
-// must save the wide registers) can run, best first.
+// must save the wide registers) can run, best first. The kernel tables
+// (microAVX512, int8VNNI, ...) are generated with the kernels, in
+// kernel_tables_amd64.go.
 func simdKernels() []*kernels {
 	var out []*kernels
 	madd := &int8Kernels{name: "avx2",
-		wide:   &int8Family{mr: 4, nr: 16, micro: []int8Kernel{int8MADD_1, int8MADD_2, int8MADD_3, int8MADD_4}},
-		narrow: &int8Family{mr: 8, nr: 8, micro: []int8Kernel{int8MADDNarrow_1, int8MADDNarrow_2, int8MADDNarrow_3, int8MADDNarrow_4, int8MADDNarrow_5, int8MADDNarrow_6, int8MADDNarrow_7, int8MADDNarrow_8}}}
+		wide:   &int8Family{mr: 4, nr: 16, micro: int8MADD},
+		narrow: &int8Family{mr: 8, nr: 8, micro: int8MADDNarrow}}
 	withAVX2Epilogues(madd)
 	if cpu.X86.HasAVX512F {
 		integer := madd
 		if cpu.X86.HasAVX512VNNI {
 			integer = &int8Kernels{name: "avx512vnni",
-				wide: &int8Family{mr: 8, nr: 32, micro: []int8Kernel{int8VNNI_1, int8VNNI_2, int8VNNI_3, int8VNNI_4, int8VNNI_5, int8VNNI_6, int8VNNI_7, int8VNNI_8}},
-				narrow: &int8Family{mr: 12, nr: 16, micro: []int8Kernel{int8VNNINarrow_1, int8VNNINarrow_2, int8VNNINarrow_3, int8VNNINarrow_4, int8VNNINarrow_5, int8VNNINarrow_6,
-					int8VNNINarrow_7, int8VNNINarrow_8, int8VNNINarrow_9, int8VNNINarrow_10, int8VNNINarrow_11, int8VNNINarrow_12}}}
+				wide:   &int8Family{mr: 8, nr: 32, micro: int8VNNI},
+				narrow: &int8Family{mr: 12, nr: 16, micro: int8VNNINarrow}}
 			withAVX2Epilogues(integer)
 		}
 		out = append(out, &kernels{name: "avx512", int8: integer, max: maxAVX2, normalize: normalizeAVX2,
-			wide: family{mr: 8, nr: 32,
-				micro:    []microKernel{microAVX512_1, microAVX512_2, microAVX512_3, microAVX512_4, microAVX512_5, microAVX512_6, microAVX512_7, microAVX512_8},
-				implicit: []microKernel{convAVX512_1, convAVX512_2, convAVX512_3, convAVX512_4, convAVX512_5, convAVX512_6, convAVX512_7, convAVX512_8}},
-			narrow: family{mr: 12, nr: 16,
-				micro: []microKernel{microAVX512Narrow_1, microAVX512Narrow_2, microAVX512Narrow_3, microAVX512Narrow_4, microAVX512Narrow_5, microAVX512Narrow_6,
-					microAVX512Narrow_7, microAVX512Narrow_8, microAVX512Narrow_9, microAVX512Narrow_10, microAVX512Narrow_11, microAVX512Narrow_12},
-				implicit: []microKernel{convAVX512Narrow_1, convAVX512Narrow_2, convAVX512Narrow_3, convAVX512Narrow_4, convAVX512Narrow_5, convAVX512Narrow_6,
-					convAVX512Narrow_7, convAVX512Narrow_8, convAVX512Narrow_9, convAVX512Narrow_10, convAVX512Narrow_11, convAVX512Narrow_12}}})
+			wide:   family{mr: 8, nr: 32, micro: microAVX512, implicit: convAVX512},
+			narrow: family{mr: 12, nr: 16, micro: microAVX512Narrow, implicit: convAVX512Narrow}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		out = append(out, &kernels{name: "avx2", int8: madd, max: maxAVX2, normalize: normalizeAVX2,
-			wide: family{mr: 6, nr: 16,
-				micro:    []microKernel{microAVX2_1, microAVX2_2, microAVX2_3, microAVX2_4, microAVX2_5, microAVX2_6},
-				implicit: []microKernel{convAVX2_1, convAVX2_2, convAVX2_3, convAVX2_4, convAVX2_5, convAVX2_6}},
-			narrow: family{mr: 12, nr: 8,
-				micro: []microKernel{microAVX2Narrow_1, microAVX2Narrow_2, microAVX2Narrow_3, microAVX2Narrow_4, microAVX2Narrow_5, microAVX2Narrow_6,
-					microAVX2Narrow_7, microAVX2Narrow_8, microAVX2Narrow_9, microAVX2Narrow_10, microAVX2Narrow_11, microAVX2Narrow_12},
-				implicit: []microKernel{convAVX2Narrow_1, convAVX2Narrow_2, convAVX2Narrow_3, convAVX2Narrow_4, convAVX2Narrow_5, convAVX2Narrow_6,
-					convAVX2Narrow_7, convAVX2Narrow_8, convAVX2Narrow_9, convAVX2Narrow_10, convAVX2Narrow_11, convAVX2Narrow_12}}})
+			wide:   family{mr: 6, nr: 16, micro: microAVX2, implicit: convAVX2},
+			narrow: family{mr: 12, nr: 8, micro: microAVX2Narrow, implicit: convAVX2Narrow}})
 	}
 	return out
 }

@@ -57,7 +57,7 @@ func vpdpbusd(signed, unsigned, acc Op) {
 }
 
 func int8Kernel(family string, rows, vecs, bytes int, vreg func() VecVirtual) {
-	name := fmt.Sprintf("int8%s_%d", family, rows)
+	name := kernelName("int8"+family, "int8Kernel", rows)
 	set := strings.TrimSuffix(family, "Narrow")
 	TEXT(name, NOSPLIT, int8Signature)
 	Pragma("noescape")

@@ -1,7 +1,11 @@
 // Command asmgen writes the infer package's SIMD micro-kernels in Go
 // assembly with avo (github.com/mmcloughlin/avo):
 //
-//	go generate ./pkg/infer   (runs: go run ./internal/asmgen -out gemm_amd64.s -stubs gemm_amd64.go -pkg infer)
+//	go generate ./pkg/infer   (runs: go run ./internal/asmgen -out gemm_amd64.s -stubs gemm_amd64.go -tables kernel_tables_amd64.go -pkg infer)
+//
+// Besides the assembly and its Go declarations it writes, with -tables, one
+// slice per kernel family (microAVX512, convAVX512Narrow, int8VNNI, ...)
+// holding the family's kernels for 1, 2, ... rows, for simdKernels.
 //
 // Each kernel computes an r×nr block of C = A·B + bias for one packed panel
 // of B (k rows of nr floats): the accumulators start at the bias (plus C
@@ -13,7 +17,9 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"log"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -33,6 +39,7 @@ type isa struct {
 }
 
 func main() {
+	flag.Parse()
 	ConstraintExpr("amd64")
 	for _, s := range []isa{
 		{name: "AVX512", maxRows: 8, vecs: 2, bytes: 64, reg: ZMM},
@@ -51,7 +58,10 @@ func main() {
 	requantKernels()
 	maxKernel()
 	normalizeKernel()
-	Generate()
+	Generate() // exits on failure, before the tables are written
+	if err := writeTables(); err != nil {
+		log.Fatal(err)
+	}
 }
 
 // kernel writes one micro-kernel. An implicit one reads A without im2col:
@@ -59,10 +69,11 @@ func main() {
 // row pointers move by delta[step] bytes (a convolution's patch, read in
 // place from the image), instead of by one float.
 func kernel(s isa, rows int, implicit bool) {
-	name := fmt.Sprintf("micro%s_%d", s.name, rows)
+	family := "micro" + s.name
 	if implicit {
-		name = fmt.Sprintf("conv%s_%d", s.name, rows)
+		family = "conv" + s.name
 	}
+	name := kernelName(family, "microKernel", rows)
 	TEXT(name, NOSPLIT, signature)
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes a %d×%d block (see package asmgen).", name, rows, s.vecs*s.bytes/4))

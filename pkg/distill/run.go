@@ -43,8 +43,7 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 		if st.TransferSet > full.Len() {
 			return nil, fmt.Errorf("distill: transfer_set %d: the training split has %d examples", st.TransferSet, full.Len())
 		}
-		s.Data.Train = full.Subset(firstN(st.TransferSet))
-		defer func() { s.Data.Train = full }()
+		defer s.UseTrainSet(full.Subset(firstN(st.TransferSet)))()
 		s.Log("distill: the students learn from the first %d of %d training examples (the transfer set)", st.TransferSet, full.Len())
 		out["transfer_set"] = float64(st.TransferSet)
 	}

@@ -180,7 +180,7 @@ func TestTeacherRunUnchanged(t *testing.T) {
 // gradients.
 func TestTeacherNotInTrainGraph(t *testing.T) {
 	probe := &graphProbe{}
-	recipe.Register(recipe.Kind{Name: "distill_probe_test", HasSteps: true, New: func() recipe.Settings { return probe }})
+	recipe.Register(recipe.Kind{Name: "distill_probe_test", HasSteps: true, Effects: recipe.ModelHooks | recipe.Architecture, New: func() recipe.Settings { return probe }})
 	store := openStore(t)
 	runRecipe(t, store, blobsHead+`  - train: {epochs: 1, optimizer: {name: adam, learning_rate: 0.01}}
   - distill_probe_test: {}

@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "sensitivity", Keys: []string{"sparsities", "split", "exclude", "target_sparsity"},
+	recipe.Register(recipe.Kind{Name: "sensitivity", Keys: []string{"sparsities", "split", "exclude", "target_sparsity"}, Effects: recipe.Files,
 		New: func() recipe.Settings {
 			return &Sensitivity{Sparsities: []float64{0.25, 0.5, 0.75, 0.9}, Split: "validation"}
 		}})
@@ -105,7 +105,7 @@ type SensitivityRow struct {
 
 // Run implements runner.Stage.
 func (se *Sensitivity) Run(ctx context.Context, s *runner.Session) (map[string]float64, error) {
-	masks := &Masks{Arch: "/" + s.Recipe.Model.Arch, Prunable: se.Exclude.Keeps}
+	masks := &Masks{Arch: "/" + s.Model.Spec.Arch, Prunable: se.Exclude.Keeps}
 	layers, err := masks.Layers(s.Ctx)
 	if err != nil {
 		return nil, err

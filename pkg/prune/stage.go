@@ -11,7 +11,8 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "prune", Keys: stageKeys, New: newStage})
+	recipe.Register(recipe.Kind{Name: "prune", Keys: stageKeys, New: newStage,
+		Effects: recipe.Weights | recipe.ModelHooks | recipe.LoopHooks | recipe.OptimizerWrappers | recipe.Architecture})
 }
 
 var stageKeys = []string{"target_sparsity", "initial_sparsity", "begin_step", "end_step", "frequency", "exponent",
@@ -352,7 +353,7 @@ func (st *Stage) takeAllocation(s *runner.Session) error {
 	if !st.fromSensitivity {
 		return nil
 	}
-	for _, layer := range s.Recipe.Model.Layers() {
+	for _, layer := range s.Model.Spec.Layers() {
 		if !st.prunable(layer) {
 			continue
 		}
@@ -393,7 +394,7 @@ func intParam(s *runner.Session, name string) (int, bool) {
 func (st *Stage) install(s *runner.Session, origin, last int) *Masks {
 	s.Ctx.SetParam(st.param("origin"), origin)
 	s.Ctx.SetParam(st.param("last"), last)
-	masks := &Masks{Arch: "/" + s.Recipe.Model.Arch, Prunable: st.prunable}
+	masks := &Masks{Arch: "/" + s.Model.Spec.Arch, Prunable: st.prunable}
 	s.Model.AddHooks(masks.Hooks())
 	s.WrapOptimizer(masks.WrapOptimizer)
 	s.AddLoopHooks(func(l *runner.Loop) {

@@ -19,6 +19,7 @@ import (
 
 func init() {
 	recipe.Register(recipe.Kind{Name: "quantize", Keys: []string{"mode", "bits", "weights", "observer", "calibration_batches", "freeze_after", "exclude", "name", "check"},
+		Effects: recipe.ModelHooks | recipe.Files,
 		New: func() recipe.Settings {
 			return &Stage{Mode: "ptq", Weights: "per_channel", Observer: "minmax", CalibrationBatches: 32, Name: "model.int8", CheckOn: "test"}
 		}})
@@ -135,9 +136,7 @@ func (st *Stage) String() string {
 // Run implements runner.Stage.
 func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, error) {
 	if st.Mode == "qat" {
-		prefix := "/" + s.Recipe.Model.Arch + "/"
-		s.Model.AddHooks(QATHooks(QATOptions{Observer: st.Observer, FreezeAfter: st.FreezeAfter,
-			Exclude: func(scope string) bool { return !st.Exclude.Keeps(strings.TrimPrefix(scope, prefix)) }}))
+		st.installQAT(s)
 		s.Log("quantize: fake quantization (int8 weights per channel, 7-bit inputs, %s observer) in every train stage from now on; a later quantize stage converts with the learned ranges", st.Observer)
 		return map[string]float64{"qat_freeze_after": float64(st.FreezeAfter)}, nil
 	}
@@ -147,7 +146,7 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		return nil, err
 	}
 	calib, n := calibrationExamples(s, st.CalibrationBatches)
-	ranges := qatRanges(s.Ctx, s.Recipe.Model.Arch)
+	ranges := qatRanges(s.Ctx, s.Model.Spec.Arch)
 	int8File, layers, err := PTQ(f32, calib, n, PTQOptions{Observer: st.Observer, PerTensorWeights: st.Weights == "per_tensor",
 		Batch: s.Recipe.Data.BatchSize, Exclude: st.excluded(f32), Ranges: ranges})
 	if err != nil {
@@ -221,6 +220,24 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		int8Path, len(layers), st.Observer, res["f32_bytes"], res["int8_bytes"], res["size_ratio"], st.CheckOn,
 		100*res["f32_"+st.CheckOn+"_accuracy"], 100*res["int8_"+st.CheckOn+"_accuracy"], f32ms, int8ms, f32ms/int8ms, models[1].Kernels())
 	return res, nil
+}
+
+// installQAT puts fake quantization on the current model's layers, for
+// every train stage from now on.
+func (st *Stage) installQAT(s *runner.Session) {
+	prefix := "/" + s.Model.Spec.Arch + "/"
+	s.Model.AddHooks(QATHooks(QATOptions{Observer: st.Observer, FreezeAfter: st.FreezeAfter,
+		Exclude: func(scope string) bool { return !st.Exclude.Keeps(strings.TrimPrefix(scope, prefix)) }}))
+}
+
+// Restore implements runner.Restorer: a run resumed after a qat stage
+// trains with fake quantization again; the observers' ranges and step
+// count come back from the checkpoint.
+func (st *Stage) Restore(_ context.Context, s *runner.Session) error {
+	if st.Mode == "qat" {
+		st.installQAT(s)
+	}
+	return nil
 }
 
 // excluded lists the file's layers the stage leaves in float32.

@@ -18,6 +18,9 @@ type Kind struct {
 	// HasSteps says the stage trains: its progress is counted in steps,
 	// which consumers (summary, dashboard, report) chart and time.
 	HasSteps bool
+	// Effects are what the stage leaves for the stages after it; the
+	// runner restores them on resume (see Effects).
+	Effects Effects
 	// New returns the stage's settings at their defaults, before its keys
 	// are applied.
 	New func() Settings
@@ -114,6 +117,12 @@ type Stage struct {
 // Node is where the stage's settings are written: the node its Settings'
 // Check gets, by which a stage finds itself among the recipe's.
 func (s Stage) Node() Node { return s.node }
+
+// Effects are what the stage's kind declares it leaves behind.
+func (s Stage) Effects() Effects {
+	k, _ := LookupKind(s.Kind)
+	return k.Effects
+}
 
 // HasSteps reports whether the stage's kind has steps.
 func (s Stage) HasSteps() bool {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
@@ -176,4 +177,36 @@ func writeVariables(out io.Writer, ctx *gomlxctx.Context, loaded *checkpoints.Ha
 		}
 	}
 	return zw.Close()
+}
+
+// loadModelVariables makes every variable of the current model exist in
+// the context with its checkpointed value. GoMLX hands a checkpoint's
+// variables over lazily, when a graph first asks for them, so right after
+// a resume a stage that reads weights before any graph ran (one-shot
+// pruning, sensitivity) would find none: the runner calls this before the
+// first stage a run resumed at a stage boundary runs. It builds and runs the model once on a
+// zero example.
+func (s *Session) loadModelVariables() error {
+	modelFn, err := s.Model.Spec.ModelFn(s.Model.NumClasses)
+	if err != nil {
+		return err
+	}
+	exec, err := gomlxctx.NewExec(s.Backend, s.Ctx, func(ctx *gomlxctx.Context, x *graph.Node) *graph.Node {
+		return modelFn(ctx, nil, []*graph.Node{x})[0]
+	})
+	if err != nil {
+		return err
+	}
+	defer exec.Finalize()
+	example := s.Data.Train.ExampleShape
+	size := 1
+	for _, d := range example {
+		size *= d
+	}
+	out, err := exec.Exec(tensors.FromFlatDataAndDimensions(make([]float32, size), append([]int{1}, example...)...))
+	if err != nil {
+		return fmt.Errorf("loading the model's variables from the checkpoint: %w", err)
+	}
+	finalize(out...)
+	return nil
 }

@@ -200,7 +200,7 @@ func TestExtraStageKind(t *testing.T) {
 type muteLogits struct{ How string }
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "mute_test", Keys: []string{"how"}, New: func() recipe.Settings { return &muteLogits{} }})
+	recipe.Register(recipe.Kind{Name: "mute_test", Keys: []string{"how"}, Effects: recipe.ModelHooks | recipe.LoopHooks, New: func() recipe.Settings { return &muteLogits{} }})
 }
 
 func (m *muteLogits) Set(d *recipe.Decoder, f recipe.Field) (err error) {

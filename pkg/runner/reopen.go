@@ -8,12 +8,13 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/lathe-ml/lathe/pkg/backend"
 	"github.com/lathe-ml/lathe/pkg/events"
+	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
 // Reopen brings back a stored run's final model without running anything:
 // its recipe (and variant), data, the weights of its newest checkpoint, and
-// every stage's changes to the model (Restorer), so a program can export or
+// every stage's declared changes to the model (recipe.Effects), so a program can export or
 // evaluate what the run produced. The run must have finished, and no stage
 // that changes the model may have run after that checkpoint (a recipe
 // ending in a one-shot prune keeps its result only in memory: add an export
@@ -70,14 +71,11 @@ func (s *Session) reopen(ctx context.Context, store *runs.Store, run *runs.Run) 
 	}
 	for i, st := range s.Recipe.Stages {
 		s.StageIndex = i
-		r, changes := st.Settings.(Restorer)
-		if i > last && changes {
+		if i > last && st.Effects()&(recipe.Weights|recipe.OnSession) != 0 {
 			return fmt.Errorf("run %s: stage %d (%s) changed the model after its last checkpoint (stage %d), so the stored weights are not its final model; add an export stage to the recipe", run.ID, i+1, st.Kind, last+1)
 		}
-		if changes {
-			if err := r.Restore(ctx, s); err != nil {
-				return err
-			}
+		if err := s.restoreStage(ctx, i, st); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -44,15 +44,6 @@ type Stage interface {
 	Run(ctx context.Context, s *Session) (map[string]float64, error)
 }
 
-// Restorer is a stage that changes the session for the stages after it
-// (hooks, losses, optimizer wrappers). A resumed run does not run again a
-// stage that finished before its checkpoint; it calls Restore instead, so
-// the session is as that stage left it. The variables the stage made are
-// already back, from the checkpoint.
-type Restorer interface {
-	Restore(ctx context.Context, s *Session) error
-}
-
 // Options configure a run.
 type Options struct {
 	// Resume continues this stored run (its id) from its last checkpoint
@@ -228,23 +219,35 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 			}
 		}
 	}
+	// A run resumed at a stage boundary loads its model's variables before
+	// the next stage (loadModelVariables); one resumed inside a stage
+	// leaves that to the stage's graphs.
+	loaded := false
 	for i, st := range s.Recipe.Stages {
 		if err := ctx.Err(); err != nil {
 			return ErrStopped
 		}
 		s.StageIndex = i
 		if s.keepStage(i, res) { // finished before the checkpoint: its results stand
-			if r, ok := st.Settings.(Restorer); ok {
-				if err := r.Restore(ctx, s); err != nil {
-					return err
-				}
+			if err := s.restoreStage(ctx, i, st); err != nil {
+				return err
 			}
 			continue
 		}
+		if s.resumed != nil && !loaded && s.from.stage >= 0 && i > s.from.stage {
+			if err := s.loadModelVariables(); err != nil {
+				return err
+			}
+			loaded = true
+		}
 		stageStart := time.Now()
 		s.Emit(events.Event{Kind: events.StageStarted, Total: s.Recipe.Plan(s.stepsPerEpoch())[i].Steps})
+		before := s.state()
 		m, err := st.Settings.(Stage).Run(ctx, s)
 		if err != nil {
+			return err
+		}
+		if err := s.settle(i, st, before); err != nil {
 			return err
 		}
 		for _, fn := range s.afterStage[i] {

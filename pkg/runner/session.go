@@ -60,6 +60,10 @@ type Session struct {
 	// (WrapOptimizer), innermost first.
 	loopHooks []func(*Loop)
 	wrappers  []func(optimizers.Interface) optimizers.Interface
+	// loopHookAdds and wrapperAdds count additions, and installed says
+	// which stage left which effect on the current model (see settle).
+	loopHookAdds, wrapperAdds int
+	installed                 []installed
 	// evaluator evaluates the current model; rebuilt when the model changes.
 	evaluator *train.Trainer
 	evalFor   int // the model version the evaluator was built for
@@ -132,6 +136,7 @@ func (s *Session) Emit(e events.Event) {
 // step). fn runs once per loop, after the stage's own hooks are in place.
 func (s *Session) AddLoopHooks(fn func(*Loop)) {
 	s.loopHooks = append(s.loopHooks, fn)
+	s.loopHookAdds++
 }
 
 // RunDir is the folder where the run keeps its files (checkpoints, a
@@ -191,6 +196,7 @@ func (s *Session) DeleteVariables(match func(scope, name string) bool) error {
 // the earlier ones.
 func (s *Session) WrapOptimizer(fn func(optimizers.Interface) optimizers.Interface) {
 	s.wrappers = append(s.wrappers, fn)
+	s.wrapperAdds++
 }
 
 // NewTrainer returns a GoMLX trainer of the current model with opt. It
@@ -341,6 +347,7 @@ type Model struct {
 	// trainInputs computes extra inputs for each training batch.
 	trainInputs TrainInputs
 	version     int // bumped on every change: graphs built before are stale
+	hookAdds    int
 }
 
 // LossTerm adds to the training loss, built inside the train graph from
@@ -372,23 +379,37 @@ func (m *Model) AddLoss(t LossTerm) {
 	m.version++
 }
 
-// ReplaceModel makes spec the session's model, as a new one: the recipe's
-// loss and metrics, no hooks, no loss terms, and no optimizer wrappers or
-// loop hooks from the techniques applied so far — they were made for the
-// old model's layers. The variables are the caller's to delete or keep:
-// a distillation stage puts its student in the teacher's place this way.
+// ReplaceModel makes spec the session's current model, as a new one: the
+// recipe's loss and metrics, no hooks and no loss terms. Every stage after
+// this call reads it (its architecture, widths and scope) instead of the
+// recipe's. The hooks, optimizer wrappers and loop hooks that earlier
+// stages installed were made for the old model's layers: they do not
+// carry over, and the run's log says which stages' effects were dropped.
+// The variables are the caller's to delete or keep: a distillation stage
+// puts its student in the teacher's place this way.
 func (s *Session) ReplaceModel(spec models.Spec) {
 	version := s.Model.version + 1
 	s.Model = newModel(s.Recipe, s.Model.NumClasses)
 	s.Model.Spec = models.Spec{Model: spec.Model, ComputeDType: spec.ComputeDType}
 	s.Model.version += version
 	s.wrappers, s.loopHooks = nil, nil
+	s.dropInstalled(spec.Arch)
+}
+
+// UseTrainSet makes set the training split until restore is called: a
+// stage that trains on part of the data (a distillation transfer set)
+// says so instead of rewriting the session's splits.
+func (s *Session) UseTrainSet(set *datasets.Set) (restore func()) {
+	full := s.Data.Train
+	s.Data.Train = set
+	return func() { s.Data.Train = full }
 }
 
 // AddHooks adds weight and activation hooks after those already there.
 func (m *Model) AddHooks(h models.Hooks) {
 	m.Spec.Hooks = models.Chain(m.Spec.Hooks, h)
 	m.version++
+	m.hookAdds++
 }
 
 // AddMetric adds a metric, reported by name.

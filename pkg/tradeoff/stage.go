@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "report", Keys: []string{"models", "split", "max_drop_pp", "train_steps", "seconds", "title"},
+	recipe.Register(recipe.Kind{Name: "report", Keys: []string{"models", "split", "max_drop_pp", "train_steps", "seconds", "title"}, Effects: recipe.Files,
 		New: func() recipe.Settings {
 			return &Stage{Split: "test", MaxDropPP: report.DefaultMaxDropPP, TrainSteps: 10, Seconds: 2}
 		}})
@@ -150,7 +150,7 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		return nil, err
 	}
 	if st.TrainSteps > 0 {
-		base := models.Spec{Model: s.Recipe.Model}
+		base := models.Spec{Model: s.Model.Spec.Model}
 		tr, err := TrainSteps(s.Backend, s.BackendName, base, s.Recipe.Data.BatchSize, s.Data.Train.ExampleShape, s.Data.Train.NumClasses, st.TrainSteps)
 		if err != nil {
 			s.Log("report: %v", err)

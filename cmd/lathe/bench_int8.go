@@ -19,7 +19,6 @@ import (
 // <name>.f32.safetensors (the float model it quantized) side by side.
 
 // f32TwinSuffix ends the float twin's file name.
-const f32TwinSuffix = ".f32.safetensors"
 
 // benchPair is what `lathe bench infer` times: a float model, and the
 // int8 model quantized from it when there is one.
@@ -90,15 +89,15 @@ func benchInputs(g *globalFlags, arg, vs string) (*benchPair, error) {
 	if vs == "" {
 		if !isInt8(f) {
 			// A quantize stage's float twin: its int8 file is beside it.
-			if strings.HasSuffix(arg, f32TwinSuffix) {
-				sibling := strings.TrimSuffix(arg, f32TwinSuffix) + ".safetensors"
+			if infer.IsTwin(arg) {
+				sibling := strings.TrimSuffix(arg, infer.Float32TwinSuffix) + infer.Ext
 				if q, err := readModel(sibling); err == nil && isInt8(q) {
 					return pairOf(q, sibling, f, arg)
 				}
 			}
 			return &benchPair{f32: f, name: arg, f32Name: arg}, nil
 		}
-		twin := strings.TrimSuffix(arg, ".safetensors") + f32TwinSuffix
+		twin := strings.TrimSuffix(arg, infer.Ext) + infer.Float32TwinSuffix
 		if _, err := os.Stat(twin); err != nil {
 			return nil, fmt.Errorf("%s is an int8 model and its float twin %s is not there: give the float model with --vs F32FILE", arg, twin)
 		}
@@ -213,7 +212,7 @@ func runQuantizeFiles(g *globalFlags, ref string) (*benchPair, error) {
 		return nil, nil
 	}
 	dir := store.RunDir(run.ID)
-	qPath, fPath := filepath.Join(dir, name+".safetensors"), filepath.Join(dir, name+f32TwinSuffix)
+	qPath, fPath := filepath.Join(dir, infer.FileName(name)), filepath.Join(dir, infer.TwinName(name))
 	_, qErr := os.Stat(qPath)
 	_, fErr := os.Stat(fPath)
 	switch {

@@ -18,6 +18,7 @@ import (
 
 func exportCmd(g *globalFlags) *cobra.Command {
 	var output, format, dtype, check string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "export RUN",
 		Short: "Write a finished run's model as a Lathe model file (safetensors) or ONNX",
@@ -54,6 +55,9 @@ func exportCmd(g *globalFlags) *cobra.Command {
 			}
 			if output == "" {
 				output = filepath.Join(store.RunDir(s.RunID), "model."+format)
+			}
+			if err := mayWrite(store, output, s.RunID, force); err != nil {
+				return err
 			}
 			if format == "onnx" {
 				graph, err := infer.GraphOf(file)
@@ -97,11 +101,30 @@ func exportCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (default: model.safetensors or model.onnx in the run's folder)")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file given by -o (never the run store, a checkpoint or another run's file)")
 	cmd.Flags().StringVar(&format, "format", "safetensors", "safetensors (Lathe model file) or onnx")
 	cmd.Flags().StringVar(&dtype, "dtype", "f32", "weights dtype of a safetensors file: f32 or bf16")
 	cmd.Flags().StringVar(&check, "check", "test", "split to check the file on (test, validation, train) or none")
 	cmd.Flags().StringVar(&g.backend, "backend", "", "backend for the graph: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so")
 	return cmd
+}
+
+// mayWrite refuses an output path that would destroy what the store
+// keeps — its database, a checkpoint, a file a run's stage wrote, another
+// run's folder — whatever --force says, and any other existing file
+// without --force.
+func mayWrite(store *runs.Store, output, runID string, force bool) error {
+	why, err := store.Guarded(output, runID)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		return fmt.Errorf("-o %s: refusing to overwrite it: %s", output, why)
+	}
+	if _, err := os.Stat(output); err == nil && !force {
+		return fmt.Errorf("-o %s: the file exists; add --force to overwrite it", output)
+	}
+	return nil
 }
 
 func predictCmd() *cobra.Command {

@@ -55,6 +55,40 @@ func TestExportPredictBench(t *testing.T) {
 		t.Errorf("lathe export wrote %d bytes, the export stage %d", len(b), len(a))
 	}
 
+	// The run's manifest lists both files with their sizes; export -o
+	// never overwrites the store, a checkpoint or a file a stage wrote,
+	// and overwrites another existing file only with --force.
+	files := map[string]int64{}
+	for _, f := range run.Files {
+		files[f.Name] = f.Bytes
+	}
+	if float64(files["model.safetensors"]) != exported["safetensors_bytes"] || float64(files["model.onnx"]) != exported["onnx_bytes"] {
+		t.Errorf("recorded files %v, the stage wrote %v and %v bytes", run.Files, exported["safetensors_bytes"], exported["onnx_bytes"])
+	}
+	db := filepath.Join(dir, "runs", "runs.db")
+	before, _ := os.ReadFile(db)
+	ckpts, _ := filepath.Glob(filepath.Join(dir, "runs", run.ID, "checkpoint", "*"))
+	if len(ckpts) == 0 {
+		t.Fatal("no checkpoint files")
+	}
+	for target, want := range map[string]string{
+		db:        "is the run store's database",
+		ckpts[0]:  "checkpoints",
+		stageFile: "wrote",
+		model:     "the file exists; add --force",
+	} {
+		r = runLathe(t, dir, "export", "deploy", "-o", target, "--check", "none")
+		if r.code == 0 || !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("export -o %s: exit %d, %q; want a one-line error saying %q", target, r.code, r.stderr, want)
+		}
+	}
+	if after, _ := os.ReadFile(db); len(before) == 0 || string(after) != string(before) {
+		t.Errorf("the store changed under a refused export (%d bytes before, %d after)", len(before), len(after))
+	}
+	if r = runLathe(t, dir, "export", "deploy", "-o", model, "--check", "none", "--force"); r.code != 0 {
+		t.Errorf("export -o over an existing file with --force: exit %d: %s", r.code, r.stderr)
+	}
+
 	// A PNG of test image 0 ("7") must get the class mnist:test:0 gets.
 	r = runLathe(t, dir, "predict", model, "mnist:test:0-2", "--json")
 	var preds []prediction

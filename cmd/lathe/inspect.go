@@ -31,6 +31,8 @@ type runView struct {
 	Params       map[string]string  `json:"params"`
 	Stages       []runs.StageResult `json:"stages"`
 	FinalMetrics runs.Metrics       `json:"final_metrics"`
+	// Files are what the run's stages wrote into its folder.
+	Files []runs.File `json:"files"`
 	// Series are the run's metric series by name (show --series).
 	Series map[string][]runs.Point `json:"series,omitempty"`
 }
@@ -38,7 +40,10 @@ type runView struct {
 func viewOf(r *runs.Run) runView {
 	v := runView{ID: r.ID, Name: r.Name, Status: r.Status, Backend: r.Backend, RecipePath: r.RecipePath,
 		Started: r.Started, DurationS: r.Duration().Seconds(), Error: r.Error, Params: r.Params,
-		Stages: r.Stages, FinalMetrics: r.Final}
+		Stages: r.Stages, FinalMetrics: r.Final, Files: r.Files}
+	if v.Files == nil {
+		v.Files = []runs.File{}
+	}
 	if !r.Finished.IsZero() {
 		f := r.Finished
 		v.Finished = &f
@@ -181,6 +186,14 @@ func printRun(w io.Writer, r *runs.Run) {
 		for _, k := range runs.SortMetricNames(r.Final) {
 			fmt.Fprintf(w, "  %s %s\n", k, runs.FormatMetric(k, r.Final[k]))
 		}
+	}
+	if len(r.Files) > 0 {
+		fmt.Fprintln(w, "\nfiles (in the run's folder)")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, f := range r.Files {
+			fmt.Fprintf(tw, "  %s\tstage %d\t%d bytes\tsha256 %s\n", f.Name, f.Stage+1, f.Bytes, f.SHA256[:16])
+		}
+		tw.Flush()
 	}
 }
 

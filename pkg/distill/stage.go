@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "distill", Keys: append(slices.Clone(ownKeys), trainKeys...), HasSteps: true, Effects: recipe.Weights | recipe.Architecture, New: newStage})
+	recipe.Register(recipe.Kind{Name: "distill", Keys: append(slices.Clone(ownKeys), trainKeys...), HasSteps: true, Effects: recipe.Weights | recipe.Architecture | recipe.Files, New: newStage})
 }
 
 // ownKeys are the distill stage's own keys; trainKeys are a train stage's
@@ -86,7 +86,8 @@ type Stage struct {
 	// Where the keys were written, for errors found after parsing.
 	dec                                *recipe.Decoder
 	teacherAt, hintAt, attentionAt, at recipe.Node
-	index                              int // the stage's place in the recipe
+	index                              int  // the stage's place in the recipe
+	keepsTeacher                       bool // it writes its teacher stage's model file (see Files)
 	batchSize                          int
 	teacher                            *teacherModel
 }
@@ -251,9 +252,15 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	st.dec, st.at = d, at
 	st.batchSize = rec.Data.BatchSize
 	st.index = -1
+	st.keepsTeacher = st.Teacher.Stage > 0
 	for i, s := range rec.Stages {
 		if s.Node() == at {
 			st.index = i
+		}
+		// The first of several distill stages with one teacher stage
+		// writes its file; the others read it.
+		if other, ok := s.Settings.(*Stage); ok && st.index < 0 && other.Teacher.Stage == st.Teacher.Stage {
+			st.keepsTeacher = false
 		}
 	}
 	if st.teacherAt == nil {
@@ -318,6 +325,15 @@ func (st *Stage) checkTeacherStage(d *recipe.Decoder, rec *recipe.Recipe) error 
 	}
 	if !rec.Stages[n-1].HasSteps() {
 		return d.Errorf(st.teacherAt, "teacher stage %d is a %s stage, which trains nothing: name the stage that trains the teacher", n, rec.Stages[n-1].Kind)
+	}
+	return nil
+}
+
+// Files implements recipe.FileWriter: a teacher trained by an earlier
+// stage is kept as a model file, so a resumed run finds it.
+func (st *Stage) Files() []string {
+	if st.keepsTeacher {
+		return []string{stageTeacherFile(st.Teacher.Stage - 1)}
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ func (t *teacherModel) value(name string) (string, error) {
 // stageTeacherFile is where the model of stage index (0-based) is kept
 // for the distill stages that name it.
 func stageTeacherFile(index int) string {
-	return fmt.Sprintf("teacher-stage%d.safetensors", index+1)
+	return infer.FileName(fmt.Sprintf("teacher-stage%d", index+1))
 }
 
 // Prepare implements runner.Preparer: before any stage runs, the teacher

@@ -103,6 +103,15 @@ func (st *Stage) ModelFiles() []string {
 	return nil
 }
 
+// Files implements recipe.FileWriter: a file per format.
+func (st *Stage) Files() []string {
+	var out []string
+	for _, format := range st.Formats {
+		out = append(out, st.Name+"."+format)
+	}
+	return out
+}
+
 // PlannedSteps implements recipe.Settings: exporting takes no steps.
 func (st *Stage) PlannedSteps(int) int { return 0 }
 

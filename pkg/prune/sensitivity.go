@@ -91,10 +91,19 @@ func (se *Sensitivity) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Reci
 // PlannedSteps implements recipe.Settings: no training steps.
 func (se *Sensitivity) PlannedSteps(int) int { return 0 }
 
+// Files implements recipe.FileWriter: the table and its plot.
+func (se *Sensitivity) Files() []string { return []string{sensitivityTable, sensitivityPlot} }
+
 // String describes the stage in a few words.
 func (se *Sensitivity) String() string {
 	return fmt.Sprintf("sensitivity of each layer at sparsities %v on the %s split", se.Sparsities, se.Split)
 }
+
+// The files a sensitivity stage writes into the run's folder.
+const (
+	sensitivityTable = "sensitivity.md"
+	sensitivityPlot  = "sensitivity.png"
+)
 
 // SensitivityRow is one layer's measurements: the metric at each sparsity.
 type SensitivityRow struct {
@@ -280,14 +289,14 @@ func (se *Sensitivity) write(s *runner.Session, rows []SensitivityRow, baseline 
 		}
 		md.WriteString("\n")
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "sensitivity.md"), []byte(md.String())); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, sensitivityTable), []byte(md.String())); err != nil {
 		return err
 	}
 	png, err := SensitivityPNG(rows, se.Sparsities, baseline, metric)
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "sensitivity.png"), png); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, sensitivityPlot), png); err != nil {
 		return err
 	}
 	s.Log("sensitivity: table and plot in %s", dir)

@@ -125,7 +125,15 @@ func (st *Stage) ModelFiles() []string {
 	if st.Mode == "qat" {
 		return nil
 	}
-	return []string{st.Name, st.Name + ".f32"}
+	return []string{st.Name, strings.TrimSuffix(infer.TwinName(st.Name), infer.Ext)}
+}
+
+// Files implements recipe.FileWriter.
+func (st *Stage) Files() []string {
+	if st.Mode == "qat" {
+		return nil
+	}
+	return []string{infer.FileName(st.Name), infer.TwinName(st.Name)}
 }
 
 // String describes the stage in a few words.
@@ -163,7 +171,7 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		defer os.RemoveAll(dir)
 	}
 	res := map[string]float64{}
-	f32Path, int8Path := filepath.Join(dir, st.Name+".f32.safetensors"), filepath.Join(dir, st.Name+".safetensors")
+	f32Path, int8Path := filepath.Join(dir, infer.TwinName(st.Name)), filepath.Join(dir, infer.FileName(st.Name))
 	for _, w := range []struct {
 		path string
 		file *infer.File

@@ -208,6 +208,9 @@ func Parse(file string, src []byte) (*Recipe, error) {
 			return nil, err
 		}
 	}
+	if err := d.checkFiles(r.Stages, ""); err != nil {
+		return nil, err
+	}
 	flatten("", body, r.Params)
 	if v := have["variants"]; v != nil {
 		if r.Variants, err = d.variants(v, r); err != nil {

@@ -60,6 +60,9 @@ func (d *Decoder) variants(n Node, base *Recipe) ([]Variant, error) {
 			}
 			v.Stages = append(v.Stages, st)
 		}
+		if err := d.checkFiles(v.Stages, fmt.Sprintf("variant %s: ", quoted(v.Name))); err != nil {
+			return nil, err
+		}
 		flatten("variant", item, v.Params)
 		out = append(out, v)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -134,7 +135,7 @@ func TestPlanRecorded(t *testing.T) {
 	// 600 training examples less 100 held out, in batches of 32: 15 steps an epoch, 3 epochs.
 	want := []runs.PlannedStage{{Index: 0, Kind: "evaluate"}, {Index: 1, Kind: "train", HasSteps: true, Steps: 45}, {Index: 2, Kind: "evaluate"}}
 	for i, w := range want {
-		if i >= len(run.Plan.Stages) || run.Plan.Stages[i] != w {
+		if i >= len(run.Plan.Stages) || !reflect.DeepEqual(run.Plan.Stages[i], w) {
 			t.Errorf("plan stage %d: %+v, want %+v", i, run.Plan.Stages, w)
 		}
 	}

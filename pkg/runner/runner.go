@@ -255,6 +255,9 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 				return err
 			}
 		}
+		if err := s.recordFiles(i, st, stageStart); err != nil {
+			return err
+		}
 		m["wall_s"] = time.Since(stageStart).Seconds()
 		res.Stages = append(res.Stages, runs.StageResult{Index: i, Kind: st.Kind, Status: runs.Finished,
 			Started: stageStart, Finished: time.Now(), Metrics: m})
@@ -328,7 +331,8 @@ func (s *Session) recordPlan() error {
 	}
 	plan := runs.Plan{Splits: map[string]int{"train": s.Data.Train.Len(), "validation": lenOf(s.Data.Validation), "test": s.Data.Test.Len()}}
 	for _, ps := range s.Recipe.Plan(s.stepsPerEpoch()) {
-		plan.Stages = append(plan.Stages, runs.PlannedStage{Index: ps.Index, Kind: ps.Kind, HasSteps: ps.HasSteps, Steps: ps.Steps})
+		plan.Stages = append(plan.Stages, runs.PlannedStage{Index: ps.Index, Kind: ps.Kind, HasSteps: ps.HasSteps, Steps: ps.Steps,
+			Files: declaredFiles(s.Recipe.Stages[ps.Index])})
 	}
 	return s.store.SetPlan(s.RunID, plan)
 }

@@ -20,8 +20,8 @@ const (
 	applicationID = 0x4c415448 // "LATH"
 	// SchemaVersion is the store layout this Lathe writes: 1 marked the
 	// stores, 2 added runs.resumed_ns and runs.worked_s. Stores from before
-	// versions were recorded count as version 0.
-	SchemaVersion = 2
+	// versions were recorded count as version 0; 3 added the files table.
+	SchemaVersion = 3
 )
 
 // dbFile is the database's file name in a store directory.

@@ -41,7 +41,7 @@ func TestForeignDatabasesAreRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Close()
-		}, "made by a newer Lathe (store schema 99; this Lathe knows up to 2)"},
+		}, "made by a newer Lathe (store schema 99; this Lathe knows up to 3)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -85,8 +85,8 @@ func TestStoresAreMarked(t *testing.T) {
 	if got := string(header[68:72]); got != "LATH" {
 		t.Errorf("application_id bytes %q, want LATH", got)
 	}
-	if v := header[60:64]; v[0] != 0 || v[1] != 0 || v[2] != 0 || v[3] != 2 {
-		t.Errorf("user_version bytes %v, want 2", v)
+	if v := header[60:64]; v[0] != 0 || v[1] != 0 || v[2] != 0 || v[3] != 3 {
+		t.Errorf("user_version bytes %v, want 3", v)
 	}
 }
 

@@ -13,6 +13,9 @@ type PlannedStage struct {
 	Kind     string `json:"kind"`
 	HasSteps bool   `json:"has_steps"`       // the stage trains (progress is counted in steps)
 	Steps    int    `json:"steps,omitempty"` // steps planned; 0 when unknown
+	// Files are the files the stage will write into the run's folder,
+	// declared by its kind before the run starts (the run's manifest).
+	Files []string `json:"files,omitempty"`
 }
 
 // Stage returns the planned stage with index idx, if the plan has it.

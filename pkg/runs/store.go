@@ -87,6 +87,8 @@ type Run struct {
 	Plan   *Plan         `json:"plan,omitempty"`
 	Stages []StageResult `json:"stages"`
 	Final  Metrics       `json:"final_metrics"`
+	// Files are the files its stages wrote into its folder.
+	Files []File `json:"files,omitempty"`
 }
 
 // Duration is how long the run has worked, leaving out the time a resumed
@@ -162,6 +164,10 @@ CREATE TABLE IF NOT EXISTS stages (
 CREATE TABLE IF NOT EXISTS metrics (` + metricsColumns + `);
 CREATE TABLE IF NOT EXISTS final_metrics (
 	run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL, value REAL,
+	PRIMARY KEY (run_id, name));
+CREATE TABLE IF NOT EXISTS files (
+	run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL, stage INTEGER NOT NULL,
+	bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, time_ns INTEGER NOT NULL,
 	PRIMARY KEY (run_id, name));
 `
 
@@ -663,6 +669,9 @@ func (s *Store) read(id string) ([]*Run, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("run store: final metrics: %w", err)
+	}
+	if err := readFiles(tx, where, args, byID); err != nil {
+		return nil, err
 	}
 	return list, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
@@ -37,14 +38,14 @@ func RunModels(r *runs.Run, dir string, picks []Pick) ([]Model, error) {
 		var files []file
 		for _, e := range entries {
 			name := e.Name()
-			if !strings.HasSuffix(name, ".safetensors") || strings.HasSuffix(name, ".f32.safetensors") {
+			if !strings.HasSuffix(name, infer.Ext) || infer.IsTwin(name) {
 				continue
 			}
 			info, err := e.Info()
 			if err != nil {
 				return nil, err
 			}
-			files = append(files, file{strings.TrimSuffix(name, ".safetensors"), info.ModTime()})
+			files = append(files, file{strings.TrimSuffix(name, infer.Ext), info.ModTime()})
 		}
 		sort.SliceStable(files, func(i, j int) bool { return files[i].at.Before(files[j].at) })
 		for _, f := range files {
@@ -56,7 +57,7 @@ func RunModels(r *runs.Run, dir string, picks []Pick) ([]Model, error) {
 	}
 	var out []Model
 	for _, p := range picks {
-		path := filepath.Join(dir, p.Name+".safetensors")
+		path := filepath.Join(dir, infer.FileName(p.Name))
 		info, err := os.Stat(path)
 		if err != nil {
 			return nil, fmt.Errorf("run %s: model %s: %w", r.ID, p.Name, err)

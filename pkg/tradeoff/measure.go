@@ -120,7 +120,7 @@ func describe(m Model, f *infer.File) (report.Variant, error) {
 		return v, err
 	}
 	v.Bytes = float64(info.Size())
-	if info, err := os.Stat(strings.TrimSuffix(m.Path, ".safetensors") + ".onnx"); err == nil {
+	if info, err := os.Stat(strings.TrimSuffix(m.Path, infer.Ext) + ".onnx"); err == nil {
 		v.ONNXBytes = float64(info.Size())
 	}
 	g, err := infer.GraphOf(f)

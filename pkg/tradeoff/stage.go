@@ -111,6 +111,11 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	return nil
 }
 
+// Files implements recipe.FileWriter.
+func (st *Stage) Files() []string {
+	return []string{report.JSONFile, report.MarkdownFile, report.SizePlotFile, report.LatencyPlotFile}
+}
+
 // PlannedSteps implements recipe.Settings: a report takes no steps.
 func (st *Stage) PlannedSteps(int) int { return 0 }
 

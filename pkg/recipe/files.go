@@ -1,0 +1,34 @@
+package recipe
+
+// FileWriter is implemented by settings of kinds whose Effects include
+// Files: the names, in the run's folder, of every file the stage writes.
+// A recipe is checked before it runs so that no two stages write one name
+// (a later export would silently replace an earlier one's file, and a
+// report could compare a file with itself); the runner records each file
+// in the run store, with its size and checksum, once the stage wrote it.
+type FileWriter interface {
+	Files() []string
+}
+
+// checkFiles refuses a recipe in which two stages would write the same
+// file, at the later stage, naming the earlier.
+func (d *Decoder) checkFiles(stages []Stage, what string) error {
+	writer := map[string]int{}
+	for i, st := range stages {
+		w, ok := st.Settings.(FileWriter)
+		if !ok {
+			continue
+		}
+		for _, name := range w.Files() {
+			if j, dup := writer[name]; dup {
+				if j == i {
+					return d.Errorf(st.node, "%sstage %d (%s) writes %s twice", what, i+1, st.Kind, name)
+				}
+				return d.Errorf(st.node, "%sstage %d (%s) writes %s, which stage %d (%s) writes too: give one of them another name",
+					what, i+1, st.Kind, name, j+1, stages[j].Kind)
+			}
+			writer[name] = i
+		}
+	}
+	return nil
+}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/results"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
@@ -278,26 +280,29 @@ func metricColumn(title, name string) compareColumn {
 		dir: higherIsBetter(name)}
 }
 
-// summaryColumns are the table's own columns after the chosen metric's:
-// a pruning's sparsity and the weights it left, which the trade-off of a
-// pruned run against a dense one turns on, and a quantization's int8 file
-// size, shrinkage and batch-64 latency, which that of an int8 model
-// against its float one does; a distillation's fraction of the
-// teacher–student error gap closed. Each is shown when a compared run has it:
-// from final metrics or, while a run prunes, its newest points (latest);
-// from the quantize stage's results, recorded before the run ends.
-var summaryColumns = []struct {
-	title, metric string
-	format        func(float64) string
-	dir           int
-	value         func(*runs.Run, *seriesSet, string) (float64, bool)
-}{
-	{"SPARSITY", sparsityMetric, runs.FormatPercent, 1, latest},
-	{"NONZERO", nonzeroMetric, runs.FormatCount, -1, latest},
-	{"INT8 BYTES", int8BytesMetric, runs.FormatCount, -1, quantValue},
-	{"SIZE ×", sizeRatioMetric, formatTimes, 1, quantValue},
-	{"INT8 MS", int8MsMetric, func(v float64) string { return runs.FormatMetric(int8MsMetric, v) }, -1, quantValue},
-	{"GAP CLOSED", gapClosedMetric, runs.FormatPercent, 1, stageResult},
+// summaryColumns are the table's own columns after the chosen metric's,
+// as the registered stage kinds declare them (results.Column): a
+// pruning's sparsity and the weights it left, which the trade-off of a
+// pruned run against a dense one turns on; a quantization's int8 file
+// size, shrinkage and latency; a distillation's gap closed. Each is shown
+// when a compared run has it.
+func summaryColumns() []results.Column {
+	var out []results.Column
+	for _, kind := range recipe.Kinds() {
+		d, _ := recipe.Declared(kind)
+		out = append(out, d.Compare...)
+	}
+	return out
+}
+
+// columnValue is a run's newest value of name: its final metric, else
+// (while it runs) the newest point of the series, else the newest stage
+// result — a quantize stage's, recorded before the run ends.
+func columnValue(r *runs.Run, set *seriesSet, name string) (float64, bool) {
+	if v, ok := latest(r, set, name); ok {
+		return v, true
+	}
+	return stageResult(r, set, name)
 }
 
 // table: one row per run (its marker is the chart's legend), the chosen
@@ -337,11 +342,16 @@ func (c compareView) table(rs []*runs.Run, labs []string, metric string, series 
 			cols = append(cols, best)
 		}
 	}
-	for _, sc := range summaryColumns {
-		cl := compareColumn{title: sc.title, format: sc.format, dir: sc.dir}
+	declared := summaryColumns()
+	for _, sc := range declared {
+		cl := compareColumn{title: sc.Title, format: sc.Format.Print, dir: sc.Better}
+		if sc.Format == results.Auto {
+			name := sc.Name
+			cl.format = func(v float64) string { return runs.FormatMetric(name, v) }
+		}
 		found := false
 		for _, r := range rs {
-			v, ok := sc.value(r, series[r.ID], sc.metric)
+			v, ok := columnValue(r, series[r.ID], sc.Name)
 			cl.values, cl.ok = append(cl.values, v), append(cl.ok, ok)
 			found = found || ok
 		}
@@ -357,8 +367,8 @@ func (c compareView) table(rs []*runs.Run, labs []string, metric string, series 
 			have[k] = true
 		}
 	}
-	for _, sc := range summaryColumns {
-		delete(have, sc.metric)
+	for _, sc := range declared {
+		delete(have, sc.Name)
 	}
 	var finals []string
 	for _, k := range tradeoffColumns {

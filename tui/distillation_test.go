@@ -43,15 +43,15 @@ func TestDistillationPanel(t *testing.T) {
 	set := distillSeries()
 	names := set.names
 	var found bool
-	for _, p := range panelsFor(names, false) {
-		found = found || p.distill
+	for _, p := range panelsFor(names, nil) {
+		found = found || p.decl != nil && p.decl.Phases != nil
 	}
 	if !found {
 		t.Fatalf("no distillation panel for %v", names)
 	}
 	run := &runs.Run{Stages: []runs.StageResult{{Index: 0}, {Index: 1},
 		{Index: 2, Metrics: map[string]float64{"teacher_stage": 1, "gap_closed": 0.75}}}}
-	spec := runView{}.distillSpec(set, run)
+	spec := runView{}.phasesSpec(declared(t, "distillation"), set, run)
 	want := map[string][]xy{
 		"teacher":   {{25, 0.9125}, {50, 0.925}, {75, 0.9375}, {100, 0.95}},
 		"alone":     {{25, 0.825}, {50, 0.85}},
@@ -74,7 +74,7 @@ func TestDistillationPanel(t *testing.T) {
 	// A teacher from a file: a level at its recorded accuracy, over the
 	// student's steps; a NaN gap (no gap to close) is said as such.
 	run.Stages[2].Metrics = map[string]float64{"teacher_test_accuracy": 0.97, "gap_closed": math.NaN()}
-	spec = runView{}.distillSpec(set, run)
+	spec = runView{}.phasesSpec(declared(t, "distillation"), set, run)
 	if spec.lines[0].label != "teacher (test)" || !slices.Equal(spec.lines[0].points, []xy{{25, 0.97}, {50, 0.97}}) {
 		t.Errorf("file teacher: %q %v", spec.lines[0].label, spec.lines[0].points)
 	}

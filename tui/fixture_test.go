@@ -299,3 +299,29 @@ func normalize(s, dir string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// declared is the panel a registered kind declares under title, as
+// panelsFor would place it.
+func declared(t *testing.T, title string) panel {
+	t.Helper()
+	for _, dp := range declaredPanels() {
+		if dp.Title == title {
+			return panel{title: dp.Title, decl: &dp.Panel, kind: dp.kind}
+		}
+	}
+	t.Fatalf("no stage kind declares a %q panel", title)
+	return panel{}
+}
+
+// quantization draws the quantize kind's declared table panel of run r.
+func quantization(t *testing.T, r *runs.Run, st styles, w, h int) string {
+	return table(declared(t, "quantization"), r, st, w, h)
+}
+
+// quantResults are the results the quantization panel shows of run r.
+func quantResults(t *testing.T, r *runs.Run) map[string]float64 {
+	return tableResults(r, declared(t, "quantization").decl.Table)
+}
+
+// converted is a run whose quantize stage converted to int8.
+var converted = &runs.Run{Stages: []runs.StageResult{{Kind: "quantize", Metrics: map[string]float64{"int8_bytes": 1000}}}}

@@ -3,38 +3,62 @@ package tui
 import (
 	"sort"
 	"strings"
+
+	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/results"
+	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
-// panel is one chart of the run view: a title and the series drawn on it.
+// panel is one chart of the run view: a title and the series drawn on it,
+// or a panel a stage kind declared (results.Panel), drawn its own way.
 type panel struct {
 	title  string
 	series []string
-	// bars marks the sparsity panel (sparsity.go): under its curve, a bar
-	// per layer at the layer's latest value, and the weights left in its
-	// title. Layers are read from their newest points rather than drawn
-	// as curves, since a network has too many to tell apart on one chart;
-	// the counts' curves would only mirror the sparsity's.
-	bars   bool
-	layers []string // "sparsity/<layer>" series
-	counts []string // nonzero_prunable_params, prunable_params
-	// quant marks the quantization panel (quantization.go): no series,
-	// the int8 conversion's results, which a stage records once.
-	quant bool
-	// distill marks the distillation panel (distillation.go): the
-	// teacher's, the student alone's and the distilled student's curves
-	// drawn from their own starts.
-	distill bool
+	// decl is the declared panel when it is drawn other than as curves:
+	// bars (sparsity.go), a table (table.go) or phases (phases.go); kind
+	// is the kind that declared it.
+	decl *results.Panel
+	kind string
+	// Bars: the members' series ("sparsity/<layer>"), and Left and Of
+	// where the run writes them (weights left of all).
+	layers []string
+	counts []string
 }
 
-// panelsFor groups a run's metric names into charts. The known series of
-// every technique get a fixed place (loss, accuracy, learning rate,
-// throughput, sparsity, loss scale, quantization ranges); any other series
-// a run writes is still shown, one chart per name, or one chart per
-// prefix for families like "sparsity/<layer>". Names come from the store,
-// so a series a later version adds appears without a change here.
-// quantized adds the quantization panel after sparsity's: its figures
-// are a stage's results, not series, so the names cannot tell.
-func panelsFor(names []string, quantized bool) []panel {
+// declaredPanel is a panel some registered stage kind declares.
+type declaredPanel struct {
+	kind string
+	results.Panel
+}
+
+// declaredPanels are every registered kind's panels, by rank.
+func declaredPanels() []declaredPanel {
+	var out []declaredPanel
+	for _, kind := range recipe.Kinds() {
+		d, _ := recipe.Declared(kind)
+		for _, p := range d.Panels {
+			out = append(out, declaredPanel{kind, p})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Rank < out[j].Rank })
+	return out
+}
+
+// The places of the charts every model has, among declared panels' ranks.
+const (
+	lossRank     = 10
+	accuracyRank = 30
+)
+
+// panelsFor groups a run's metric names into charts: loss and accuracy,
+// which every model has, and the panels the stage kinds declare (a
+// sparsity's bars, a quantization's table, a distillation's phases…), in
+// the order of their ranks; any other series a run writes is still shown,
+// one chart per name, or one chart per prefix for families like
+// "width/<layer>". Names come from the store and panels from the kinds'
+// declarations, so neither a new series nor a new technique needs a
+// change here. run holds the results a table panel shows (nil: none).
+func panelsFor(names []string, run *runs.Run) []panel {
 	have := map[string]bool{}
 	for _, n := range names {
 		have[n] = true
@@ -75,37 +99,61 @@ func panelsFor(names []string, quantized bool) []panel {
 			panels = append(panels, panel{title: title, series: series})
 		}
 	}
-	// The batch loss is noisy next to its moving average: plot it only
-	// when the run wrote no train_loss.
-	lossSeries := take("train_loss", "validation_loss")
-	if len(lossSeries) == 0 || !have["train_loss"] {
-		lossSeries = append(take("loss"), lossSeries...)
-	} else {
-		used["loss"] = true
+	loss := func() {
+		// The batch loss is noisy next to its moving average: plot it only
+		// when the run wrote no train_loss.
+		lossSeries := take("train_loss", "validation_loss")
+		if len(lossSeries) == 0 || !have["train_loss"] {
+			lossSeries = append(take("loss"), lossSeries...)
+		} else {
+			used["loss"] = true
+		}
+		add("loss", append(lossSeries, withSuffix("_loss")...))
 	}
-	lossSeries = append(lossSeries, withSuffix("_loss")...)
-	add("loss", lossSeries)
-	if metric, ok := distillMetric(names); ok {
-		panels = append(panels, panel{title: "distillation", series: []string{alonePrefix + metric}, distill: true})
+	accuracy := func() {
+		add("accuracy", append(take("train_accuracy", "validation_accuracy"), withSuffix("_accuracy")...))
 	}
-	add("accuracy", append(take("train_accuracy", "validation_accuracy"), withSuffix("_accuracy")...))
-	add("learning rate", take("learning_rate"))
-	add("throughput (samples/s)", take("samples_per_s"))
-	if have[sparsityMetric] {
-		panels = append(panels, panel{title: "sparsity", series: take(sparsityMetric), bars: true,
-			layers: withPrefix(layerSparsityPrefix), counts: take(nonzeroMetric, prunableMetric)})
-	} else {
-		// Layers without the global figure (not what pkg/prune writes):
-		// curves, as any family.
-		add("sparsity", withPrefix(layerSparsityPrefix))
+	next := 0 // the built-in charts placed so far
+	builtIns := []struct {
+		rank  int
+		build func()
+	}{{lossRank, loss}, {accuracyRank, accuracy}}
+	for _, dp := range declaredPanels() {
+		for next < len(builtIns) && builtIns[next].rank <= dp.Rank {
+			builtIns[next].build()
+			next++
+		}
+		switch {
+		case dp.Bars != nil:
+			// Without the headline series, the members are a family of
+			// curves, as any other.
+			if have[dp.Bars.Total] {
+				panels = append(panels, panel{title: dp.Title, series: take(dp.Bars.Total), decl: &dp.Panel, kind: dp.kind,
+					layers: withPrefix(dp.Bars.Members), counts: take(dp.Bars.Left, dp.Bars.Of)})
+			}
+		case dp.Table != nil:
+			if run != nil && tableResults(run, dp.Table) != nil {
+				panels = append(panels, panel{title: dp.Title, decl: &dp.Panel, kind: dp.kind})
+			}
+		case dp.Phases != nil:
+			if metric, ok := phaseMetric(dp.Phases, names); ok {
+				panels = append(panels, panel{title: dp.Title, series: []string{dp.Phases.Prefix + metric}, decl: &dp.Panel, kind: dp.kind})
+			}
+		default:
+			var series []string
+			for _, c := range dp.Curves {
+				if strings.HasSuffix(c, "/") {
+					series = append(series, withPrefix(c)...)
+				} else {
+					series = append(series, take(c)...)
+				}
+			}
+			add(dp.Title, series)
+		}
 	}
-	if quantized {
-		panels = append(panels, panel{title: "quantization", quant: true})
+	for ; next < len(builtIns); next++ {
+		builtIns[next].build()
 	}
-	add("loss scale", take("loss_scale"))
-	add("skipped steps", take("skipped_steps"))
-	add("quantization ranges", withPrefix("quant_range/"))
-	add("epoch time (s)", take("epoch_s"))
 
 	// Everything else: families by prefix, then single series.
 	families := map[string][]string{}

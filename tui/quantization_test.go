@@ -176,7 +176,7 @@ func TestQuantizationPanelLayout(t *testing.T) {
 	r := &runs.Run{Stages: []runs.StageResult{{Index: 1, Kind: "quantize", Status: runs.Finished, Metrics: int8ChannelResults}}}
 	draw := func(w, h int) []string {
 		t.Helper()
-		out := quantization(r, st, w, h)
+		out := quantization(t, r, st, w, h)
 		checkFits(t, out, w, h)
 		lines := strings.Split(out, "\n")
 		for i := range lines {
@@ -225,7 +225,7 @@ func TestQuantizationPanelLayout(t *testing.T) {
 		{45, "stage2/…/conv 40.0  30.0      0      4 0.0157"},
 		{39, "stag…/conv 40.0  30.0      0      4"},
 	} {
-		out := quantization(long, st, c.w, 5)
+		out := quantization(t, long, st, c.w, 5)
 		checkFits(t, out, c.w, 5)
 		if l := strings.TrimRight(lineWith(out, "/conv"), " "); l != c.row {
 			t.Errorf("%d wide, long name: %q, want %q", c.w, l, c.row)
@@ -247,7 +247,7 @@ func TestQuantizationWithNaNFitsAndSaysSo(t *testing.T) {
 		"input_max/fc1": math.Inf(1), "input_scale/fc1": math.NaN(),
 		"weight_sqnr_db/fc2": math.Inf(-1), "input_sqnr_db/fc2": 12.34}
 	r := &runs.Run{Stages: []runs.StageResult{{Index: 0, Kind: "quantize", Status: runs.Finished, Metrics: results}}}
-	out := quantization(r, st, 39, 12)
+	out := quantization(t, r, st, 39, 12)
 	checkFits(t, out, 39, 12)
 	for _, want := range []string{
 		"size 1000 → 0 bytes (+Inf)",
@@ -388,18 +388,18 @@ func TestCompareShowsInt8Columns(t *testing.T) {
 func TestQuantizationPanelPlace(t *testing.T) {
 	names := []string{"loss_scale", "samples_per_s", "sparsity", "train_loss"}
 	var got []string
-	for _, p := range panelsFor(names, true) {
+	for _, p := range panelsFor(names, converted) {
 		got = append(got, p.title)
 	}
 	if want := "loss|throughput (samples/s)|sparsity|quantization|loss scale"; strings.Join(got, "|") != want {
 		t.Errorf("panels %q, want %q", strings.Join(got, "|"), want)
 	}
-	for _, p := range panelsFor(names, false) {
-		if p.quant {
+	for _, p := range panelsFor(names, nil) {
+		if p.decl != nil && p.decl.Table != nil {
 			t.Errorf("a quantization panel without quantization: %v", p)
 		}
 	}
-	if quantResults(&runs.Run{Stages: []runs.StageResult{{Kind: "quantize", Metrics: map[string]float64{"qat_freeze_after": 0}}},
+	if quantResults(t, &runs.Run{Stages: []runs.StageResult{{Kind: "quantize", Metrics: map[string]float64{"qat_freeze_after": 0}}},
 		Final: map[string]float64{"test_accuracy": 0.9}}) != nil {
 		t.Error("a QAT stage's setting taken for a conversion's results")
 	}

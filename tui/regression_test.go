@@ -124,7 +124,7 @@ func TestResumedRunCurvesAreReloaded(t *testing.T) {
 	if after != len(again) || before != 25 { // every 8th step up to 200
 		t.Errorf("held %d points up to step 200 and %d after, want 25 and %d", before, after, len(again))
 	}
-	spec := m.run.spec(panelsFor(set.names, false)[0], set)
+	spec := m.run.spec(panelsFor(set.names, nil)[0], set)
 	if spec.title != "loss" || spec.lines[0].last != "42.00" || spec.lines[0].points[len(spec.lines[0].points)-1].x != 296 {
 		t.Errorf("loss chart: %s, last %q, %d points", spec.title, spec.lines[0].last, len(spec.lines[0].points))
 	}

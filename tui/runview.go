@@ -111,7 +111,7 @@ func (v runView) geometry(row runRow, panels, w, h int) geometry {
 func (v runView) sync(row runRow, set *seriesSet, w, h int) runView {
 	v.panels = 0
 	if set != nil {
-		v.panels = len(panelsFor(set.names, quantResults(row.run) != nil))
+		v.panels = len(panelsFor(set.names, row.run))
 	}
 	g := v.geometry(row, v.panels, w, h)
 	v.perPage = g.cols * g.rows
@@ -129,7 +129,7 @@ func (v runView) view(row runRow, set *seriesSet, serr error, rep *reportRead, s
 	if set != nil {
 		names = set.names
 	}
-	panels := panelsFor(names, quantResults(r) != nil)
+	panels := panelsFor(names, r)
 	g := v.geometry(row, len(panels), w, h)
 	var top []string
 	top = append(top, v.header(row, st, w, now))
@@ -365,12 +365,12 @@ func (v runView) charts(panels []panel, set *seriesSet, run *runs.Run, st styles
 				cells = append(cells, fit("", cw, rh))
 				continue
 			}
-			switch {
-			case panels[i].quant:
-				cells = append(cells, quantization(run, st, cw, rh))
-			case panels[i].distill:
-				cells = append(cells, cache.render(v.distillSpec(set, run), cw, rh, st))
-			case panels[i].bars:
+			switch d := panels[i].decl; {
+			case d != nil && d.Table != nil:
+				cells = append(cells, table(panels[i], run, st, cw, rh))
+			case d != nil && d.Phases != nil:
+				cells = append(cells, cache.render(v.phasesSpec(panels[i], set, run), cw, rh, st))
+			case d != nil && d.Bars != nil:
 				cells = append(cells, v.sparsity(panels[i], set, run, st, cw, rh, cache))
 			default:
 				cells = append(cells, cache.render(v.spec(panels[i], set), cw, rh, st))

@@ -7,20 +7,16 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/lathe-ml/lathe/pkg/results"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
-// The sparsity panel: what a pruned run's view shows of its pruning. The
-// global sparsity is a curve like any series; each pruned layer is one
-// bar at its latest value, since a ResNet's twenty layers cannot be told
-// apart as curves on one chart, and what a reader asks of them is where
-// each stands. The names are those pkg/prune records.
-const (
-	sparsityMetric      = "sparsity"                // fraction of the prunable weights that are zero
-	layerSparsityPrefix = "sparsity/"               // + layer name: that layer's fraction
-	nonzeroMetric       = "nonzero_prunable_params" // prunable weights left
-	prunableMetric      = "prunable_params"         // prunable weights in all
-)
+// The bars panel (results.Bars): what a pruned run's view shows of its
+// pruning. The global sparsity is a curve like any series; each pruned
+// layer is one bar at its latest value, since a ResNet's twenty layers
+// cannot be told apart as curves on one chart, and what a reader asks of
+// them is where each stands. The names are those the declaring kind
+// (prune) gives.
 
 const (
 	percentW = len("100.00%") // runs.FormatPercent's widest usual value
@@ -31,18 +27,19 @@ const (
 	minCurveH = 7
 )
 
-// layerValue is one layer's sparsity as the panel shows it.
+// layerValue is one layer's value as the panel shows it.
 type layerValue struct {
-	layer string // without the "sparsity/" prefix
+	layer string // without the members' prefix
 	value float64
 }
 
 // layerSparsities are the latest sparsity of every layer the run reports,
 // in name order: final metrics once it ended, else the newest points.
 func layerSparsities(p panel, r *runs.Run, set *seriesSet) []layerValue {
+	prefix := p.decl.Bars.Members
 	names := append([]string{}, p.layers...)
 	for k := range r.Final {
-		if strings.HasPrefix(k, layerSparsityPrefix) && !contains(names, k) {
+		if strings.HasPrefix(k, prefix) && !contains(names, k) {
 			names = append(names, k) // ended before its points were read
 		}
 	}
@@ -50,7 +47,7 @@ func layerSparsities(p panel, r *runs.Run, set *seriesSet) []layerValue {
 	var out []layerValue
 	for _, n := range names {
 		if v, ok := latest(r, set, n); ok {
-			out = append(out, layerValue{strings.TrimPrefix(n, layerSparsityPrefix), v})
+			out = append(out, layerValue{strings.TrimPrefix(n, prefix), v})
 		}
 	}
 	return out
@@ -58,12 +55,12 @@ func layerSparsities(p panel, r *runs.Run, set *seriesSet) []layerValue {
 
 // weightsLeft says how many prunable weights are left, of how many:
 // "4751 of 61.5k nonzero"; "" when the run reports neither.
-func weightsLeft(r *runs.Run, set *seriesSet) string {
-	left, ok := latest(r, set, nonzeroMetric)
+func weightsLeft(b *results.Bars, r *runs.Run, set *seriesSet) string {
+	left, ok := latest(r, set, b.Left)
 	if !ok {
 		return ""
 	}
-	if all, ok := latest(r, set, prunableMetric); ok {
+	if all, ok := latest(r, set, b.Of); ok {
 		return runs.FormatCount(left) + " of " + runs.FormatCount(all) + " nonzero"
 	}
 	return runs.FormatCount(left) + " nonzero"
@@ -75,7 +72,7 @@ func weightsLeft(r *runs.Run, set *seriesSet) string {
 // lines that draw a readable one; the bars take what they need of the rest.
 func (v runView) sparsity(p panel, set *seriesSet, r *runs.Run, st styles, w, h int, cache *chartCache) string {
 	spec := v.spec(p, set)
-	if left := weightsLeft(r, set); left != "" {
+	if left := weightsLeft(p.decl.Bars, r, set); left != "" {
 		if spec.note != "" {
 			left += " · " + spec.note
 		}

@@ -2,19 +2,23 @@ package tui
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/lathe-ml/lathe/internal/stagetest"
 	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/results"
 	"github.com/lathe-ml/lathe/pkg/runner" // the built-in stage kinds, as the lathe binary links them
 	"github.com/lathe-ml/lathe/pkg/runs"
 	_ "github.com/lathe-ml/lathe/pkg/stages" // every shipped stage kind, as the lathe binary links them
 )
 
 // A stage kind declared in a package of its own, registered in one line;
-// the dashboard shows it from what the store recorded.
+// the dashboard shows it from what the store recorded and what it
+// declares: its panel among the charts and its compare column.
 func init() { stagetest.Register("gauge_test") }
 
 // TestDashboardShowsAnExtraStageKind parses, runs and records a recipe with
@@ -41,5 +45,43 @@ func TestDashboardShowsAnExtraStageKind(t *testing.T) {
 	m = pollOnce(t, m)
 	mustContain(t, view(m, dir), "gauged", "finished")
 	m = press(t, m, "enter")
-	mustContain(t, view(m, dir), "step 7/7 (100%)", "✓ 1 gauge_test", "100% 7 steps", "✓ 2 evaluate", "train 0.1429")
+	mustContain(t, view(m, dir), "step 7/7 (100%)", "✓ 1 gauge_test", "100% 7 steps", "✓ 2 evaluate", "train 0.1429",
+		"gauge_test level")
+	run, err := runsOf(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, p := range panelsFor(run.names, run.run) {
+		titles = append(titles, p.title)
+	}
+	if !slices.Contains(titles, "gauge_test level") {
+		t.Errorf("panels %q: no gauge_test level panel", titles)
+	}
+	if !slices.ContainsFunc(summaryColumns(), func(c results.Column) bool { return c.Title == "LEVEL" && c.Name == "gauge_test_level" }) {
+		t.Errorf("compare columns %v: no LEVEL column", summaryColumns())
+	}
+}
+
+// runsOf reads the only run of the store in dir, with its series' names.
+func runsOf(t *testing.T, dir string) (struct {
+	run   *runs.Run
+	names []string
+}, error) {
+	var out struct {
+		run   *runs.Run
+		names []string
+	}
+	store, err := runs.OpenExisting(dir)
+	if err != nil {
+		return out, err
+	}
+	defer store.Close()
+	list, err := store.List()
+	if err != nil || len(list) != 1 {
+		return out, fmt.Errorf("%d runs, %v", len(list), err)
+	}
+	out.run = list[0]
+	out.names, err = store.MetricNames(out.run.ID)
+	return out, err
 }

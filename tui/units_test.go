@@ -92,14 +92,14 @@ func TestPanelsGroupEverySeries(t *testing.T) {
 		"train_loss", "validation_accuracy", "validation_loss", "weird_metric"}
 	describe := func(p panel) string {
 		s := p.title + "=" + strings.Join(p.series, "+")
-		if p.bars {
+		if p.decl != nil && p.decl.Bars != nil {
 			s += " bars=" + strings.Join(p.layers, "+") + " counts=" + strings.Join(p.counts, "+")
 		}
 		return s
 	}
 	var got []string
 	seen := map[string]bool{}
-	for _, p := range panelsFor(names, false) {
+	for _, p := range panelsFor(names, nil) {
 		got = append(got, describe(p))
 		for _, s := range append(append(append([]string{}, p.series...), p.layers...), p.counts...) {
 			if seen[s] {
@@ -117,9 +117,10 @@ func TestPanelsGroupEverySeries(t *testing.T) {
 		"sparsity=sparsity bars=sparsity/fc1+sparsity/fc2 counts=nonzero_prunable_params+prunable_params",
 		"loss scale=loss_scale",
 		"skipped steps=skipped_steps",
-		"quantization ranges=quant_range/fc1+quant_range/fc2",
 		"epoch time (s)=epoch_s",
+		// Families no kind declares a panel for: a chart each.
 		"grad_norm=grad_norm/fc1+grad_norm/fc2",
+		"quant_range=quant_range/fc1+quant_range/fc2",
 		"weird metric=weird_metric",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -133,14 +134,14 @@ func TestPanelsGroupEverySeries(t *testing.T) {
 	// Layers without the global series stay curves on one chart, and
 	// counts without it charts of their own.
 	got = nil
-	for _, p := range panelsFor([]string{"nonzero_prunable_params", "sparsity/fc1", "sparsity/fc2"}, false) {
+	for _, p := range panelsFor([]string{"nonzero_prunable_params", "sparsity/fc1", "sparsity/fc2"}, nil) {
 		got = append(got, describe(p))
 	}
 	if want := "sparsity=sparsity/fc1+sparsity/fc2|nonzero prunable params=nonzero_prunable_params"; strings.Join(got, "|") != want {
 		t.Errorf("layers alone: %q, want %q", strings.Join(got, "|"), want)
 	}
 	// Without train_loss the batch loss is the loss chart.
-	if p := panelsFor([]string{"loss"}, false); len(p) != 1 || p[0].series[0] != "loss" {
+	if p := panelsFor([]string{"loss"}, nil); len(p) != 1 || p[0].series[0] != "loss" {
 		t.Errorf("batch loss alone: %v", p)
 	}
 }

@@ -60,7 +60,7 @@ func TestStoreMistakesAreNamed(t *testing.T) {
 	if len(v.Series["loss"]) == 0 || len(v.Series["learning_rate"]) != len(v.Series["loss"]) {
 		t.Errorf("series: %d loss points, %d learning_rate points", len(v.Series["loss"]), len(v.Series["learning_rate"]))
 	}
-	if m := runLathe(t, dir, "migrate"); m.code != 0 || !strings.Contains(m.stdout, "up to date (schema 2)") {
+	if m := runLathe(t, dir, "migrate"); m.code != 0 || !strings.Contains(m.stdout, "up to date (schema 3)") {
 		t.Errorf("migrate of a current store: %d %q %q", m.code, m.stdout, m.stderr)
 	}
 }

@@ -64,12 +64,12 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 		offset = steps
 		if s.ResumeStep() < steps {
 			s.Log("distill: the student alone first, on the same schedule")
-			m, err := st.Train.RunPhase(ctx, s, runner.Phase{Prefix: "alone_"})
+			m, err := st.Train.RunPhase(ctx, s, runner.Phase{Prefix: alonePrefix})
 			if err != nil {
 				return nil, err
 			}
 			for k, v := range m {
-				out["alone_"+k] = v
+				out[alonePrefix+k] = v
 			}
 			acc, errs, err := st.evaluate(s)
 			if err != nil {
@@ -82,7 +82,7 @@ func (st *Stage) Run(ctx context.Context, s *runner.Session) (map[string]float64
 			}
 		}
 		acc, errs := paramOr(s, paramAloneAccuracy), paramOr(s, paramAloneErrors)
-		out["alone_"+st.CheckOn+"_accuracy"], out["alone_"+st.CheckOn+"_errors"] = acc, errs
+		out[alonePrefix+st.CheckOn+"_accuracy"], out[alonePrefix+st.CheckOn+"_errors"] = acc, errs
 		aloneErrors = int(errs)
 		s.Log("distill: student alone: %s accuracy %.2f%%, %v errors", st.CheckOn, 100*acc, errs)
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "distill", Keys: append(slices.Clone(ownKeys), trainKeys...), HasSteps: true, Effects: recipe.Weights | recipe.Architecture | recipe.Files, New: newStage})
+	recipe.Register(recipe.Kind{Name: "distill", Keys: append(slices.Clone(ownKeys), trainKeys...), HasSteps: true, Effects: recipe.Weights | recipe.Architecture | recipe.Files, Results: distillDeclaration, New: newStage})
 }
 
 // ownKeys are the distill stage's own keys; trainKeys are a train stage's

@@ -20,6 +20,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/export"
 	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/results"
 	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
@@ -180,7 +181,8 @@ func TestTeacherRunUnchanged(t *testing.T) {
 // gradients.
 func TestTeacherNotInTrainGraph(t *testing.T) {
 	probe := &graphProbe{}
-	recipe.Register(recipe.Kind{Name: "distill_probe_test", HasSteps: true, Effects: recipe.ModelHooks | recipe.Architecture, New: func() recipe.Settings { return probe }})
+	recipe.Register(recipe.Kind{Name: "distill_probe_test", HasSteps: true, Effects: recipe.ModelHooks | recipe.Architecture,
+		Results: results.Declaration{Includes: []results.Include{{Kind: "train"}}}, New: func() recipe.Settings { return probe }})
 	store := openStore(t)
 	runRecipe(t, store, blobsHead+`  - train: {epochs: 1, optimizer: {name: adam, learning_rate: 0.01}}
   - distill_probe_test: {}

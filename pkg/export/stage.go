@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "export", Keys: []string{"formats", "dtype", "name", "check"}, Effects: recipe.Files,
+	recipe.Register(recipe.Kind{Name: "export", Keys: []string{"formats", "dtype", "name", "check"}, Effects: recipe.Files, Results: exportDeclaration,
 		New: func() recipe.Settings {
 			return &Stage{Formats: []string{"safetensors"}, DType: "f32", Name: "model", CheckOn: "test"}
 		}})

@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "sensitivity", Keys: []string{"sparsities", "split", "exclude", "target_sparsity"}, Effects: recipe.Files,
+	recipe.Register(recipe.Kind{Name: "sensitivity", Keys: []string{"sparsities", "split", "exclude", "target_sparsity"}, Effects: recipe.Files, Results: sensitivityDeclaration,
 		New: func() recipe.Settings {
 			return &Sensitivity{Sparsities: []float64{0.25, 0.5, 0.75, 0.9}, Split: "validation"}
 		}})

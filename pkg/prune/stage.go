@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "prune", Keys: stageKeys, New: newStage,
+	recipe.Register(recipe.Kind{Name: "prune", Keys: stageKeys, New: newStage, Results: pruneDeclaration,
 		Effects: recipe.Weights | recipe.ModelHooks | recipe.LoopHooks | recipe.OptimizerWrappers | recipe.Architecture})
 }
 

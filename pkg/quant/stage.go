@@ -19,7 +19,7 @@ import (
 
 func init() {
 	recipe.Register(recipe.Kind{Name: "quantize", Keys: []string{"mode", "bits", "weights", "observer", "calibration_batches", "freeze_after", "exclude", "name", "check"},
-		Effects: recipe.ModelHooks | recipe.Files,
+		Effects: recipe.ModelHooks | recipe.Files, Results: quantizeDeclaration,
 		New: func() recipe.Settings {
 			return &Stage{Mode: "ptq", Weights: "per_channel", Observer: "minmax", CalibrationBatches: 32, Name: "model.int8", CheckOn: "test"}
 		}})

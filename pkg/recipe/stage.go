@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/lathe-ml/lathe/pkg/results"
 )
 
 // Kind is a kind of stage: what a recipe may write under its name. Each kind
@@ -21,6 +22,9 @@ type Kind struct {
 	// Effects are what the stage leaves for the stages after it; the
 	// runner restores them on resume (see Effects).
 	Effects Effects
+	// Results declares what the stage records and how consumers show it
+	// (package results): the runner refuses an undeclared result.
+	Results results.Declaration
 	// New returns the stage's settings at their defaults, before its keys
 	// are applied.
 	New func() Settings
@@ -83,6 +87,13 @@ func Register(k Kind) {
 		panic(fmt.Sprintf("recipe.Register: stage kind %q registered twice", k.Name))
 	}
 	registry.kinds[k.Name] = k
+}
+
+// Declared is the results declaration of the kind of that name: a
+// results.Kinds for consumers of the contract.
+func Declared(kind string) (results.Declaration, bool) {
+	k, ok := LookupKind(kind)
+	return k.Results, ok
 }
 
 // LookupKind returns the registered kind of that name.

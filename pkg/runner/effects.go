@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/lathe-ml/lathe/pkg/recipe"
@@ -104,6 +105,18 @@ func (s *Session) restoreStage(ctx context.Context, i int, st recipe.Stage) erro
 		return err
 	}
 	return s.settle(i, st, before)
+}
+
+// stageKinds are the kinds of the recipe's stages: those whose loop hooks
+// may record results in a train stage (results.Declaration.Adds).
+func (s *Session) stageKinds() []string {
+	var out []string
+	for _, st := range s.Recipe.Stages {
+		if !slices.Contains(out, st.Kind) {
+			out = append(out, st.Kind)
+		}
+	}
+	return out
 }
 
 // installed is a stage's effects on the current model and its training.

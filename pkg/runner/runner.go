@@ -34,6 +34,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/results"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
@@ -249,6 +250,9 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 		}
 		if err := s.settle(i, st, before); err != nil {
 			return err
+		}
+		if err := results.Check(recipe.Declared, st.Kind, s.stageKinds(), m); err != nil {
+			return fmt.Errorf("internal error: stage %d: %w", i+1, err)
 		}
 		for _, fn := range s.afterStage[i] {
 			if err := fn(); err != nil {

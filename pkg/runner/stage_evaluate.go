@@ -6,10 +6,11 @@ import (
 
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/results"
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "evaluate", Keys: []string{"split"}, New: func() recipe.Settings { return &EvaluateStage{Split: "test"} }})
+	recipe.Register(recipe.Kind{Name: "evaluate", Keys: []string{"split"}, Results: results.Declaration{Results: modelResults}, New: func() recipe.Settings { return &EvaluateStage{Split: "test"} }})
 }
 
 // EvaluateStage measures the current model's loss and metrics on a split.

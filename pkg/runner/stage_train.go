@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "train", Keys: trainKeys, HasSteps: true, Effects: recipe.Weights, New: newTrainStage})
+	recipe.Register(recipe.Kind{Name: "train", Keys: trainKeys, HasSteps: true, Effects: recipe.Weights, Results: trainResults, New: newTrainStage})
 }
 
 var trainKeys = []string{"epochs", "steps", "optimizer", "schedule", "clip", "precision", "precision_fallback",

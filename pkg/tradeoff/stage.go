@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "report", Keys: []string{"models", "split", "max_drop_pp", "train_steps", "seconds", "title"}, Effects: recipe.Files,
+	recipe.Register(recipe.Kind{Name: "report", Keys: []string{"models", "split", "max_drop_pp", "train_steps", "seconds", "title"}, Effects: recipe.Files, Results: reportDeclaration,
 		New: func() recipe.Settings {
 			return &Stage{Split: "test", MaxDropPP: report.DefaultMaxDropPP, TrainSteps: 10, Seconds: 2}
 		}})
@@ -169,11 +169,11 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		s.Log("report: %s", c.Line())
 	}
 	s.Log("report: wrote %s/%s, %s and %s", dir, report.MarkdownFile, report.SizePlotFile, report.LatencyPlotFile)
-	return results(t), nil
+	return resultsOf(t), nil
 }
 
-// results are the report's figures as the stage's results in the store.
-func results(t *report.Tradeoff) map[string]float64 {
+// resultsOf are the report's figures as the stage's results in the store.
+func resultsOf(t *report.Tradeoff) map[string]float64 {
 	res := map[string]float64{}
 	for _, v := range t.Variants {
 		if v.Role == "" {

@@ -222,7 +222,7 @@ func benchTrainCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&arch, "model", "mlp", "model arch: "+strings.Join(models.Archs, ", "))
+	cmd.Flags().StringVar(&arch, "model", "mlp", "model arch: "+strings.Join(spec.Archs(), ", "))
 	cmd.Flags().StringVar(&hidden, "hidden", "", "mlp hidden widths (default 256,256,256)")
 	cmd.Flags().IntVar(&batch, "batch", 128, "batch size")
 	cmd.Flags().StringVar(&input, "input", "28x28x1", "one example's shape, e.g. 32x32x3 or 784")

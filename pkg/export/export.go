@@ -1,4 +1,4 @@
-// Package export turns a trained zoo model (its GoMLX variables and
+// Package export turns a trained model (its GoMLX variables and
 // description) into a Lathe model file — safetensors with the graph in its
 // metadata, which package infer loads and runs without GoMLX — and into
 // ONNX (package onnx).
@@ -7,7 +7,9 @@
 // runs the model's inference graph once and takes every weight after the
 // session's weight hooks (pruning masks, say), then folds batch norm into
 // the convolution before it. A structurally pruned model exports at its
-// smaller widths.
+// smaller widths. The file's graph follows the model's description
+// (spec.Net), so an architecture a program registered exports like the
+// zoo's.
 //
 // Example:
 //
@@ -29,6 +31,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/models"
+	"github.com/lathe-ml/lathe/pkg/spec"
 )
 
 // Source is what an export needs: the model, its variables, and what its
@@ -140,7 +143,7 @@ func usedWeights(src Source) (map[string]tensor, error) {
 	return out, nil
 }
 
-// builder writes the ops of one zoo architecture, mirroring pkg/models.
+// builder writes the ops of a model's description (spec.Model.Net).
 type builder struct {
 	src     Source
 	weights map[string]tensor
@@ -148,57 +151,8 @@ type builder struct {
 	file    *infer.File
 }
 
-func (b *builder) act() string {
-	if b.src.Spec.Activation == "" {
-		return "relu"
-	}
-	return b.src.Spec.Activation
-}
-
 func (b *builder) build() error {
-	var last string
-	var err error
-	switch b.src.Spec.Arch {
-	case "mlp":
-		last = infer.InputValue
-		if len(b.src.Example) > 1 {
-			last = b.add(infer.Op{Op: "flatten", Name: "flatten", Inputs: []string{last}})
-		}
-		hidden := b.src.Spec.Hidden
-		if len(hidden) == 0 {
-			hidden = []int{128}
-		}
-		for i := range hidden {
-			if last, err = b.dense(fmt.Sprintf("fc%d", i+1), last, b.act()); err != nil {
-				return err
-			}
-		}
-	case "lenet5":
-		steps := []func(string) (string, error){
-			func(in string) (string, error) { return b.conv("conv1", in, 5, 1, "same", b.act(), false) },
-			func(in string) (string, error) { return b.pool("pool1", in), nil },
-			func(in string) (string, error) { return b.conv("conv2", in, 5, 1, "valid", b.act(), false) },
-			func(in string) (string, error) { return b.pool("pool2", in), nil },
-			func(in string) (string, error) {
-				return b.add(infer.Op{Op: "flatten", Name: "flatten", Inputs: []string{in}}), nil
-			},
-			func(in string) (string, error) { return b.dense("fc1", in, b.act()) },
-			func(in string) (string, error) { return b.dense("fc2", in, b.act()) },
-		}
-		last = infer.InputValue
-		for _, step := range steps {
-			if last, err = step(last); err != nil {
-				return err
-			}
-		}
-	case "resnet8", "resnet20", "resnet18":
-		if last, err = b.resNet(); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("export: no exporter for arch %q", b.src.Spec.Arch)
-	}
-	logits, err := b.dense("logits", last, "")
+	logits, _, err := b.net(b.src.Spec.Net(), infer.InputValue, len(b.src.Example))
 	if err != nil {
 		return err
 	}
@@ -206,54 +160,57 @@ func (b *builder) build() error {
 	return nil
 }
 
-func (b *builder) resNet() (string, error) {
-	// The widths come from the weights themselves (pruning may have changed them).
-	stages, blocks := 3, 1
-	switch b.src.Spec.Arch {
-	case "resnet20":
-		blocks = 3
-	case "resnet18":
-		stages, blocks = 4, 2
-	}
-	x, err := b.conv("stem", infer.InputValue, 3, 1, "same", "relu", true)
-	if err != nil {
-		return "", err
-	}
-	for s := 1; s <= stages; s++ {
-		for k := 1; k <= blocks; k++ {
-			block := fmt.Sprintf("stage%d/block%d/", s, k)
-			stride := 1
-			if s > 1 && k == 1 {
-				stride = 2
-			}
-			shortcut := x
-			// The shortcut first: the runtime folds the addition into the
-			// block's last convolution when the addend already exists.
-			if stride != 1 {
-				if shortcut, err = b.conv(block+"shortcut", x, 1, stride, "same", "", true); err != nil {
-					return "", err
-				}
-			}
-			y, err := b.conv(block+"a", x, 3, stride, "same", "relu", true)
-			if err != nil {
-				return "", err
-			}
-			if y, err = b.conv(block+"b", y, 3, 1, "same", "", true); err != nil {
-				return "", err
-			}
-			x = b.add(infer.Op{Op: "add", Name: block + "add", Inputs: []string{y, shortcut}, Activation: "relu"})
+// net writes the ops of a resolved description (full names) reading the
+// value named in, of that rank per example, and returns the name and rank
+// of the last value.
+func (b *builder) net(net spec.Net, in string, rank int) (string, int, error) {
+	var err error
+	for _, op := range net {
+		if in, rank, err = b.op(op, in, rank); err != nil {
+			return "", 0, err
 		}
 	}
-	return b.add(infer.Op{Op: "global_avg_pool", Name: "global_avg_pool", Inputs: []string{x}}), nil
+	return in, rank, nil
+}
+
+func (b *builder) op(op spec.Op, in string, rank int) (string, int, error) {
+	switch op.Kind {
+	case spec.KindDense:
+		out, err := b.dense(op.Name, in, op.Activation)
+		return out, 1, err
+	case spec.KindConv:
+		out, err := b.conv(op, in)
+		return out, rank, err
+	case spec.KindMaxPool:
+		return b.add(infer.Op{Op: "max_pool", Name: op.Name, Inputs: []string{in}, Window: op.Window}), rank, nil
+	case spec.KindGlobalAvgPool:
+		return b.add(infer.Op{Op: "global_avg_pool", Name: op.Name, Inputs: []string{in}}), 1, nil
+	case spec.KindFlatten:
+		if rank <= 1 {
+			return in, rank, nil // features already, as in the graph: nothing to write
+		}
+		return b.add(infer.Op{Op: "flatten", Name: op.Name, Inputs: []string{in}}), 1, nil
+	case spec.KindDropout:
+		return in, rank, nil // inference
+	case spec.KindResidual:
+		// The shortcut first: the runtime folds the addition into the
+		// body's last layer when the other addend already exists.
+		shortcut, _, err := b.net(op.Shortcut, in, rank)
+		if err != nil {
+			return "", 0, err
+		}
+		y, yRank, err := b.net(op.Body, in, rank)
+		if err != nil {
+			return "", 0, err
+		}
+		return b.add(infer.Op{Op: "add", Name: op.AddName(), Inputs: []string{y, shortcut}, Activation: op.Activation}), yRank, nil
+	}
+	return "", 0, fmt.Errorf("export: op %q: no exporter for kind %q", op.Name, op.Kind)
 }
 
 func (b *builder) add(op infer.Op) string {
 	b.graph.Ops = append(b.graph.Ops, op)
 	return op.Name
-}
-
-func (b *builder) pool(name, in string) string {
-	return b.add(infer.Op{Op: "max_pool", Name: name, Inputs: []string{in}, Window: 2})
 }
 
 // get returns a weight of the layer at scope (under the model's), or false.
@@ -291,26 +248,24 @@ func (b *builder) dense(layer, in, act string) (string, error) {
 	return b.add(op), nil
 }
 
-// conv writes a convolution; with batchNorm, the layer is <layer>/conv
-// followed by <layer>/bn, folded into one: W·s and offset − mean·s, with
-// s = scale / √(variance + ε) per output channel.
-func (b *builder) conv(layer, in string, kernel, stride int, padding, act string, batchNorm bool) (string, error) {
-	scope := layer
-	if batchNorm {
-		scope = layer + "/conv"
-	}
+// conv writes a convolution; with batch norm (weights at <layer>/conv,
+// batch norm at <layer>/bn) the two fold into one: W·s and
+// offset − mean·s, with s = scale / √(variance + ε) per output channel.
+// The widths come from the weights (pruning may have changed them).
+func (b *builder) conv(c spec.Op, in string) (string, error) {
+	layer, scope := c.Name, c.WeightScope()
 	w, err := b.need(scope, "weights")
 	if err != nil {
 		return "", err
 	}
-	op := infer.Op{Op: "conv2d", Name: layer, Inputs: []string{in}, Kernel: kernel, Stride: stride, Padding: padding, Activation: act}
+	op := infer.Op{Op: "conv2d", Name: layer, Inputs: []string{in}, Kernel: c.Kernel, Stride: c.Stride, Padding: string(c.Padding), Activation: c.Activation}
 	var bias tensor
 	hasBias := false
 	if bias, hasBias = b.get(scope, "biases"); hasBias {
 		bias = tensor{values: slices.Clone(bias.values), dims: bias.dims}
 	}
-	if batchNorm {
-		bn := layer + "/bn/batch_normalization"
+	if c.BatchNorm {
+		bn := c.BatchNormScope() + "/batch_normalization"
 		var p [4]tensor
 		for i, name := range []string{"scale", "offset", "mean", "variance"} {
 			if p[i], err = b.need(bn, name); err != nil {

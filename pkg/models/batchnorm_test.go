@@ -27,7 +27,7 @@ func TestBatchNormGradientSeesTheStatistics(t *testing.T) {
 	ctx := context.New().Checked(false)
 	exec := context.MustNewExec(goBackend(t), ctx, func(ctx *context.Context, x, r *graph.Node) *graph.Node {
 		ctx.SetTraining(x.Graph(), true)
-		bd := newBuilder(x.Graph(), Spec{}, x.DType())
+		bd := newBuilder(x.Graph(), Spec{}, x.DType(), 0)
 		y := bd.batchNorm(ctx.In("bn"), x)
 		loss := graph.ReduceAllSum(graph.Mul(y, r))
 		return graph.Gradient(loss, x)[0]

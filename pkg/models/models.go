@@ -1,10 +1,15 @@
-// Package models is Lathe's model zoo: MLP, LeNet-5, CIFAR-style ResNets
-// (ResNet-8, ResNet-20) and ResNet-18, built with GoMLX layers.
+// Package models builds Lathe's models as GoMLX graphs: the zoo — MLP,
+// LeNet-5, CIFAR-style ResNets (ResNet-8, ResNet-20) and ResNet-18 — and
+// any architecture a program registers with spec.Register, from the one
+// description of each (spec.Net).
 //
 // Dense layers multiply with ops.MatMul (a gradient of two matmuls);
 // convolutions and max-pooling use GoMLX's native ops where the backend can
 // differentiate them and ops' portable forms elsewhere, so every model
-// trains on every backend, the pure-Go one included.
+// trains on every backend, the pure-Go one included. Every weight, layer
+// output and layer input passes through the Spec's Hooks, which is how
+// pruning masks, fake quantization and observers reach a model without
+// editing it.
 //
 // Every model takes images [batch, height, width, channels] (or feature
 // vectors [batch, features]) and returns logits [batch, classes]. Variables
@@ -36,14 +41,11 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train"
 )
 
-// Archs lists the architectures of the zoo.
-var Archs = spec.Archs
-
 // Activations lists the activation names a Spec accepts.
 var Activations = spec.Activations
 
-// Spec describes a model of the zoo: the recipe's description (spec.Model)
-// and how this run builds it.
+// Spec describes a model: the recipe's description (spec.Model) and how
+// this run builds it.
 type Spec struct {
 	spec.Model
 	// ComputeDType is the dtype of activations, matmuls and convolutions
@@ -66,11 +68,7 @@ func (s Spec) ModelFn(numClasses int) (train.ModelFn, error) {
 	if numClasses < 2 {
 		return nil, fmt.Errorf("a classifier needs at least 2 classes, got %d", numClasses)
 	}
-	act := s.activation()
-	hidden := s.Hidden
-	if len(hidden) == 0 {
-		hidden = []int{128}
-	}
+	net := s.Net()
 	spec := s
 	return func(ctx *context.Context, _ any, inputs []*graph.Node) []*graph.Node {
 		// Nothing upstream of the data needs its gradient; saying so lets the
@@ -81,22 +79,9 @@ func (s Spec) ModelFn(numClasses int) (train.ModelFn, error) {
 			x = graph.ConvertDType(x, spec.ComputeDType)
 		}
 		x = graph.StopGradient(x)
-		bd := newBuilder(x.Graph(), spec, master)
+		bd := newBuilder(x.Graph(), spec, master, numClasses)
 		x = spec.Hooks.activation(ctx, "input", x)
-		ctx = ctx.In(spec.Arch)
-		var logits *graph.Node
-		switch spec.Arch {
-		case "mlp":
-			logits = bd.mlp(ctx, x, hidden, act, spec.Dropout, numClasses)
-		case "lenet5":
-			logits = bd.lenet5(ctx, x, act, numClasses)
-		case "resnet8":
-			logits = bd.cifarResNet(ctx, x, 1, numClasses)
-		case "resnet20":
-			logits = bd.cifarResNet(ctx, x, 3, numClasses)
-		case "resnet18":
-			logits = bd.resNet18(ctx, x, numClasses)
-		}
+		logits := bd.net(ctx.In(spec.Arch), x, net)
 		// The loss is computed in the master dtype.
 		return []*graph.Node{graph.ConvertDType(logits, master)}
 	}, nil
@@ -104,14 +89,14 @@ func (s Spec) ModelFn(numClasses int) (train.ModelFn, error) {
 
 // Activate applies the model's non-linearity (relu unless the spec names
 // another) to x: what the activation hook's value becomes in the layer.
-func (s Spec) Activate(x *graph.Node) *graph.Node { return s.activation()(x) }
+func (s Spec) Activate(x *graph.Node) *graph.Node { return activation(s.ActivationName())(x) }
 
-func (s Spec) activation() func(*graph.Node) *graph.Node {
-	name := s.Activation
-	if name == "" {
-		name = "relu"
-	}
+// activation returns the named activation function (spec.Activations; ""
+// is none).
+func activation(name string) func(*graph.Node) *graph.Node {
 	switch name {
+	case "":
+		return func(x *graph.Node) *graph.Node { return x }
 	case "tanh":
 		return graph.Tanh
 	case "sigmoid":

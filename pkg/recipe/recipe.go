@@ -337,7 +337,7 @@ func (d *Decoder) model(n Node) (spec.Model, error) {
 	for _, f := range fields {
 		switch f.Key {
 		case "arch":
-			m.Arch, err = d.Enum(f.Value, "model arch", spec.Archs)
+			m.Arch, err = d.Enum(f.Value, "model arch", spec.Archs())
 		case "activation":
 			m.Activation, err = d.Enum(f.Value, "activation", spec.Activations)
 		case "dropout":
@@ -364,7 +364,7 @@ func (d *Decoder) model(n Node) (spec.Model, error) {
 		}
 	}
 	if m.Arch == "" {
-		return m, d.Errorf(n, "model needs an arch (one of %s)", strings.Join(spec.Archs, ", "))
+		return m, d.Errorf(n, "model needs an arch (one of %s)", strings.Join(spec.Archs(), ", "))
 	}
 	if m.Arch != "mlp" && (m.Hidden != nil || m.Dropout != 0) {
 		return m, d.Errorf(n, "model.hidden and model.dropout apply to the mlp arch only, not %s", m.Arch)

@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// Layer is one layer of a zoo model that holds weights (dense or
-// convolution), as the model's builder lays it out: enough to name it, count
-// its work and follow which layers feed it.
+// Layer is one layer of a model that holds weights (dense or
+// convolution), as its Net lays it out: enough to name it, count its work
+// and follow which layers feed it.
 type Layer struct {
 	// Name is the layer's scope under the model's: "fc1", "conv1",
 	// "stage2/block1/shortcut/conv", "logits".
@@ -29,9 +29,10 @@ type Layer struct {
 	// Flattened positions per channel (height×width, channel last).
 	Input     string
 	Flattened int
-	// Residual is the layer whose outputs are added to this one's (a
-	// block's second convolution: its shortcut's, or the block's input's):
-	// their channels are one and the same.
+	// Residual is the layer whose outputs are added to this one's, set on
+	// the last layer of a residual block's body (a ResNet block's second
+	// convolution): the shortcut's last layer, or the layer before the
+	// block. Their channels are one and the same.
 	Residual string
 }
 
@@ -50,164 +51,9 @@ func (m Model) Layers() []string {
 
 // Architecture lists the model's weight layers in order, with their sizes
 // for examples of this shape ([features] or [height, width, channels]; nil
-// when only names and wiring are wanted).
+// when only names and wiring are wanted). It walks the model's Net.
 func (m Model) Architecture(example []int) []Layer {
-	a := arch{m: m, example: example}
-	switch m.Arch {
-	case "mlp":
-		a.mlp()
-	case "lenet5":
-		a.lenet5()
-	case "resnet8":
-		a.resNet(3, 1, 16)
-	case "resnet20":
-		a.resNet(3, 3, 16)
-	case "resnet18":
-		a.resNet(4, 2, 64)
-	}
-	return a.layers
-}
-
-// arch walks a model's layers, tracking the spatial size of what flows.
-type arch struct {
-	m       Model
-	example []int
-	layers  []Layer
-	h, w    int // spatial size of the current activation (0: unknown)
-	last    string
-}
-
-// add appends a layer reading the previous one's outputs and returns its name.
-func (a *arch) add(l Layer) string {
-	if w, ok := a.m.Widths[l.Name]; ok {
-		l.Out = w
-	}
-	switch {
-	case l.Input == "" && len(a.layers) == 0:
-		l.In = a.inputChannels()
-	case l.Input == "":
-		l.Input = a.last
-	}
-	if l.Input != "" {
-		l.In = a.layer(l.Input).Out
-	}
-	if l.Flattened > 0 {
-		l.In *= l.Flattened
-	}
-	a.layers = append(a.layers, l)
-	a.last = l.Name
-	return l.Name
-}
-
-func (a *arch) layer(name string) Layer {
-	for _, l := range a.layers {
-		if l.Name == name {
-			return l
-		}
-	}
-	return Layer{}
-}
-
-// inputChannels is what the first layer reads: features for an MLP (all
-// of an image's values, flattened), channels for a convolution.
-func (a *arch) inputChannels() int {
-	if len(a.example) == 0 {
-		return 0
-	}
-	if !a.m.IsConvolutional() {
-		n := 1
-		for _, d := range a.example {
-			n *= d
-		}
-		return n
-	}
-	return a.example[len(a.example)-1]
-}
-
-func (a *arch) start() {
-	if len(a.example) == 3 {
-		a.h, a.w = a.example[0], a.example[1]
-	}
-}
-
-// conv adds a K×K convolution; same padding keeps ⌈size/stride⌉, valid
-// loses K-1.
-func (a *arch) conv(name string, out, kernel, stride int, valid bool, input string) string {
-	if a.h > 0 {
-		if valid {
-			a.h, a.w = a.h-kernel+1, a.w-kernel+1
-		}
-		a.h, a.w = (a.h+stride-1)/stride, (a.w+stride-1)/stride
-	}
-	return a.add(Layer{Name: name, Conv: true, Kernel: kernel, Out: out, Positions: max(a.h, 0) * max(a.w, 0), Input: input})
-}
-
-func (a *arch) dense(name string, out int) string {
-	l := Layer{Name: name, Out: out, Positions: 1}
-	if a.m.IsConvolutional() && a.h > 0 && len(a.layers) > 0 && a.layer(a.last).Conv {
-		l.Flattened = a.h * a.w
-	}
-	a.h, a.w = 1, 1
-	return a.add(l)
-}
-
-func (a *arch) mlp() {
-	hidden := a.m.Hidden
-	if len(hidden) == 0 {
-		hidden = []int{128} // the zoo's default
-	}
-	for i, h := range hidden {
-		a.dense(fmt.Sprintf("fc%d", i+1), h)
-	}
-	a.dense("logits", 0)
-}
-
-// lenet5: conv1 (same) and conv2 (valid), each followed by 2×2 pooling.
-func (a *arch) lenet5() {
-	a.start()
-	a.conv("conv1", 6, 5, 1, false, "")
-	a.h, a.w = a.h/2, a.w/2
-	a.conv("conv2", 16, 5, 1, true, "")
-	a.h, a.w = a.h/2, a.w/2
-	a.dense("fc1", 120)
-	a.dense("fc2", 84)
-	a.dense("logits", 0)
-}
-
-// resNet: a stem, then stages of basic blocks (two 3×3 convolutions and a
-// residual addition; the first block of every stage after the first halves
-// the resolution and adds through a 1×1 projection), global average
-// pooling and the classifier.
-func (a *arch) resNet(stages, blocks, width int) {
-	a.start()
-	x := a.conv("stem/conv", width, 3, 1, false, "")
-	for s := 1; s <= stages; s++ {
-		channels := width << (s - 1)
-		for b := 1; b <= blocks; b++ {
-			block := fmt.Sprintf("stage%d/block%d/", s, b)
-			stride := 1
-			if s > 1 && b == 1 {
-				stride = 2
-			}
-			h, w := a.h, a.w
-			in := x
-			a.conv(block+"a/conv", channels, 3, stride, false, in)
-			y := a.conv(block+"b/conv", channels, 3, 1, false, "")
-			shortcut := in
-			if stride != 1 {
-				a.h, a.w = h, w
-				shortcut = a.conv(block+"shortcut/conv", channels, 1, stride, false, in)
-			}
-			a.layers[a.index(y)].Residual = shortcut
-			x = y
-		}
-	}
-	a.h, a.w = 1, 1 // global average pooling
-	a.add(Layer{Name: "logits", Out: 0, Positions: 1, Input: x})
-}
-
-func (a *arch) index(name string) int {
-	return slices.IndexFunc(a.layers, func(l Layer) bool { return l.Name == name })
+	return walkNet(m.Net(), example).layers
 }
 
 // A ChannelGroup is a set of channels — a dense layer's neurons, a

@@ -1,10 +1,34 @@
 // Package spec names what a recipe can ask for — datasets, model
-// architectures and activations, backends — and checks a model description
-// against a dataset, without linking GoMLX: the recipe parser and the
-// dashboard use it, and the packages that build the real things (datasets,
-// models, backend) take their vocabularies from it.
+// architectures and activations, backends — describes each architecture
+// once, and checks a model description against a dataset, without linking
+// GoMLX: the recipe parser and the dashboard use it, and the packages that
+// build the real things (datasets, models, export, backend) take their
+// vocabularies from it.
 //
-// Example:
+// An architecture is a Net: dense and convolution layers (with batch norm
+// or biases, an activation each), pooling, flattening, dropout and residual
+// blocks, in order. This package reads it for the layer table
+// (Model.Architecture), the channels structured pruning removes together
+// (Model.ChannelGroups) and FLOPs; pkg/models builds the GoMLX graph from
+// it, every weight and activation through the techniques' hooks; pkg/export
+// writes the runtime's graph from it. The zoo — mlp, lenet5, resnet8,
+// resnet20, resnet18 — is five nets, and a program can register its own,
+// which recipes it runs then name like the zoo's:
+//
+//	spec.Register("smallcnn", func(m spec.Model) spec.Net {
+//		act := m.ActivationName()
+//		return spec.Net{
+//			spec.Conv("conv1", 8, 3).WithActivation(act),
+//			spec.MaxPool("pool1", 2),
+//			spec.Conv("conv2", 16, 3).WithPadding(spec.Valid).WithActivation(act),
+//			spec.Flatten("flatten"),
+//			spec.Dense("fc1", 32).WithActivation(act),
+//			spec.Logits(),
+//		}
+//	})
+//	// a recipe run by this program: model: {arch: smallcnn}
+//
+// Checking a model against a dataset:
 //
 //	m := spec.Model{Arch: "lenet5"}
 //	if err := m.Accepts("spirals"); err != nil {
@@ -75,28 +99,35 @@ func LookupDataset(name string) (Dataset, bool) {
 	return Dataset{}, false
 }
 
-// Archs lists the architectures of the model zoo (pkg/models).
-var Archs = []string{"mlp", "lenet5", "resnet8", "resnet20", "resnet18"}
-
 // Activations lists the activation names a Model accepts.
 var Activations = []string{"relu", "gelu", "tanh", "sigmoid", "swish", "leaky_relu", "selu"}
 
-// Model describes a model of the zoo as a recipe writes it.
+// Model describes a model as a recipe writes it: an architecture (one of
+// Archs: the zoo's or a registered one) and the settings its Net reads.
 type Model struct {
-	Arch       string  // one of Archs
+	Arch       string  // one of Archs()
 	Hidden     []int   // mlp: hidden layer widths (default [128])
 	Activation string  // default relu
 	Dropout    float64 // mlp: dropout rate after each hidden layer (0: none)
 	// Widths resizes layers: outputs (neurons, filters) by layer name, as
-	// structured pruning leaves them; the zoo's widths elsewhere. Set by
-	// techniques, not written in recipes.
+	// structured pruning leaves them; the architecture's widths elsewhere.
+	// Set by techniques, not written in recipes.
 	Widths map[string]int
 }
 
-// Validate checks the description on its own.
+// ActivationName is the model's activation: Activation, or relu.
+func (m Model) ActivationName() string {
+	if m.Activation == "" {
+		return "relu"
+	}
+	return m.Activation
+}
+
+// Validate checks the description on its own: a known architecture, its
+// settings, and the net they give.
 func (m Model) Validate() error {
-	if !slices.Contains(Archs, m.Arch) {
-		return fmt.Errorf("unknown model arch %q (allowed: %s)", m.Arch, strings.Join(Archs, ", "))
+	if _, ok := lookupArch(m.Arch); !ok {
+		return fmt.Errorf("unknown model arch %q (allowed: %s)", m.Arch, strings.Join(Archs(), ", "))
 	}
 	if m.Activation != "" && !slices.Contains(Activations, m.Activation) {
 		return fmt.Errorf("unknown activation %q (allowed: %s)", m.Activation, strings.Join(Activations, ", "))
@@ -109,35 +140,44 @@ func (m Model) Validate() error {
 	if m.Dropout < 0 || m.Dropout >= 1 {
 		return fmt.Errorf("dropout must be in [0, 1), got %g", m.Dropout)
 	}
-	return m.checkWidths()
+	if err := m.checkWidths(); err != nil {
+		return err
+	}
+	if err := checkNet(m.Net()); err != nil {
+		return fmt.Errorf("arch %s: %w", m.Arch, err)
+	}
+	return nil
 }
 
-// IsConvolutional reports whether the model uses convolutions and pooling.
-func (m Model) IsConvolutional() bool { return m.Arch != "mlp" }
-
-// minImageSide is the smallest image LeNet-5 (the most demanding of the
-// zoo: a 5×5 valid convolution between two 2×2 poolings) can take.
-const minImageSide = 12
+// IsConvolutional reports whether the model convolves or pools, and so
+// takes images rather than feature vectors.
+func (m Model) IsConvolutional() bool { return m.Net().takesImages() }
 
 // AcceptsShape reports whether the model can take examples of this shape.
 func (m Model) AcceptsShape(example []int) error {
 	if need := m.needs(example); need != "" {
 		return fmt.Errorf("model %s needs %s, got examples of shape %v", m.Arch, need, example)
 	}
+	if err := walkNet(m.Net(), example).err; err != nil {
+		return fmt.Errorf("model %s on examples of shape %v: %w", m.Arch, example, err)
+	}
 	return nil
 }
 
 // needs says what the model needs that examples of this shape lack ("" if nothing).
 func (m Model) needs(example []int) string {
+	net := m.Net()
 	switch {
-	case !m.IsConvolutional():
+	case !net.takesImages():
 		if len(example) == 0 {
 			return "at least one feature"
 		}
 	case len(example) != 3:
 		return "images (height×width×channels)"
-	case example[0] < minImageSide || example[1] < minImageSide:
-		return fmt.Sprintf("images of at least %d×%d pixels", minImageSide, minImageSide)
+	default:
+		if side := net.minImageSide(example[2]); example[0] < side || example[1] < side {
+			return fmt.Sprintf("images of at least %d×%d pixels", side, side)
+		}
 	}
 	return ""
 }

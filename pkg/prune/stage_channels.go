@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/lathe-ml/lathe/datasets"
+	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/optim"
 	"github.com/lathe-ml/lathe/pkg/recipe"
@@ -506,27 +507,12 @@ func compareModels(s *runner.Session, masked *gomlxctx.Context, maskedSpec, smal
 			diff = d
 		}
 	}
-	const rounds, budget = 41, 8 * time.Second
-	var tb, ta []float64
-	start := time.Now()
-	for r := 0; r < rounds && (r < 5 || time.Since(start) < budget); r++ {
-		execs, times := []*gomlxctx.Exec{before, after}, []*[]float64{&tb, &ta}
-		if r%2 == 1 {
-			execs[0], execs[1], times[0], times[1] = execs[1], execs[0], times[1], times[0]
-		}
-		for i, e := range execs {
-			t0 := time.Now()
-			if _, err := run(e, x); err != nil {
-				return 0, timing, err
-			}
-			*times[i] = append(*times[i], float64(time.Since(t0).Microseconds())/1000)
-		}
+	ms, err := bench.Interleave([]bench.Engine{
+		{Call: func() error { _, err := run(before, x); return err }, GoMLX: true},
+		{Call: func() error { _, err := run(after, x); return err }, GoMLX: true},
+	}, 2*time.Second)
+	if err != nil {
+		return 0, timing, err
 	}
-	return diff, latencies{before: median(tb), after: median(ta)}, nil
-}
-
-func median(xs []float64) float64 {
-	sorted := slices.Clone(xs)
-	slices.Sort(sorted)
-	return sorted[len(sorted)/2]
+	return diff, latencies{before: ms[0], after: ms[1]}, nil
 }

@@ -6,10 +6,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/export"
 	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/prune"
@@ -222,7 +222,10 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		return nil, err
 	}
 	res["int8_accuracy_drop_pp"] = 100 * (res["f32_"+st.CheckOn+"_accuracy"] - res["int8_"+st.CheckOn+"_accuracy"])
-	f32ms, int8ms := timeInterleaved(models[0], models[1], 64, 500*time.Millisecond)
+	f32ms, int8ms, err := timeInterleaved(models[0], models[1], 64, 500*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
 	res["f32_batch64_ms"], res["int8_batch64_ms"], res["int8_speedup"] = f32ms, int8ms, f32ms/int8ms
 	s.Log("quantize: %s int8 (%d layers, %s observer): %.0f → %.0f bytes (%.2f×), %s accuracy %.2f%% → %.2f%%, batch 64 %.3f → %.3f ms (%.2f×, %s kernels)",
 		int8Path, len(layers), st.Observer, res["f32_bytes"], res["int8_bytes"], res["size_ratio"], st.CheckOn,
@@ -277,26 +280,20 @@ func calibrationExamples(s *runner.Session, batches int) ([]float32, int) {
 	return s.Data.Raw(picked), n
 }
 
-// timeInterleaved returns two models' median latency at a batch size,
-// calling them in turn for about d.
-func timeInterleaved(a, b *infer.Model, batch int, d time.Duration) (float64, float64) {
+// timeInterleaved returns two models' median latency in ms at a batch
+// size, called in turn (bench.Interleave) for at least d.
+func timeInterleaved(a, b *infer.Model, batch int, d time.Duration) (float64, float64, error) {
 	x := make([]float32, batch*a.InputSize())
 	for i := range x {
 		x[i] = float32(i%17) / 17
 	}
 	out := make([]float32, batch*a.Classes())
-	var ta, tb []float64
-	for start := time.Now(); time.Since(start) < d || len(ta) < 5; {
-		t0 := time.Now()
-		a.Predict(x, batch, out)
-		t1 := time.Now()
-		b.Predict(x, batch, out)
-		ta, tb = append(ta, t1.Sub(t0).Seconds()*1e3), append(tb, time.Since(t1).Seconds()*1e3)
+	ms, err := bench.Interleave([]bench.Engine{
+		{Call: func() error { return a.Predict(x, batch, out) }},
+		{Call: func() error { return b.Predict(x, batch, out) }},
+	}, d)
+	if err != nil {
+		return 0, 0, fmt.Errorf("quantize: timing the files: %w", err)
 	}
-	return median(ta), median(tb)
-}
-
-func median(v []float64) float64 {
-	slices.Sort(v)
-	return v[len(v)/2]
+	return ms[0], ms[1], nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/results"
 	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
@@ -149,7 +150,8 @@ func TestPlanRecorded(t *testing.T) {
 type counter struct{ N int }
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "count_test", Keys: []string{"n"}, HasSteps: true, New: func() recipe.Settings { return &counter{N: 3} }})
+	recipe.Register(recipe.Kind{Name: "count_test", Keys: []string{"n"}, HasSteps: true, New: func() recipe.Settings { return &counter{N: 3} },
+		Results: results.Declaration{Results: []results.Result{{Name: "steps"}, {Name: "params"}}, Series: []results.Result{{Name: "count"}}}})
 }
 
 func (c *counter) Set(d *recipe.Decoder, f recipe.Field) (err error) {

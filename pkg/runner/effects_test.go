@@ -16,6 +16,7 @@ type hooker struct{}
 func init() {
 	recipe.Register(recipe.Kind{Name: "undeclared_hook_test", New: func() recipe.Settings { return hooker{} }})
 	recipe.Register(recipe.Kind{Name: "unrestorable_hook_test", Effects: recipe.LoopHooks, New: func() recipe.Settings { return hooker{} }})
+	recipe.Register(recipe.Kind{Name: "says_unrestorable_test", Effects: recipe.LoopHooks | recipe.Unrestorable, New: func() recipe.Settings { return hooker{} }})
 }
 
 func (hooker) Set(*recipe.Decoder, recipe.Field) error                  { return nil }
@@ -49,20 +50,25 @@ func TestUndeclaredEffectFailsTheRun(t *testing.T) {
 // message, not continued without the effect.
 func TestResumeRefusesAnEffectItCannotRestore(t *testing.T) {
 	store := openStore(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stop := events.SinkFunc(func(e events.Event) {
-		if e.Kind == events.Step && e.StageIndex == 1 && e.StageStep >= 10 {
-			cancel()
+	for kind, want := range map[string]string{
+		"unrestorable_hook_test": "resume: stage 1 (unrestorable_hook_test) declares loop hooks but cannot restore them",
+		"says_unrestorable_test": "resume: stage 1 (says_unrestorable_test) changed the run in a way that cannot be restored from a checkpoint",
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		stop := events.SinkFunc(func(e events.Event) {
+			if e.Kind == events.Step && e.StageIndex == 1 && e.StageStep >= 10 {
+				cancel()
+			}
+		})
+		src := effectsHead + "  - " + kind + ": {}\n  - train: {epochs: 2, checkpoint_every: 5}\n"
+		stopped, err := Run(ctx, mustParse(t, src), Options{Store: store, Sinks: []events.Sink{stop}})
+		cancel()
+		if err != ErrStopped {
+			t.Fatalf("stopping: %v", err)
 		}
-	})
-	src := effectsHead + "  - unrestorable_hook_test: {}\n  - train: {epochs: 2, checkpoint_every: 5}\n"
-	stopped, err := Run(ctx, mustParse(t, src), Options{Store: store, Sinks: []events.Sink{stop}})
-	if err != ErrStopped {
-		t.Fatalf("stopping: %v", err)
-	}
-	_, err = Resume(context.Background(), store, stopped.RunID, Options{})
-	if err == nil || !strings.Contains(err.Error(), "resume: stage 1 (unrestorable_hook_test) declares loop hooks but cannot restore them") {
-		t.Errorf("got %v", err)
+		_, err = Resume(context.Background(), store, stopped.RunID, Options{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v", kind, err)
+		}
 	}
 }

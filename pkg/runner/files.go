@@ -20,20 +20,17 @@ func declaredFiles(st recipe.Stage) []string {
 }
 
 // recordFiles records in the store, with size and checksum, every file
-// stage i declared, which it must have written. A file in the run's folder written since
-// the stage started that no stage of the recipe declares is an internal
-// error: the manifest must list what a run writes, or two stages could
-// write one name unseen.
+// stage i declared, which it must have written. A file in the run's
+// folder written since the stage started that no stage of the recipe
+// declares is an internal error: the manifest must list what a run
+// writes, or two stages could write one name unseen.
 func (s *Session) recordFiles(i int, st recipe.Stage, since time.Time) error {
 	if s.store == nil {
 		return nil
 	}
 	dir := s.store.RunDir(s.RunID)
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
+	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	var declared []string

@@ -8,14 +8,17 @@ import (
 )
 
 // TestKindsThatChangeTheSessionCanRestore: every shipped kind that declares
-// an effect a checkpoint does not hold can put it back on resume, and
-// every kind can run.
+// an effect a checkpoint does not hold can put it back on resume, a kind
+// declares files exactly when it names them, and every kind can run.
 func TestKindsThatChangeTheSessionCanRestore(t *testing.T) {
 	for _, name := range recipe.Kinds() {
 		kind, _ := recipe.LookupKind(name)
 		settings := kind.New()
 		if _, ok := settings.(runner.Stage); !ok {
 			t.Errorf("kind %s: its settings cannot run", name)
+		}
+		if _, writes := settings.(recipe.FileWriter); writes != (kind.Effects&recipe.Files != 0) {
+			t.Errorf("kind %s: declares files %v, names them %v", name, kind.Effects&recipe.Files != 0, writes)
 		}
 		_, restores := settings.(runner.Restorer)
 		if kind.Effects&recipe.OnSession != 0 && !restores && kind.Effects&recipe.Unrestorable == 0 {

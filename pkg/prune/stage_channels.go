@@ -510,7 +510,7 @@ func compareModels(s *runner.Session, masked *gomlxctx.Context, maskedSpec, smal
 	ms, err := bench.Interleave([]bench.Engine{
 		{Call: func() error { _, err := run(before, x); return err }, GoMLX: true},
 		{Call: func() error { _, err := run(after, x); return err }, GoMLX: true},
-	}, 2*time.Second)
+	}, 500*time.Millisecond)
 	if err != nil {
 		return 0, timing, err
 	}

@@ -39,13 +39,15 @@ stages:
 const after = "  - train: {epochs: 3, checkpoint_every: 5, log_every: 5, optimizer: {name: adam, learning_rate: 0.01}}\n"
 
 // sessionCases put each kind that changes the session (recipe.OnSession)
-// at stage 2, a train stage at 3 and files after it.
+// after a first train stage, then a train stage and files.
 var sessionCases = map[string]string{
-	"prune gradual":     "  - prune: {target_sparsity: 0.7, begin_step: 0, end_step: 30, frequency: 5}\n" + after,
-	"prune one-shot":    "  - prune: {target_sparsity: 0.5, schedule: oneshot}\n" + after,
-	"prune channels":    "  - prune: {structure: channels, target_sparsity: 0.5}\n" + after,
-	"quantize qat":      "  - quantize: {mode: qat}\n" + after,
-	"distill (student)": "  - distill: {teacher: {stage: 1}, student: {arch: mlp, hidden: [8]}, epochs: 1, optimizer: {name: adam, learning_rate: 0.01}}\n" + after,
+	"prune gradual":            "  - prune: {target_sparsity: 0.7, begin_step: 0, end_step: 30, frequency: 5}\n" + after,
+	"prune one-shot":           "  - prune: {target_sparsity: 0.5, schedule: oneshot}\n" + after,
+	"prune channels":           "  - prune: {structure: channels, target_sparsity: 0.5}\n" + after,
+	"prune channels gradually": "  - prune: {structure: channels, schedule: gradual, target_sparsity: 0.5, begin_step: 0, end_step: 30, frequency: 5}\n" + after,
+	"prune by sensitivity":     "  - sensitivity: {sparsities: [0.5, 0.8], target_sparsity: 0.6}\n  - prune: {target_sparsity: 0.6, schedule: oneshot, layers: sensitivity}\n" + after,
+	"quantize qat":             "  - quantize: {mode: qat}\n" + after,
+	"distill (student)":        "  - distill: {teacher: {stage: 1}, student: {arch: mlp, hidden: [8]}, epochs: 1, optimizer: {name: adam, learning_rate: 0.01}}\n" + after,
 }
 
 const tail = "  - export: {name: final}\n  - quantize: {mode: ptq, name: final.int8, calibration_batches: 2}\n  - evaluate: {split: test}\n"
@@ -61,8 +63,10 @@ func TestEveryKindResumesLikeAnUninterruptedRun(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			src := blobs + sessionCases[name] + tail
 			whole := runOnce(t, src, nil)
-			rightAfter := func(e events.Event) bool { return e.Kind == events.StageFinished && e.StageIndex == 1 }
-			midTrain := func(e events.Event) bool { return e.Kind == events.Step && e.StageIndex == 2 && e.StageStep >= 22 }
+			// The case's stages follow the first train stage; its last is the train after.
+			train := strings.Count(sessionCases[name], "  - ")
+			rightAfter := func(e events.Event) bool { return e.Kind == events.StageFinished && e.StageIndex == train-1 }
+			midTrain := func(e events.Event) bool { return e.Kind == events.Step && e.StageIndex == train && e.StageStep >= 22 }
 			for what, stop := range map[string]func(events.Event) bool{"right after it": rightAfter, "mid-train after it": midTrain} {
 				resumed := runOnce(t, src, stop)
 				compareRuns(t, what, whole, resumed)

@@ -10,6 +10,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/backend"
 	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/infer"
+	"github.com/lathe-ml/lathe/pkg/timing"
 )
 
 // versusRow is one batch size of `lathe bench infer A --vs B` for two
@@ -57,7 +58,7 @@ func benchVersus(opened *backend.Opened, pair *benchPair, sizes []int, minTime t
 			releaseA()
 			return fmt.Errorf("%s as a GoMLX graph: %w", pair.versusName, err)
 		}
-		p50, err := bench.Interleave([]bench.Engine{
+		p50, err := timing.Interleave([]timing.Engine{
 			{Call: func() error { return a.Predict(x, n, la) }}, {Call: func() error { return b.Predict(x, n, lb) }}, ga, gb}, minTime)
 		releaseA()
 		releaseB()

@@ -3,8 +3,6 @@ package bench
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
-	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -12,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/lathe-ml/lathe/pkg/export"
 	"github.com/lathe-ml/lathe/pkg/infer"
+	"github.com/lathe-ml/lathe/pkg/timing"
 )
 
 // InferResult is one engine's inference timing at one batch size. Times
@@ -83,11 +82,11 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 			return nil, fmt.Errorf("the GoMLX graph: %w", err)
 		}
 		compile := time.Since(start).Seconds()
-		engines := []func() error{graphEngine.Call, func() error { return m.Predict(x, n, logits) }}
+		engines := []timing.Engine{graphEngine, {Call: func() error { return m.Predict(x, n, logits) }}}
 		if q != nil {
-			engines = append(engines, func() error { return q.Predict(x, n, logits) })
+			engines = append(engines, timing.Engine{Call: func() error { return q.Predict(x, n, logits) }})
 		}
-		times, allocs, err := interleave(engines, []bool{true}, true, cfg.MinTime)
+		times, allocs, err := timing.Calls(engines, true, cfg.MinTime)
 		release()
 		if err != nil {
 			return nil, err
@@ -97,7 +96,7 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 			if e == 2 {
 				r.Quant = "int8"
 			}
-			r.P50Ms, r.P99Ms = percentile(times[e], 0.5), percentile(times[e], 0.99)
+			r.P50Ms, r.P99Ms = timing.Percentile(times[e], 0.5), timing.Percentile(times[e], 0.99)
 			r.SamplesPerS = float64(n) / (r.P50Ms / 1000)
 			if e == 0 {
 				r.CompileS = compile
@@ -111,18 +110,18 @@ func Infer(b backends.Backend, backendName string, file *infer.File, cfg InferCo
 // GraphEngine compiles a float model file as a GoMLX graph on b for a
 // batch of n examples x (compiling once, untimed) and returns its call
 // as an Engine, and how to release the compiled graph.
-func GraphEngine(b backends.Backend, f *infer.File, x []float32, n int) (Engine, func(), error) {
+func GraphEngine(b backends.Backend, f *infer.File, x []float32, n int) (timing.Engine, func(), error) {
 	fn, err := export.GraphFn(f)
 	if err != nil {
-		return Engine{}, nil, err
+		return timing.Engine{}, nil, err
 	}
 	g, err := infer.GraphOf(f)
 	if err != nil {
-		return Engine{}, nil, err
+		return timing.Engine{}, nil, err
 	}
 	exec, err := graph.NewExec(b, fn)
 	if err != nil {
-		return Engine{}, nil, err
+		return timing.Engine{}, nil, err
 	}
 	input := tensors.FromFlatDataAndDimensions(x, append([]int{n}, g.Input.Shape...)...)
 	call := func() error {
@@ -135,108 +134,7 @@ func GraphEngine(b backends.Backend, f *infer.File, x []float32, n int) (Engine,
 	}
 	if err := call(); err != nil {
 		exec.Finalize()
-		return Engine{}, nil, err
+		return timing.Engine{}, nil, err
 	}
-	return Engine{Call: call, GoMLX: true}, exec.Finalize, nil
-}
-
-// Engine is one way of running a model, to be timed against others.
-type Engine struct {
-	Call func() error
-	// GoMLX engines allocate their buffers on every call: the collector
-	// runs after theirs, untimed, rather than on the calls after them.
-	GoMLX bool
-}
-
-// Interleave times engines call by call in turn, after a warm-up, for at
-// least 20 rounds and minTime, so the machine's load falls on all alike:
-// each one's median call time in ms.
-func Interleave(engines []Engine, minTime time.Duration) ([]float64, error) {
-	calls := make([]func() error, len(engines))
-	collect := make([]bool, len(engines))
-	for i, e := range engines {
-		calls[i], collect[i] = e.Call, e.GoMLX
-	}
-	times, _, err := interleave(calls, collect, false, minTime)
-	if err != nil {
-		return nil, err
-	}
-	p50 := make([]float64, len(times))
-	for i, ts := range times {
-		p50[i] = percentile(ts, 0.5)
-	}
-	return p50, nil
-}
-
-// interleave warms the engines up, then calls them in turn for at least
-// 20 rounds and minTime: each one's call times in ms, and its heap
-// allocations per call when countAllocs is set. After an engine whose
-// collect is set it runs the garbage collector, untimed.
-func interleave(engines []func() error, collect []bool, countAllocs bool, minTime time.Duration) ([][]float64, []float64, error) {
-	for _, call := range engines {
-		for i := 0; i < 3; i++ {
-			if err := call(); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	times := make([][]float64, len(engines))
-	start := time.Now()
-	for round := 0; round < 20 || time.Since(start) < minTime; round++ {
-		for e, call := range engines {
-			t0 := time.Now()
-			err := call()
-			elapsed := time.Since(t0)
-			if err != nil {
-				return nil, nil, err
-			}
-			times[e] = append(times[e], float64(elapsed.Nanoseconds())/1e6)
-			if e < len(collect) && collect[e] {
-				// GoMLX allocates its buffers per call (a thousand at
-				// batch 64): collect them here, untimed, or the collector
-				// runs on the cores of the calls after it.
-				runtime.GC()
-			}
-		}
-		if round >= 100_000 {
-			break
-		}
-	}
-	allocs := make([]float64, len(engines))
-	for e, call := range engines {
-		if !countAllocs {
-			break
-		}
-		a, err := allocsPerCall(call)
-		if err != nil {
-			return nil, nil, err
-		}
-		allocs[e] = a
-	}
-	return times, allocs, nil
-}
-
-// allocsPerCall counts a call's heap allocations the way
-// testing.AllocsPerRun does: on one P, over 50 calls, rounded down. The
-// process-wide malloc count also sees other goroutines (GoMLX's, the
-// garbage collector's finalizers); reading it around each timed call once
-// reported 0.02 allocations for a runtime that makes none.
-func allocsPerCall(call func() error) (float64, error) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	const calls = 50
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for i := 0; i < calls; i++ {
-		if err := call(); err != nil {
-			return 0, err
-		}
-	}
-	runtime.ReadMemStats(&after)
-	return float64((after.Mallocs - before.Mallocs) / calls), nil
-}
-
-func percentile(xs []float64, p float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(p*float64(len(s))))]
+	return timing.Engine{Call: call, GoMLX: true}, exec.Finalize, nil
 }

@@ -13,12 +13,12 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/lathe-ml/lathe/datasets"
-	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/optim"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/spec"
+	"github.com/lathe-ml/lathe/pkg/timing"
 )
 
 // LatencyBatch is the batch size at which structured pruning measures
@@ -222,7 +222,7 @@ func (st *Stage) rebuild(s *runner.Session, plan ChannelPlan, paramsBefore int, 
 	s.Model.SetSpec(smallSpec)
 	s.Ctx.SetParam(st.param("widths"), encodeWidths(small.Widths))
 
-	diff, timing, err := compareModels(s, masked, spec, smallSpec, batch)
+	diff, lat, err := compareModels(s, masked, spec, smallSpec, batch)
 	if err != nil {
 		return nil, err
 	}
@@ -233,9 +233,9 @@ func (st *Stage) rebuild(s *runner.Session, plan ChannelPlan, paramsBefore int, 
 		"params_after":      float64(s.CountParams()),
 		"flops_before":      float64(m.FLOPs(example, classes)),
 		"flops_after":       float64(small.FLOPs(example, classes)),
-		"latency_before_ms": timing.before,
-		"latency_after_ms":  timing.after,
-		"latency_speedup":   timing.before / timing.after,
+		"latency_before_ms": lat.before,
+		"latency_after_ms":  lat.after,
+		"latency_speedup":   lat.before / lat.after,
 		"rebuild_max_diff":  diff,
 	}
 	for _, l := range small.Architecture(nil) {
@@ -245,7 +245,7 @@ func (st *Stage) rebuild(s *runner.Session, plan ChannelPlan, paramsBefore int, 
 	}
 	s.Log("prune: %s: %d channels removed; parameters %d → %d (%.2f× fewer), FLOPs per example %.3g → %.3g, latency at batch %d %.2f → %.2f ms (%.2f× faster); rebuilt outputs within %.2g of the masked model's",
 		st, plan.Removed(), paramsBefore, int(result["params_after"]), result["params_before"]/result["params_after"],
-		result["flops_before"], result["flops_after"], LatencyBatch, timing.before, timing.after, result["latency_speedup"], diff)
+		result["flops_before"], result["flops_after"], LatencyBatch, lat.before, lat.after, result["latency_speedup"], diff)
 	return result, nil
 }
 
@@ -481,24 +481,24 @@ type latencies struct{ before, after float64 }
 // outputs (relative to the output's size, at least 1), and their median
 // latencies, timed alternately so the machine's load falls on both alike.
 func compareModels(s *runner.Session, masked *gomlxctx.Context, maskedSpec, smallSpec models.Spec, x *tensors.Tensor) (float64, latencies, error) {
-	var timing latencies
+	var none latencies
 	before, err := forward(s, masked, maskedSpec)
 	if err != nil {
-		return 0, timing, err
+		return 0, none, err
 	}
 	defer before.Finalize()
 	after, err := forward(s, s.Ctx, smallSpec)
 	if err != nil {
-		return 0, timing, err
+		return 0, none, err
 	}
 	defer after.Finalize()
 	want, err := run(before, x)
 	if err != nil {
-		return 0, timing, err
+		return 0, none, err
 	}
 	got, err := run(after, x)
 	if err != nil {
-		return 0, timing, err
+		return 0, none, err
 	}
 	diff := 0.0
 	for i := range want {
@@ -507,12 +507,12 @@ func compareModels(s *runner.Session, masked *gomlxctx.Context, maskedSpec, smal
 			diff = d
 		}
 	}
-	ms, err := bench.Interleave([]bench.Engine{
+	ms, err := timing.Interleave([]timing.Engine{
 		{Call: func() error { _, err := run(before, x); return err }, GoMLX: true},
 		{Call: func() error { _, err := run(after, x); return err }, GoMLX: true},
 	}, 500*time.Millisecond)
 	if err != nil {
-		return 0, timing, err
+		return 0, none, err
 	}
 	return diff, latencies{before: ms[0], after: ms[1]}, nil
 }

@@ -9,12 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/export"
 	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/prune"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner"
+	"github.com/lathe-ml/lathe/pkg/timing"
 )
 
 func init() {
@@ -281,14 +281,14 @@ func calibrationExamples(s *runner.Session, batches int) ([]float32, int) {
 }
 
 // timeInterleaved returns two models' median latency in ms at a batch
-// size, called in turn (bench.Interleave) for at least d.
+// size, called in turn (timing.Interleave) for at least d.
 func timeInterleaved(a, b *infer.Model, batch int, d time.Duration) (float64, float64, error) {
 	x := make([]float32, batch*a.InputSize())
 	for i := range x {
 		x[i] = float32(i%17) / 17
 	}
 	out := make([]float32, batch*a.Classes())
-	ms, err := bench.Interleave([]bench.Engine{
+	ms, err := timing.Interleave([]timing.Engine{
 		{Call: func() error { return a.Predict(x, batch, out) }},
 		{Call: func() error { return b.Predict(x, batch, out) }},
 	}, d)

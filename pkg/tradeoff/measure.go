@@ -27,6 +27,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/report"
+	"github.com/lathe-ml/lathe/pkg/timing"
 )
 
 // Model is a model file to measure, and what it stands for.
@@ -234,7 +235,7 @@ func timeAll(t *report.Tradeoff, files []*infer.File, runtimes []*infer.Model, o
 			continue
 		}
 		x := opts.Features[:n*size]
-		var engines []bench.Engine
+		var engines []timing.Engine
 		var sinks []*float64
 		var releases []func()
 		for i, rt := range runtimes {
@@ -242,7 +243,7 @@ func timeAll(t *report.Tradeoff, files []*infer.File, runtimes []*infer.Model, o
 				return fmt.Errorf("%s takes %d values per example, %s %d", t.Variants[i].Name, rt.InputSize(), t.Variants[0].Name, size)
 			}
 			logits := make([]float32, n*rt.Classes())
-			engines = append(engines, bench.Engine{Call: func() error { return rt.Predict(x, n, logits) }})
+			engines = append(engines, timing.Engine{Call: func() error { return rt.Predict(x, n, logits) }})
 			sinks = append(sinks, pick(&t.Variants[i], n, false))
 			if t.Variants[i].Weights == "int8" || opts.Backend == nil {
 				continue // integer products crash GoMLX's pure-Go backend; int8 runs in the runtime only
@@ -255,7 +256,7 @@ func timeAll(t *report.Tradeoff, files []*infer.File, runtimes []*infer.Model, o
 			engines = append(engines, engine)
 			sinks = append(sinks, pick(&t.Variants[i], n, true))
 		}
-		p50, err := bench.Interleave(engines, opts.MinTime)
+		p50, err := timing.Interleave(engines, opts.MinTime)
 		for _, release := range releases {
 			release()
 		}

@@ -7,10 +7,13 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 )
 
 // Write creates or replaces path (mode 0644) with what write writes.
@@ -51,4 +54,31 @@ func WriteBytes(path string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// tempName matches the temporaries Write makes: "." + name + ".tmp-" +
+// CreateTemp's random digits.
+var tempName = regexp.MustCompile(`^\..+\.tmp-[0-9]+$`)
+
+// RemoveStale removes from dir the temporaries of writes that never
+// finished (a process killed mid-write leaves them) and returns their
+// names. Call it only when no write into dir can be under way.
+func RemoveStale(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && tempName.MatchString(e.Name()) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return removed, err
+			}
+			removed = append(removed, e.Name())
+		}
+	}
+	return removed, nil
 }

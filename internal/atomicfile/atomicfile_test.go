@@ -38,3 +38,24 @@ func TestWrite(t *testing.T) {
 		t.Errorf("write into a missing folder: %v", err)
 	}
 }
+
+// TestRemoveStale: only Write's temporaries go.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".m.onnx.tmp-123456", "m.onnx", ".hidden", "x.tmp-1", ".a.tmp-", ".b.tmp-12x"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := RemoveStale(dir)
+	if err != nil || len(removed) != 1 || removed[0] != ".m.onnx.tmp-123456" {
+		t.Errorf("removed %v, %v", removed, err)
+	}
+	left, _ := os.ReadDir(dir)
+	if len(left) != 5 {
+		t.Errorf("%d files left, want 5", len(left))
+	}
+	if removed, err := RemoveStale(filepath.Join(dir, "gone")); err != nil || removed != nil {
+		t.Errorf("a missing folder: %v, %v", removed, err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner"
+	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
 // teacherModel is a teacher as a Lathe model file: whatever it came from
@@ -76,6 +77,34 @@ func (t *teacherModel) value(name string) (string, error) {
 // for the distill stages that name it.
 func stageTeacherFile(index int) string {
 	return infer.FileName(fmt.Sprintf("teacher-stage%d", index+1))
+}
+
+// Precheck implements runner.Prechecker: a teacher file must be a Lathe
+// model file whose weights are all finite, and a teacher run a finished
+// run of the store, before the run is recorded.
+func (st *Stage) Precheck(store *runs.Store) error {
+	switch {
+	case st.Teacher.File != "":
+		f, err := infer.ReadFile(st.Teacher.File, 0)
+		if err == nil {
+			_, err = infer.GraphOf(f)
+		}
+		if err != nil { // it names the file
+			return st.dec.Errorf(st.teacherAt, "teacher: %v", err)
+		}
+	case st.Teacher.Run != "":
+		if store == nil {
+			return st.dec.Errorf(st.teacherAt, "teacher %s: a teacher run is looked up in the run store, and this run is not recorded in one", st.Teacher)
+		}
+		run, err := store.Get(st.Teacher.Run)
+		if err != nil {
+			return st.dec.Errorf(st.teacherAt, "teacher %s: %v", st.Teacher, err)
+		}
+		if run.Status != runs.Finished {
+			return st.dec.Errorf(st.teacherAt, "teacher %s: run %s is %s, not finished: its model is not final", st.Teacher, run.ID, run.Status)
+		}
+	}
+	return nil
 }
 
 // Prepare implements runner.Preparer: before any stage runs, the teacher

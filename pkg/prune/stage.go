@@ -182,6 +182,40 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	if st.fromSensitivity && !allocatedBefore(at, rec) {
 		return d.Errorf(st.named["layers"], "prune: layers: sensitivity needs a sensitivity stage with target_sparsity before this one")
 	}
+	if st.Structure != Channels && st.Kind != OneShot {
+		if err := st.checkWeightSchedule(d, at, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkWeightSchedule refuses a gradual or iterative schedule that the
+// training after it would not finish: without a train stage after it, or
+// with fewer steps there than its end, it would end short of its target
+// (at 0% when no train stage follows) and the run would still succeed.
+func (st *Stage) checkWeightSchedule(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
+	perEpoch := rec.Data.StepsPerEpoch()
+	steps, trains := 0, 0
+	for _, other := range after(at, rec) {
+		if other.Kind == "train" {
+			steps += other.Settings.PlannedSteps(perEpoch)
+			trains++
+		}
+	}
+	s := st.Schedule
+	switch {
+	case trains == 0:
+		return d.Errorf(at, "prune: schedule: %s prunes while training goes on, and no train stage follows it: add one, or use schedule: oneshot", st.Kind)
+	case perEpoch > 0 && s.End > steps:
+		where := at
+		if n, ok := st.written["end_step"]; ok {
+			where = n
+		}
+		reached, _ := s.At(steps)
+		return d.Errorf(where, "prune: the schedule ends at step %d, but the training after it takes %d steps: it would stop at %.3g%% sparsity, not %g%%; end the schedule by step %d or train longer",
+			s.End, steps, 100*reached, 100*s.Target, steps)
+	}
 	return nil
 }
 

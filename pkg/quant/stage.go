@@ -94,7 +94,7 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 			err = d.Errorf(f.Value, "name %q: want a file name without a folder", st.Name)
 		}
 	case "check":
-		st.CheckOn, err = d.Enum(f.Value, "check", recipe.Splits)
+		st.CheckOn, err = d.Enum(f.Value, "check", append([]string{"none"}, recipe.Splits...))
 	}
 	return err
 }
@@ -113,7 +113,22 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	} else if st.freezeAt != nil {
 		return d.Errorf(st.freezeAt, "quantize: freeze_after applies to mode qat")
 	}
+	if st.Mode == "qat" && !trainsAfter(at, rec) {
+		return d.Errorf(st.modeAt, "quantize: mode qat fakes int8 in the train stages after it, and none follows: add a train stage after it (then a ptq stage converts), or use mode: ptq")
+	}
 	return st.Exclude.Check(d, at, rec, "quantize")
+}
+
+// trainsAfter reports whether a train stage follows the stage written at.
+func trainsAfter(at recipe.Node, rec *recipe.Recipe) bool {
+	seen := false
+	for _, other := range rec.Stages {
+		if seen && other.Kind == "train" {
+			return true
+		}
+		seen = seen || other.Node() == at
+	}
+	return false
 }
 
 // PlannedSteps implements recipe.Settings: quantizing takes no steps.
@@ -196,41 +211,54 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		res["input_scale/"+l.Layer] = float64(l.Scale)
 	}
 
-	set := s.Data.Split(st.CheckOn)
-	if set == nil {
-		return nil, fmt.Errorf("quantize: the run holds out no %s split", st.CheckOn)
-	}
 	var models [2]*infer.Model
 	for i, f := range []*infer.File{f32, int8File} {
-		m, err := infer.New(f)
-		if err != nil {
+		if models[i], err = infer.New(f); err != nil {
 			return nil, err
 		}
-		a, err := export.Check(src, m, set.Features, set.Labels)
-		if err != nil {
+	}
+	checked := ""
+	if st.CheckOn != "none" {
+		if err := st.check(s, src, int8File, models, res); err != nil {
 			return nil, err
 		}
-		prefix := []string{"f32_", "int8_"}[i]
-		res[prefix+st.CheckOn+"_accuracy"] = a.Accuracy
-		if i == 1 {
-			res["int8_agreement"] = a.Same
-		}
-		models[i] = m
+		checked = fmt.Sprintf(", %s accuracy %.2f%% → %.2f%%", st.CheckOn, 100*res["f32_"+st.CheckOn+"_accuracy"], 100*res["int8_"+st.CheckOn+"_accuracy"])
 	}
-	raw := s.Data.Raw(set.Features)
-	if res["int8_fakequant_agreement"], err = FakeQuantAgreement(s.Backend, int8File, models[1], raw, len(set.Labels)); err != nil {
-		return nil, err
-	}
-	res["int8_accuracy_drop_pp"] = 100 * (res["f32_"+st.CheckOn+"_accuracy"] - res["int8_"+st.CheckOn+"_accuracy"])
 	f32ms, int8ms, err := timeInterleaved(models[0], models[1], 64, 500*time.Millisecond)
 	if err != nil {
 		return nil, err
 	}
 	res["f32_batch64_ms"], res["int8_batch64_ms"], res["int8_speedup"] = f32ms, int8ms, f32ms/int8ms
-	s.Log("quantize: %s int8 (%d layers, %s observer): %.0f → %.0f bytes (%.2f×), %s accuracy %.2f%% → %.2f%%, batch 64 %.3f → %.3f ms (%.2f×, %s kernels)",
-		int8Path, len(layers), st.Observer, res["f32_bytes"], res["int8_bytes"], res["size_ratio"], st.CheckOn,
-		100*res["f32_"+st.CheckOn+"_accuracy"], 100*res["int8_"+st.CheckOn+"_accuracy"], f32ms, int8ms, f32ms/int8ms, models[1].Kernels())
+	s.Log("quantize: %s int8 (%d layers, %s observer): %.0f → %.0f bytes (%.2f×)%s, batch 64 %.3f → %.3f ms (%.2f×, %s kernels)",
+		int8Path, len(layers), st.Observer, res["f32_bytes"], res["int8_bytes"], res["size_ratio"], checked, f32ms, int8ms, f32ms/int8ms, models[1].Kernels())
 	return res, nil
+}
+
+// check measures both files on the check split: their accuracy, how often
+// the int8 file picks the float graph's class, and how often it agrees
+// with its own fake-quantized graph.
+func (st *Stage) check(s *runner.Session, src export.Source, int8File *infer.File, models [2]*infer.Model, res map[string]float64) error {
+	set := s.Data.Split(st.CheckOn)
+	if set == nil {
+		return fmt.Errorf("quantize: the run holds out no %s split", st.CheckOn)
+	}
+	for i, m := range models {
+		a, err := export.Check(src, m, set.Features, set.Labels)
+		if err != nil {
+			return err
+		}
+		res[[]string{"f32_", "int8_"}[i]+st.CheckOn+"_accuracy"] = a.Accuracy
+		if i == 1 {
+			res["int8_agreement"] = a.Same
+		}
+	}
+	var err error
+	raw := s.Data.Raw(set.Features)
+	if res["int8_fakequant_agreement"], err = FakeQuantAgreement(s.Backend, int8File, models[1], raw, len(set.Labels)); err != nil {
+		return err
+	}
+	res["int8_accuracy_drop_pp"] = 100 * (res["f32_"+st.CheckOn+"_accuracy"] - res["int8_"+st.CheckOn+"_accuracy"])
+	return nil
 }
 
 // installQAT puts fake quantization on the current model's layers, for

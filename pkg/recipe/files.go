@@ -10,8 +10,13 @@ type FileWriter interface {
 	Files() []string
 }
 
+// maxFileName is the longest file name Linux, macOS and Windows file
+// systems take (NAME_MAX), in bytes.
+const maxFileName = 255
+
 // checkFiles refuses a recipe in which two stages would write the same
-// file, at the later stage, naming the earlier.
+// file, at the later stage, naming the earlier, or a file whose name is
+// longer than file systems take (it would fail after training).
 func (d *Decoder) checkFiles(stages []Stage, what string) error {
 	writer := map[string]int{}
 	for i, st := range stages {
@@ -20,6 +25,10 @@ func (d *Decoder) checkFiles(stages []Stage, what string) error {
 			continue
 		}
 		for _, name := range w.Files() {
+			if len(name) > maxFileName {
+				return d.Errorf(st.node, "%sstage %d (%s) writes %.40s…, a file name of %d bytes: file systems take at most %d",
+					what, i+1, st.Kind, name, len(name), maxFileName)
+			}
 			if j, dup := writer[name]; dup {
 				if j == i {
 					return d.Errorf(st.node, "%sstage %d (%s) writes %s twice", what, i+1, st.Kind, name)

@@ -19,17 +19,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lathe-ml/lathe/pkg/gocompute"
 	"maps"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
+
+	"github.com/lathe-ml/lathe/pkg/gocompute"
 
 	"github.com/gomlx/gomlx/backends"
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
 	"github.com/lathe-ml/lathe/datasets"
+	"github.com/lathe-ml/lathe/internal/atomicfile"
 	"github.com/lathe-ml/lathe/pkg/backend"
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/models"
@@ -98,6 +101,14 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 		opened.Backend.Finalize()
 		return nil, err
 	}
+	for _, st := range rec.Stages {
+		if p, ok := st.Settings.(Prechecker); ok {
+			if err := p.Precheck(opts.Store); err != nil {
+				opened.Backend.Finalize()
+				return nil, err
+			}
+		}
+	}
 	s.Backend, s.BackendName, res.Backend = opened.Backend, opened.Name(), opened.Name()
 	defer s.Backend.Finalize()
 	var recorder *runs.Recorder
@@ -123,9 +134,20 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 	if opts.Store != nil {
 		recorder = opts.Store.Recorder(res.RunID)
 		s.bus.Add(recorder)
+		s.recorder = recorder
 	}
 	started := time.Now()
 	s.Emit(events.Event{Kind: events.RunStarted, Message: rec.Name})
+	if s.resumed != nil {
+		// A kill mid-write left a temporary beside the file it was writing.
+		removed, err := atomicfile.RemoveStale(opts.Store.RunDir(s.RunID))
+		if len(removed) > 0 {
+			s.Log("resume: removed %d unfinished file(s) a killed write left: %s", len(removed), strings.Join(removed, ", "))
+		}
+		if err != nil {
+			s.Log("warning: resume: clearing unfinished files: %v", err)
+		}
+	}
 	if opened.Notice != "" {
 		s.Log("%s", opened.Notice)
 	} else {
@@ -293,6 +315,14 @@ func Preflight(rec *recipe.Recipe, backendName string) error {
 		}
 	}
 	return nil
+}
+
+// Prechecker is implemented by stage settings that name something outside
+// the recipe (a teacher's model file or run): Precheck reads it before the
+// run is recorded, so a recipe naming a missing, unfinished or broken one
+// leaves no failed run behind. store is nil when the run is not recorded.
+type Prechecker interface {
+	Precheck(store *runs.Store) error
 }
 
 // BackendChecker is implemented by stage settings that depend on the

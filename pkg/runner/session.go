@@ -42,6 +42,9 @@ type Session struct {
 
 	bus   *events.Bus
 	store *runs.Store
+	// recorder writes the run's events to the store; a checkpoint flushes
+	// it first, so no point before the checkpoint can be lost.
+	recorder *runs.Recorder
 	// ckpt loaded the run's newest intact checkpoint (if any) and hands its
 	// variables to the graphs; ckptDir is where checkpoints are written
 	// ("" when the run is not recorded).
@@ -286,6 +289,15 @@ func (s *Session) CountParams() int {
 func (s *Session) SaveCheckpoint(stageStep int) error {
 	if s.ckptDir == "" {
 		return nil
+	}
+	// A checkpoint past points the store does not hold would leave a hole
+	// in the series once a run resumes from it: skip it while the store
+	// cannot take them (a full disk); the next one retries.
+	if s.recorder != nil {
+		if err := s.recorder.Flush(); err != nil {
+			s.Log("checkpoint at global step %d skipped: the store could not record the metrics before it (%v)", s.Step, err)
+			return nil
+		}
 	}
 	s.markPosition(s.StageIndex, s.phase.Offset+stageStep)
 	if err := writeCheckpoint(s.Ctx, s.ckpt, s.ckptDir, s.Step); err != nil {

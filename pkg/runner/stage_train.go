@@ -68,6 +68,8 @@ type TrainStage struct {
 	CheckpointEvery     int
 	CheckpointEveryTime time.Duration
 	NonFinite           string // NonFiniteFail (default) or NonFiniteSkip
+
+	accumulateAt recipe.Node // where accumulate_steps is written, for errors
 }
 
 func newTrainStage() recipe.Settings {
@@ -110,6 +112,7 @@ func (t *TrainStage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 		t.PrecisionFallback, err = d.Enum(f.Value, "precision_fallback", amp.Precisions)
 	case "accumulate_steps":
 		t.AccumulateSteps, err = d.Int(f.Value, "accumulate_steps", 1)
+		t.accumulateAt = f.Value
 	case "devices":
 		if str, ok := recipe.Unwrap(f.Value).(*ast.StringNode); ok && str.Value == "all" {
 			t.Devices = -1
@@ -137,9 +140,14 @@ func decodeEvery(d *recipe.Decoder, n recipe.Node) (steps int, every time.Durati
 }
 
 // Check implements recipe.Settings.
-func (t *TrainStage) Check(d *recipe.Decoder, at recipe.Node, _ *recipe.Recipe) error {
+func (t *TrainStage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
 	if (t.Epochs == 0) == (t.Steps == 0) {
 		return d.Errorf(at, "train stage needs exactly one of epochs or steps")
+	}
+	// A stage shorter than one accumulation would finish without a single
+	// update.
+	if steps := t.PlannedSteps(rec.Data.StepsPerEpoch()); t.AccumulateSteps > 1 && steps > 0 && t.AccumulateSteps > steps {
+		return d.Errorf(t.accumulateAt, "accumulate_steps %d is more than the stage's %d steps: it would end without updating the weights once", t.AccumulateSteps, steps)
 	}
 	if t.AccumulateSteps > 1 && t.Precision == string(amp.FP16) {
 		return d.Errorf(at, "accumulate_steps cannot be combined with precision fp16 (its loss scaling) in this version")
@@ -356,8 +364,12 @@ func (t *TrainStage) addHooks(loop *Loop, result map[string]float64, batch int, 
 		if skippedInARow > 0 {
 			what = fmt.Sprintf("%d steps in a row had non-finite gradients and were skipped", skippedInARow)
 		}
-		return fmt.Errorf("train step %d (step %d of stage %d): %s: training diverged; %s (lower the learning rate, add clip, or set nonfinite: skip)",
-			s.Step, info.StageStep, s.StageIndex+1, what, s.checkpointNote())
+		advice := "lower the learning rate, add clip, or set nonfinite: skip"
+		if t.NonFinite == NonFiniteSkip || scaled { // skipping is what gave up
+			advice = "lower the learning rate or add clip"
+		}
+		return fmt.Errorf("train step %d (step %d of stage %d): %s: training diverged; %s (%s)",
+			s.Step, info.StageStep, s.StageIndex+1, what, s.checkpointNote(), advice)
 	})
 	loop.AfterStep("progress", PriorityReport, func(info *StepInfo) error {
 		if info.StageStep%logEvery != 0 && info.StageStep != loop.Total {

@@ -12,7 +12,11 @@ import (
 
 // Recorder is the events.Sink that writes a run's events into the store.
 // Step metrics are buffered and written at most every FlushEvery, so a
-// training step never waits on the disk; stage and run ends flush at once.
+// training step never waits on the disk; stage and run ends flush at once,
+// and the runner flushes before every checkpoint (Flush), so a kill loses
+// only the points after the checkpoint a resume starts from. Points a
+// failed write could not store stay buffered (up to maxPending) and go
+// with the next write.
 type Recorder struct {
 	store      *Store
 	runID      string
@@ -73,12 +77,12 @@ func (r *Recorder) markPlanned(idx int) {
 	r.planned[idx] = true
 }
 
-// Flush writes buffered points now.
+// Flush writes buffered points now: the error of this write, nil once
+// every point buffered so far is stored.
 func (r *Recorder) Flush() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.flushLocked()
-	return r.err
+	return r.flushLocked()
 }
 
 // Err is the first write error, if any: the run goes on (its metrics are
@@ -89,10 +93,22 @@ func (r *Recorder) Err() error {
 	return r.err
 }
 
-func (r *Recorder) flushLocked() {
-	r.keep(r.store.AppendMetrics(r.runID, r.pending))
-	r.pending = r.pending[:0]
+// maxPending bounds the points kept for a retry after failed writes (a
+// full disk): past it the oldest go, and the run's error says points were
+// lost.
+const maxPending = 1 << 20
+
+func (r *Recorder) flushLocked() error {
 	r.lastFlush = time.Now()
+	if err := r.store.AppendMetrics(r.runID, r.pending); err != nil {
+		r.keep(err)
+		if over := len(r.pending) - maxPending; over > 0 {
+			r.pending = append(r.pending[:0], r.pending[over:]...)
+		}
+		return err
+	}
+	r.pending = r.pending[:0]
+	return nil
 }
 
 func (r *Recorder) keep(err error) {

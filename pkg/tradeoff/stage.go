@@ -85,8 +85,8 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	return err
 }
 
-// Check implements recipe.Settings: every model named is written by a
-// stage before this one.
+// Check implements recipe.Settings: a stage before this one writes a model
+// file, and every model named is written by one.
 func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
 	if st.Split == "validation" && rec.Data.Validation == 0 {
 		return d.Errorf(at, "report measures the validation split but data.validation is 0")
@@ -99,6 +99,9 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 		if w, ok := other.Settings.(recipe.ModelWriter); ok {
 			written = append(written, w.ModelFiles()...)
 		}
+	}
+	if len(written) == 0 {
+		return d.Errorf(at, "report compares the model files the stages before it write, and none does: put an export or quantize stage before it")
 	}
 	for _, p := range st.Picks {
 		if !slices.Contains(written, p.Name) {

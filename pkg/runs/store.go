@@ -230,7 +230,11 @@ func (s *Store) Create(r *Run) error {
 			return fmt.Errorf("run store: params: %w", err)
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.reserve(r.ID)
+	return nil
 }
 
 // KernelsParam is the run parameter that records the kernel path the run
@@ -274,6 +278,7 @@ func (s *Store) Reopen(ref string) (*Run, error) {
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return nil, fmt.Errorf("run %s is being resumed by another process", r.ID)
 	}
+	s.reserve(r.ID)
 	return r, nil
 }
 
@@ -420,6 +425,14 @@ func fromSQL(v sql.NullFloat64) float64 {
 
 // Finish records the end of a run, its final metrics and, on failure, the error.
 func (s *Store) Finish(id string, status Status, errMsg string, final map[string]float64) error {
+	err := s.finish(id, status, errMsg, final)
+	if s.release(id) && err != nil { // the disk was full: write again in the space freed
+		err = s.finish(id, status, errMsg, final)
+	}
+	return err
+}
+
+func (s *Store) finish(id string, status Status, errMsg string, final map[string]float64) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return err

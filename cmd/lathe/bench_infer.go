@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -68,17 +70,32 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 			"side by side in the runtime and on GoMLX, interleaved, with OTHER's speed-up over FILE.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var sizes []int
-			for _, f := range strings.Split(batches, ",") {
-				n, err := strconv.Atoi(strings.TrimSpace(f))
-				if err != nil || n < 1 || n > 65536 {
-					return fmt.Errorf("--batch %q: want batch sizes such as 1,64", batches)
-				}
-				sizes = append(sizes, n)
+			sizes, err := parseBatches(batches)
+			if err != nil {
+				return err
+			}
+			if err := checkSeconds(seconds); err != nil {
+				return err
+			}
+			if !slices.Contains(torchQEngines, qengine) {
+				return fmt.Errorf("--torch-qengine %q: want one of %s", qengine, strings.Join(torchQEngines, ", "))
+			}
+			// A path that is there but neither a file nor a folder (a named
+			// pipe) is a mistaken model file, not a run's name.
+			if info, err := os.Stat(args[0]); err == nil && !info.IsDir() && !info.Mode().IsRegular() {
+				_, err := infer.StatRegular(args[0])
+				return err
 			}
 			pair, err := benchInputs(g, args[0], vs)
 			if err != nil {
 				return err
+			}
+			warnNonFinite(pair.f32Name, pair.f32)
+			if pair.int8 != nil {
+				warnNonFinite(pair.int8Name, pair.int8)
+			}
+			if pair.versus != nil {
+				warnNonFinite(pair.versusName, pair.versus)
 			}
 			if torch {
 				if _, err := os.Stat(torchScript); err != nil {
@@ -119,15 +136,60 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&batches, "batch", "1,64", "batch sizes, comma-separated")
+	cmd.Flags().StringVar(&batches, "batch", "1,64", fmt.Sprintf("batch sizes, comma-separated (at most %d, each 1 to %d)", maxBenchBatches, maxBenchBatch))
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().Float64Var(&seconds, "seconds", 3, "seconds of interleaved calls per batch size")
+	cmd.Flags().Float64Var(&seconds, "seconds", 3, fmt.Sprintf("seconds of interleaved calls per batch size (above 0, at most %d)", maxBenchSeconds))
 	cmd.Flags().StringVar(&vs, "vs", "", "the float model an int8 FILE was quantized from (default: <x>.f32.safetensors beside <x>.safetensors), or another float model (a pruned one) to time beside FILE")
 	cmd.Flags().BoolVar(&torch, "torch", false, "also time PyTorch with scripts/torch-infer-ref.py (/usr/bin/python3 with python3-torch)")
 	cmd.Flags().StringVar(&torchScript, "torch-script", "scripts/torch-infer-ref.py", "the PyTorch reference script")
 	cmd.Flags().StringVar(&qengine, "torch-qengine", "auto", "PyTorch's quantized engine for an int8 model: fbgemm, onednn, qnnpack, or auto (the first of those that torch has)")
 	cmd.Flags().StringVar(&g.backend, "backend", "", "GoMLX backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so")
 	return cmd
+}
+
+// Bounds on `bench infer`'s flags: a run of the command must end in a
+// time someone waits for (sizes × seconds, with every engine in turn) and
+// within memory (a batch of 65536 MNIST images is 200 MB of input alone).
+const (
+	maxBenchSeconds = 600
+	maxBenchBatch   = 65536
+	maxBenchBatches = 16
+)
+
+// torchQEngines are the values --torch-qengine takes (the reference
+// script's --engine).
+var torchQEngines = []string{"auto", "fbgemm", "onednn", "qnnpack"}
+
+// parseBatches reads --batch: distinct sizes from 1 to maxBenchBatch,
+// at most maxBenchBatches of them.
+func parseBatches(list string) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > maxBenchBatch {
+			return nil, fmt.Errorf("--batch %q: %q is not a batch size: want whole numbers from 1 to %d, comma-separated, such as 1,64", list, strings.TrimSpace(f), maxBenchBatch)
+		}
+		if slices.Contains(sizes, n) {
+			return nil, fmt.Errorf("--batch %q: batch size %d is given twice", list, n)
+		}
+		sizes = append(sizes, n)
+	}
+	if len(sizes) > maxBenchBatches {
+		return nil, fmt.Errorf("--batch %q: %d batch sizes, more than the %d one run times", list, len(sizes), maxBenchBatches)
+	}
+	return sizes, nil
+}
+
+// checkSeconds refuses a --seconds that is not a time to wait for: NaN,
+// ±Inf or negative (each became a negative time.Duration — 1e12 s
+// overflows it — so every engine ran its minimum of calls and the command
+// exited 0), zero (silently the default 3 s), or more than
+// maxBenchSeconds.
+func checkSeconds(seconds float64) error {
+	if math.IsNaN(seconds) || seconds <= 0 || seconds > maxBenchSeconds {
+		return fmt.Errorf("--seconds %v: want a number of seconds above 0 and at most %d", seconds, maxBenchSeconds)
+	}
+	return nil
 }
 
 // stride is how many results bench.Infer gives per batch size: GoMLX,

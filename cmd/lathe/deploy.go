@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,7 +137,11 @@ func predictCmd() *cobra.Command {
 		Long: "Classify inputs with a model file written by `lathe export` or an export stage, on the\n" +
 			"pure-Go runtime (package infer). An INPUT is a dataset selection — DATASET:SPLIT:INDICES with\n" +
 			"indices such as 7, 0-9 or 0-4,100 (mnist:test:0-9, fashion-mnist:train:5) — or a PNG file of the\n" +
-			"model's size (grayscale for one channel, RGB for three; pixels scaled to [0, 1] as in training).",
+			"model's size (grayscale for one channel, RGB for three; pixels scaled to [0, 1] as in training).\n\n" +
+			"A model file holding NaN or infinite weights is run, with a warning on stderr naming the tensors.\n" +
+			"Where its outputs are not numbers the class cannot be determined: the text says NaN, and --json\n" +
+			"writes each such probability as the string \"NaN\" (JSON has no NaN; lathe show --json writes\n" +
+			"metrics the same way), its top classes then in index order.",
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if top < 1 {
@@ -145,10 +150,15 @@ func predictCmd() *cobra.Command {
 			if err := refuseONNX(args[0]); err != nil {
 				return err
 			}
-			m, err := infer.Load(args[0])
+			f, err := infer.ReadFile(args[0], 0)
 			if err != nil {
 				return err
 			}
+			m, err := infer.New(f)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			warnNonFinite(args[0], f)
 			var inputs []namedInput
 			for _, arg := range args[1:] {
 				more, err := readInputs(arg, m.Graph.Input.Shape)
@@ -166,7 +176,7 @@ func predictCmd() *cobra.Command {
 				}
 				p := prediction{Input: in.name, Label: in.label}
 				for _, i := range topK(probs, top) {
-					p.Top = append(p.Top, classProb{Class: classes[i], Index: i, Probability: float64(probs[i])})
+					p.Top = append(p.Top, classProb{Class: classes[i], Index: i, Probability: jsonFloat(probs[i])})
 				}
 				results = append(results, p)
 			}
@@ -174,22 +184,23 @@ func predictCmd() *cobra.Command {
 				return writeJSON(os.Stdout, results)
 			}
 			for _, p := range results {
-				var parts []string
-				for _, c := range p.Top {
-					parts = append(parts, fmt.Sprintf("%s %.1f%%", c.Class, 100*c.Probability))
-				}
-				label := ""
-				if p.Label != nil {
-					label = fmt.Sprintf("  (label %s)", classes[*p.Label])
-				}
-				fmt.Printf("%s: %s%s\n", p.Input, strings.Join(parts, ", "), label)
+				fmt.Printf("%s: %s%s\n", p.Input, p.text(), p.labelText(classes))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().IntVar(&top, "top", 3, "classes to show per input")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (a probability that is not a number as the string \"NaN\")")
 	return cmd
+}
+
+// warnNonFinite warns, in one line on stderr, that a model file holds NaN
+// or infinite weights: the command still runs it (its outputs are what the
+// file computes), but a NaN answer should not come as a surprise.
+func warnNonFinite(name string, f *infer.File) {
+	if counts := f.NonFinite(); counts != nil {
+		fmt.Fprintf(os.Stderr, "%s: %s: its outputs may be NaN\n", name, infer.DescribeNonFinite(counts))
+	}
 }
 
 type prediction struct {
@@ -199,9 +210,76 @@ type prediction struct {
 }
 
 type classProb struct {
-	Class       string  `json:"class"`
-	Index       int     `json:"index"`
-	Probability float64 `json:"probability"`
+	Class       string    `json:"class"`
+	Index       int       `json:"index"`
+	Probability jsonFloat `json:"probability"`
+}
+
+// text is the prediction's classes and probabilities, or "NaN" when they
+// are not numbers: a NaN logit makes every probability NaN (softmax
+// spreads it), and classes listed in index order beside "NaN%" would read
+// as an answer.
+func (p prediction) text() string {
+	var parts []string
+	for _, c := range p.Top {
+		if math.IsNaN(float64(c.Probability)) {
+			return "NaN (the model's outputs are not numbers: no class)"
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f%%", c.Class, 100*c.Probability))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (p prediction) labelText(classes []string) string {
+	if p.Label == nil {
+		return ""
+	}
+	return fmt.Sprintf("  (label %s)", classes[*p.Label])
+}
+
+// jsonFloat is a number that JSON can carry when it is not finite: NaN
+// and ±Inf as the strings "NaN", "+Inf" and "-Inf" (encoding/json refuses
+// them, which made `predict --json` fail on a model with NaN weights), as
+// runs.Metrics writes them.
+type jsonFloat float64
+
+// MarshalJSON implements json.Marshaler.
+func (x jsonFloat) MarshalJSON() ([]byte, error) {
+	v := float64(x)
+	switch {
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(v, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON implements json.Unmarshaler (for tools and tests that
+// read predict's JSON back).
+func (x *jsonFloat) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err == nil {
+		switch s {
+		case "NaN":
+			*x = jsonFloat(math.NaN())
+		case "+Inf":
+			*x = jsonFloat(math.Inf(1))
+		case "-Inf":
+			*x = jsonFloat(math.Inf(-1))
+		default:
+			return fmt.Errorf("probability %q: want a number, \"NaN\", \"+Inf\" or \"-Inf\"", s)
+		}
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*x = jsonFloat(v)
+	return nil
 }
 
 // refuseONNX names the mistake of handing an ONNX file to a command that

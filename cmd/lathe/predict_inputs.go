@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lathe-ml/lathe/datasets"
+	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/spec"
 )
 
@@ -100,6 +101,10 @@ func parseIndices(s string, n int) ([]int, error) {
 func readPNG(path string, shape []int) ([]float32, error) {
 	if len(shape) != 3 || (shape[2] != 1 && shape[2] != 3) {
 		return nil, fmt.Errorf("%s: the model takes %v, not images a PNG can hold", path, shape)
+	}
+	// Checked before opening: opening a named pipe would block forever.
+	if _, err := infer.StatRegular(path); err != nil {
+		return nil, err
 	}
 	f, err := os.Open(path)
 	if err != nil {

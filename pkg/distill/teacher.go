@@ -92,6 +92,10 @@ func (st *Stage) Precheck(store *runs.Store) error {
 		if err != nil { // it names the file
 			return st.dec.Errorf(st.teacherAt, "teacher: %v", err)
 		}
+		// Its soft targets would be NaN, and the student's loss with them.
+		if bad := f.NonFinite(); bad != nil {
+			return st.dec.Errorf(st.teacherAt, "teacher %s: %s: a teacher's outputs must be numbers", st.Teacher.File, infer.DescribeNonFinite(bad))
+		}
 	case st.Teacher.Run != "":
 		if store == nil {
 			return st.dec.Errorf(st.teacherAt, "teacher %s: a teacher run is looked up in the run store, and this run is not recorded in one", st.Teacher)

@@ -7,7 +7,10 @@
 // Graph under "lathe.graph": the ops in order, the input's shape and
 // normalization, and the class names, so the file runs without its recipe.
 // The reader checks every offset and size against the file before it
-// allocates anything, and refuses files of a newer format version.
+// allocates anything, reads only the header and the tensors' bytes, refuses
+// anything but a regular file before opening it (a named pipe would block),
+// and refuses files of a newer format version. File.NonFinite counts NaN
+// and infinite weights, which the reader accepts.
 //
 // Load plans the model once: batch norm arrives folded into the
 // convolutions, each convolution or dense layer runs as one fused step

@@ -179,37 +179,51 @@ func (f *File) WriteFile(path string) error {
 // errFormat marks a file that is not a well-formed safetensors file.
 var errFormat = errors.New("not a safetensors file")
 
-// DecodeFile parses a safetensors file held in memory. Every size and offset
-// is checked against data before anything is allocated from it: a header
-// length beyond the file, overlapping, out-of-range or unaligned tensor
-// ranges, a byte count that does not match the shape, and unknown dtypes
-// are errors. The tensors' Data alias data.
-func DecodeFile(data []byte) (*File, error) {
-	if len(data) < 8 {
-		return nil, fmt.Errorf("%w: %d bytes, shorter than its 8-byte header length", errFormat, len(data))
+// headerLength reads the 8-byte header length at the start of a file of
+// size bytes and checks it against MaxHeaderBytes and the file before
+// anything is allocated from it: a length that names the limit, not the
+// file's size, when it is over the limit (a file of random bytes or
+// another format reads as a huge length).
+func headerLength(prefix []byte, size int64) (int64, error) {
+	if size < 8 {
+		return 0, fmt.Errorf("%w: %d bytes, shorter than its 8-byte header length", errFormat, size)
 	}
-	n := binary.LittleEndian.Uint64(data)
-	if n > MaxHeaderBytes || n > uint64(len(data)-8) {
-		return nil, fmt.Errorf("%w: header of %d bytes in a file of %d", errFormat, n, len(data))
+	n := binary.LittleEndian.Uint64(prefix)
+	if n > MaxHeaderBytes {
+		return 0, fmt.Errorf("%w: header of %d bytes, more than the %d MiB a Lathe model file's header may hold", errFormat, n, MaxHeaderBytes>>20)
 	}
-	js, body := data[8:8+n], data[8+n:]
+	if int64(n) > size-8 {
+		return 0, fmt.Errorf("%w: header of %d bytes in a file of %d bytes", errFormat, n, size)
+	}
+	return int64(n), nil
+}
+
+// span is one tensor's byte range in the data after the header.
+type span struct {
+	name       string
+	begin, end int64
+}
+
+// parseHeader decodes a header whose data section holds body bytes: the
+// file's tensors (Data not yet set), metadata, and each tensor's byte
+// range. Every size and offset is checked against body, so that a reader
+// can then read exactly the ranges, and no more: overlapping or
+// out-of-range tensor ranges, a byte count that does not match the shape,
+// and unknown dtypes are errors.
+func parseHeader(js []byte, body int64) (*File, []span, error) {
 	if len(js) == 0 || js[0] != '{' {
-		return nil, fmt.Errorf("%w: its header is not a JSON object", errFormat)
+		return nil, nil, fmt.Errorf("%w: its header is not a JSON object", errFormat)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(js, &raw); err != nil {
-		return nil, fmt.Errorf("%w: header: %v", errFormat, err)
+		return nil, nil, fmt.Errorf("%w: header: %v", errFormat, err)
 	}
 	f := &File{Tensors: map[string]Tensor{}, Metadata: map[string]string{}}
-	type span struct {
-		name       string
-		begin, end int64
-	}
 	var spans []span
 	for name, msg := range raw {
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &f.Metadata); err != nil {
-				return nil, fmt.Errorf("%w: __metadata__ must map names to strings: %v", errFormat, err)
+				return nil, nil, fmt.Errorf("%w: __metadata__ must map names to strings: %v", errFormat, err)
 			}
 			continue
 		}
@@ -217,27 +231,27 @@ func DecodeFile(data []byte) (*File, error) {
 		dec := json.NewDecoder(bytes.NewReader(msg))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&e); err != nil {
-			return nil, fmt.Errorf("%w: tensor %q: %v", errFormat, name, err)
+			return nil, nil, fmt.Errorf("%w: tensor %q: %v", errFormat, name, err)
 		}
 		size := e.DType.size()
 		if size == 0 {
-			return nil, fmt.Errorf("tensor %q: dtype %q is not one Lathe reads (F32, BF16, I8, I32)", name, e.DType)
+			return nil, nil, fmt.Errorf("tensor %q: dtype %q is not one Lathe reads (F32, BF16, I8, I32)", name, e.DType)
 		}
 		count := int64(1)
 		for _, d := range e.Shape {
-			if d < 0 || d > len(body) || (d > 0 && count > int64(len(body))/int64(d)) {
-				return nil, fmt.Errorf("%w: tensor %q: shape %v is larger than the file", errFormat, name, e.Shape)
+			if d < 0 || int64(d) > body || (d > 0 && count > body/int64(d)) {
+				return nil, nil, fmt.Errorf("%w: tensor %q: shape %v is larger than the file", errFormat, name, e.Shape)
 			}
 			count *= int64(d)
 		}
 		begin, end := e.DataOffsets[0], e.DataOffsets[1]
-		if begin < 0 || end < begin || end > int64(len(body)) {
-			return nil, fmt.Errorf("%w: tensor %q: bytes [%d, %d) outside the %d bytes of data", errFormat, name, begin, end, len(body))
+		if begin < 0 || end < begin || end > body {
+			return nil, nil, fmt.Errorf("%w: tensor %q: bytes [%d, %d) outside the %d bytes of data", errFormat, name, begin, end, body)
 		}
 		if end-begin != count*int64(size) {
-			return nil, fmt.Errorf("%w: tensor %q: %d bytes for %s %v (want %d)", errFormat, name, end-begin, e.DType, e.Shape, count*int64(size))
+			return nil, nil, fmt.Errorf("%w: tensor %q: %d bytes for %s %v (want %d)", errFormat, name, end-begin, e.DType, e.Shape, count*int64(size))
 		}
-		f.Tensors[name] = Tensor{DType: e.DType, Shape: e.Shape, Data: body[begin:end:end]}
+		f.Tensors[name] = Tensor{DType: e.DType, Shape: e.Shape}
 		spans = append(spans, span{name, begin, end})
 	}
 	sort.Slice(spans, func(i, j int) bool {
@@ -245,40 +259,137 @@ func DecodeFile(data []byte) (*File, error) {
 	})
 	for i := 1; i < len(spans); i++ {
 		if spans[i].begin < spans[i-1].end {
-			return nil, fmt.Errorf("%w: tensors %q and %q overlap", errFormat, spans[i-1].name, spans[i].name)
+			return nil, nil, fmt.Errorf("%w: tensors %q and %q overlap", errFormat, spans[i-1].name, spans[i].name)
 		}
 	}
+	return f, spans, nil
+}
+
+// attach sets each tensor's Data to its range of data (the bytes after
+// the header, at least up to the last range's end), aliasing it.
+func (f *File) attach(spans []span, data []byte) {
+	for _, s := range spans {
+		t := f.Tensors[s.name]
+		t.Data = data[s.begin:s.end:s.end]
+		f.Tensors[s.name] = t
+	}
+}
+
+// DecodeFile parses a safetensors file held in memory. Every size and offset
+// is checked against data before anything is allocated from it (see
+// parseHeader). The tensors' Data alias data.
+func DecodeFile(data []byte) (*File, error) {
+	n, err := headerLength(data, int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	js, body := data[8:8+n], data[8+n:]
+	f, spans, err := parseHeader(js, int64(len(body)))
+	if err != nil {
+		return nil, err
+	}
+	f.attach(spans, body)
 	return f, nil
 }
 
+// StatRegular is os.Stat (following symbolic links) for a file a reader
+// is about to open — a model file, or an input beside one — refusing
+// anything but a regular file by what it is ("x: not a regular file (a
+// named pipe)"): opening a named pipe blocks until something writes to
+// it, which for a path given by mistake is forever, and a device or a
+// directory is no model either.
+func StatRegular(path string) (os.FileInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, fileKind(st.Mode()))
+	}
+	return st, nil
+}
+
+// fileKind names what a path that is not a regular file is.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	}
+	return "an irregular file"
+}
+
 // ReadFile reads and decodes a safetensors file, refusing one larger than
-// maxBytes (≤ 0: 4 GiB) before reading it.
+// maxBytes (≤ 0: 4 GiB) before reading it. It stats the path before
+// opening it (see StatRegular), then reads the 8-byte header length,
+// the header, and only the tensors' bytes, each checked against the file's
+// size first: a file whose first bytes claim a huge header, or whose
+// tensors lie beyond its end, is refused after reading at most the
+// header, however large (or sparse) the file is.
 func ReadFile(path string, maxBytes int64) (*File, error) {
 	if maxBytes <= 0 {
 		maxBytes = 4 << 30
+	}
+	st, err := StatRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxBytes {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d a model file may have", path, st.Size(), maxBytes)
 	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
+	// The path may have been replaced between the stat and the open: read
+	// only the file that was checked.
+	if again, err := fh.Stat(); err != nil || !os.SameFile(st, again) {
+		return nil, fmt.Errorf("%s: replaced while it was being opened", path)
+	}
+	f, err := readFrom(fh, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// readFrom decodes a safetensors file of size bytes from r, reading the
+// header length, the header, then the data up to the last tensor's end.
+func readFrom(r io.Reader, size int64) (*File, error) {
+	var prefix [8]byte
+	if size >= 8 {
+		if _, err := io.ReadFull(r, prefix[:]); err != nil {
+			return nil, err
+		}
+	}
+	n, err := headerLength(prefix[:], size)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
+	js := make([]byte, n)
+	if _, err := io.ReadFull(r, js); err != nil {
+		return nil, err
 	}
-	if st.Size() > maxBytes {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d a model file may have", path, st.Size(), maxBytes)
-	}
-	data := make([]byte, st.Size())
-	if _, err := io.ReadFull(fh, data); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	f, err := DecodeFile(data)
+	f, spans, err := parseHeader(js, size-8-n)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
+	var end int64
+	for _, s := range spans {
+		end = max(end, s.end)
+	}
+	data := make([]byte, end)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return nil, fmt.Errorf("%w (the file shrank while it was read?)", err)
+	}
+	f.attach(spans, data)
 	return f, nil
 }

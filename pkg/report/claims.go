@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -103,13 +104,18 @@ func (t *Tradeoff) sizeClaim(base, comb Variant, ok bool) Claim {
 		t.Split, formatAcc(comb.Accuracy), formatAcc(base.Accuracy), formatDrop(drop))
 	var why []string
 	if c.Measured < c.Target {
-		why = append(why, fmt.Sprintf("the file shrank by %.0f%%, not the %.0f%% claimed", 100*c.Measured, 100*c.Target))
+		why = append(why, fmt.Sprintf("the file shrank by %s%%, not the %s%% claimed", apart(100*c.Measured, 100*c.Target, 0), trim(100*c.Target)))
 	}
 	switch {
 	case math.IsNaN(drop):
 		why = append(why, "an accuracy is missing, so \"high accuracy\" cannot be checked")
+	case t.atChance(base.Accuracy):
+		// Keeping a guesser's accuracy is no achievement: say so rather
+		// than call a model at chance accurate.
+		why = append(why, fmt.Sprintf("the baseline (%s) is no better than chance (%.3g%% for %d classes), so no accuracy is \"high\"",
+			formatAcc(base.Accuracy), 100/float64(t.Classes), t.Classes))
 	case drop > t.maxDrop()+1e-9: // a drop of exactly the limit (in floating point) is within it
-		why = append(why, fmt.Sprintf("accuracy fell %.2f pp, more than the %.1f pp that \"high accuracy\" allows here", drop, t.maxDrop()))
+		why = append(why, fmt.Sprintf("accuracy fell %s pp, more than the %.1f pp that \"high accuracy\" allows here", apart(drop, t.maxDrop(), 2), t.maxDrop()))
 	}
 	c.Met = len(why) == 0
 	c.Why = sentence(why)
@@ -167,8 +173,9 @@ func (t *Tradeoff) inferenceClaim(base, comb Variant, ok bool) Claim {
 	if c.Met = c.Measured >= c.Target; c.Met {
 		return c
 	}
-	why := []string{fmt.Sprintf("−%.0f%% needs %.1f× at batch 64 and the combined model reached %.2f×",
-		100*c.Target, 1/(1-c.Target), base.RuntimeMs64/comb.RuntimeMs64)}
+	need := 1 / (1 - c.Target)
+	why := []string{fmt.Sprintf("−%.0f%% needs %.1f× at batch 64 and the combined model reached %s×",
+		100*c.Target, need, apart(base.RuntimeMs64/comb.RuntimeMs64, need, 2))}
 	for _, role := range []string{"quantized", "pruned"} {
 		if v, ok := t.Role(role); ok && finite(v.RuntimeMs64) && v.RuntimeMs64 > 0 {
 			why = append(why, fmt.Sprintf("%s alone is %.2f×", role, base.RuntimeMs64/v.RuntimeMs64))
@@ -176,6 +183,47 @@ func (t *Tradeoff) inferenceClaim(base, comb Variant, ok bool) Claim {
 	}
 	c.Why = sentence(why)
 	return c
+}
+
+// atChance reports whether accuracy is no better than guessing among the
+// report's classes: at most 1/classes plus a margin of three standard
+// errors of a guesser's accuracy on the split's examples (a guesser
+// scores above 1/classes by chance on a small split), and at least one
+// percentage point. False when the classes are unknown.
+func (t *Tradeoff) atChance(accuracy float64) bool {
+	if t.Classes < 2 || !finite(accuracy) {
+		return false
+	}
+	p := 1 / float64(t.Classes)
+	margin := 0.01
+	if t.Examples > 0 {
+		margin = max(margin, 3*math.Sqrt(p*(1-p)/float64(t.Examples)))
+	}
+	return accuracy <= p+margin
+}
+
+// apart formats x, a figure compared with y, with the fewest decimals
+// from least up to 3 at which the two differ, so that a claim missed by a
+// hair does not read "shrank by 50%, not the 50% claimed". Equal still at
+// 3 decimals, x is rounded away from y (down when below it, up when
+// above), which keeps the comparison's direction.
+func apart(x, y float64, least int) string {
+	for d := least; d <= 3; d++ {
+		if s := strconv.FormatFloat(x, 'f', d, 64); s != strconv.FormatFloat(y, 'f', d, 64) {
+			return s
+		}
+	}
+	r := math.Floor(x*1000) / 1000
+	if x > y {
+		r = math.Ceil(x*1000) / 1000
+	}
+	return strconv.FormatFloat(r, 'f', 3, 64)
+}
+
+// trim formats a round figure (a claimed 50%) with no more decimals than
+// it has, up to 3.
+func trim(x float64) string {
+	return strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64)
 }
 
 // sentence joins reasons into one sentence.
@@ -214,5 +262,5 @@ func formatDrop(pp float64) string {
 	case pp > 0:
 		return fmt.Sprintf("−%.2f pp", pp)
 	}
-	return fmt.Sprintf("+%.2f pp", -pp)
+	return fmt.Sprintf("+%.2f pp", math.Abs(pp)) // Abs: −0 (equal accuracies) printed "+-0.00"
 }

@@ -96,6 +96,11 @@ type Tradeoff struct {
 	// nobody tuned on), Examples how many examples it has.
 	Split    string
 	Examples int
+	// Classes is how many classes the models choose between (0: unknown,
+	// as in reports written before it was recorded). The size claim needs
+	// it: beside a baseline no better than chance, a model that keeps the
+	// baseline's accuracy keeps nothing.
+	Classes int
 	// Backend is the GoMLX backend the Backend* latencies ran on, Kernels
 	// the runtime's kernels (f32 and int8).
 	Backend, Kernels string
@@ -216,6 +221,7 @@ type tradeoffJSON struct {
 	Title     string    `json:"title"`
 	Split     string    `json:"split"`
 	Examples  int       `json:"examples"`
+	Classes   int       `json:"classes,omitempty"`
 	Backend   string    `json:"backend"`
 	Kernels   string    `json:"kernels"`
 	MaxDropPP float64   `json:"max_drop_pp"`
@@ -226,7 +232,7 @@ type tradeoffJSON struct {
 
 // MarshalJSON implements json.Marshaler.
 func (t Tradeoff) MarshalJSON() ([]byte, error) {
-	return json.Marshal(tradeoffJSON{t.Title, t.Split, t.Examples, t.Backend, t.Kernels, t.MaxDropPP, t.Variants, t.Training, t.Claims()})
+	return json.Marshal(tradeoffJSON{t.Title, t.Split, t.Examples, t.Classes, t.Backend, t.Kernels, t.MaxDropPP, t.Variants, t.Training, t.Claims()})
 }
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -235,7 +241,7 @@ func (t *Tradeoff) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &in); err != nil {
 		return err
 	}
-	*t = Tradeoff{Title: in.Title, Split: in.Split, Examples: in.Examples, Backend: in.Backend, Kernels: in.Kernels,
+	*t = Tradeoff{Title: in.Title, Split: in.Split, Examples: in.Examples, Classes: in.Classes, Backend: in.Backend, Kernels: in.Kernels,
 		MaxDropPP: in.MaxDropPP, Variants: in.Variants, Training: in.Training}
 	return nil
 }

@@ -2,11 +2,14 @@ package stages_test
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/runs"
@@ -74,9 +77,35 @@ func TestTeacherChecksComeBeforeTheRunIsRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
+	// A teacher file with a NaN weight: a real model file, one weight
+	// overwritten with NaN's bits.
+	exported, err := recipe.Parse("e.yaml", []byte(noopHead+"  - export: {name: teacher}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := runner.Run(context.Background(), exported, runner.Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := infer.ReadFile(filepath.Join(store.RunDir(res.RunID), "teacher.safetensors"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var weights string
+	for name := range f.Tensors {
+		if strings.HasSuffix(name, "weights") && (weights == "" || name < weights) {
+			weights = name
+		}
+	}
+	binary.LittleEndian.PutUint32(f.Tensors[weights].Data[4:], math.Float32bits(float32(math.NaN())))
+	poisoned := filepath.Join(dir, "nan.safetensors")
+	if err := f.WriteFile(poisoned); err != nil {
+		t.Fatal(err)
+	}
 	for teacher, want := range map[string]string{
 		"{run: unknown-id}":         `teacher run unknown-id: run not found: "unknown-id"`,
 		"{file: " + truncated + "}": "teacher: " + truncated + ": not a safetensors file",
+		"{file: " + poisoned + "}":  "tensor " + weights + " holds 1 non-finite value (NaN or ±Inf): a teacher's outputs must be numbers",
 	} {
 		rec, err := recipe.Parse("d.yaml", []byte(noopHead+"  - distill: {teacher: "+teacher+", student: {arch: mlp, hidden: [4]}, steps: 2}\n"))
 		if err != nil {
@@ -87,7 +116,7 @@ func TestTeacherChecksComeBeforeTheRunIsRecorded(t *testing.T) {
 			t.Errorf("teacher %s: got %v, want a positioned error with %q", teacher, err, want)
 		}
 	}
-	if list, err := store.List(); err != nil || len(list) != 0 {
-		t.Errorf("the store holds %d runs after refused recipes (%v)", len(list), err)
+	if list, err := store.List(); err != nil || len(list) != 1 {
+		t.Errorf("the store holds %d runs after refused recipes, want the teacher's alone (%v)", len(list), err)
 	}
 }

@@ -83,6 +83,9 @@ func Measure(list []Model, opts Options) (*report.Tradeoff, error) {
 			return nil, fmt.Errorf("%s: %w", m.Path, err)
 		}
 		files[i], runtimes[i] = f, rt
+		if i == 0 { // the baseline's classes: what chance accuracy is
+			t.Classes = rt.Classes()
+		}
 		v, err := describe(m, f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.Path, err)

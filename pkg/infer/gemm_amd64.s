@@ -10287,27 +10287,26 @@ partial:
 	RET
 
 // func quantizeU8AVX2(dst *uint8, src *float32, n int, scale float32, zero int32)
-// Requires: AVX, AVX2, SSE, SSE2
+// Requires: AVX, AVX2
 TEXT ·quantizeU8AVX2(SB), NOSPLIT, $0-32
 	MOVQ         dst+0(FP), AX
 	MOVQ         src+8(FP), CX
 	MOVQ         n+16(FP), DX
-	MOVSS        scale+24(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS scale+24(FP), Y0
 	MOVL         zero+28(FP), BX
-	MOVD         BX, X1
+	VMOVD        BX, X1
 	VPBROADCASTD X1, Y1
 	MOVL         $0x00000000, BX
-	MOVD         BX, X2
+	VMOVD        BX, X2
 	VPBROADCASTD X2, Y2
 	MOVL         $0x0000007f, BX
-	MOVD         BX, X3
+	VMOVD        BX, X3
 	VPBROADCASTD X3, Y3
 	MOVL         $0x43800000, BX
-	MOVD         BX, X4
+	VMOVD        BX, X4
 	VPBROADCASTD X4, Y5
 	MOVL         $0xc3800000, BX
-	MOVD         BX, X4
+	VMOVD        BX, X4
 	VPBROADCASTD X4, Y4
 	SHRQ         $0x03, DX
 	TESTQ        DX, DX
@@ -10426,15 +10425,13 @@ done:
 	RET
 
 // func normalizeF32AVX2(dst *float32, src *float32, n int, mean float32, inv float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·normalizeF32AVX2(SB), NOSPLIT, $0-32
 	MOVQ         dst+0(FP), AX
 	MOVQ         src+8(FP), CX
 	MOVQ         n+16(FP), DX
-	MOVSS        mean+24(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        inv+28(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS mean+24(FP), Y0
+	VBROADCASTSS inv+28(FP), Y1
 	SHRQ         $0x03, DX
 	TESTQ        DX, DX
 	JZ           done

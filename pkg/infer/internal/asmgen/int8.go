@@ -261,16 +261,23 @@ func quantizeKernel() {
 	src := Load(Param("src"), GP64())
 	n := Load(Param("n"), GP64())
 	scale, zero, lo, hi, fmin, fmax := YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
-	VBROADCASTSS(Load(Param("scale"), XMM()), scale)
-	zx := XMM()
-	MOVD(Load(Param("zero"), GP32()), zx)
-	VPBROADCASTD(zx, zero)
+	// Arguments and constants reach the vector registers by VEX moves
+	// only: a legacy-SSE MOVSS or MOVD after a VEX instruction has written
+	// a Y register costs an SSE/AVX transition on Intel CPUs (~700 ns a
+	// call on a Xeon; TestNoLegacySSEInAVXFunctions guards it).
+	VBROADCASTSS(paramAddr("scale"), scale)
+	// Through a general register: go vet's asmdecl misreads a 4-byte
+	// VPBROADCASTD from memory.
+	toVector := func(t Register, y VecVirtual) {
+		x := XMM()
+		VMOVD(t, x)
+		VPBROADCASTD(x, y)
+	}
+	toVector(Load(Param("zero"), GP32()), zero)
 	broadcast := func(v uint32, y VecVirtual) {
 		t := GP32()
 		MOVL(U32(v), t)
-		x := XMM()
-		MOVD(t, x)
-		VPBROADCASTD(x, y)
+		toVector(t, y)
 	}
 	broadcast(0, lo)
 	broadcast(127, hi)

@@ -51,8 +51,10 @@ func normalizeKernel() {
 	src := Load(Param("src"), GP64())
 	n := Load(Param("n"), GP64())
 	mean, inv := YMM(), YMM()
-	VBROADCASTSS(Load(Param("mean"), XMM()), mean)
-	VBROADCASTSS(Load(Param("inv"), XMM()), inv)
+	// From memory: a legacy-SSE MOVSS load here cost an SSE/AVX transition
+	// (see quantizeKernel).
+	VBROADCASTSS(paramAddr("mean"), mean)
+	VBROADCASTSS(paramAddr("inv"), inv)
 	SHRQ(U8(3), n)
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
@@ -69,4 +71,15 @@ func normalizeKernel() {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// paramAddr is the memory operand of a scalar argument, for an instruction
+// that reads it from memory (VBROADCASTSS, VPBROADCASTD) rather than
+// through avo's Load, which moves floats with the legacy-SSE MOVSS.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }

@@ -163,6 +163,10 @@ func WriteFile(path string, g *infer.Graph, tensors map[string]infer.Tensor) err
 type value struct {
 	name string // the ONNX value's name
 	nchw bool   // images, held [N, C, H, W] (else [N, features])
+	// nhwc names the same images before they were transposed to NCHW,
+	// where the graph has them (its input): a flatten reads them there
+	// instead of transposing back.
+	nhwc string
 }
 
 // node is one NodeProto before encoding.
@@ -214,10 +218,12 @@ func (e *encoder) translate() error {
 		in = e.add("Div", []string{in, e.scalar(g.Input.Std)}, "input/div_std")
 	}
 	images := len(g.Input.Shape) == 3
+	nhwc := ""
 	if images {
+		nhwc = in
 		in = e.add("Transpose", []string{in}, "input/nchw", attrInts("perm", 0, 3, 1, 2))
 	}
-	e.values[infer.InputValue] = value{name: in, nchw: images}
+	e.values[infer.InputValue] = value{name: in, nchw: images, nhwc: nhwc}
 
 	for i, op := range g.Ops {
 		where := fmt.Sprintf("op %d (%s %q)", i+1, op.Op, op.Name)
@@ -246,7 +252,36 @@ func (e *encoder) translate() error {
 	if out := e.values[g.Output]; out.name != OutputName {
 		e.nodes = append(e.nodes, &node{opType: "Identity", inputs: []string{out.name}, outputs: []string{OutputName}})
 	}
+	e.pruneDeadNodes()
 	return nil
+}
+
+// pruneDeadNodes drops the nodes no path to the output reads (the input's
+// transpose to NCHW when an MLP flattens the images at once), so the file
+// carries the minimal graph.
+func (e *encoder) pruneDeadNodes() {
+	needed := map[string]bool{OutputName: true}
+	keep := make([]bool, len(e.nodes))
+	for i := len(e.nodes) - 1; i >= 0; i-- {
+		n := e.nodes[i]
+		for _, out := range n.outputs {
+			if needed[out] {
+				keep[i] = true
+			}
+		}
+		if keep[i] {
+			for _, in := range n.inputs {
+				needed[in] = true
+			}
+		}
+	}
+	live := e.nodes[:0]
+	for i, n := range e.nodes {
+		if keep[i] {
+			live = append(live, n)
+		}
+	}
+	e.nodes = live
 }
 
 // op adds one Lathe op's nodes (before its activation) and returns its value.
@@ -310,6 +345,9 @@ func (e *encoder) op(op infer.Op) (value, error) {
 	case "flatten":
 		if !x.nchw {
 			return x, nil // already [N, features]
+		}
+		if x.nhwc != "" { // NHWC as it came: no transpose there and back
+			return value{name: e.add("Flatten", []string{x.nhwc}, base+"flatten", attrInt("axis", 1))}, nil
 		}
 		y := e.add("Transpose", []string{x.name}, base+"nhwc", attrInts("perm", 0, 2, 3, 1))
 		y = e.add("Flatten", []string{y}, base+"flatten", attrInt("axis", 1))

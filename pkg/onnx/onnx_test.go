@@ -138,7 +138,35 @@ func aliasNet() net {
 	return net{"alias", g, b.tensors}
 }
 
-func nets() []net { return []net{mlpNet(), lenetNet(), residualNet(), aliasNet()} }
+// imageMLPNet flattens images at once, as the zoo's MLP does on MNIST.
+func imageMLPNet() net {
+	b := newBuilder(5)
+	g := graphOf(infer.Input{Shape: []int{4, 4, 2}, Mean: 0.5, Std: 0.25}, 3, "fc2",
+		infer.Op{Name: "flatten", Op: "flatten", Inputs: []string{"input"}},
+		b.dense("fc1", "flatten", 32, 8, "relu"),
+		b.dense("fc2", "fc1", 8, 3, ""))
+	return net{"mlp-images", g, b.tensors}
+}
+
+func nets() []net { return []net{mlpNet(), lenetNet(), residualNet(), aliasNet(), imageMLPNet()} }
+
+// TestNoTransposeThereAndBack: an MLP that flattens its images reads them
+// as they come (NHWC): its file holds no Transpose, which a transpose to
+// NCHW and back before the Flatten used to be; a CNN keeps the one it needs.
+func TestNoTransposeThereAndBack(t *testing.T) {
+	for _, c := range []struct {
+		n          net
+		transposes int
+	}{{imageMLPNet(), 0}, {lenetNet(), 2}} {
+		data, err := Encode(c.n.g, c.n.tensors)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Count(data, []byte("Transpose")); got != c.transposes {
+			t.Errorf("%s: %d Transpose nodes, want %d", c.n.name, got, c.transposes)
+		}
+	}
+}
 
 func TestNetsUseEveryActivation(t *testing.T) {
 	used := map[string]bool{}

@@ -77,6 +77,23 @@ case ":$PATH_BEFORE_SETUP:" in
   *":$gobin:"*) ;;
   *) echo "setup: add $gobin to your PATH so Jupyter finds gonb and goimports (export PATH=\"$gobin:\$PATH\")" ;;
 esac
+
+# ONNX Runtime, a reference peer for `lathe bench infer --ort` (never linked
+# into lathe): the CPU build npm serves, its post-install script skipped (it
+# fetches GPU parts, which fails offline). Needs Node.js and npm.
+ortdir="${LATHE_ORT_DIR:-$HOME/.cache/lathe/ort}"
+if [ -d "$ortdir/node_modules/onnxruntime-node" ]; then
+  :
+elif command -v npm >/dev/null; then
+  mkdir -p "$ortdir"
+  if npm install --silent --ignore-scripts --prefix "$ortdir" onnxruntime-node@1.30.0 >/dev/null 2>&1; then
+    echo "setup: installed ONNX Runtime 1.30.0 in $ortdir (lathe bench infer --ort)"
+  else
+    echo "setup: could not install ONNX Runtime from npm: lathe bench infer --ort will say so"
+  fi
+else
+  echo "setup: no npm: lathe bench infer --ort needs Node.js and npm (Debian: nodejs npm), then this script again"
+fi
 ./bin/lathe doctor
 
 if [ "$quickstart" = 1 ]; then

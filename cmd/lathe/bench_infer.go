@@ -48,11 +48,15 @@ type inferReport struct {
 	Int8Speedup map[string]float64 `json:"int8_speedup_over_f32,omitempty"`
 	TorchInt8   string             `json:"pytorch_int8,omitempty"`
 	Int8VsTorch map[string]float64 `json:"int8_runtime_over_pytorch_int8,omitempty"`
+	// VsORT is the float runtime's p50 over ONNX Runtime's on the same
+	// model's ONNX file (--ort), by batch size.
+	VsORT map[string]float64 `json:"runtime_over_onnxruntime,omitempty"`
 }
 
 func benchInferCmd(g *globalFlags) *cobra.Command {
 	var batches, torchScript, vs, qengine string
-	var asJSON, torch bool
+	var asJSON, torch, ort bool
+	var ortScript string
 	var seconds float64
 	cmd := &cobra.Command{
 		Use:   "infer RUN|FILE",
@@ -102,6 +106,11 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 					return fmt.Errorf("--torch: %s not found (run from the repository, or give --torch-script)", torchScript)
 				}
 			}
+			if ort {
+				if err := ortAvailable(ortScript); err != nil {
+					return err
+				}
+			}
 			opened, err := backend.Open(backend.Resolve(g.backend, ""))
 			if err != nil {
 				return err
@@ -129,6 +138,13 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 				}
 				rep.addTorch(torchResults)
 			}
+			if ort {
+				ortResults, err := runORT(ortScript, pair.f32, batches, rep.Threads, seconds)
+				if err != nil {
+					return err
+				}
+				rep.addORT(ortResults)
+			}
 			if asJSON {
 				return writeJSON(os.Stdout, rep)
 			}
@@ -142,6 +158,8 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&vs, "vs", "", "the float model an int8 FILE was quantized from (default: <x>.f32.safetensors beside <x>.safetensors), or another float model (a pruned one) to time beside FILE")
 	cmd.Flags().BoolVar(&torch, "torch", false, "also time PyTorch with scripts/torch-infer-ref.py (/usr/bin/python3 with python3-torch)")
 	cmd.Flags().StringVar(&torchScript, "torch-script", "scripts/torch-infer-ref.py", "the PyTorch reference script")
+	cmd.Flags().BoolVar(&ort, "ort", false, "also time ONNX Runtime on the float model's ONNX file with scripts/ort-infer.js (Node.js, ONNX Runtime from npm: see setup.sh)")
+	cmd.Flags().StringVar(&ortScript, "ort-script", "scripts/ort-infer.js", "the ONNX Runtime reference script")
 	cmd.Flags().StringVar(&qengine, "torch-qengine", "auto", "PyTorch's quantized engine for an int8 model: fbgemm, onednn, qnnpack, or auto (the first of those that torch has)")
 	cmd.Flags().StringVar(&g.backend, "backend", "", "GoMLX backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so")
 	return cmd
@@ -267,10 +285,11 @@ func (rep *inferReport) print() {
 	k := rep.stride()
 	var ours []bench.InferResult
 	for _, r := range rep.Results {
-		if !strings.HasPrefix(r.Engine, "pytorch") {
+		if !strings.HasPrefix(r.Engine, "pytorch") && !strings.HasPrefix(r.Engine, ortEngine) {
 			ours = append(ours, r)
 		}
 	}
+	defer rep.printORT()
 	if k == 2 {
 		for i := 0; i+k <= len(ours); i += k {
 			fmt.Printf("batch %d: the runtime is %.1f× faster than %s (p50 %.3f vs %.3f ms, interleaved in one process)\n",

@@ -6,6 +6,10 @@
 //
 //   node scripts/ort-infer.js --model m.onnx --shape 28,28,1 --batch 1,64 --threads 2 [--min-seconds 3] [--quant int8]
 //
+// With --predict FILE (N examples of raw float32 values, little-endian) it
+// prints instead {"classes": [...]}: each example's most likely class, for
+// tests that compare ONNX Runtime's answers with Lathe's runtime.
+//
 // ONNX Runtime comes from npm (`npm install --ignore-scripts
 // onnxruntime-node@1.30.0`, which setup.sh does into ~/.cache/lathe/ort);
 // NODE_PATH must reach its node_modules.
@@ -37,6 +41,26 @@ async function main() {
   });
   const shape = o.shape.split(',').map(Number);
   const per = shape.reduce((a, b) => a * b, 1);
+  if (o.predict) {
+    const buf = require('fs').readFileSync(o.predict);
+    const all = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+    const n = all.length / per;
+    const classes = [];
+    for (let start = 0; start < n; start += 256) {
+      const batch = Math.min(256, n - start);
+      const x = new ort.Tensor('float32', all.slice(start * per, (start + batch) * per), [batch, ...shape]);
+      const out = await session.run({ [session.inputNames[0]]: x });
+      const logits = out[session.outputNames[0]];
+      const k = logits.dims[1];
+      for (let i = 0; i < batch; i++) {
+        let best = 0;
+        for (let j = 1; j < k; j++) if (logits.data[i * k + j] > logits.data[i * k + best]) best = j;
+        classes.push(best);
+      }
+    }
+    console.log(JSON.stringify({ classes }));
+    return;
+  }
   const minMs = 1000 * parseFloat(o['min-seconds']);
   for (const batch of o.batch.split(',').map(Number)) {
     const data = new Float32Array(batch * per);

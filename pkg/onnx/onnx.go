@@ -122,11 +122,15 @@ func Encode(g *infer.Graph, tensors map[string]infer.Tensor) ([]byte, error) {
 	if g == nil {
 		return nil, fmt.Errorf("onnx export: no graph")
 	}
-	// Name integer weights plainly before Shapes calls them non-float.
+	// Integer tensors belong to int8 layers, written in QDQ form (qdq.go);
+	// anywhere else they are an error named plainly.
 	for _, op := range g.Ops {
+		if op.Quantized(tensors) {
+			continue
+		}
 		for _, name := range []string{op.Weights, op.Bias} {
 			if t, ok := tensors[name]; ok && name != "" && t.DType != infer.F32 && t.DType != infer.BF16 {
-				return nil, fmt.Errorf("onnx export: tensor %q is %s; ONNX export writes f32 models", name, t.DType)
+				return nil, fmt.Errorf("onnx export: tensor %q is %s in a float layer", name, t.DType)
 			}
 		}
 	}
@@ -291,15 +295,33 @@ func (e *encoder) op(op infer.Op) (value, error) {
 	}
 	x := e.values[op.Inputs[0]]
 	base := op.Name + "/"
+	quantized := op.Quantized(e.tensors)
+	// weights and bias are the layer's float (or dequantized) operands.
+	weights := func(conv bool) (string, error) {
+		if quantized {
+			return e.quantizedWeights(op, conv)
+		}
+		return e.initializer(op.Weights, conv)
+	}
+	bias := func() (string, error) {
+		if quantized {
+			return e.quantizedBias(op)
+		}
+		return e.initializer(op.Bias, false)
+	}
+	in := x.name
+	if quantized && (op.Op == "dense" || op.Op == "conv2d") {
+		in = e.quantizedInput(op, x.name)
+	}
 	switch op.Op {
 	case "dense":
-		w, err := e.initializer(op.Weights, false)
+		w, err := weights(false)
 		if err != nil {
 			return value{}, err
 		}
-		y := e.add("MatMul", []string{x.name, w}, base+"matmul")
+		y := e.add("MatMul", []string{in, w}, base+"matmul")
 		if op.Bias != "" {
-			b, err := e.initializer(op.Bias, false)
+			b, err := bias()
 			if err != nil {
 				return value{}, err
 			}
@@ -307,13 +329,13 @@ func (e *encoder) op(op infer.Op) (value, error) {
 		}
 		return value{name: y}, nil
 	case "conv2d":
-		w, err := e.initializer(op.Weights, true)
+		w, err := weights(true)
 		if err != nil {
 			return value{}, err
 		}
-		inputs := []string{x.name, w}
+		inputs := []string{in, w}
 		if op.Bias != "" {
-			b, err := e.initializer(op.Bias, false)
+			b, err := bias()
 			if err != nil {
 				return value{}, err
 			}

@@ -491,12 +491,12 @@ func TestErrors(t *testing.T) {
 			n.g.Ops = append(n.g.Ops, infer.Op{Op: "softmax", Name: "sm", Inputs: []string{"fc2"}})
 			n.g.Output = "sm"
 		}, "softmax"},
-		"int8 weights": {func(n *net) {
+		"int8 weights without a quantized input": {func(n *net) {
 			n.tensors["fc1.w"] = infer.Tensor{DType: infer.I8, Shape: []int{784, 32}, Data: make([]byte, 784*32)}
-		}, `tensor "fc1.w" is I8; ONNX export writes f32 models`},
+		}, `op 1 (dense "fc1"): input scale 0 and zero point 0`},
 		"int32 bias": {func(n *net) {
 			n.tensors["fc2.b"] = infer.Tensor{DType: infer.I32, Shape: []int{10}, Data: make([]byte, 40)}
-		}, `tensor "fc2.b" is I32`},
+		}, `tensor "fc2.b" is I32 in a float layer`},
 		"shapes": {func(n *net) {
 			n.g.Ops[1].Inputs = []string{"input"} // 784 features into 32×10 weights
 		}, `op 2 (dense "fc2")`},

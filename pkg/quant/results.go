@@ -12,6 +12,7 @@ var quantizeDeclaration = results.Declaration{
 		{Name: "f32_bytes", Format: results.Count, Doc: "the float32 twin's bytes on disk"},
 		{Name: "int8_bytes", Format: results.Count, Doc: "the int8 file's bytes on disk"},
 		{Name: "size_ratio", Format: results.Times, Doc: "f32_bytes / int8_bytes"},
+		{Name: "int8_onnx_bytes", Format: results.Count, Doc: "the int8 model's ONNX file (QDQ form), bytes on disk"},
 		{Name: "qat_ranges", Format: results.Count, Doc: "layers whose input range qat learned"},
 		{Name: "f32_{split}_accuracy", Format: results.Percent},
 		{Name: "int8_{split}_accuracy", Format: results.Percent},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lathe-ml/lathe/pkg/export"
 	"github.com/lathe-ml/lathe/pkg/infer"
+	"github.com/lathe-ml/lathe/pkg/onnx"
 	"github.com/lathe-ml/lathe/pkg/prune"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner"
@@ -18,7 +19,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "quantize", Keys: []string{"mode", "bits", "weights", "observer", "calibration_batches", "freeze_after", "exclude", "name", "check"},
+	recipe.Register(recipe.Kind{Name: "quantize", Keys: []string{"mode", "bits", "weights", "observer", "calibration_batches", "freeze_after", "exclude", "name", "check", "formats"},
 		Effects: recipe.ModelHooks | recipe.Files, Results: quantizeDeclaration,
 		New: func() recipe.Settings {
 			return &Stage{Mode: "ptq", Weights: "per_channel", Observer: "minmax", CalibrationBatches: 32, Name: "model.int8", CheckOn: "test"}
@@ -38,6 +39,9 @@ var Observers = []string{"minmax", "moving_average_minmax", "percentile", "mse"}
 // on the check split and times them, in the runtime, in one process.
 //
 //   - quantize: {mode: ptq, observer: percentile, calibration_batches: 32}
+//   - quantize: {mode: ptq, formats: [safetensors, onnx]} also writes
+//     <name>.onnx: the int8 model in ONNX's QDQ form (opset 13), which
+//     ONNX Runtime runs with its integer kernels.
 //
 // Results: f32_bytes, int8_bytes and size_ratio (bytes on disk);
 // f32_<split>_accuracy, int8_<split>_accuracy, int8_accuracy_drop_pp
@@ -60,6 +64,9 @@ type Stage struct {
 	// FreezeAfter (qat) stops the activation observers after this many
 	// training steps; 0 never does.
 	FreezeAfter int
+	// ONNX also writes the int8 model as <name>.onnx, in QDQ form
+	// (formats: [safetensors, onnx]).
+	ONNX bool
 
 	modeAt, freezeAt, observerAt recipe.Node
 	observerSet                  bool
@@ -95,6 +102,19 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 		}
 	case "check":
 		st.CheckOn, err = d.Enum(f.Value, "check", append([]string{"none"}, recipe.Splits...))
+	case "formats":
+		var items []recipe.Node
+		if items, err = d.List(f.Value, "formats"); err != nil {
+			return err
+		}
+		st.ONNX = false
+		for _, it := range items {
+			var format string
+			if format, err = d.Enum(it, "format", export.Formats); err != nil {
+				return err
+			}
+			st.ONNX = st.ONNX || format == "onnx"
+		}
 	}
 	return err
 }
@@ -148,7 +168,11 @@ func (st *Stage) Files() []string {
 	if st.Mode == "qat" {
 		return nil
 	}
-	return []string{infer.FileName(st.Name), infer.TwinName(st.Name)}
+	files := []string{infer.FileName(st.Name), infer.TwinName(st.Name)}
+	if st.ONNX {
+		files = append(files, st.Name+".onnx")
+	}
+	return files
 }
 
 // String describes the stage in a few words.
@@ -202,6 +226,11 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		res[w.key] = float64(info.Size())
 	}
 	res["size_ratio"] = res["f32_bytes"] / res["int8_bytes"]
+	if st.ONNX {
+		if res["int8_onnx_bytes"], err = writeONNX(int8File, filepath.Join(dir, st.Name+".onnx")); err != nil {
+			return nil, err
+		}
+	}
 	res["qat_ranges"] = float64(len(ranges)) // layers whose input range QAT learned
 	for _, l := range layers {
 		res["weight_sqnr_db/"+l.Layer] = l.WeightSQNR
@@ -259,6 +288,23 @@ func (st *Stage) check(s *runner.Session, src export.Source, int8File *infer.Fil
 	}
 	res["int8_accuracy_drop_pp"] = 100 * (res["f32_"+st.CheckOn+"_accuracy"] - res["int8_"+st.CheckOn+"_accuracy"])
 	return nil
+}
+
+// writeONNX writes an int8 model file as ONNX (QDQ form) and returns its
+// size on disk.
+func writeONNX(f *infer.File, path string) (float64, error) {
+	g, err := infer.GraphOf(f)
+	if err != nil {
+		return 0, err
+	}
+	if err := onnx.WriteFile(path, g, f.Tensors); err != nil {
+		return 0, fmt.Errorf("quantize: %w", err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return float64(info.Size()), nil
 }
 
 // installQAT puts fake quantization on the current model's layers, for

@@ -23,7 +23,7 @@ var contractRecipes = []string{
   - train: {steps: 25, log_every: 5}
   - quantize: {mode: qat}
   - train: {steps: 5, precision: fp16}
-  - quantize: {mode: ptq, name: q}
+  - quantize: {mode: ptq, name: q, formats: [safetensors, onnx]}
   - export: {name: e, formats: [safetensors, onnx]}
   - report: {models: {baseline: e, combined: q}, train_steps: 2, seconds: 0.1}
 `,

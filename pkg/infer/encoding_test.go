@@ -2,6 +2,7 @@ package infer
 
 import (
 	"bufio"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -92,5 +93,19 @@ func TestNoLegacySSEInAVXFunctions(t *testing.T) {
 	}
 	if checked < 50 {
 		t.Errorf("checked %d AVX functions: the parser missed most of them", checked)
+	}
+}
+
+// TestReluInPlace: negative values become 0, NaN (of either sign) and
+// positive values stay, checked against the definition value by value.
+func TestReluInPlace(t *testing.T) {
+	nanNeg := math.Float32frombits(0xffc00001)
+	v := []float32{-1, 0, 2.5, float32(math.Inf(-1)), float32(math.Inf(1)), float32(math.NaN()), nanNeg, -1e-45, 3e38, float32(math.Copysign(0, -1))}
+	want := []float32{0, 0, 2.5, 0, float32(math.Inf(1)), float32(math.NaN()), nanNeg, 0, 3e38, 0}
+	reluInPlace(v)
+	for i := range v {
+		if v[i] != want[i] && !(math.IsNaN(float64(v[i])) && math.IsNaN(float64(want[i]))) {
+			t.Errorf("relu[%d] = %v, want %v", i, v[i], want[i])
+		}
 	}
 }

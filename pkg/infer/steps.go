@@ -334,16 +334,25 @@ func (s *addStep) run(m *Model, ws *workspace) {
 	activate(s.act, out[:n])
 }
 
+// reluInPlace zeroes v's negative values with no branch on each value's
+// sign: on real activations that branch mispredicts, and it took half of
+// an int8 ResNet-8's time at batch 64 (the int8 path adds a residual and
+// applies the ReLU after its epilogue). NaN stays NaN; −0 becomes +0.
+func reluInPlace(v []float32) {
+	for i, x := range v {
+		b := math.Float32bits(x)
+		negative := uint32(int32(b) >> 31)                        // all ones when the sign is set
+		notNaN := ^uint32(int32(0x7f800000-(b&0x7fffffff)) >> 31) // all ones unless NaN
+		v[i] = math.Float32frombits(b &^ (negative & notNaN))
+	}
+}
+
 // activate applies a named activation in place, with GoMLX's definitions.
 func activate(name string, v []float32) {
 	switch name {
 	case "":
 	case "relu":
-		for i, x := range v {
-			if x < 0 {
-				v[i] = 0
-			}
-		}
+		reluInPlace(v)
 	case "tanh":
 		for i, x := range v {
 			v[i] = float32(math.Tanh(float64(x)))

@@ -109,3 +109,16 @@ func TestReluInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestAddRelu: addRelu is the residual add then reluInPlace, value by value.
+func TestAddRelu(t *testing.T) {
+	out := []float32{-1, 1, 2, float32(math.NaN()), -3, 0.5}
+	res := []float32{0.5, -2, 1, 1, float32(math.Inf(1)), -0.5}
+	want := []float32{0, 0, 3, float32(math.NaN()), float32(math.Inf(1)), 0}
+	addRelu(out, res)
+	for i := range out {
+		if out[i] != want[i] && !(math.IsNaN(float64(out[i])) && math.IsNaN(float64(want[i]))) {
+			t.Errorf("addRelu[%d] = %v, want %v", i, out[i], want[i])
+		}
+	}
+}

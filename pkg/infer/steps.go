@@ -347,6 +347,17 @@ func reluInPlace(v []float32) {
 	}
 }
 
+// addRelu sets out to relu(out + res), as reluInPlace does.
+func addRelu(out, res []float32) {
+	res = res[:len(out)]
+	for i, x := range out {
+		b := math.Float32bits(x + res[i])
+		negative := uint32(int32(b) >> 31)
+		notNaN := ^uint32(int32(0x7f800000-(b&0x7fffffff)) >> 31)
+		out[i] = math.Float32frombits(b &^ (negative & notNaN))
+	}
+}
+
 // activate applies a named activation in place, with GoMLX's definitions.
 func activate(name string, v []float32) {
 	switch name {

@@ -210,6 +210,10 @@ func (s *int8Step) finish(out []float32, ws *workspace, at int, relu bool) {
 	}
 	if s.residual >= 0 {
 		res := ws.bufs[s.residual][at : at+len(out)]
+		if s.act == "relu" { // one pass over the output, not two
+			addRelu(out, res)
+			return
+		}
 		for i := range out {
 			out[i] += res[i]
 		}

@@ -416,6 +416,13 @@ func runTorch(script string, file *infer.File, batches string, threads int, int8
 		why := strings.ReplaceAll(strings.TrimSpace(lastLine(stderr.String())), "give --engine", "give --torch-qengine")
 		return nil, fmt.Errorf("--torch: %s: %v: %s", script, err, why)
 	}
+	return referenceRows("--torch", script, out)
+}
+
+// referenceRows reads what a reference script (PyTorch's, ONNX Runtime's)
+// printed: one JSON line per timed batch size, as bench.InferResult's
+// fields; quant "f32" when not said.
+func referenceRows(flag, script string, out []byte) ([]bench.InferResult, error) {
 	var results []bench.InferResult
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -428,13 +435,16 @@ func runTorch(script string, file *infer.File, batches string, threads int, int8
 			SamplesPerS float64 `json:"samples_per_s"`
 			Calls       int     `json:"calls"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("--torch: %s printed %q", script, sc.Text())
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Engine == "" {
+			return nil, fmt.Errorf("%s: %s printed %q", flag, script, sc.Text())
 		}
 		if r.Quant == "" {
 			r.Quant = "f32"
 		}
 		results = append(results, bench.InferResult{Engine: r.Engine, Quant: r.Quant, Batch: r.Batch, P50Ms: r.P50, P99Ms: r.P99, SamplesPerS: r.SamplesPerS, Calls: r.Calls})
+	}
+	if len(results) == 0 {
+		return nil, fmt.Errorf("%s: %s printed nothing", flag, script)
 	}
 	return results, nil
 }

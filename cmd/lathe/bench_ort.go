@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -79,27 +77,7 @@ func runORT(script string, file *infer.File, batches string, threads int, second
 	if err != nil {
 		return nil, fmt.Errorf("--ort: %s: %v: %s", script, err, strings.TrimSpace(lastLine(stderr.String())))
 	}
-	var results []bench.InferResult
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var r struct {
-			Engine      string  `json:"engine"`
-			Quant       string  `json:"quant"`
-			Batch       int     `json:"batch"`
-			P50         float64 `json:"p50_ms"`
-			P99         float64 `json:"p99_ms"`
-			SamplesPerS float64 `json:"samples_per_s"`
-			Calls       int     `json:"calls"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || !strings.HasPrefix(r.Engine, ortEngine) {
-			return nil, fmt.Errorf("--ort: %s printed %q", script, sc.Text())
-		}
-		results = append(results, bench.InferResult{Engine: r.Engine, Quant: r.Quant, Batch: r.Batch, P50Ms: r.P50, P99Ms: r.P99, SamplesPerS: r.SamplesPerS, Calls: r.Calls})
-	}
-	if len(results) == 0 {
-		return nil, fmt.Errorf("--ort: %s printed nothing", script)
-	}
-	return results, nil
+	return referenceRows("--ort", script, out)
 }
 
 // addORT adds ONNX Runtime's results and the float runtime's ratios to

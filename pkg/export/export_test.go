@@ -107,7 +107,7 @@ func TestRuntimeMatchesTheGraph(t *testing.T) {
 	for _, c := range zooCases {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
-			const n = 3
+			const n = 5 // ≥ 2 per worker: Predict runs the batch in chunks
 			size := 1
 			for _, d := range c.example {
 				size *= d

@@ -86,31 +86,32 @@ func pack(w []float32, k, n int, bias []float32, nr int) *packed {
 func (f *family) gemmRows(a []float32, lda int, w *packed, c []float32, ldc, m0, m1, p0, p1, flags int, tile []float32) {
 	for i := m0; i < m1; i += f.mr {
 		rows := min(f.mr, m1-i)
-		f.block(f.micro[rows-1], rows, &a[i*lda], lda, w, c[i*ldc:], ldc, p0, p1, flags, tile, nil)
+		for p := p0; p < p1; p++ {
+			f.panel(f.micro[rows-1], rows, w.k, &a[i*lda], lda, &w.panels[p*w.k*f.nr], &w.bias[p*f.nr], c[i*ldc:], ldc, p, flags, tile, nil)
+		}
 	}
 }
 
-// block runs one kernel of rows rows over panels [p0, p1), C starting at c.
-func (f *family) block(kern microKernel, rows int, a *float32, lda int, w *packed, c []float32, ldc, p0, p1, flags int, tile []float32, delta *int) {
-	nr, k := f.nr, w.k
-	for p := p0; p < p1; p++ {
-		bp := &w.panels[p*k*nr]
-		biasp := &w.bias[p*nr]
-		col := p * nr
-		cols := w.n - col
-		if cols >= nr {
-			kern(k, a, lda, bp, biasp, &c[col], ldc, flags, delta)
-			continue
-		}
-		if flags&flagAccumulate != 0 {
-			for r := 0; r < rows; r++ {
-				copy(tile[r*nr:r*nr+cols], c[r*ldc+col:])
-			}
-		}
-		kern(k, a, lda, bp, biasp, &tile[0], nr, flags, delta)
+// panel runs one kernel of rows rows and k steps on panel p (b, its
+// first step; bias, its bias), C starting at c (row stride ldc, n
+// columns): the panel's columns of C directly, or through tile where the
+// panel sticks out on the right.
+func (f *family) panel(kern microKernel, rows, k int, a *float32, lda int, b, bias *float32, c []float32, ldc, p, flags int, tile []float32, delta *int) {
+	nr := f.nr
+	col := p * nr
+	cols := ldc - col
+	if cols >= nr {
+		kern(k, a, lda, b, bias, &c[col], ldc, flags, delta)
+		return
+	}
+	if flags&flagAccumulate != 0 {
 		for r := 0; r < rows; r++ {
-			copy(c[r*ldc+col:r*ldc+col+cols], tile[r*nr:])
+			copy(tile[r*nr:r*nr+cols], c[r*ldc+col:])
 		}
+	}
+	kern(k, a, lda, b, bias, &tile[0], nr, flags, delta)
+	for r := 0; r < rows; r++ {
+		copy(c[r*ldc+col:r*ldc+col+cols], tile[r*nr:])
 	}
 }
 

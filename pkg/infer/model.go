@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 )
 
 // Model is a loaded model, ready to predict. It is immutable and safe for
@@ -34,6 +33,10 @@ type Model struct {
 	// quantSize is the bytes per example of an int8 layer's input,
 	// quantized once per call before the integer GEMMs read it.
 	quantSize int
+	// exampleBytes is the activation memory of one example (every slot,
+	// the padded image, the quantized input); weightBytes the file's
+	// tensors. They size a chunk (chunkSize).
+	exampleBytes, weightBytes int
 
 	// stepValues is the value each step computes, for Trace; aliases the
 	// flattens naming a value again.
@@ -58,9 +61,11 @@ type workspace struct {
 	scratch32 [][]int32
 	padded    []float32
 	quantized []uint8
-	next      atomic.Int64
-	pending   sync.WaitGroup
+	gate      gate
 	n         int // examples in the running call
+	// workers is how many goroutines the running call's steps may use: 1
+	// when the workspace runs one chunk of a batch split over workers.
+	workers int
 	// calls holds the per-call jobs handed to workers (steps are shared by
 	// concurrent calls; these are not).
 	calls struct {
@@ -69,6 +74,7 @@ type workspace struct {
 		pool  poolCall
 		int8  int8Call
 		quant quantizeCall
+		chunk chunkCall
 	}
 }
 
@@ -152,8 +158,21 @@ func (m *Model) run(x []float32, n int, logits []float32, visit func(string, []f
 	if len(logits) < n*m.classes {
 		return fmt.Errorf("predict: room for %d logits, %d examples need %d", len(logits), n, n*m.classes)
 	}
+	if visit == nil {
+		if chunk := m.chunkSize(n); chunk < n {
+			m.runChunked(x, n, logits, chunk)
+			return nil
+		}
+	}
 	ws := m.workspace(n)
 	defer m.release(ws)
+	ws.workers = Workers()
+	m.forward(ws, x, n, logits, visit)
+	return nil
+}
+
+// forward runs every step on n examples in ws.
+func (m *Model) forward(ws *workspace, x []float32, n int, logits []float32, visit func(string, []float32)) {
 	ws.n = n
 	in := ws.bufs[m.inSlot]
 	m.kern.normalize(in, x, m.Graph.Input.Mean, 1/m.Graph.Input.Std)
@@ -168,7 +187,6 @@ func (m *Model) run(x []float32, n int, logits []float32, visit func(string, []f
 		}
 	}
 	copy(logits, ws.bufs[m.outSlot][:n*m.classes])
-	return nil
 }
 
 // visit shows a value and the flattens that rename it.

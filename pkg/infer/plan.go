@@ -190,6 +190,10 @@ func (p *planner) plan() error {
 	if total > maxExampleFloats {
 		return fmt.Errorf("the model needs %d floats of activations per example, more than the %d the runtime allows (a corrupt file?)", total, maxExampleFloats)
 	}
+	m.exampleBytes = 4*total + m.quantSize
+	for _, t := range p.f.Tensors {
+		m.weightBytes += len(t.Data)
+	}
 	return nil
 }
 

@@ -115,7 +115,7 @@ func (s *int8Step) prepare(m *Model) {
 }
 
 func (s *int8Step) run(m *Model, ws *workspace) {
-	workers := Workers()
+	workers := ws.workers
 	if s.flops*int64(ws.n) < serialFLOPs {
 		workers = 1
 	}
@@ -132,9 +132,9 @@ func (s *int8Step) run(m *Model, ws *workspace) {
 		qWorkers = 1
 	}
 	if s.conv != nil {
-		parallel(qc, ws.n, qWorkers, &ws.next, &ws.pending)
+		parallel(qc, ws.n, qWorkers, &ws.gate)
 	} else {
-		parallel(qc, blocks, qWorkers, &ws.next, &ws.pending)
+		parallel(qc, blocks, qWorkers, &ws.gate)
 	}
 	call := &ws.calls.int8
 	*call = int8Call{s: s, ws: ws, rows: rows, max: m.kern.max, image: ws.quantized}
@@ -142,7 +142,7 @@ func (s *int8Step) run(m *Model, ws *workspace) {
 	if s.pool > 0 {
 		tasks = ws.n * (s.conv.ho / s.pool)
 	}
-	parallel(call, tasks, workers, &ws.next, &ws.pending)
+	parallel(call, tasks, workers, &ws.gate)
 }
 
 // parallelQuantize is the input values from which an int8 layer quantizes

@@ -36,6 +36,10 @@ type isa struct {
 	vecs    int // vectors per panel row
 	bytes   int // bytes per vector
 	reg     func() VecVirtual
+	// bcst: the FMAs take A's value straight from memory, broadcast
+	// (AVX-512's embedded broadcast): one instruction instead of a
+	// broadcast and an FMA, for panels one vector wide.
+	bcst bool
 }
 
 func main() {
@@ -43,7 +47,7 @@ func main() {
 	ConstraintExpr("amd64")
 	for _, s := range []isa{
 		{name: "AVX512", maxRows: 8, vecs: 2, bytes: 64, reg: ZMM},
-		{name: "AVX512Narrow", maxRows: 12, vecs: 1, bytes: 64, reg: ZMM},
+		{name: "AVX512Narrow", maxRows: 12, vecs: 1, bytes: 64, reg: ZMM, bcst: true},
 		{name: "AVX2", maxRows: 6, vecs: 2, bytes: 32, reg: YMM},
 		{name: "AVX2Narrow", maxRows: 12, vecs: 1, bytes: 32, reg: YMM},
 	} {
@@ -147,6 +151,10 @@ func kernel(s isa, rows int, implicit bool) {
 		VMOVUPS(Mem{Base: b, Disp: j * s.bytes}, bv[j])
 	}
 	for r := 0; r < rows; r++ {
+		if s.bcst {
+			VFMADD231PS_BCST(rowOf(r), bv[0], acc[r][0])
+			continue
+		}
 		t := s.reg()
 		VBROADCASTSS(rowOf(r), t)
 		for j := range bv {

@@ -49,8 +49,11 @@ type inferReport struct {
 	TorchInt8   string             `json:"pytorch_int8,omitempty"`
 	Int8VsTorch map[string]float64 `json:"int8_runtime_over_pytorch_int8,omitempty"`
 	// VsORT is the float runtime's p50 over ONNX Runtime's on the same
-	// model's ONNX file (--ort), by batch size.
-	VsORT map[string]float64 `json:"runtime_over_onnxruntime,omitempty"`
+	// model's ONNX file (--ort), by batch size, each timed alone;
+	// Int8VsORT the int8 runtime's over ONNX Runtime's on the int8 file's
+	// QDQ ONNX.
+	VsORT     map[string]float64 `json:"runtime_over_onnxruntime,omitempty"`
+	Int8VsORT map[string]float64 `json:"int8_runtime_over_onnxruntime_int8,omitempty"`
 }
 
 func benchInferCmd(g *globalFlags) *cobra.Command {
@@ -139,11 +142,22 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 				rep.addTorch(torchResults)
 			}
 			if ort {
-				ortResults, err := runORT(ortScript, pair.f32, batches, rep.Threads, seconds)
+				alone, err := runtimeAlone(pair, sizes, seconds)
 				if err != nil {
 					return err
 				}
-				rep.addORT(ortResults)
+				ortResults, err := runORT(ortScript, pair.f32, "f32", batches, rep.Threads, seconds)
+				if err != nil {
+					return err
+				}
+				if pair.int8 != nil {
+					ortInt8, err := runORT(ortScript, pair.int8, "int8", batches, rep.Threads, seconds)
+					if err != nil {
+						return err
+					}
+					ortResults = append(ortResults, ortInt8...)
+				}
+				rep.addORT(alone, ortResults)
 			}
 			if asJSON {
 				return writeJSON(os.Stdout, rep)
@@ -158,7 +172,7 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&vs, "vs", "", "the float model an int8 FILE was quantized from (default: <x>.f32.safetensors beside <x>.safetensors), or another float model (a pruned one) to time beside FILE")
 	cmd.Flags().BoolVar(&torch, "torch", false, "also time PyTorch with scripts/torch-infer-ref.py (/usr/bin/python3 with python3-torch)")
 	cmd.Flags().StringVar(&torchScript, "torch-script", "scripts/torch-infer-ref.py", "the PyTorch reference script")
-	cmd.Flags().BoolVar(&ort, "ort", false, "also time ONNX Runtime on the float model's ONNX file with scripts/ort-infer.js (Node.js, ONNX Runtime from npm: see setup.sh)")
+	cmd.Flags().BoolVar(&ort, "ort", false, "also time ONNX Runtime on the float model's ONNX file (and an int8 model's QDQ ONNX) with scripts/ort-infer.js (Node.js, ONNX Runtime from npm: see setup.sh), beside the runtime timed alone the same way")
 	cmd.Flags().StringVar(&ortScript, "ort-script", "scripts/ort-infer.js", "the ONNX Runtime reference script")
 	cmd.Flags().StringVar(&qengine, "torch-qengine", "auto", "PyTorch's quantized engine for an int8 model: fbgemm, onednn, qnnpack, or auto (the first of those that torch has)")
 	cmd.Flags().StringVar(&g.backend, "backend", "", "GoMLX backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so")
@@ -285,7 +299,7 @@ func (rep *inferReport) print() {
 	k := rep.stride()
 	var ours []bench.InferResult
 	for _, r := range rep.Results {
-		if !strings.HasPrefix(r.Engine, "pytorch") && !strings.HasPrefix(r.Engine, ortEngine) {
+		if !strings.HasPrefix(r.Engine, "pytorch") && !strings.HasPrefix(r.Engine, ortEngine) && !strings.Contains(r.Engine, aloneEngine) {
 			ours = append(ours, r)
 		}
 	}

@@ -21,7 +21,7 @@ const chunkBytes = 512 << 10
 // model whose weights outweigh its activations (ResNet-18: 45 MB against
 // 0.8 MB an example) takes chunks of at least weights/(8·activations), to
 // keep the weights' traffic below an eighth of the activations'. Every
-// worker gets at least one chunk.
+// worker gets at least chunksPerWorker chunks.
 func (m *Model) chunkSize(n int) int {
 	workers := Workers()
 	if workers < 2 || n < 2*workers {
@@ -29,8 +29,13 @@ func (m *Model) chunkSize(n int) int {
 	}
 	perExample := max(1, m.exampleBytes)
 	chunk := max(1, chunkBytes/perExample, m.weightBytes/(8*perExample))
-	return min(chunk, (n+workers-1)/workers)
+	return min(chunk, (n+chunksPerWorker*workers-1)/(chunksPerWorker*workers))
 }
+
+// chunksPerWorker is the fewest chunks a call gives each worker, so that
+// a helper that starts late (woken from its park) leaves its share to the
+// others, who take the chunks first come first served.
+const chunksPerWorker = 4
 
 // chunkCall runs a batch in chunks, one chunk per task, each worker in
 // its own workspace.
@@ -52,7 +57,7 @@ func (m *Model) runChunked(x []float32, n int, logits []float32, chunk int) {
 	for w := 1; w < workers; w++ {
 		call.wss = append(call.wss, m.workspace(chunk))
 	}
-	parallel(call, tasks, workers, &call.gate)
+	parallelDynamic(call, tasks, workers, &call.gate)
 	for _, ws := range call.wss {
 		m.release(ws)
 	}

@@ -37,6 +37,8 @@ type kernels struct {
 	// max writes the NaN-propagating element-wise maximum of a and b
 	// into dst (max pooling's inner loop); dst may be a.
 	max func(dst, a, b []float32)
+	// maxInt is max on int32s (an int8 convolution's sums, pooled).
+	maxInt func(dst, a, b []int32)
 	// normalize writes (src[i] − mean)·inv into dst: the model's input
 	// normalization, which every call pays in full.
 	normalize func(dst, src []float32, mean, inv float32)
@@ -125,7 +127,7 @@ var portable = func() *kernels {
 			microGo(rows, nr, k, a, lda, b, bias, c, ldc, flags)
 		})
 	}
-	return &kernels{name: "portable", wide: f, narrow: f, int8: &int8Kernels{name: "portable", wide: portableInt8, narrow: portableInt8}, max: maxRow, normalize: normalizeRow}
+	return &kernels{name: "portable", wide: f, narrow: f, int8: &int8Kernels{name: "portable", wide: portableInt8, narrow: portableInt8}, max: maxRow, maxInt: maxIntRow, normalize: normalizeRow}
 }()
 
 func microGo(rows, nr, k int, a *float32, lda int, b, bias, c *float32, ldc int, flags int) {
@@ -169,6 +171,15 @@ func maxRow(dst, a, b []float32) {
 			x = y
 		}
 		dst[i] = x
+	}
+}
+
+// maxIntRow is the portable maxInt.
+func maxIntRow(dst, a, b []int32) {
+	b = b[:len(dst)]
+	a = a[:len(dst)]
+	for i, y := range b {
+		dst[i] = max(a[i], y)
 	}
 }
 

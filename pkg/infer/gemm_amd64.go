@@ -564,6 +564,11 @@ func requantReluAVX2(out *float32, acc *int32, scale *float32, offset *int32, n 
 //go:noescape
 func maxF32AVX2(dst *float32, a *float32, b *float32, n int)
 
+// maxI32AVX2 writes the maximum of a and b into dst, n a multiple of 8 (see max.go in package asmgen).
+//
+//go:noescape
+func maxI32AVX2(dst *int32, a *int32, b *int32, n int)
+
 // normalizeF32AVX2 writes (src[i] − mean)·inv into dst, n a multiple of 8 (see max.go in package asmgen).
 //
 //go:noescape

@@ -10268,6 +10268,31 @@ done:
 	VZEROUPPER
 	RET
 
+// func maxI32AVX2(dst *int32, a *int32, b *int32, n int)
+// Requires: AVX, AVX2
+TEXT ·maxI32AVX2(SB), NOSPLIT, $0-32
+	MOVQ  dst+0(FP), AX
+	MOVQ  a+8(FP), CX
+	MOVQ  b+16(FP), DX
+	MOVQ  n+24(FP), BX
+	SHRQ  $0x03, BX
+	TESTQ BX, BX
+	JZ    done
+
+loop:
+	VMOVDQU (CX), Y0
+	VPMAXSD (DX), Y0, Y0
+	VMOVDQU Y0, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	DECQ    BX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func normalizeF32AVX2(dst *float32, src *float32, n int, mean float32, inv float32)
 // Requires: AVX
 TEXT ·normalizeF32AVX2(SB), NOSPLIT, $0-32

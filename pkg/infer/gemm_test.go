@@ -99,6 +99,36 @@ func TestKernelsPassNaN(t *testing.T) {
 	}
 }
 
+// TestMaxIntIsExact: every kernel set's int32 maximum (an int8
+// convolution's pooled sums) is Go's max, for every length around a
+// vector, the extremes included.
+func TestMaxIntIsExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, ks := range kernelSets(t) {
+		for _, n := range []int{0, 1, 7, 8, 9, 31, 100} {
+			a, b, dst := make([]int32, n), make([]int32, n), make([]int32, n)
+			for i := range a {
+				a[i], b[i] = int32(r.Uint32()), int32(r.Uint32())
+			}
+			if n > 3 {
+				a[0], b[0], a[1], b[1] = math.MinInt32, math.MaxInt32, -1, 0
+			}
+			ks.maxInt(dst, a, b)
+			for i := range a {
+				if want := max(a[i], b[i]); dst[i] != want {
+					t.Fatalf("%s, n %d: max(%d, %d) = %d, want %d", ks.name, n, a[i], b[i], dst[i], want)
+				}
+			}
+			ks.maxInt(a, a, b) // in place
+			for i := range a {
+				if a[i] != dst[i] {
+					t.Fatalf("%s, n %d: in place, [%d] = %d, want %d", ks.name, n, i, a[i], dst[i])
+				}
+			}
+		}
+	}
+}
+
 // TestNormalizeIsExact: every kernel set's input normalization rounds as
 // float32 (x − mean)·(1/std) does, a subtraction then a product, for
 // every length around a vector and for NaN and ±Inf.

@@ -22,12 +22,12 @@ func simdKernels() []*kernels {
 				narrow: &int8Family{mr: 12, nr: 16, micro: int8VNNINarrow}}
 			withAVX2Epilogues(integer)
 		}
-		out = append(out, &kernels{name: "avx512", int8: integer, max: maxAVX2, normalize: normalizeAVX2,
+		out = append(out, &kernels{name: "avx512", int8: integer, max: maxAVX2, maxInt: maxIntAVX2, normalize: normalizeAVX2,
 			wide:   family{mr: 8, nr: 32, micro: microAVX512, implicit: convAVX512},
 			narrow: family{mr: 12, nr: 16, micro: microAVX512Narrow, implicit: convAVX512Narrow}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		out = append(out, &kernels{name: "avx2", int8: madd, max: maxAVX2, normalize: normalizeAVX2,
+		out = append(out, &kernels{name: "avx2", int8: madd, max: maxAVX2, maxInt: maxIntAVX2, normalize: normalizeAVX2,
 			wide:   family{mr: 6, nr: 16, micro: microAVX2, implicit: convAVX2},
 			narrow: family{mr: 12, nr: 8, micro: microAVX2Narrow, implicit: convAVX2Narrow}})
 	}
@@ -88,6 +88,16 @@ func maxAVX2(dst, a, b []float32) {
 		maxF32AVX2(&dst[0], &a[0], &b[0], n)
 	}
 	maxRow(dst[n:], a[n:], b[n:])
+}
+
+// maxIntAVX2 is maxIntRow, eight values at a time.
+func maxIntAVX2(dst, a, b []int32) {
+	n := len(dst) &^ 7
+	if n > 0 {
+		_, _ = a[n-1], b[n-1]
+		maxI32AVX2(&dst[0], &a[0], &b[0], n)
+	}
+	maxIntRow(dst[n:], a[n:], b[n:])
 }
 
 // normalizeAVX2 is normalizeRow, eight values at a time.

@@ -87,54 +87,66 @@ func TestMaxPool(t *testing.T) {
 // a time where the width allows, and 16; even and odd widths; windows 2
 // and 3 — and Trace shows the pooled value under the pooling's name.
 func TestInt8ConvPool(t *testing.T) {
+	// ReLU and none pool the integer sums before requantizing; GELU (not
+	// monotonic) requantizes each row first.
+	acts := map[string]func(float64) float64{
+		"relu": func(x float64) float64 { return max(x, 0) },
+		"":     func(x float64) float64 { return x },
+		"gelu": func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) },
+	}
 	for _, dims := range [][5]int{{12, 12, 1, 6, 2}, {11, 11, 1, 6, 2}, {9, 10, 3, 16, 3}, {8, 8, 2, 4, 2}} {
-		h, w, c, o, window := dims[0], dims[1], dims[2], dims[3], dims[4]
-		t.Run(fmt.Sprintf("%dx%dx%d-%d-pool%d", h, w, c, o, window), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(uint64(h), uint64(o)))
-			const k = 5
-			f := &File{Tensors: map[string]Tensor{}}
-			conv := newInt8Layer(r, f, "conv", k, k, c, o)
-			convOp := conv.op("conv2d", "conv", InputValue)
-			convOp.Kernel, convOp.Padding, convOp.Activation = k, "same", "relu"
-			classes := (h / window) * (w / window) * o
-			g := &Graph{Format: FormatName, Version: FormatVersion, Input: Input{Shape: []int{h, w, c}, Mean: 0, Std: 1},
-				Ops: []Op{convOp, {Op: "max_pool", Name: "pool", Inputs: []string{"conv"}, Window: window},
-					{Op: "flatten", Name: "flat", Inputs: []string{"pool"}}},
-				Output: "flat", Classes: make([]string, classes)}
-			finish(t, f, g)
-			const n = 3
-			x := make([]float32, n*h*w*c)
-			for i := range x {
-				x[i] = float32(r.NormFloat64())
-			}
-			var want []float64
-			for e := range n {
-				a := relu64(conv.convRef(x[e*h*w*c:(e+1)*h*w*c], h, w, c, k, 1, o))
-				want = append(want, maxPoolRef(a, h, w, o, window)...)
-			}
-			defer Use("auto")
-			for _, kernels := range Available() {
-				if err := Use(kernels); err != nil {
-					t.Fatal(err)
+		for act, actFn := range acts {
+			h, w, c, o, window := dims[0], dims[1], dims[2], dims[3], dims[4]
+			t.Run(fmt.Sprintf("%dx%dx%d-%d-pool%d-%s", h, w, c, o, window, act), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(uint64(h), uint64(o)))
+				const k = 5
+				f := &File{Tensors: map[string]Tensor{}}
+				conv := newInt8Layer(r, f, "conv", k, k, c, o)
+				convOp := conv.op("conv2d", "conv", InputValue)
+				convOp.Kernel, convOp.Padding, convOp.Activation = k, "same", act
+				classes := (h / window) * (w / window) * o
+				g := &Graph{Format: FormatName, Version: FormatVersion, Input: Input{Shape: []int{h, w, c}, Mean: 0, Std: 1},
+					Ops: []Op{convOp, {Op: "max_pool", Name: "pool", Inputs: []string{"conv"}, Window: window},
+						{Op: "flatten", Name: "flat", Inputs: []string{"pool"}}},
+					Output: "flat", Classes: make([]string, classes)}
+				finish(t, f, g)
+				const n = 3
+				x := make([]float32, n*h*w*c)
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
 				}
-				m, err := New(f)
-				if err != nil {
-					t.Fatal(err)
+				var want []float64
+				for e := range n {
+					a := conv.convRef(x[e*h*w*c:(e+1)*h*w*c], h, w, c, k, 1, o)
+					for i := range a {
+						a[i] = actFn(a[i])
+					}
+					want = append(want, maxPoolRef(a, h, w, o, window)...)
 				}
-				got := make([]float32, n*classes)
-				var traced []string
-				if err := m.Trace(x, n, got, func(value string, _ []float32) { traced = append(traced, value) }); err != nil {
-					t.Fatal(err)
-				}
-				for i := range want {
-					if d := math.Abs(float64(got[i])-want[i]) / math.Max(1, math.Abs(want[i])); !(d <= 1e-4) {
-						t.Fatalf("%s kernels: output %d = %g, want %g", kernels, i, got[i], want[i])
+				defer Use("auto")
+				for _, kernels := range Available() {
+					if err := Use(kernels); err != nil {
+						t.Fatal(err)
+					}
+					m, err := New(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := make([]float32, n*classes)
+					var traced []string
+					if err := m.Trace(x, n, got, func(value string, _ []float32) { traced = append(traced, value) }); err != nil {
+						t.Fatal(err)
+					}
+					for i := range want {
+						if d := math.Abs(float64(got[i])-want[i]) / math.Max(1, math.Abs(want[i])); !(d <= 1e-4) {
+							t.Fatalf("%s kernels: output %d = %g, want %g", kernels, i, got[i], want[i])
+						}
+					}
+					if fmt.Sprint(traced) != "[input pool flat]" {
+						t.Errorf("%s kernels: Trace visits %v, want [input pool flat]", kernels, traced)
 					}
 				}
-				if fmt.Sprint(traced) != "[input pool flat]" {
-					t.Errorf("%s kernels: Trace visits %v, want [input pool flat]", kernels, traced)
-				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -294,7 +294,7 @@ func (p *poolCall) run(img, worker int) {
 // apart), so that a layer of few channels (6 in LeNet-5) still fills
 // vectors; the windows' maxima are every k-th pixel of that. scratch
 // holds 2·w·c floats.
-func poolRow(dst, rows []float32, w, c, k int, scratch []float32, maxOf func(dst, a, b []float32)) {
+func poolRow[T float32 | int32](dst, rows []T, w, c, k int, scratch []T, maxOf func(dst, a, b []T)) {
 	rowLen, wo := w*c, w/k
 	down := rows[:rowLen]
 	if k > 1 {

@@ -95,8 +95,9 @@ func (s *int8Step) prepare(m *Model) {
 			}
 		}
 		s.taps = packTaps(s.raw, g.k, g.c, g.stride, s.w.n, s.pixels, s.fam.nr)
-		if s.pool > 0 { // the rows to pool, and poolRow's scratch
+		if s.pool > 0 { // the rows to pool, poolRow's scratch, the pooled row
 			m.scratch = max(m.scratch, (s.pool+2)*g.wo*s.w.n)
+			m.scratch32 = max(m.scratch32, (s.pool+2)*g.wo*s.w.n+g.wo/s.pool*s.w.n)
 		}
 	}
 	s.raw = nil
@@ -137,7 +138,7 @@ func (s *int8Step) run(m *Model, ws *workspace) {
 		parallel(qc, blocks, qWorkers, &ws.gate)
 	}
 	call := &ws.calls.int8
-	*call = int8Call{s: s, ws: ws, rows: rows, max: m.kern.max, image: ws.quantized}
+	*call = int8Call{s: s, ws: ws, rows: rows, max: m.kern.max, maxInt: m.kern.maxInt, image: ws.quantized}
 	tasks := blocks
 	if s.pool > 0 {
 		tasks = ws.n * (s.conv.ho / s.pool)
@@ -173,11 +174,12 @@ func (q *quantizeCall) run(task, _ int) {
 
 // int8Call is one call's view of an int8Step: the job handed to workers.
 type int8Call struct {
-	s     *int8Step
-	ws    *workspace
-	max   func(dst, a, b []float32) // for a fused pooling
-	rows  int
-	image []uint8 // the input, quantized
+	s      *int8Step
+	ws     *workspace
+	max    func(dst, a, b []float32) // for a fused pooling
+	maxInt func(dst, a, b []int32)
+	rows   int
+	image  []uint8 // the input, quantized
 }
 
 func (c *int8Call) run(task, worker int) {
@@ -232,28 +234,42 @@ func (s *int8Step) convOutputRow(image []uint8, img, oy int, acc []int32) {
 	s.fam.convRow(image, (img*g.hp+oy*g.stride)*rowBytes, rowBytes, s.pixels*g.stride*g.c, g.wo/s.pixels, s.taps, g.k, acc, s.pixels*s.w.n)
 }
 
-// runPooled computes the pool window's output rows of a convolution,
-// requantized into scratch, and max-pools them into the output row task.
+// runPooled computes the pool window's output rows of a convolution and
+// max-pools them into the output row task. With no activation or a ReLU
+// it pools the integer sums and requantizes a quarter as many values
+// (2×2 windows): requantization is increasing in the sum (its scale is
+// positive) and so is the ReLU, so the maximum of the requantized values
+// is the requantized maximum, bit for bit. Other activations (GELU and
+// swish are not monotonic) requantize every row first.
 func (c *int8Call) runPooled(task, worker int) {
 	s, g := c.s, c.s.conv
 	n, k := s.w.n, s.pool
 	po := g.ho / k
 	img, py := task/po, task%po
 	rowLen := g.wo * n
+	qo := g.wo / k
+	out := c.ws.bufs[s.out][(img*po+py)*qo*n : (img*po+py+1)*qo*n]
+	relu := s.act == "relu"
+	if s.act == "" || relu {
+		scratch := c.ws.scratch32[worker]
+		sums := scratch[:k*rowLen]
+		for ky := range k {
+			s.convOutputRow(c.image, img, py*k+ky, sums[ky*rowLen:(ky+1)*rowLen])
+		}
+		pooled := scratch[(k+2)*rowLen : (k+2)*rowLen+qo*n]
+		poolRow(pooled, sums, g.wo, n, k, scratch[k*rowLen:(k+2)*rowLen], c.maxInt)
+		s.fam.requant(out, pooled, s.blockScale[:qo*n], s.blockOffset[:qo*n], relu)
+		return
+	}
 	acc := c.ws.scratch32[worker][:rowLen]
 	rows := c.ws.scratch[worker][:k*rowLen]
-	relu := s.act == "relu"
 	for ky := range k {
 		oy := py*k + ky
 		s.convOutputRow(c.image, img, oy, acc)
 		row := rows[ky*rowLen : (ky+1)*rowLen]
-		s.fam.requant(row, acc, s.blockScale[:rowLen], s.blockOffset[:rowLen], relu)
-		if s.act != "" && !relu {
-			activate(s.act, row)
-		}
+		s.fam.requant(row, acc, s.blockScale[:rowLen], s.blockOffset[:rowLen], false)
+		activate(s.act, row)
 	}
-	qo := g.wo / k
-	out := c.ws.bufs[s.out][(img*po+py)*qo*n : (img*po+py+1)*qo*n]
 	poolRow(out, rows, g.wo, n, k, c.ws.scratch[worker][k*rowLen:], c.max)
 }
 

@@ -25,18 +25,21 @@ type job interface {
 	run(task, worker int)
 }
 
-// gate counts one parallel call's helpers still working. A workspace owns
-// one, so nothing allocates.
+// gate counts one parallel call's helpers still working, and hands out
+// the tasks of a dynamic one. A workspace owns one, so nothing allocates.
 type gate struct {
 	pending atomic.Int64
+	next    atomic.Int64
 }
 
-// piece is one worker's share of a parallel call: tasks [lo, hi).
+// piece is one worker's share of a parallel call: tasks [lo, hi), or with
+// dynamic, whichever tasks below hi the gate hands it.
 type piece struct {
-	j      job
-	g      *gate
-	lo, hi int
-	worker int
+	j       job
+	g       *gate
+	lo, hi  int
+	worker  int
+	dynamic bool
 }
 
 // spinFor is how long an idle worker polls for work before it parks.
@@ -89,6 +92,15 @@ func awaitPiece() piece {
 }
 
 func drain(p piece) {
+	if p.dynamic {
+		for {
+			t := int(p.g.next.Add(1) - 1)
+			if t >= p.hi {
+				return
+			}
+			p.j.run(t, p.worker)
+		}
+	}
 	for t := p.lo; t < p.hi; t++ {
 		p.j.run(t, p.worker)
 	}
@@ -103,6 +115,17 @@ func drain(p piece) {
 // the regions interleave between the cores, and ResNet-8 at batch 1 ran
 // slower on two cores than on one.
 func parallel(j job, tasks, workers int, g *gate) {
+	run(j, tasks, workers, g, false)
+}
+
+// parallelDynamic is parallel with the tasks taken first come first
+// served: for tasks that share nothing (chunks of a batch), where a
+// helper that starts late should not hold the call up.
+func parallelDynamic(j job, tasks, workers int, g *gate) {
+	run(j, tasks, workers, g, true)
+}
+
+func run(j job, tasks, workers int, g *gate, dynamic bool) {
 	workers = min(workers, tasks, Workers())
 	if workers <= 1 {
 		for t := 0; t < tasks; t++ {
@@ -111,10 +134,19 @@ func parallel(j job, tasks, workers int, g *gate) {
 		return
 	}
 	g.pending.Store(int64(workers - 1))
+	g.next.Store(0)
 	for w := 1; w < workers; w++ {
-		workQueue <- piece{j: j, g: g, lo: w * tasks / workers, hi: (w + 1) * tasks / workers, worker: w}
+		p := piece{j: j, g: g, lo: w * tasks / workers, hi: (w + 1) * tasks / workers, worker: w, dynamic: dynamic}
+		if dynamic {
+			p.hi = tasks
+		}
+		workQueue <- p
 	}
-	drain(piece{j: j, g: g, lo: 0, hi: tasks / workers, worker: 0})
+	if dynamic {
+		drain(piece{j: j, g: g, hi: tasks, dynamic: true})
+	} else {
+		drain(piece{j: j, g: g, lo: 0, hi: tasks / workers, worker: 0})
+	}
 	// The helpers are finishing their last task: wait for them awake,
 	// yielding the processor now and then in case one of them is not
 	// running at all.

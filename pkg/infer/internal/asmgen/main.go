@@ -61,6 +61,7 @@ func main() {
 	quantizeKernel()
 	requantKernels()
 	maxKernel()
+	maxIntKernel()
 	normalizeKernel()
 	Generate() // exits on failure, before the tables are written
 	if err := writeTables(); err != nil {

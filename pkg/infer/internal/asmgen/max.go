@@ -40,6 +40,35 @@ func maxKernel() {
 	RET()
 }
 
+// maxIntKernel writes maxI32AVX2: dst[i] = max(a[i], b[i]) for n (a
+// multiple of 8) int32 values: an int8 convolution max-pools its integer
+// sums before requantizing them. dst may be a (in place).
+func maxIntKernel() {
+	TEXT("maxI32AVX2", NOSPLIT, "func(dst, a, b *int32, n int)")
+	Pragma("noescape")
+	Doc("maxI32AVX2 writes the maximum of a and b into dst, n a multiple of 8 (see max.go in package asmgen).")
+	dst := Load(Param("dst"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	SHRQ(U8(3), n)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	x := YMM()
+	VMOVDQU(Mem{Base: a}, x)
+	VPMAXSD(Mem{Base: b}, x, x)
+	VMOVDQU(x, Mem{Base: dst})
+	for _, p := range []Register{dst, a, b} {
+		ADDQ(U32(32), p)
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
 // normalizeKernel writes normalizeF32AVX2: dst[i] = (src[i] − mean)·inv for n
 // (a multiple of 8) float32 values, a subtraction then a multiplication
 // rounded as Go's scalar loop rounds them (no fused multiply-add).

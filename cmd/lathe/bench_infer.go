@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -110,8 +109,8 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 				}
 			}
 			if ort {
-				if err := ortAvailable(ortScript); err != nil {
-					return err
+				if err := bench.ORTAvailable(ortScript); err != nil {
+					return fmt.Errorf("--ort: %w", err)
 				}
 			}
 			opened, err := backend.Open(backend.Resolve(g.backend, ""))
@@ -146,14 +145,14 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				ortResults, err := runORT(ortScript, pair.f32, "f32", batches, rep.Threads, seconds)
+				ortResults, err := bench.RunORT(ortScript, pair.f32, "f32", sizes, rep.Threads, seconds)
 				if err != nil {
-					return err
+					return fmt.Errorf("--ort: %w", err)
 				}
 				if pair.int8 != nil {
-					ortInt8, err := runORT(ortScript, pair.int8, "int8", batches, rep.Threads, seconds)
+					ortInt8, err := bench.RunORT(ortScript, pair.int8, "int8", sizes, rep.Threads, seconds)
 					if err != nil {
-						return err
+						return fmt.Errorf("--ort: %w", err)
 					}
 					ortResults = append(ortResults, ortInt8...)
 				}
@@ -173,7 +172,7 @@ func benchInferCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().BoolVar(&torch, "torch", false, "also time PyTorch with scripts/torch-infer-ref.py (/usr/bin/python3 with python3-torch)")
 	cmd.Flags().StringVar(&torchScript, "torch-script", "scripts/torch-infer-ref.py", "the PyTorch reference script")
 	cmd.Flags().BoolVar(&ort, "ort", false, "also time ONNX Runtime on the float model's ONNX file (and an int8 model's QDQ ONNX) with scripts/ort-infer.js (Node.js, ONNX Runtime from npm: see setup.sh), beside the runtime timed alone the same way")
-	cmd.Flags().StringVar(&ortScript, "ort-script", "scripts/ort-infer.js", "the ONNX Runtime reference script")
+	cmd.Flags().StringVar(&ortScript, "ort-script", bench.ORTScript, "the ONNX Runtime reference script")
 	cmd.Flags().StringVar(&qengine, "torch-qengine", "auto", "PyTorch's quantized engine for an int8 model: fbgemm, onednn, qnnpack, or auto (the first of those that torch has)")
 	cmd.Flags().StringVar(&g.backend, "backend", "", "GoMLX backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so")
 	return cmd
@@ -299,7 +298,7 @@ func (rep *inferReport) print() {
 	k := rep.stride()
 	var ours []bench.InferResult
 	for _, r := range rep.Results {
-		if !strings.HasPrefix(r.Engine, "pytorch") && !strings.HasPrefix(r.Engine, ortEngine) && !strings.Contains(r.Engine, aloneEngine) {
+		if !strings.HasPrefix(r.Engine, "pytorch") && !strings.HasPrefix(r.Engine, bench.ORTEngine) && !strings.Contains(r.Engine, aloneEngine) {
 			ours = append(ours, r)
 		}
 	}
@@ -427,43 +426,8 @@ func runTorch(script string, file *infer.File, batches string, threads int, int8
 	c.Stderr = &stderr
 	out, err := c.Output()
 	if err != nil {
-		why := strings.ReplaceAll(strings.TrimSpace(lastLine(stderr.String())), "give --engine", "give --torch-qengine")
+		why := strings.ReplaceAll(strings.TrimSpace(bench.LastLine(stderr.String())), "give --engine", "give --torch-qengine")
 		return nil, fmt.Errorf("--torch: %s: %v: %s", script, err, why)
 	}
-	return referenceRows("--torch", script, out)
-}
-
-// referenceRows reads what a reference script (PyTorch's, ONNX Runtime's)
-// printed: one JSON line per timed batch size, as bench.InferResult's
-// fields; quant "f32" when not said.
-func referenceRows(flag, script string, out []byte) ([]bench.InferResult, error) {
-	var results []bench.InferResult
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var r struct {
-			Engine      string  `json:"engine"`
-			Quant       string  `json:"quant"`
-			Batch       int     `json:"batch"`
-			P50         float64 `json:"p50_ms"`
-			P99         float64 `json:"p99_ms"`
-			SamplesPerS float64 `json:"samples_per_s"`
-			Calls       int     `json:"calls"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Engine == "" {
-			return nil, fmt.Errorf("%s: %s printed %q", flag, script, sc.Text())
-		}
-		if r.Quant == "" {
-			r.Quant = "f32"
-		}
-		results = append(results, bench.InferResult{Engine: r.Engine, Quant: r.Quant, Batch: r.Batch, P50Ms: r.P50, P99Ms: r.P99, SamplesPerS: r.SamplesPerS, Calls: r.Calls})
-	}
-	if len(results) == 0 {
-		return nil, fmt.Errorf("%s: %s printed nothing", flag, script)
-	}
-	return results, nil
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
+	return bench.ReferenceRows("--torch", script, out)
 }

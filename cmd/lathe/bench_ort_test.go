@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/lathe-ml/lathe/pkg/bench"
 )
 
 // TestBenchInferVersusONNXRuntime: --ort times ONNX Runtime on the same
@@ -12,7 +14,7 @@ import (
 // it. ONNX Runtime is a reference installed by setup.sh: without it the
 // test skips (it is never part of the lathe binary).
 func TestBenchInferVersusONNXRuntime(t *testing.T) {
-	if err := ortAvailable("../../scripts/ort-infer.js"); err != nil {
+	if err := bench.ORTAvailable("../../scripts/ort-infer.js"); err != nil {
 		t.Skip(err)
 	}
 	dir := t.TempDir()

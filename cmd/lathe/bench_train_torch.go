@@ -67,7 +67,7 @@ func runTorchTrain(script string, args []string) (*torchTrain, error) {
 	c.Stderr = &stderr
 	out, err := c.Output()
 	if err != nil {
-		return nil, fmt.Errorf("--torch: %s: %v: %s", script, err, strings.TrimSpace(lastLine(stderr.String())))
+		return nil, fmt.Errorf("--torch: %s: %v: %s", script, err, strings.TrimSpace(bench.LastLine(stderr.String())))
 	}
 	var r torchTrain
 	if err := json.Unmarshal(bytes.TrimSpace(out), &r); err != nil || r.MsPerStep <= 0 {

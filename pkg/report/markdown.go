@@ -72,6 +72,18 @@ func WriteMarkdown(w io.Writer, t *Tradeoff) error {
 		fmt.Fprintf(&b, "\nTraining: %s, batch %d, on %s (%d device(s)): float32 %.1f ms per step, bfloat16 %.1f ms.\n",
 			tr.Model, tr.Batch, tr.Backend, tr.Devices, tr.F32Ms, tr.BF16Ms)
 	}
+	if p := t.Peer; p != nil {
+		fmt.Fprintf(&b, "\n## Lathe's runtime and ONNX Runtime\n\n")
+		if p.Missing != "" {
+			fmt.Fprintf(&b, "ONNX Runtime was not timed: %s.\n", p.Missing)
+		} else {
+			fmt.Fprintf(&b, "The same model files, ONNX Runtime on their ONNX form (float; QDQ for int8), same session and threads; each model timed on its own (back-to-back calls, median), Lathe's runtime likewise.\n\n")
+			fmt.Fprintf(&b, "| variant | weights | batch | Lathe's runtime ms | %s ms | Lathe ÷ ONNX Runtime |\n| --- | --- | --- | --- | --- | --- |\n", p.Engine)
+			for _, r := range p.Rows {
+				fmt.Fprintf(&b, "| %s | %s | %d | %.3f | %.3f | %.2f |\n", r.Variant, r.Weights, r.Batch, r.RuntimeMs, r.PeerMs, r.RuntimeMs/r.PeerMs)
+			}
+		}
+	}
 	fmt.Fprintf(&b, "\n## Plots\n\nPareto front (no other variant is both at least as accurate and smaller, or faster) marked.\n\n"+
 		"![accuracy against size](%s)\n\n![accuracy against latency](%s)\n", SizePlotFile, LatencyPlotFile)
 	_, err := io.WriteString(w, b.String())
@@ -228,6 +240,11 @@ func WriteText(w io.Writer, t *Tradeoff) error {
 		t.Examples, t.Split, runs.OrDash(t.Backend), baseLabel(t))
 	for _, c := range t.Claims() {
 		if _, err := fmt.Fprintf(w, "%s — %s. %s %s\n", c.Seed, c.Verdict(), capitalize(c.Detail), c.Why); err != nil {
+			return err
+		}
+	}
+	for _, line := range t.Peer.Lines() {
+		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err
 		}
 	}

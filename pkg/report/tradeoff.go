@@ -106,9 +106,50 @@ type Tradeoff struct {
 	Backend, Kernels string
 	Variants         []Variant
 	Training         *Training
+	// Peer is another runtime (ONNX Runtime) timed on the baseline's and
+	// the combined model's ONNX files; nil when the report did not ask.
+	Peer *Peer
 	// MaxDropPP is the accuracy (percentage points) the size claim's
 	// "high accuracy" allows the combined model to lose.
 	MaxDropPP float64
+}
+
+// Peer is another runtime timed on the same models (ONNX Runtime on their
+// ONNX form: float, or QDQ for int8) beside Lathe's runtime timed the same
+// way — each model on its own, back-to-back calls, p50 — rather than
+// interleaved as the table's latencies are.
+type Peer struct {
+	// Engine names the peer and its version; Missing says why it was not
+	// timed (not installed, a failure), and then Rows is empty.
+	Engine  string    `json:"engine,omitempty"`
+	Missing string    `json:"missing,omitempty"`
+	Rows    []PeerRow `json:"rows,omitempty"`
+}
+
+// PeerRow is one model at one batch size in both runtimes, in ms.
+type PeerRow struct {
+	Variant   string  `json:"variant"`
+	Weights   string  `json:"weights"`
+	Batch     int     `json:"batch"`
+	RuntimeMs float64 `json:"runtime_ms"`
+	PeerMs    float64 `json:"peer_ms"`
+}
+
+// Lines describes the comparison for a reader, a line per row (or why
+// there is none); nil without a peer.
+func (p *Peer) Lines() []string {
+	if p == nil {
+		return nil
+	}
+	if p.Missing != "" {
+		return []string{"ONNX Runtime was not timed: " + p.Missing}
+	}
+	var out []string
+	for _, r := range p.Rows {
+		out = append(out, fmt.Sprintf("%s (%s), batch %d: Lathe's runtime %.3f ms, %s %.3f ms (Lathe ÷ peer %.2f)",
+			r.Variant, r.Weights, r.Batch, r.RuntimeMs, p.Engine, r.PeerMs, r.RuntimeMs/r.PeerMs))
+	}
+	return out
 }
 
 // DefaultMaxDropPP is what "high accuracy" allows when a report says
@@ -227,12 +268,13 @@ type tradeoffJSON struct {
 	MaxDropPP float64   `json:"max_drop_pp"`
 	Variants  []Variant `json:"variants"`
 	Training  *Training `json:"training,omitempty"`
+	Peer      *Peer     `json:"peer,omitempty"`
 	Claims    []Claim   `json:"claims"`
 }
 
 // MarshalJSON implements json.Marshaler.
 func (t Tradeoff) MarshalJSON() ([]byte, error) {
-	return json.Marshal(tradeoffJSON{t.Title, t.Split, t.Examples, t.Classes, t.Backend, t.Kernels, t.MaxDropPP, t.Variants, t.Training, t.Claims()})
+	return json.Marshal(tradeoffJSON{t.Title, t.Split, t.Examples, t.Classes, t.Backend, t.Kernels, t.MaxDropPP, t.Variants, t.Training, t.Peer, t.Claims()})
 }
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -242,7 +284,7 @@ func (t *Tradeoff) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*t = Tradeoff{Title: in.Title, Split: in.Split, Examples: in.Examples, Classes: in.Classes, Backend: in.Backend, Kernels: in.Kernels,
-		MaxDropPP: in.MaxDropPP, Variants: in.Variants, Training: in.Training}
+		MaxDropPP: in.MaxDropPP, Variants: in.Variants, Training: in.Training, Peer: in.Peer}
 	return nil
 }
 

@@ -248,3 +248,50 @@ func TestRoundTicks(t *testing.T) {
 		t.Errorf("ticks %v", got)
 	}
 }
+
+// TestPeerInFiles: ONNX Runtime's figures appear in report.md (a table,
+// with the ratio worked by hand), in the text and in report.json, and
+// read back; a peer that did not run says why instead.
+func TestPeerInFiles(t *testing.T) {
+	tr := seedLike()
+	tr.Peer = &Peer{Engine: "onnxruntime 1.30.0", Rows: []PeerRow{
+		{Variant: "baseline", Weights: "f32", Batch: 64, RuntimeMs: 1.5, PeerMs: 3},
+		{Variant: "combined", Weights: "int8", Batch: 64, RuntimeMs: 0.25, PeerMs: 2},
+	}}
+	dir := t.TempDir()
+	if err := WriteFiles(dir, tr); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Lathe's runtime and ONNX Runtime", "| baseline | f32 | 64 | 1.500 | 3.000 | 0.50 |", "| combined | int8 | 64 | 0.250 | 2.000 | 0.12 |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, tr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "combined (int8), batch 64: Lathe's runtime 0.250 ms, onnxruntime 1.30.0 2.000 ms (Lathe ÷ peer 0.12)") {
+		t.Errorf("text lacks the combined row:\n%s", text.String())
+	}
+	back, err := ReadTradeoff(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Peer == nil || len(back.Peer.Rows) != 2 || back.Peer.Rows[1].PeerMs != 2 || back.Peer.Engine != "onnxruntime 1.30.0" {
+		t.Errorf("read back %+v", back.Peer)
+	}
+
+	tr.Peer = &Peer{Missing: "Node.js (node) is not on PATH"}
+	text.Reset()
+	if err := WriteText(&text, tr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "ONNX Runtime was not timed: Node.js (node) is not on PATH") {
+		t.Errorf("text does not say why:\n%s", text.String())
+	}
+}

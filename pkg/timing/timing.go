@@ -1,7 +1,8 @@
 // Package timing times ways of running one thing against each other in
-// one process: call by call in turn, after a warm-up, so a shared
-// machine's load falls on all alike, and reports medians (or every call's
-// time). It is what every comparison of latencies in Lathe uses — `lathe
+// one process: in turn, after a warm-up, so a shared machine's load falls
+// on all alike — each turn an untimed call, then a timed one that finds
+// the caches warm from its own engine — and reports medians (or every
+// call's time). It is what every comparison of latencies in Lathe uses — `lathe
 // bench infer`, the quantize stage's f32 against int8 file, structured
 // pruning's model before and after, the trade-off report — and imports
 // nothing of Lathe, so any package may.
@@ -28,7 +29,7 @@ type Engine struct {
 	GoMLX bool
 }
 
-// Interleave times engines call by call in turn, after a warm-up, for at
+// Interleave times engines in turn (see Calls), after a warm-up, for at
 // least 20 rounds and minTime, so the machine's load falls on all alike:
 // each one's median call time in ms.
 func Interleave(engines []Engine, minTime time.Duration) ([]float64, error) {
@@ -43,10 +44,11 @@ func Interleave(engines []Engine, minTime time.Duration) ([]float64, error) {
 	return p50, nil
 }
 
-// Calls warms the engines up, then calls them in turn for at least 20
-// rounds and minTime: each one's call times in ms, and its heap
-// allocations per call when countAllocs is set. After a GoMLX engine it
-// runs the garbage collector, untimed.
+// Calls warms the engines up, then takes them in turn for at least 20
+// rounds and minTime, each turn an untimed call and a timed one: each
+// engine's timed calls in ms, and its heap allocations per call when
+// countAllocs is set. After a GoMLX engine's calls it runs the garbage
+// collector, untimed.
 func Calls(engines []Engine, countAllocs bool, minTime time.Duration) ([][]float64, []float64, error) {
 	for _, e := range engines {
 		for i := 0; i < 3; i++ {
@@ -59,6 +61,14 @@ func Calls(engines []Engine, countAllocs bool, minTime time.Duration) ([][]float
 	start := time.Now()
 	for round := 0; round < 20 || time.Since(start) < minTime; round++ {
 		for e, engine := range engines {
+			// An untimed call first: the timed one then finds the caches
+			// as its own last call left them, as a model serving calls
+			// back to back does, not as the other engines' calls did (a
+			// small int8 model's call right after a float one's took
+			// half as long again).
+			if err := call(engine); err != nil {
+				return nil, nil, err
+			}
 			t0 := time.Now()
 			err := engine.Call()
 			elapsed := time.Since(t0)
@@ -66,12 +76,7 @@ func Calls(engines []Engine, countAllocs bool, minTime time.Duration) ([][]float
 				return nil, nil, err
 			}
 			times[e] = append(times[e], float64(elapsed.Nanoseconds())/1e6)
-			if engine.GoMLX {
-				// GoMLX allocates its buffers per call (a thousand at
-				// batch 64): collect them here, untimed, or the collector
-				// runs on the cores of the calls after it.
-				runtime.GC()
-			}
+			afterCall(engine)
 		}
 		if round >= 100_000 {
 			break
@@ -89,6 +94,22 @@ func Calls(engines []Engine, countAllocs bool, minTime time.Duration) ([][]float
 		allocs[e] = a
 	}
 	return times, allocs, nil
+}
+
+// call makes one untimed call.
+func call(e Engine) error {
+	err := e.Call()
+	afterCall(e)
+	return err
+}
+
+// afterCall collects a GoMLX engine's garbage, untimed: it allocates its
+// buffers per call (a thousand at batch 64), and the collector would run
+// on the cores of the calls after it.
+func afterCall(e Engine) {
+	if e.GoMLX {
+		runtime.GC()
+	}
 }
 
 // allocsPerCall counts a call's heap allocations the way

@@ -3,10 +3,12 @@ package timing
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
-// TestCallsAlternate: after three warm-up calls each, the engines are
-// called in turn, every round, and each gets one time per round.
+// TestCallsAlternate: after three warm-up calls each, the engines take
+// turns of two calls (one untimed, one timed), every round, and each gets
+// one time per round.
 func TestCallsAlternate(t *testing.T) {
 	var order []int
 	engines := []Engine{{Call: func() error { order = append(order, 0); return nil }}, {Call: func() error { order = append(order, 1); return nil }, GoMLX: true}}
@@ -20,9 +22,35 @@ func TestCallsAlternate(t *testing.T) {
 	if order[0] != 0 || order[3] != 1 { // warm-ups: 0 0 0 1 1 1
 		t.Errorf("warm-up order %v", order[:6])
 	}
-	for i := 6; i+1 < 6+40; i += 2 {
-		if order[i] != 0 || order[i+1] != 1 {
-			t.Fatalf("round %d called %d then %d", (i-6)/2, order[i], order[i+1])
+	for i := 6; i+3 < 6+80; i += 4 {
+		if got := order[i : i+4]; got[0] != 0 || got[1] != 0 || got[2] != 1 || got[3] != 1 {
+			t.Fatalf("round %d called %v, want [0 0 1 1]", (i-6)/4, got)
+		}
+	}
+}
+
+// TestTimedCallsFollowTheirOwn: a call that comes right after another
+// engine's is slow (its caches were emptied); none of those is timed.
+func TestTimedCallsFollowTheirOwn(t *testing.T) {
+	last := -1
+	engine := func(id int) Engine {
+		return Engine{Call: func() error {
+			if last != id {
+				time.Sleep(5 * time.Millisecond)
+			}
+			last = id
+			return nil
+		}}
+	}
+	times, _, err := Calls([]Engine{engine(0), engine(1)}, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e, ts := range times {
+		for _, ms := range ts {
+			if ms >= 5 {
+				t.Fatalf("engine %d: a timed call took %.1f ms: it followed the other engine's", e, ms)
+			}
 		}
 	}
 }

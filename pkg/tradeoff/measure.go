@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -55,6 +56,10 @@ type Options struct {
 	// default 2 s.
 	MinTime   time.Duration
 	MaxDropPP float64
+	// ORTScript, when set, also times ONNX Runtime with that script
+	// (bench.ORTScript) on the baseline's and the combined model's ONNX
+	// form, beside the runtime timed the same way (Tradeoff.Peer).
+	ORTScript string
 }
 
 // Batches are the batch sizes every latency is taken at.
@@ -111,7 +116,57 @@ func Measure(list []Model, opts Options) (*report.Tradeoff, error) {
 	if err := timeAll(t, files, runtimes, opts); err != nil {
 		return nil, err
 	}
+	if opts.ORTScript != "" {
+		t.Peer = timeORT(t, files, runtimes, opts)
+	}
 	return t, nil
+}
+
+// timeORT times the baseline and the combined model in ONNX Runtime and,
+// the same way, in Lathe's runtime. ONNX Runtime is a reference the
+// report can do without: what stops it is the Peer's Missing, not an
+// error.
+func timeORT(t *report.Tradeoff, files []*infer.File, runtimes []*infer.Model, opts Options) *report.Peer {
+	peer := &report.Peer{}
+	if err := bench.ORTAvailable(opts.ORTScript); err != nil {
+		peer.Missing = err.Error()
+		return peer
+	}
+	picks := []int{roleIndex(t, "baseline", 0), roleIndex(t, "combined", len(t.Variants)-1)}
+	if picks[1] == picks[0] {
+		picks = picks[:1]
+	}
+	seconds := opts.MinTime.Seconds() / 2
+	for _, i := range picks {
+		v := t.Variants[i]
+		quant := "f32"
+		if v.Weights == "int8" {
+			quant = "int8"
+		}
+		rows, err := bench.RunORT(opts.ORTScript, files[i], quant, Batches, runtime.GOMAXPROCS(0), seconds)
+		if err != nil {
+			return &report.Peer{Missing: fmt.Sprintf("%s: %v", v.Label(), err)}
+		}
+		for _, r := range rows {
+			ms, _, _, err := bench.TimeAlone(runtimes[i], r.Batch, time.Duration(seconds*float64(time.Second)))
+			if err != nil {
+				return &report.Peer{Missing: fmt.Sprintf("%s in the runtime: %v", v.Label(), err)}
+			}
+			peer.Engine = strings.TrimSuffix(r.Engine, " int8 (QDQ)")
+			peer.Rows = append(peer.Rows, report.PeerRow{Variant: v.Label(), Weights: v.Weights, Batch: r.Batch, RuntimeMs: ms, PeerMs: r.P50Ms})
+		}
+	}
+	return peer
+}
+
+// roleIndex is the index of the variant in role, else fallback.
+func roleIndex(t *report.Tradeoff, role string, fallback int) int {
+	for i, v := range t.Variants {
+		if v.Role == role {
+			return i
+		}
+	}
+	return fallback
 }
 
 // describe reads what a file is without running it: weights, parameters,

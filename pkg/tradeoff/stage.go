@@ -3,10 +3,12 @@ package tradeoff
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/report"
@@ -14,7 +16,7 @@ import (
 )
 
 func init() {
-	recipe.Register(recipe.Kind{Name: "report", Keys: []string{"models", "split", "max_drop_pp", "train_steps", "seconds", "title"}, Effects: recipe.Files, Results: reportDeclaration,
+	recipe.Register(recipe.Kind{Name: "report", Keys: []string{"models", "split", "max_drop_pp", "train_steps", "seconds", "title", "onnxruntime"}, Effects: recipe.Files, Results: reportDeclaration,
 		New: func() recipe.Settings {
 			return &Stage{Split: "test", MaxDropPP: report.DefaultMaxDropPP, TrainSteps: 10, Seconds: 2}
 		}})
@@ -34,11 +36,17 @@ func init() {
 // combined model. train_steps times that many train steps of the
 // recipe's model in float32 and bfloat16 (0: none; the training claim is
 // then not measured); seconds is how long each batch size is timed.
+// onnxruntime (default true) also times ONNX Runtime on the baseline's
+// and the combined model's ONNX form where setup.sh installed it (the
+// report says why not where it did not), beside the runtime timed the
+// same way.
 //
 // Results: <role>_accuracy, <role>_agreement (with the baseline's
-// picks), <role>_bytes, <role>_batch64_ms for each
-// role; size_ratio, speedup_batch64 and accuracy_drop_pp of the combined
-// model against the baseline; train_f32_ms, train_bf16_ms; and
+// picks), <role>_bytes, <role>_batch64_ms for each role (and
+// <role>_alone_batch64_ms, <role>_onnxruntime_batch64_ms for the baseline
+// and the combined model when ONNX Runtime ran); size_ratio,
+// speedup_batch64 and accuracy_drop_pp of the combined model against the
+// baseline; train_f32_ms, train_bf16_ms; and
 // claim_size_met, claim_training_met, claim_inference_met (1 or 0).
 type Stage struct {
 	Picks      []Pick
@@ -47,6 +55,10 @@ type Stage struct {
 	TrainSteps int
 	Seconds    float64
 	Title      string
+	// NoORT leaves ONNX Runtime out (onnxruntime: false); by default the
+	// report times it beside the runtime where setup.sh installed it, and
+	// says why not where it did not.
+	NoORT bool
 }
 
 // Set implements recipe.Settings.
@@ -81,6 +93,10 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 		st.Seconds, err = d.Positive(f.Value, "seconds")
 	case "title":
 		st.Title, err = d.String(f.Value, "title")
+	case "onnxruntime":
+		var on bool
+		on, err = d.Bool(f.Value, "onnxruntime")
+		st.NoORT = !on
 	}
 	return err
 }
@@ -152,8 +168,12 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 		title = s.Recipe.Name
 	}
 	s.Log("report: measuring %d models on %d %s examples, in the runtime and on %s", len(list), set.Len(), st.Split, s.BackendName)
-	t, err := Measure(list, Options{Title: title, Backend: s.Backend, BackendName: s.BackendName, Features: s.Data.Raw(set.Features),
-		Labels: set.Labels, Split: st.Split, MinTime: time.Duration(st.Seconds * float64(time.Second)), MaxDropPP: st.MaxDropPP})
+	opts := Options{Title: title, Backend: s.Backend, BackendName: s.BackendName, Features: s.Data.Raw(set.Features),
+		Labels: set.Labels, Split: st.Split, MinTime: time.Duration(st.Seconds * float64(time.Second)), MaxDropPP: st.MaxDropPP}
+	if !st.NoORT {
+		opts.ORTScript = ortScript()
+	}
+	t, err := Measure(list, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -171,8 +191,21 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 	for _, c := range t.Claims() {
 		s.Log("report: %s", c.Line())
 	}
+	for _, line := range t.Peer.Lines() {
+		s.Log("report: %s", line)
+	}
 	s.Log("report: wrote %s/%s, %s and %s", dir, report.MarkdownFile, report.SizePlotFile, report.LatencyPlotFile)
 	return resultsOf(t), nil
+}
+
+// ortScript is ONNX Runtime's reference script: $LATHE_ORT_SCRIPT, else
+// the repository's (a run started from the repository, as the recipes
+// and notebooks are).
+func ortScript() string {
+	if p := os.Getenv("LATHE_ORT_SCRIPT"); p != "" {
+		return p
+	}
+	return bench.ORTScript
 }
 
 // resultsOf are the report's figures as the stage's results in the store.
@@ -186,6 +219,14 @@ func resultsOf(t *report.Tradeoff) map[string]float64 {
 		res[v.Role+"_agreement"] = v.Agreement
 		res[v.Role+"_bytes"] = v.Bytes
 		res[v.Role+"_batch64_ms"] = v.RuntimeMs64
+	}
+	if p := t.Peer; p != nil {
+		for _, r := range p.Rows {
+			if r.Batch == 64 && slices.Contains(report.Roles, r.Variant) {
+				res[r.Variant+"_alone_batch64_ms"] = r.RuntimeMs
+				res[r.Variant+"_onnxruntime_batch64_ms"] = r.PeerMs
+			}
+		}
 	}
 	base, _ := t.Baseline()
 	comb, _ := t.Combined()

@@ -39,6 +39,11 @@ type kernels struct {
 	max func(dst, a, b []float32)
 	// maxInt is max on int32s (an int8 convolution's sums, pooled).
 	maxInt func(dst, a, b []int32)
+	// winoInput and winoOutput are the transforms of a Winograd
+	// convolution (winograd.go, asmgen's wino.go); nil where the set has
+	// none, and convolutions stay direct.
+	winoInput  func(src *float32, rowStride, colStride int, dst *float32, xiStride, blocks int)
+	winoOutput func(m *float32, xiStride int, bias, res, dst *float32, rowStride, colStride, blocks, flags int)
 	// normalize writes (src[i] − mean)·inv into dst: the model's input
 	// normalization, which every call pays in full.
 	normalize func(dst, src []float32, mean, inv float32)

@@ -569,6 +569,16 @@ func maxF32AVX2(dst *float32, a *float32, b *float32, n int)
 //go:noescape
 func maxI32AVX2(dst *int32, a *int32, b *int32, n int)
 
+// winoInputAVX512 writes Winograd F(2×2,3×3) input transforms, 16 channels a block (see wino.go in package asmgen).
+//
+//go:noescape
+func winoInputAVX512(src *float32, rowStride int, colStride int, dst *float32, xiStride int, blocks int)
+
+// winoOutputAVX512 writes Winograd F(2×2,3×3) output transforms with bias, residual and ReLU, 16 channels a block (see wino.go in package asmgen).
+//
+//go:noescape
+func winoOutputAVX512(m *float32, xiStride int, bias *float32, res *float32, dst *float32, rowStride int, colStride int, blocks int, flags int)
+
 // normalizeF32AVX2 writes (src[i] − mean)·inv into dst, n a multiple of 8 (see max.go in package asmgen).
 //
 //go:noescape

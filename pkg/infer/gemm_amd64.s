@@ -10293,6 +10293,233 @@ done:
 	VZEROUPPER
 	RET
 
+// func winoInputAVX512(src *float32, rowStride int, colStride int, dst *float32, xiStride int, blocks int)
+// Requires: AVX, AVX512F
+TEXT ·winoInputAVX512(SB), NOSPLIT, $0-48
+	MOVQ  src+0(FP), AX
+	MOVQ  rowStride+8(FP), CX
+	MOVQ  colStride+16(FP), DX
+	MOVQ  dst+24(FP), BX
+	MOVQ  xiStride+32(FP), SI
+	MOVQ  blocks+40(FP), DI
+	TESTQ DI, DI
+	JZ    done
+
+loop:
+	MOVQ    AX, R8
+	LEAQ    (R8)(CX*1), R9
+	LEAQ    (R9)(CX*1), R10
+	LEAQ    (R10)(CX*1), R11
+	LEAQ    (DX)(DX*2), R12
+	VMOVUPS (R8), Z0
+	VMOVUPS (R9), Z1
+	VMOVUPS (R10), Z2
+	VMOVUPS (R11), Z3
+	VSUBPS  Z2, Z0, Z0
+	VADDPS  Z2, Z1, Z4
+	VSUBPS  Z1, Z2, Z2
+	VSUBPS  Z3, Z1, Z1
+	VMOVUPS (R8)(DX*1), Z3
+	VMOVUPS (R9)(DX*1), Z5
+	VMOVUPS (R10)(DX*1), Z6
+	VMOVUPS (R11)(DX*1), Z7
+	VSUBPS  Z6, Z3, Z3
+	VADDPS  Z6, Z5, Z8
+	VSUBPS  Z5, Z6, Z6
+	VSUBPS  Z7, Z5, Z5
+	VMOVUPS (R8)(DX*2), Z7
+	VMOVUPS (R9)(DX*2), Z9
+	VMOVUPS (R10)(DX*2), Z10
+	VMOVUPS (R11)(DX*2), Z11
+	VSUBPS  Z10, Z7, Z7
+	VADDPS  Z10, Z9, Z12
+	VSUBPS  Z9, Z10, Z10
+	VSUBPS  Z11, Z9, Z9
+	VMOVUPS (R8)(R12*1), Z11
+	VMOVUPS (R9)(R12*1), Z13
+	VMOVUPS (R10)(R12*1), Z14
+	VMOVUPS (R11)(R12*1), Z15
+	VSUBPS  Z14, Z11, Z11
+	VADDPS  Z14, Z13, Z16
+	VSUBPS  Z13, Z14, Z14
+	VSUBPS  Z15, Z13, Z13
+	MOVQ    BX, R8
+	VSUBPS  Z7, Z0, Z0
+	VADDPS  Z7, Z3, Z15
+	VSUBPS  Z3, Z7, Z7
+	VSUBPS  Z11, Z3, Z3
+	VMOVUPS Z0, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z15, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z7, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z3, (R8)
+	ADDQ    SI, R8
+	VSUBPS  Z12, Z4, Z0
+	VADDPS  Z12, Z8, Z3
+	VSUBPS  Z8, Z12, Z4
+	VSUBPS  Z16, Z8, Z7
+	VMOVUPS Z0, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z3, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z4, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z7, (R8)
+	ADDQ    SI, R8
+	VSUBPS  Z10, Z2, Z0
+	VADDPS  Z10, Z6, Z2
+	VSUBPS  Z6, Z10, Z3
+	VSUBPS  Z14, Z6, Z4
+	VMOVUPS Z0, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z2, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z3, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z4, (R8)
+	ADDQ    SI, R8
+	VSUBPS  Z9, Z1, Z0
+	VADDPS  Z9, Z5, Z1
+	VSUBPS  Z5, Z9, Z2
+	VSUBPS  Z13, Z5, Z3
+	VMOVUPS Z0, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z1, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z2, (R8)
+	ADDQ    SI, R8
+	VMOVUPS Z3, (R8)
+	ADDQ    SI, R8
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, BX
+	DECQ    DI
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func winoOutputAVX512(m *float32, xiStride int, bias *float32, res *float32, dst *float32, rowStride int, colStride int, blocks int, flags int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·winoOutputAVX512(SB), NOSPLIT, $0-72
+	MOVQ  m+0(FP), AX
+	MOVQ  xiStride+8(FP), CX
+	MOVQ  bias+16(FP), DX
+	MOVQ  res+24(FP), BX
+	MOVQ  dst+32(FP), SI
+	MOVQ  rowStride+40(FP), DI
+	MOVQ  colStride+48(FP), R8
+	MOVQ  blocks+56(FP), R9
+	MOVQ  flags+64(FP), R10
+	TESTQ R9, R9
+	JZ    done
+
+loop:
+	MOVQ    AX, R11
+	VMOVUPS (R11), Z0
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z1
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z2
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z3
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z4
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z5
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z6
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z7
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z8
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z9
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z10
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z11
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z12
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z13
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z14
+	ADDQ    CX, R11
+	VMOVUPS (R11), Z15
+	ADDQ    CX, R11
+	VADDPS  Z4, Z0, Z0
+	VADDPS  Z8, Z0, Z0
+	VSUBPS  Z8, Z4, Z4
+	VSUBPS  Z12, Z4, Z4
+	VADDPS  Z5, Z1, Z1
+	VADDPS  Z9, Z1, Z1
+	VSUBPS  Z9, Z5, Z5
+	VSUBPS  Z13, Z5, Z5
+	VADDPS  Z6, Z2, Z2
+	VADDPS  Z10, Z2, Z2
+	VSUBPS  Z10, Z6, Z6
+	VSUBPS  Z14, Z6, Z6
+	VADDPS  Z7, Z3, Z3
+	VADDPS  Z11, Z3, Z3
+	VSUBPS  Z11, Z7, Z7
+	VSUBPS  Z15, Z7, Z7
+	VMOVUPS (DX), Z8
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z2, Z0, Z0
+	VADDPS  Z8, Z0, Z0
+	VSUBPS  Z2, Z1, Z1
+	VSUBPS  Z3, Z1, Z1
+	VADDPS  Z8, Z1, Z1
+	VADDPS  Z5, Z4, Z2
+	VADDPS  Z6, Z2, Z2
+	VADDPS  Z8, Z2, Z2
+	VSUBPS  Z6, Z5, Z3
+	VSUBPS  Z7, Z3, Z3
+	VADDPS  Z8, Z3, Z3
+
+	// flags&2: add the residual
+	TESTQ  $0x00000002, R10
+	JZ     relu
+	MOVQ   BX, R11
+	VADDPS (R11), Z0, Z0
+	VADDPS (R11)(DI*1), Z2, Z2
+	MOVQ   BX, R11
+	ADDQ   R8, R11
+	VADDPS (R11), Z1, Z1
+	VADDPS (R11)(DI*1), Z3, Z3
+
+relu:
+	// flags&1: ReLU
+	TESTQ  $0x00000001, R10
+	JZ     store
+	VXORPS Z4, Z4, Z4
+	VMAXPS Z0, Z4, Z0
+	VMAXPS Z1, Z4, Z1
+	VMAXPS Z2, Z4, Z2
+	VMAXPS Z3, Z4, Z3
+
+store:
+	MOVQ    SI, R11
+	VMOVUPS Z0, (R11)
+	VMOVUPS Z2, (R11)(DI*1)
+	MOVQ    SI, R11
+	ADDQ    R8, R11
+	VMOVUPS Z1, (R11)
+	VMOVUPS Z3, (R11)(DI*1)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000040, SI
+	DECQ    R9
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func normalizeF32AVX2(dst *float32, src *float32, n int, mean float32, inv float32)
 // Requires: AVX
 TEXT ·normalizeF32AVX2(SB), NOSPLIT, $0-32

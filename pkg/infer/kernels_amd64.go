@@ -23,6 +23,7 @@ func simdKernels() []*kernels {
 			withAVX2Epilogues(integer)
 		}
 		out = append(out, &kernels{name: "avx512", int8: integer, max: maxAVX2, maxInt: maxIntAVX2, normalize: normalizeAVX2,
+			winoInput: winoInputAVX512, winoOutput: winoOutputAVX512,
 			wide:   family{mr: 8, nr: 32, micro: microAVX512, implicit: convAVX512},
 			narrow: family{mr: 12, nr: 16, micro: microAVX512Narrow, implicit: convAVX512Narrow}})
 	}

@@ -75,6 +75,7 @@ type workspace struct {
 		int8  int8Call
 		quant quantizeCall
 		chunk chunkCall
+		wino  winoCall
 	}
 }
 

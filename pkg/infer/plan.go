@@ -147,11 +147,21 @@ func (p *planner) plan() error {
 			s = &gemmStep{fam: fam, w: w, m: 1, act: act, in: inSlot, residual: residual}
 		case op.Op == "conv2d":
 			fam := m.kern.familyFor(out[2])
+			geom := p.geometry(op, in, out)
+			if (act == "" || act == "relu") && winogradFits(m.kern, geom, out[2]) {
+				ws, err := p.winograd(op, geom, out[2], fam)
+				if err != nil {
+					return err
+				}
+				ws.in, ws.residual, ws.relu, ws.kern = inSlot, residual, act == "relu", m.kern
+				s = ws
+				break
+			}
 			w, err := p.weights(op, op.Kernel*op.Kernel*in[2], out[2], fam.nr)
 			if err != nil {
 				return err
 			}
-			cs := &gemmStep{fam: fam, w: w, act: act, in: inSlot, residual: residual, conv: p.geometry(op, in, out)}
+			cs := &gemmStep{fam: fam, w: w, act: act, in: inSlot, residual: residual, conv: geom}
 			cs.m = out[0] * out[1]
 			s = cs
 		case op.Op == "max_pool":
@@ -172,6 +182,8 @@ func (p *planner) plan() error {
 		case *gemmStep:
 			gs.prepare(m)
 		case *int8Step:
+			gs.prepare(m)
+		case *winogradStep:
 			gs.prepare(m)
 		}
 		p.releaseInputs(i, op)
@@ -282,6 +294,33 @@ func (p *planner) weights(op Op, rows, cols, nr int) (*packed, error) {
 	return pack(w, rows, cols, b, nr), nil
 }
 
+// winograd decodes a 3×3 convolution's weights [3, 3, c, n] and bias and
+// packs their Winograd transforms for fam.
+func (p *planner) winograd(op Op, g *convGeom, n int, fam *family) (*winogradStep, error) {
+	w, err := p.f.Tensors[op.Weights].Float32s()
+	if err != nil {
+		return nil, fmt.Errorf("op %q: weights: %w", op.Name, err)
+	}
+	if len(w) != 9*g.c*n {
+		return nil, fmt.Errorf("op %q: %d weights, want 3×3×%d×%d", op.Name, len(w), g.c, n)
+	}
+	s := &winogradStep{fam: fam, conv: g, bias: make([]float32, n)}
+	if op.Bias != "" {
+		b, err := p.f.Tensors[op.Bias].Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("op %q: bias: %w", op.Name, err)
+		}
+		if len(b) != n {
+			return nil, fmt.Errorf("op %q: %d biases, want %d", op.Name, len(b), n)
+		}
+		copy(s.bias, b)
+	}
+	for xi, u := range winogradFilters(w, g.c, n) {
+		s.u[xi] = pack(u, g.c, n, nil, fam.nr)
+	}
+	return s, nil
+}
+
 func setOut(s step, slot int) {
 	switch s := s.(type) {
 	case *gemmStep:
@@ -293,6 +332,8 @@ func setOut(s step, slot int) {
 	case *addStep:
 		s.out = slot
 	case *int8Step:
+		s.out = slot
+	case *winogradStep:
 		s.out = slot
 	}
 }

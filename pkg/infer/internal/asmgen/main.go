@@ -62,6 +62,8 @@ func main() {
 	requantKernels()
 	maxKernel()
 	maxIntKernel()
+	winoInputKernel()
+	winoOutputKernel()
 	normalizeKernel()
 	Generate() // exits on failure, before the tables are written
 	if err := writeTables(); err != nil {

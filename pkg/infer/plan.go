@@ -154,6 +154,13 @@ func (p *planner) plan() error {
 					return err
 				}
 				ws.in, ws.residual, ws.relu, ws.kern = inSlot, residual, act == "relu", m.kern
+				if 16*geom.c*out[2] > winoCacheFloats {
+					w, err := p.weights(op, 9*in[2], out[2], fam.nr)
+					if err != nil {
+						return err
+					}
+					ws.direct = &gemmStep{fam: fam, w: w, act: act, in: inSlot, residual: residual, conv: geom, m: out[0] * out[1]}
+				}
 				s = ws
 				break
 			}
@@ -335,5 +342,8 @@ func setOut(s step, slot int) {
 		s.out = slot
 	case *winogradStep:
 		s.out = slot
+		if s.direct != nil {
+			s.direct.out = slot
+		}
 	}
 }

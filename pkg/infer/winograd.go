@@ -9,12 +9,17 @@ package infer
 // the residual addend and the ReLU. The products run on the GEMM kernels;
 // the transforms on the kernel set's AVX-512 ones, 16 channels at a time.
 //
-// The planner takes it where it pays and is exact enough: channels in
-// and out multiples of 16, even output sizes (whole tiles), and filters
-// whose transform stays within the L2 cache (16·c·n floats ≤ 1 MiB:
-// ResNet-18's last two stages keep the direct convolution). Its outputs
-// differ from the direct convolution's by rounding only (the transforms
-// add and subtract a few values; U's halves are exact).
+// The planner takes it where it pays: channels in and out multiples of
+// 16, even output sizes (whole tiles), and transformed filters of at most
+// 16·256·256 floats (ResNet-18's last stage keeps the direct
+// convolution). Filters whose transform outgrows the L2 cache (above
+// 16·128·128 floats) keep the direct convolution too, for calls of few
+// tiles (direct): at batch 1 reading 16 filter values per channel pair
+// instead of 9 costs more than the products save (ResNet-18 at 32×32,
+// batch 1: 3.8 ms against 4.0 with Winograd everywhere; batch 64: 155
+// against 168 ms with it only below 16·128·128). Its outputs differ from
+// the direct convolution's by rounding only (the transforms add and
+// subtract a few values; U's halves are exact).
 type winogradStep struct {
 	fam               *family
 	u                 [16]*packed // U's element ξ for every (input, output) channel pair: [c, n]
@@ -25,7 +30,18 @@ type winogradStep struct {
 	tw, tiles         int // tiles per output row, per example
 	flops             int64
 	kern              *kernels
+	// direct is the same convolution computed directly, for calls of
+	// fewer than winoMinTiles tiles; nil where Winograd always runs.
+	direct *gemmStep
 }
+
+// winoMinTiles is the fewest tiles a call of a winogradStep with a direct
+// twin needs to run as Winograd's.
+const winoMinTiles = 64
+
+// winoCacheFloats bounds the transformed filters that always run as
+// Winograd's: 16·128·128 floats, 1 MiB, an L2 cache.
+const winoCacheFloats = 16 * 128 * 128
 
 // winoTilesPerTask is the tiles one task transforms and multiplies: 32
 // rows for the GEMM kernels (4 blocks of 8), whose transformed inputs and
@@ -37,7 +53,7 @@ const winoTilesPerTask = 32
 func winogradFits(ks *kernels, g *convGeom, n int) bool {
 	return ks.winoInput != nil && g.k == 3 && g.stride == 1 && g.padTop == 1 && g.padLeft == 1 &&
 		g.ho == g.h && g.wo == g.w && g.ho%2 == 0 && g.wo%2 == 0 &&
-		g.c%16 == 0 && n%16 == 0 && 16*g.c*n <= 1<<18
+		g.c%16 == 0 && n%16 == 0 && 16*g.c*n <= 16*256*256
 }
 
 // winogradFilters transforms w ([3, 3, c, n], HWIO) into U: for each
@@ -80,6 +96,9 @@ func winogradFilters(w []float32, c, n int) [16][]float32 {
 }
 
 func (s *winogradStep) prepare(m *Model) {
+	if s.direct != nil {
+		s.direct.prepare(m)
+	}
 	g := s.conv
 	s.tw = g.wo / 2
 	s.tiles = (g.ho / 2) * s.tw
@@ -90,6 +109,10 @@ func (s *winogradStep) prepare(m *Model) {
 }
 
 func (s *winogradStep) run(m *Model, ws *workspace) {
+	if s.direct != nil && ws.n*s.tiles < winoMinTiles {
+		s.direct.run(m, ws)
+		return
+	}
 	workers := ws.workers
 	if s.flops*int64(ws.n) < serialFLOPs {
 		workers = 1
@@ -122,7 +145,7 @@ func (c *winoCall) run(task, worker int) {
 	tiles := t1 - t0
 	cin, n := g.c, len(s.bias)
 	scratch := c.ws.scratch[worker]
-	v := scratch[:16*tiles*cin]                     // [ξ][tile][c]
+	v := scratch[:16*tiles*cin]                      // [ξ][tile][c]
 	prod := scratch[16*tiles*cin : 16*tiles*(cin+n)] // [ξ][tile][n]
 	tile := scratch[16*winoTilesPerTask*(cin+n):]
 	img := c.ws.padded

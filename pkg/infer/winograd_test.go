@@ -115,12 +115,15 @@ func convRef(x []float32, h, w, c int, wt []float32, bias []float32, n int) []fl
 // panel; with a residual addition and ReLU fused) gives the float64
 // direct convolution's outputs within 1e-4, at batch sizes that run layer
 // by layer and in chunks; shapes that do not fit (odd sizes, 8 channels)
-// stay direct and agree too.
+// stay direct and agree too. Filters too big for the cache (144 by 128
+// channels) run as Winograd's on 64 tiles (16×16) and directly on 16
+// (8×8).
 func TestWinogradConvolutions(t *testing.T) {
 	for _, sh := range []struct {
 		h, w, c, n int
 		winograd   bool
-	}{{8, 8, 16, 16, true}, {6, 10, 32, 48, true}, {4, 4, 16, 64, true}, {7, 7, 16, 16, false}, {8, 8, 8, 16, false}} {
+	}{{8, 8, 16, 16, true}, {6, 10, 32, 48, true}, {4, 4, 16, 64, true}, {7, 7, 16, 16, false}, {8, 8, 8, 16, false},
+		{16, 16, 144, 128, true}, {8, 8, 144, 128, true}} {
 		for _, residual := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%dx%dx%d-%d-residual=%v", sh.h, sh.w, sh.c, sh.n, residual), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(uint64(sh.h*sh.c), uint64(sh.n)))
@@ -145,6 +148,23 @@ func TestWinogradConvolutions(t *testing.T) {
 				g := &Graph{Format: FormatName, Version: FormatVersion, Input: Input{Shape: []int{sh.h, sh.w, sh.c}, Std: 1},
 					Ops: ops, Output: "flat", Classes: make([]string, sh.h*sh.w*sh.n)}
 				f.Metadata[GraphKey], _ = g.Marshal()
+				// Inputs and their float64 outputs, once for every kernel set.
+				size := sh.h * sh.w * sh.c
+				batches := []int{1, 5}
+				xs, wants := map[int][]float32{}, map[int][]float64{}
+				for _, n := range batches {
+					xs[n] = randomFloats(r, n*size)
+					for e := 0; e < n; e++ {
+						want := convRef(xs[n][e*size:(e+1)*size], sh.h, sh.w, sh.c, wt, bias, sh.n)
+						for i, v := range want {
+							if pix, o := i/sh.n, i%sh.n; residual && o < sh.c {
+								v += float64(xs[n][e*size+pix*sh.c+o])
+							}
+							want[i] = max(v, 0)
+						}
+						wants[n] = append(wants[n], want...)
+					}
+				}
 				defer Use("auto")
 				for _, kernels := range Available() {
 					if err := Use(kernels); err != nil {
@@ -163,26 +183,14 @@ func TestWinogradConvolutions(t *testing.T) {
 					if want := sh.winograd && m.kern.winoInput != nil; (winos == 1) != want {
 						t.Fatalf("%s kernels: %d Winograd steps, want Winograd %v", kernels, winos, want)
 					}
-					for _, n := range []int{1, 5} {
-						x := randomFloats(r, n*sh.h*sh.w*sh.c)
+					for _, n := range batches {
 						got := make([]float32, n*m.Classes())
-						if err := m.Predict(x, n, got); err != nil {
+						if err := m.Predict(xs[n], n, got); err != nil {
 							t.Fatal(err)
 						}
-						size := sh.h * sh.w * sh.c
-						for e := 0; e < n; e++ {
-							want := convRef(x[e*size:(e+1)*size], sh.h, sh.w, sh.c, wt, bias, sh.n)
-							for i, v := range want {
-								if residual {
-									pix, o := i/sh.n, i%sh.n
-									if o < sh.c {
-										v += float64(x[e*size+pix*sh.c+o])
-									}
-								}
-								v = max(v, 0)
-								if d := math.Abs(float64(got[e*len(want)+i]) - v); d > 1e-4*(1+math.Abs(v)) {
-									t.Fatalf("%s kernels, batch %d: example %d output %d = %g, want %g", kernels, n, e, i, got[e*len(want)+i], v)
-								}
+						for i, v := range wants[n] {
+							if d := math.Abs(float64(got[i]) - v); d > 1e-4*(1+math.Abs(v)) {
+								t.Fatalf("%s kernels, batch %d: output %d = %g, want %g", kernels, n, i, got[i], v)
 							}
 						}
 					}

@@ -135,8 +135,12 @@ func (f *int8Family) convRow(image []uint8, base, rowBytes, lda, m int, w *packe
 	k4 := w.k4 / taps // groups per kernel row
 	_ = c[(m-1)*ldc+w.n-1]
 	_ = image[base+(taps-1)*rowBytes+(m-1)*lda+4*k4-1]
-	for i := 0; i < m; i += f.mr {
-		kern := f.micro[min(f.mr, m-i)-1]
+	// Groups of near-equal rows (14 = 7+7, not 12+2): a kernel of few rows
+	// has too few accumulators to keep the multiply units busy.
+	groups := (m + f.mr - 1) / f.mr
+	for gi := range groups {
+		i := gi * m / groups
+		kern := f.micro[(gi+1)*m/groups-i-1]
 		ap := &image[base+i*lda]
 		for p := 0; p < w.count(); p++ {
 			col := p * nr

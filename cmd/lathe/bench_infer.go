@@ -51,7 +51,11 @@ type inferReport struct {
 	// model's ONNX file (--ort), by batch size, each timed alone;
 	// Int8VsORT the int8 runtime's over ONNX Runtime's on the int8 file's
 	// QDQ ONNX.
-	VsORT     map[string]float64 `json:"runtime_over_onnxruntime,omitempty"`
+	VsORT map[string]float64 `json:"runtime_over_onnxruntime,omitempty"`
+	// Paths is how the runtime runs each layer of the float model
+	// (infer.LayerPath), Int8Paths of the int8 one: which layers are int8.
+	Paths     []infer.LayerPath  `json:"layers"`
+	Int8Paths []infer.LayerPath  `json:"int8_layers,omitempty"`
 	Int8VsORT map[string]float64 `json:"int8_runtime_over_onnxruntime_int8,omitempty"`
 }
 
@@ -239,9 +243,14 @@ func newInferReport(pair *benchPair, results []bench.InferResult) (*inferReport,
 		return nil, err
 	}
 	rep := &inferReport{Model: pair.name, CPUFeatures: infer.CPUFeatures(), Kernels: m.Kernels(), Threads: runtime.GOMAXPROCS(0),
-		Results: results, Speedup: map[string]float64{}}
+		Results: results, Speedup: map[string]float64{}, Paths: m.Paths()}
 	if pair.int8 != nil {
 		rep.F32Model, rep.Int8Model, rep.Int8Kernels, rep.Int8Speedup = pair.f32Name, pair.int8Name, m.Int8Kernels(), map[string]float64{}
+		q, err := infer.New(pair.int8)
+		if err != nil {
+			return nil, err
+		}
+		rep.Int8Paths = q.Paths()
 	}
 	k := rep.stride()
 	for i := 0; i+k <= len(results); i += k {
@@ -294,6 +303,10 @@ func (rep *inferReport) print() {
 		kernels = "f32 " + rep.Kernels + ", int8 " + rep.Int8Kernels
 	}
 	fmt.Printf("model %s; CPU features %s; runtime kernels %s; %d threads\n", rep.Model, strings.Join(rep.CPUFeatures, ","), kernels, rep.Threads)
+	fmt.Printf("layers: %s\n", infer.FormatPaths(rep.Paths))
+	if rep.Int8Paths != nil {
+		fmt.Printf("int8 model's layers: %s\n", infer.FormatPaths(rep.Int8Paths))
+	}
 	printInferRows(rep.Results)
 	k := rep.stride()
 	var ours []bench.InferResult

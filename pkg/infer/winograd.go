@@ -10,7 +10,7 @@ package infer
 // the transforms on the kernel set's AVX-512 ones, 16 channels at a time.
 //
 // The planner takes it where it pays: channels in and out multiples of
-// 16, even output sizes (whole tiles), and transformed filters of at most
+// 16 and transformed filters of at most
 // 16·256·256 floats (ResNet-18's last stage keeps the direct
 // convolution). Filters whose transform outgrows the L2 cache (above
 // 16·128·128 floats) keep the direct convolution too, for calls of few
@@ -52,7 +52,7 @@ const winoTilesPerTask = 32
 // runs as winogradStep on kernel set ks.
 func winogradFits(ks *kernels, g *convGeom, n int) bool {
 	return ks.winoInput != nil && g.k == 3 && g.stride == 1 && g.padTop == 1 && g.padLeft == 1 &&
-		g.ho == g.h && g.wo == g.w && g.ho%2 == 0 && g.wo%2 == 0 &&
+		g.ho == g.h && g.wo == g.w &&
 		g.c%16 == 0 && n%16 == 0 && 16*g.c*n <= 16*256*256
 }
 
@@ -99,13 +99,19 @@ func (s *winogradStep) prepare(m *Model) {
 	if s.direct != nil {
 		s.direct.prepare(m)
 	}
-	g := s.conv
-	s.tw = g.wo / 2
-	s.tiles = (g.ho / 2) * s.tw
+	// Its own geometry: an odd size's last tile hangs over the image by a
+	// row or column, which the padded copy fills with zeros (padCall
+	// clears what lies past the image) and the output leaves out.
+	g := *s.conv
+	s.tw = (g.wo + 1) / 2
+	s.tiles = ((g.ho + 1) / 2) * s.tw
+	g.hp, g.wp = 2*((g.ho+1)/2)+2, 2*s.tw+2
+	s.conv = &g
 	s.flops = 2 * int64(g.ho*g.wo) * int64(9*g.c) * int64(len(s.bias))
 	m.padSize = max(m.padSize, g.hp*g.wp*g.c)
-	// Per task: the transformed inputs, the products, the right-edge tile.
-	m.scratch = max(m.scratch, 16*winoTilesPerTask*(g.c+len(s.bias))+s.fam.mr*s.fam.nr)
+	// Per task: the transformed inputs, the products, the right-edge
+	// tile, and an edge tile's outputs and residual (2×2 each).
+	m.scratch = max(m.scratch, 16*winoTilesPerTask*(g.c+len(s.bias))+s.fam.mr*s.fam.nr+8*len(s.bias))
 }
 
 func (s *winogradStep) run(m *Model, ws *workspace) {
@@ -178,10 +184,31 @@ func (c *winoCall) run(task, worker int) {
 		res = c.ws.bufs[s.residual]
 	}
 	outRow, outPix := 4*g.wo*n, 4*n
+	edge := tile[s.fam.mr*s.fam.nr:]
 	for t := t0; t < t1; t++ {
 		im, rest := t/s.tiles, t%s.tiles
 		ty, tx := rest/s.tw, rest%s.tw
 		at := ((im*g.ho+2*ty)*g.wo + 2*tx) * n
-		s.kern.winoOutput(&prod[(t-t0)*n], 4*tiles*n, &s.bias[0], &res[at], &dst[at], outRow, outPix, n/16, flags)
+		rows, cols := min(2, g.ho-2*ty), min(2, g.wo-2*tx)
+		if rows == 2 && cols == 2 {
+			s.kern.winoOutput(&prod[(t-t0)*n], 4*tiles*n, &s.bias[0], &res[at], &dst[at], outRow, outPix, n/16, flags)
+			continue
+		}
+		// A tile over the edge: its 2×2 outputs through scratch, the
+		// ones inside the image copied out (and its residual in).
+		out, add := edge[:4*n], edge[4*n:8*n]
+		for y := range rows {
+			for x := range cols {
+				if s.residual >= 0 {
+					copy(add[(y*2+x)*n:(y*2+x+1)*n], res[at+(y*g.wo+x)*n:])
+				}
+			}
+		}
+		s.kern.winoOutput(&prod[(t-t0)*n], 4*tiles*n, &s.bias[0], &add[0], &out[0], 8*n, 4*n, n/16, flags)
+		for y := range rows {
+			for x := range cols {
+				copy(dst[at+(y*g.wo+x)*n:at+(y*g.wo+x+1)*n], out[(y*2+x)*n:])
+			}
+		}
 	}
 }

@@ -111,18 +111,18 @@ func convRef(x []float32, h, w, c int, wt []float32, bias []float32, n int) []fl
 }
 
 // TestWinogradConvolutions: a 3×3 "same" convolution the planner runs as
-// Winograd's (every fitting shape: 16 and 48 outputs, the latter a ragged
-// panel; with a residual addition and ReLU fused) gives the float64
-// direct convolution's outputs within 1e-4, at batch sizes that run layer
-// by layer and in chunks; shapes that do not fit (odd sizes, 8 channels)
-// stay direct and agree too. Filters too big for the cache (144 by 128
+// Winograd's (16 and 48 outputs, the latter a ragged panel; odd sizes,
+// whose last tiles hang over the edge; with a residual addition and ReLU
+// fused) gives the float64 direct convolution's outputs within 1e-4, at
+// batch sizes that run layer by layer and in chunks; 8 channels stay
+// direct and agree too. Filters too big for the cache (144 by 128
 // channels) run as Winograd's on 64 tiles (16×16) and directly on 16
 // (8×8).
 func TestWinogradConvolutions(t *testing.T) {
 	for _, sh := range []struct {
 		h, w, c, n int
 		winograd   bool
-	}{{8, 8, 16, 16, true}, {6, 10, 32, 48, true}, {4, 4, 16, 64, true}, {7, 7, 16, 16, false}, {8, 8, 8, 16, false},
+	}{{8, 8, 16, 16, true}, {6, 10, 32, 48, true}, {4, 4, 16, 64, true}, {7, 7, 16, 16, true}, {5, 6, 32, 16, true}, {8, 8, 8, 16, false},
 		{16, 16, 144, 128, true}, {8, 8, 144, 128, true}} {
 		for _, residual := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%dx%dx%d-%d-residual=%v", sh.h, sh.w, sh.c, sh.n, residual), func(t *testing.T) {
@@ -197,5 +197,31 @@ func TestWinogradConvolutions(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPaths: Paths names each dense and convolution layer with the path
+// the planner gave it (by hand for a model of one of each), and nothing
+// else (poolings, flattens).
+func TestPaths(t *testing.T) {
+	m, err := New(lenetFile(t, 6, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := "direct" // patches read in place, where the kernel set can
+	if m.kern.wide.implicit == nil {
+		conv = "im2col"
+	}
+	want := "conv1 " + conv + ", conv2 " + conv + ", fc1 dense, fc2 dense, logits dense"
+	if got := FormatPaths(m.Paths()); got != want {
+		t.Errorf("paths %q, want %q", got, want)
+	}
+	q, err := New(int8Twin(t, lenetFile(t, 6, 16)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The int8 convolutions write their fused poolings.
+	if got, want := FormatPaths(q.Paths()), "pool1 int8, pool2 int8, fc1 int8, fc2 int8, logits int8"; got != want {
+		t.Errorf("int8 paths %q, want %q", got, want)
 	}
 }

@@ -260,6 +260,7 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 	res["f32_batch64_ms"], res["int8_batch64_ms"], res["int8_speedup"] = f32ms, int8ms, f32ms/int8ms
 	s.Log("quantize: %s int8 (%d layers, %s observer): %.0f → %.0f bytes (%.2f×)%s, batch 64 %.3f → %.3f ms (%.2f×, %s kernels)",
 		int8Path, len(layers), st.Observer, res["f32_bytes"], res["int8_bytes"], res["size_ratio"], checked, f32ms, int8ms, f32ms/int8ms, models[1].Kernels())
+	s.Log("quantize: the runtime's paths, float file: %s; int8 file: %s", infer.FormatPaths(models[0].Paths()), infer.FormatPaths(models[1].Paths()))
 	return res, nil
 }
 

@@ -2,10 +2,13 @@ package stages_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lathe-ml/lathe/internal/stagetest"
+	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/results"
 	"github.com/lathe-ml/lathe/pkg/runner"
@@ -40,6 +43,17 @@ var contractRecipes = []string{
 // by one of the runs here, so a declaration cannot keep a name the stage
 // no longer writes.
 func TestResultsMatchTheirDeclarations(t *testing.T) {
+	// The report times ONNX Runtime where setup.sh installed it: its two
+	// results are recorded only then (required under CI).
+	script, err := filepath.Abs("../../scripts/ort-infer.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LATHE_ORT_SCRIPT", script)
+	noORT := bench.ORTAvailable(script)
+	if noORT != nil && os.Getenv("CI") != "" {
+		t.Fatalf("ONNX Runtime: %v", noORT)
+	}
 	recorded := map[string]map[string]bool{} // kind → names
 	for _, src := range contractRecipes {
 		store, err := runs.Open(t.TempDir())
@@ -90,6 +104,11 @@ func TestResultsMatchTheirDeclarations(t *testing.T) {
 			found := false
 			for name := range recorded[kind] {
 				found = found || r.Matches(name)
+			}
+			peer := strings.Contains(r.Name, "_onnxruntime_") || strings.Contains(r.Name, "_alone_")
+			if !found && noORT != nil && kind == "report" && peer {
+				t.Logf("kind %s declares %s, not recorded: %v", kind, r.Name, noORT)
+				continue
 			}
 			if !found {
 				t.Errorf("kind %s declares %s, which none of its stages here recorded", kind, r.Name)

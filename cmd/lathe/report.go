@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lathe-ml/lathe/datasets"
 	"github.com/lathe-ml/lathe/pkg/backend"
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/report"
@@ -118,7 +117,7 @@ func measureRuns(g *globalFlags, store *runs.Store, list []*runs.Run, minTime ti
 		names = append(names, r.Name)
 	}
 	d := rec.Data
-	_, test, err := datasets.Load(d.Dataset, datasets.Options{Dir: d.Dir, Seed: rec.Seed, TrainSize: d.TrainSize, TestSize: d.TestSize, Pad: d.Pad})
+	_, test, _, err := runner.LoadData(d, rec.Seed)
 	if err != nil {
 		return nil, err
 	}

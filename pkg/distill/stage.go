@@ -272,6 +272,11 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	if err := st.Student.Accepts(rec.Data.Dataset); err != nil {
 		return d.Errorf(at, "distill student: %v", err)
 	}
+	if shape := rec.Data.ExampleShape(); rec.Data.Dataset == "imagefolder" {
+		if err := st.Student.AcceptsShape(shape); err != nil {
+			return d.Errorf(at, "distill student: %v", err)
+		}
+	}
 	if st.Teacher.Stage > 0 {
 		if err := st.checkTeacherStage(d, rec); err != nil {
 			return err

@@ -36,6 +36,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -123,11 +124,37 @@ type Data struct {
 	// Pad adds this many zero pixels on every side of each image
 	// (Fashion-MNIST's 28×28 padded by 2 is the 32×32 of CIFAR-sized models).
 	Pad int
+	// An image folder (dataset: imagefolder, see datasets.LoadFolder): the
+	// size its images are resized to, their channels (1 or 3), the
+	// fraction of each class tested when Dir has no test/ folder, and
+	// whether images that do not decode are left out.
+	Size         [2]int
+	Channels     int
+	TestFraction float64
+	SkipBad      bool
+}
+
+// ExampleShape is the shape of one example the data gives, nil where the
+// dataset's files decide it.
+func (data Data) ExampleShape() []int {
+	if data.Dataset == "imagefolder" {
+		return []int{data.Size[0] + 2*data.Pad, data.Size[1] + 2*data.Pad, data.Channels}
+	}
+	ds, ok := spec.LookupDataset(data.Dataset)
+	if !ok || ds.ExampleShape == nil {
+		return nil
+	}
+	shape := slices.Clone(ds.ExampleShape)
+	if len(shape) == 3 {
+		shape[0], shape[1] = shape[0]+2*data.Pad, shape[1]+2*data.Pad
+	}
+	return shape
 }
 
 var (
 	topLevelKeys = []string{"name", "description", "seed", "backend", "data", "model", "stages", "variants"}
-	dataKeys     = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size", "pad"}
+	dataKeys     = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size", "pad", "size", "channels", "test_fraction", "skip_bad"}
+	folderKeys   = []string{"size", "channels", "test_fraction", "skip_bad"}
 	modelKeys    = []string{"arch", "hidden", "activation", "dropout", "widths"}
 	// Splits are the data splits a stage may name.
 	Splits      = []string{"test", "validation", "train"}
@@ -200,6 +227,11 @@ func Parse(file string, src []byte) (*Recipe, error) {
 	if err := r.Model.Accepts(r.Data.Dataset); err != nil {
 		return nil, d.Errorf(valueAt(have["model"], "arch"), "%v", err)
 	}
+	if r.Data.Dataset == "imagefolder" {
+		if err := r.Model.AcceptsShape(r.Data.ExampleShape()); err != nil {
+			return nil, d.Errorf(valueAt(have["model"], "arch"), "%v (data.size and data.channels)", err)
+		}
+	}
 	if err := d.checkSizes(r.Data, have["data"]); err != nil {
 		return nil, err
 	}
@@ -238,10 +270,11 @@ func (d *Decoder) checkSizes(data Data, at Node) error {
 }
 
 // sizes are the examples of the dataset's training split and those held
-// out of it for validation; false for a dataset the spec table lacks.
+// out of it for validation; false for a dataset the spec table lacks or
+// whose files decide (an image folder).
 func (data Data) sizes() (total, validation int, ok bool) {
 	ds, ok := spec.LookupDataset(data.Dataset)
-	if !ok {
+	if !ok || ds.FromFiles {
 		return 0, 0, false
 	}
 	total = ds.TrainExamples(data.TrainSize)
@@ -306,6 +339,26 @@ func (d *Decoder) data(n Node) (Data, error) {
 			if data.Pad, err = d.Int(f.Value, "data.pad", 0); err == nil && data.Pad > 64 {
 				err = d.Errorf(f.Value, "data.pad %d: at most 64 pixels", data.Pad)
 			}
+		case "size":
+			var items []Node
+			if items, err = d.List(f.Value, "data.size"); err == nil && len(items) != 2 {
+				err = d.Errorf(f.Value, "data.size: want [height, width], got %d numbers", len(items))
+			}
+			for i := 0; err == nil && i < len(items); i++ {
+				if data.Size[i], err = d.Int(items[i], "data.size", 1); err == nil && data.Size[i] > 4096 {
+					err = d.Errorf(items[i], "data.size: %d pixels, at most 4096", data.Size[i])
+				}
+			}
+		case "channels":
+			if data.Channels, err = d.Int(f.Value, "data.channels", 1); err == nil && data.Channels != 1 && data.Channels != 3 {
+				err = d.Errorf(f.Value, "data.channels %d: 1 (gray) or 3 (RGB)", data.Channels)
+			}
+		case "test_fraction":
+			if data.TestFraction, err = d.Fraction(f.Value, "data.test_fraction"); err == nil && (data.TestFraction == 0 || data.TestFraction == 1) {
+				err = d.Errorf(f.Value, "data.test_fraction %g: want a fraction between 0 and 1", data.TestFraction)
+			}
+		case "skip_bad":
+			data.SkipBad, err = d.Bool(f.Value, "data.skip_bad")
 		}
 		if err != nil {
 			return data, err
@@ -314,7 +367,24 @@ func (d *Decoder) data(n Node) (Data, error) {
 	if data.Dataset == "" {
 		return data, d.Errorf(n, "data needs a dataset (one of %s)", strings.Join(spec.DatasetNames(), ", "))
 	}
-	if ds, ok := spec.LookupDataset(data.Dataset); ok && data.Pad > 0 && len(ds.ExampleShape) != 3 {
+	if data.Dataset == "imagefolder" {
+		if data.Dir == "" {
+			return data, d.Errorf(n, "data: dataset imagefolder needs dir (a folder of one sub-folder of images per class)")
+		}
+		if data.Size[0] == 0 {
+			return data, d.Errorf(n, "data: dataset imagefolder needs size: [height, width] (every image is resized to it)")
+		}
+		if data.Channels == 0 {
+			data.Channels = 3
+		}
+	} else {
+		for _, key := range folderKeys {
+			if at := valueAt(n, key); at != n {
+				return data, d.Errorf(at, "data.%s applies to dataset imagefolder only, not %s", key, data.Dataset)
+			}
+		}
+	}
+	if ds, ok := spec.LookupDataset(data.Dataset); ok && data.Pad > 0 && len(ds.ExampleShape) != 3 && !ds.FromFiles {
 		return data, d.Errorf(valueAt(n, "pad"), "data.pad: dataset %s has no images to pad (%d features per example)", data.Dataset, ds.ExampleShape[0])
 	}
 	if data.EvalBatchSize == 0 {

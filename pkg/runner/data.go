@@ -2,17 +2,23 @@ package runner
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/lathe-ml/lathe/datasets"
+	"github.com/lathe-ml/lathe/pkg/recipe"
 )
 
 // loadData loads the dataset, holds out validation examples and standardizes
 // every split with the training split's statistics (never the test split's).
 func (s *Session) loadData() error {
 	d := s.Recipe.Data
-	trainSet, testSet, err := datasets.Load(d.Dataset, datasets.Options{Dir: d.Dir, Seed: s.Recipe.Seed, TrainSize: d.TrainSize, TestSize: d.TestSize, Pad: d.Pad})
+	trainSet, testSet, note, err := LoadData(d, s.Recipe.Seed)
 	if err != nil {
 		return err
+	}
+	if note != "" {
+		s.Log("data: %s", note)
 	}
 	validation := d.Validation
 	if validation < 0 {
@@ -49,4 +55,44 @@ func lenOf(s *datasets.Set) int {
 		return 0
 	}
 	return s.Len()
+}
+
+// LoadData loads a recipe's dataset, its train and test splits, and says
+// in a line what loading an image folder found (classes and their
+// counts, the cache, images left out); "" for the built-in sets.
+func LoadData(d recipe.Data, seed int64) (train, test *datasets.Set, note string, err error) {
+	if d.Dataset != "imagefolder" {
+		train, test, err = datasets.Load(d.Dataset, datasets.Options{Dir: d.Dir, Seed: seed, TrainSize: d.TrainSize, TestSize: d.TestSize, Pad: d.Pad})
+		return train, test, "", err
+	}
+	train, test, info, err := datasets.LoadFolder(datasets.FolderOptions{Dir: d.Dir, Height: d.Size[0], Width: d.Size[1], Channels: d.Channels,
+		TestFraction: d.TestFraction, Seed: seed, SkipBad: d.SkipBad})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if d.Pad > 0 {
+		for _, s := range []*datasets.Set{train, test} {
+			if err := s.Pad(d.Pad); err != nil {
+				return nil, nil, "", err
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "image folder %s:", d.Dir)
+	for c, name := range train.ClassNames {
+		fmt.Fprintf(&b, " %s %d/%d", name, info.TrainCounts[c], info.TestCounts[c])
+	}
+	b.WriteString(" (train/test images per class)")
+	switch {
+	case info.Cached:
+		fmt.Fprintf(&b, "; pixels from the cache %s", info.Cache)
+	case info.Cache != "":
+		fmt.Fprintf(&b, "; decoded in %s, cached in %s", info.Decoded.Round(time.Millisecond), info.Cache)
+	default:
+		fmt.Fprintf(&b, "; decoded in %s (no cache)", info.Decoded.Round(time.Millisecond))
+	}
+	if len(info.Skipped) > 0 {
+		fmt.Fprintf(&b, "; %d images left out (skip_bad), the first %s", len(info.Skipped), info.Skipped[0])
+	}
+	return train, test, b.String(), nil
 }

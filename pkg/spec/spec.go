@@ -51,6 +51,9 @@ type Dataset struct {
 	// held out); 0 for synthetic sets, whose size a recipe chooses.
 	TrainSize int
 	Synthetic bool
+	// FromFiles: the user's files, whose shape, classes and size are known
+	// only from the recipe (data.size, data.channels) and the files.
+	FromFiles bool
 }
 
 // DefaultSyntheticTrainSize is a synthetic set's training size when the
@@ -78,6 +81,7 @@ var Datasets = []Dataset{
 	{Name: "blobs", ExampleShape: []int{2}, Classes: 4, Synthetic: true},
 	{Name: "spirals", ExampleShape: []int{2}, Classes: 2, Synthetic: true},
 	{Name: "synthetic-images", ExampleShape: []int{28, 28, 1}, Classes: 4, Synthetic: true},
+	{Name: "imagefolder", FromFiles: true},
 }
 
 // DatasetNames returns the names of Datasets.
@@ -188,6 +192,9 @@ func (m Model) Accepts(dataset string) error {
 	d, ok := LookupDataset(dataset)
 	if !ok {
 		return fmt.Errorf("unknown dataset %q (allowed: %s)", dataset, strings.Join(DatasetNames(), ", "))
+	}
+	if d.FromFiles { // the shape is the recipe's: see AcceptsShape
+		return nil
 	}
 	if need := m.needs(d.ExampleShape); need != "" {
 		gives := fmt.Sprintf("examples of shape %v", d.ExampleShape)

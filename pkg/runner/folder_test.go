@@ -1,0 +1,107 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lathe-ml/lathe/pkg/recipe"
+)
+
+// barFolder writes an image folder of two classes, 8×8 gray PNGs of a
+// horizontal or a vertical bar at a random place on noise.
+func barFolder(t *testing.T, perClass int) string {
+	t.Helper()
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, class := range []string{"horizontal", "vertical"} {
+		if err := os.MkdirAll(filepath.Join(dir, class), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range perClass {
+			img := image.NewGray(image.Rect(0, 0, 8, 8))
+			at := r.IntN(8)
+			for y := 0; y < 8; y++ {
+				for x := 0; x < 8; x++ {
+					v := uint8(r.IntN(60))
+					if (class == "horizontal" && y == at) || (class == "vertical" && x == at) {
+						v = 200 + uint8(r.IntN(55))
+					}
+					img.SetGray(x, y, color.Gray{Y: v})
+				}
+			}
+			f, err := os.Create(filepath.Join(dir, class, fmt.Sprintf("%03d.png", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := png.Encode(f, img); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+	}
+	return dir
+}
+
+// TestImageFolderTrains: a recipe on an image folder trains and tests like
+// one on a built-in set — classes from the folder names, the test split a
+// fifth of each class — and a second load reads the decoded cache.
+func TestImageFolderTrains(t *testing.T) {
+	dir := barFolder(t, 60)
+	src := `name: folder
+seed: 2
+backend: go
+data: {dataset: imagefolder, dir: ` + dir + `, size: [8, 8], channels: 1, batch_size: 16, validation: 10}
+model: {arch: mlp, hidden: [32]}
+stages:
+  - train: {epochs: 8, optimizer: {name: adam, learning_rate: 0.01}}
+  - evaluate: {split: test}
+`
+	res, err := Run(context.Background(), mustParse(t, src), Options{Store: openStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc := res.Final["test_accuracy"]; acc < 0.9 {
+		t.Errorf("test accuracy %.3f on bars", acc)
+	}
+	rec := mustParse(t, src)
+	train, test, note, err := LoadData(rec.Data, rec.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if train.Len() != 96 || test.Len() != 24 || strings.Join(train.ClassNames, ",") != "horizontal,vertical" {
+		t.Errorf("%d train, %d test, classes %v", train.Len(), test.Len(), train.ClassNames)
+	}
+	for _, want := range []string{"horizontal 48/12", "vertical 48/12", "from the cache"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("note %q lacks %q", note, want)
+		}
+	}
+}
+
+// TestImageFolderRecipeErrors: an image folder recipe missing what it
+// needs, or folder keys on another dataset, fail when the recipe is read,
+// at the key.
+func TestImageFolderRecipeErrors(t *testing.T) {
+	for _, c := range []struct{ data, model, want string }{
+		{`{dataset: imagefolder, size: [8, 8]}`, `{arch: mlp}`, "needs dir"},
+		{`{dataset: imagefolder, dir: x}`, `{arch: mlp}`, "needs size"},
+		{`{dataset: imagefolder, dir: x, size: [8]}`, `{arch: mlp}`, "want [height, width]"},
+		{`{dataset: imagefolder, dir: x, size: [8, 8], channels: 2}`, `{arch: mlp}`, "1 (gray) or 3 (RGB)"},
+		{`{dataset: mnist, size: [8, 8]}`, `{arch: mlp}`, "applies to dataset imagefolder only"},
+		{`{dataset: imagefolder, dir: x, size: [4, 4]}`, `{arch: lenet5}`, "data.size and data.channels"},
+	} {
+		src := "name: e\ndata: " + c.data + "\nmodel: " + c.model + "\nstages:\n  - train: {steps: 1}\n"
+		_, err := recipe.Parse("e.yaml", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "e.yaml:") {
+			t.Errorf("%s / %s: %v, want %q", c.data, c.model, err, c.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -220,4 +221,85 @@ func FuzzFolderCache(f *testing.F) {
 			t.Fatalf("accepted a cache of %d pixel bytes, want 4", len(pixels))
 		}
 	})
+}
+
+// writeSetFolder writes examples of set as 8-bit gray or RGB PNGs into
+// dir/<class>/<index>.png (a "/" in a class name becomes "-"): how the
+// tests and the tutorial make an image folder from a built-in set.
+func writeSetFolder(t *testing.T, s *Set, dir string, examples []int) {
+	t.Helper()
+	h, w := s.ExampleShape[0], s.ExampleShape[1]
+	for _, i := range examples {
+		img := image.NewGray(image.Rect(0, 0, w, h))
+		for p, v := range s.Example(i) {
+			img.Pix[p] = uint8(math.Round(float64(v) * 255))
+		}
+		class := strings.ReplaceAll(s.ClassNames[s.Labels[i]], "/", "-")
+		path := filepath.Join(dir, class, fmt.Sprintf("%05d.png", i))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(f, img); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+}
+
+// TestFashionMNISTFolderIsTheSameData: Fashion-MNIST images written as
+// PNGs (train/ and test/) load back as the very pixels of the IDX files,
+// each with its class: PNG is lossless and a 28×28 image is not resized.
+func TestFashionMNISTFolderIsTheSameData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes 65 MB of real data")
+	}
+	if _, err := os.Stat(fashionMNISTDataDir); err != nil {
+		t.Skipf("%s absent (apt-get install dataset-fashion-mnist): %v", fashionMNISTDataDir, err)
+	}
+	train, test, err := Load("fashion-mnist", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	first := func(n int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	writeSetFolder(t, train, filepath.Join(dir, "train"), first(300))
+	writeSetFolder(t, test, filepath.Join(dir, "test"), first(100))
+	ftrain, ftest, info, err := LoadFolder(FolderOptions{Dir: dir, Height: 28, Width: 28, Channels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ftrain.Len() != 300 || ftest.Len() != 100 || ftrain.NumClasses != 10 {
+		t.Fatalf("%d train, %d test, %d classes", ftrain.Len(), ftest.Len(), ftrain.NumClasses)
+	}
+	for _, pair := range []struct{ idx, folder *Set }{{train, ftrain}, {test, ftest}} {
+		// The folder's examples come class by class, in index order within
+		// each: match them to the IDX examples by class name and order.
+		byClass := map[string][]int{}
+		for i := range pair.folder.Len() {
+			name := pair.folder.ClassNames[pair.folder.Labels[i]]
+			byClass[name] = append(byClass[name], i)
+		}
+		next := map[string]int{}
+		for i := range pair.folder.Len() {
+			name := strings.ReplaceAll(pair.idx.ClassNames[pair.idx.Labels[i]], "/", "-")
+			j := byClass[name][next[name]]
+			next[name]++
+			if !slices.Equal(pair.folder.Example(j), pair.idx.Example(i)) {
+				t.Fatalf("%s example %d (%s) differs from the IDX file's", pair.folder.Name, i, name)
+			}
+		}
+	}
+	if info.Cache == "" {
+		t.Error("no cache written")
+	}
 }

@@ -266,7 +266,7 @@ func images(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && slices.Contains(imageExts, strings.ToLower(filepath.Ext(e.Name()))) {
+		if e.Type().IsRegular() && IsImageFile(e.Name()) {
 			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}
@@ -276,6 +276,29 @@ func images(dir string) ([]string, error) {
 func isDir(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.IsDir()
+}
+
+// DecodeImage decodes a PNG or JPEG file as LoadFolder does — converted to
+// channels (1: gray, 3: RGB) and resized to height×width — into values in
+// [0, 1]: what a model trained on an image folder was given.
+func DecodeImage(path string, height, width, channels int) ([]float32, error) {
+	if height < 1 || width < 1 || (channels != 1 && channels != 3) {
+		return nil, fmt.Errorf("%s: cannot make a %d×%d×%d image", path, height, width, channels)
+	}
+	pixels := make([]uint8, height*width*channels)
+	if err := decodeInto(path, pixels, FolderOptions{Height: height, Width: width, Channels: channels}); err != nil {
+		return nil, err
+	}
+	out := make([]float32, len(pixels))
+	for i, p := range pixels {
+		out[i] = float32(p) / 255
+	}
+	return out, nil
+}
+
+// IsImageFile says whether LoadFolder reads a file of this name.
+func IsImageFile(name string) bool {
+	return slices.Contains(imageExts, strings.ToLower(filepath.Ext(name)))
 }
 
 // decodeInto decodes an image, converts it to o's channels and resizes it

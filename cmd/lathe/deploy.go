@@ -133,11 +133,14 @@ func predictCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "predict FILE INPUT...",
-		Short: "Classify images with a Lathe model file: IDX selections (mnist:test:0-9) or PNG files",
+		Short: "Classify images with a Lathe model file: IDX selections (mnist:test:0-9), PNG or JPEG files, folders of images",
 		Long: "Classify inputs with a model file written by `lathe export` or an export stage, on the\n" +
 			"pure-Go runtime (package infer). An INPUT is a dataset selection — DATASET:SPLIT:INDICES with\n" +
 			"indices such as 7, 0-9 or 0-4,100 (mnist:test:0-9, fashion-mnist:train:5) — or a PNG file of the\n" +
-			"model's size (grayscale for one channel, RGB for three; pixels scaled to [0, 1] as in training).\n\n" +
+			"model's size (grayscale for one channel, RGB for three; pixels scaled to [0, 1] as in training), a\n" +
+			"JPEG file, or a folder of PNG and JPEG images, resized to the model's size as an image folder's\n" +
+			"are for training: images in a sub-folder named after one of the model's classes are labelled\n" +
+			"with it (and the output says whether the model agrees).\n\n" +
 			"A model file holding NaN or infinite weights is run, with a warning on stderr naming the tensors.\n" +
 			"Where its outputs are not numbers the class cannot be determined: the text says NaN, and --json\n" +
 			"writes each such probability as the string \"NaN\" (JSON has no NaN; lathe show --json writes\n" +
@@ -161,7 +164,7 @@ func predictCmd() *cobra.Command {
 			warnNonFinite(args[0], f)
 			var inputs []namedInput
 			for _, arg := range args[1:] {
-				more, err := readInputs(arg, m.Graph.Input.Shape)
+				more, err := readInputs(arg, m.Graph.Input.Shape, m.Graph.Classes)
 				if err != nil {
 					return err
 				}

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"image/png"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,22 +24,95 @@ type namedInput struct {
 }
 
 // readInputs reads one INPUT argument of `lathe predict`: a dataset
-// selection (DATASET:SPLIT:INDICES) or a PNG file, checked against the
-// model's input shape.
-func readInputs(arg string, shape []int) ([]namedInput, error) {
+// selection (DATASET:SPLIT:INDICES), a PNG file of the model's size, or a
+// folder of images (an image folder's class sub-folders, or images),
+// checked against the model's input shape; classes names the model's
+// classes, for the labels of a folder's class sub-folders.
+func readInputs(arg string, shape []int, classes []string) ([]namedInput, error) {
 	if parts := strings.Split(arg, ":"); len(parts) == 3 {
-		if _, known := spec.LookupDataset(parts[0]); known {
+		if d, known := spec.LookupDataset(parts[0]); known && !d.FromFiles {
 			return datasetInputs(parts[0], parts[1], parts[2], shape)
 		}
 	}
-	if _, err := os.Stat(arg); err != nil {
-		return nil, fmt.Errorf("input %q: neither a file nor a selection DATASET:SPLIT:INDICES (datasets: %s)", arg, strings.Join(spec.DatasetNames(), ", "))
+	st, err := os.Stat(arg)
+	if err != nil {
+		return nil, fmt.Errorf("input %q: neither a file, a folder nor a selection DATASET:SPLIT:INDICES (datasets: %s)", arg, strings.Join(builtInDatasets(), ", "))
+	}
+	if st.IsDir() {
+		return folderInputs(arg, shape, classes)
+	}
+	if strings.HasSuffix(strings.ToLower(arg), ".jpg") || strings.HasSuffix(strings.ToLower(arg), ".jpeg") {
+		if len(shape) != 3 {
+			return nil, fmt.Errorf("%s: the model takes %v, not images", arg, shape)
+		}
+		if _, err := infer.StatRegular(arg); err != nil { // a named pipe would block
+			return nil, err
+		}
+		values, err := datasets.DecodeImage(arg, shape[0], shape[1], shape[2])
+		if err != nil {
+			return nil, err
+		}
+		return []namedInput{{name: arg, values: values}}, nil
 	}
 	values, err := readPNG(arg, shape)
 	if err != nil {
 		return nil, err
 	}
 	return []namedInput{{name: arg, values: values}}, nil
+}
+
+// builtInDatasets are the datasets a selection may name.
+func builtInDatasets() []string {
+	var out []string
+	for _, d := range spec.Datasets {
+		if !d.FromFiles {
+			out = append(out, d.Name)
+		}
+	}
+	return out
+}
+
+// folderInputs reads a folder's images (PNG, JPEG), decoded and resized as
+// an image folder's are for training: those in a sub-folder named after
+// one of the model's classes carry that label; those at the top none.
+func folderInputs(dir string, shape []int, classes []string) ([]namedInput, error) {
+	if len(shape) != 3 || (shape[2] != 1 && shape[2] != 3) {
+		return nil, fmt.Errorf("%s: the model takes %v, not images", dir, shape)
+	}
+	var out []namedInput
+	add := func(sub string, label *int) error {
+		entries, err := os.ReadDir(filepath.Join(dir, sub))
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !datasets.IsImageFile(e.Name()) {
+				continue
+			}
+			path := filepath.Join(dir, sub, e.Name())
+			values, err := datasets.DecodeImage(path, shape[0], shape[1], shape[2])
+			if err != nil {
+				return err
+			}
+			out = append(out, namedInput{name: path, values: values, label: label})
+		}
+		return nil
+	}
+	if err := add("", nil); err != nil {
+		return nil, err
+	}
+	for i, class := range classes {
+		if st, err := os.Stat(filepath.Join(dir, class)); err == nil && st.IsDir() {
+			label := i
+			if err := add(class, &label); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no image (.png, .jpg, .jpeg) in it or in a sub-folder named after one of the model's classes (%s)", dir, strings.Join(classes, ", "))
+	}
+	return out, nil
 }
 
 func datasetInputs(name, split, indices string, shape []int) ([]namedInput, error) {

@@ -132,7 +132,7 @@ func TestExportPredictBench(t *testing.T) {
 		{[]string{"predict", pngPath, "mnist:test:0"}, "not a safetensors file"},
 		{[]string{"predict", filepath.Join("runs", run.ID, "model.onnx"), "mnist:test:0"}, "model.onnx: an ONNX file"},
 		{[]string{"bench", "infer", filepath.Join("runs", run.ID, "model.onnx")}, "model.onnx: an ONNX file"},
-		{[]string{"predict", model, "nothing-here"}, `input "nothing-here": neither a file nor a selection`},
+		{[]string{"predict", model, "nothing-here"}, `input "nothing-here": neither a file, a folder nor a selection`},
 		{[]string{"export", "no-such-run"}, "no-such-run"},
 	} {
 		r := runLathe(t, dir, c.args...)

@@ -66,6 +66,13 @@ func TestImageFolderRunAndPredict(t *testing.T) {
 	if out := r.stdout + r.stderr; !strings.Contains(out, "horizontal 40/10") || !strings.Contains(out, "vertical 40/10") {
 		t.Errorf("the run's log does not give the class counts:\n%s", out)
 	}
+	// The summary and lathe show give them by split, validation held out.
+	if !strings.Contains(r.stdout, "classes (train/validation/test): horizontal ") {
+		t.Errorf("the summary lacks the classes:\n%s", r.stdout)
+	}
+	if s := runLathe(t, dir, "show", "bars"); !strings.Contains(s.stdout, "classes (train/validation/test): horizontal ") {
+		t.Errorf("lathe show lacks the classes:\n%s%s", s.stdout, s.stderr)
+	}
 	model, _ := filepath.Glob(filepath.Join(dir, "runs", "*", "bars.safetensors"))
 	if len(model) != 1 {
 		t.Fatalf("model files %v", model)

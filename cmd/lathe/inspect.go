@@ -160,6 +160,11 @@ func printRun(w io.Writer, r *runs.Run) {
 	if r.Error != "" {
 		fmt.Fprintf(w, "error    %s\n", r.Error)
 	}
+	if r.Plan != nil {
+		if line := runs.ClassLine(r.Plan.Classes); line != "" {
+			fmt.Fprintln(w, line)
+		}
+	}
 	fmt.Fprintln(w, "\nparams")
 	keys := make([]string, 0, len(r.Params))
 	for k := range r.Params {

@@ -24,6 +24,9 @@ func printSummary(w io.Writer, rec *recipe.Recipe, res *runner.Result) {
 	if len(res.Final) > 0 {
 		fmt.Fprintln(w, "final:", formatMetrics(res.Final))
 	}
+	if line := runs.ClassLine(res.Classes); line != "" {
+		fmt.Fprintln(w, line)
+	}
 }
 
 // printStages is the summary's table: one row per finished stage.

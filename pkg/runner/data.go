@@ -7,6 +7,7 @@ import (
 
 	"github.com/lathe-ml/lathe/datasets"
 	"github.com/lathe-ml/lathe/pkg/recipe"
+	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
 // loadData loads the dataset, holds out validation examples and standardizes
@@ -95,4 +96,33 @@ func LoadData(d recipe.Data, seed int64) (train, test *datasets.Set, note string
 		fmt.Fprintf(&b, "; %d images left out (skip_bad), the first %s", len(info.Skipped), info.Skipped[0])
 	}
 	return train, test, b.String(), nil
+}
+
+// ClassCounts are the examples of each class in each split, named by the
+// dataset's class names (else by index).
+func (d Splits) ClassCounts() []runs.ClassCount {
+	if d.Train == nil {
+		return nil
+	}
+	out := make([]runs.ClassCount, d.Train.NumClasses)
+	for c := range out {
+		out[c].Name = fmt.Sprint(c)
+		if c < len(d.Train.ClassNames) {
+			out[c].Name = d.Train.ClassNames[c]
+		}
+	}
+	count := func(s *datasets.Set, field func(*runs.ClassCount) *int) {
+		if s == nil {
+			return
+		}
+		for _, l := range s.Labels {
+			if int(l) < len(out) {
+				*field(&out[l])++
+			}
+		}
+	}
+	count(d.Train, func(c *runs.ClassCount) *int { return &c.Train })
+	count(d.Validation, func(c *runs.ClassCount) *int { return &c.Validation })
+	count(d.Test, func(c *runs.ClassCount) *int { return &c.Test })
+	return out
 }

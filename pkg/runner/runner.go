@@ -70,6 +70,8 @@ type Result struct {
 	Stages  []runs.StageResult
 	// Final merges the stages' metrics (later stages win) with wall_s.
 	Final map[string]float64
+	// Classes are the examples of each class in each split.
+	Classes []runs.ClassCount
 }
 
 // ErrStopped is returned when the run's context is cancelled; the run is
@@ -207,6 +209,7 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 	if err := s.loadData(); err != nil {
 		return err
 	}
+	res.Classes = s.Data.ClassCounts()
 	if err := s.recordPlan(); err != nil {
 		return err
 	}
@@ -363,7 +366,8 @@ func (s *Session) recordPlan() error {
 	if s.store == nil {
 		return nil
 	}
-	plan := runs.Plan{Splits: map[string]int{"train": s.Data.Train.Len(), "validation": lenOf(s.Data.Validation), "test": s.Data.Test.Len()}}
+	plan := runs.Plan{Splits: map[string]int{"train": s.Data.Train.Len(), "validation": lenOf(s.Data.Validation), "test": s.Data.Test.Len()},
+		Classes: s.Data.ClassCounts()}
 	for _, ps := range s.Recipe.Plan(s.stepsPerEpoch()) {
 		plan.Stages = append(plan.Stages, runs.PlannedStage{Index: ps.Index, Kind: ps.Kind, HasSteps: ps.HasSteps, Steps: ps.Steps,
 			Files: declaredFiles(s.Recipe.Stages[ps.Index])})

@@ -1,9 +1,49 @@
 package runs
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Plan is what a run will do, recorded by the runner once its data is loaded.
 type Plan struct {
 	Stages []PlannedStage `json:"stages"`
 	Splits map[string]int `json:"splits,omitempty"` // examples per split: train, validation, test
+	// Classes are the examples of each class in each split, in class order.
+	Classes []ClassCount `json:"classes,omitempty"`
+}
+
+// ClassCount is one class's examples in each split.
+type ClassCount struct {
+	Name                    string `json:"name"`
+	Train, Validation, Test int
+}
+
+// ClassLine describes the classes' counts in a line ("" without them),
+// and says how imbalanced the training split is when its largest class
+// has 1.5 times or more the examples of its smallest.
+func ClassLine(classes []ClassCount) string {
+	if len(classes) == 0 {
+		return ""
+	}
+	parts := make([]string, len(classes))
+	lo, hi := classes[0], classes[0]
+	for i, c := range classes {
+		parts[i] = fmt.Sprintf("%s %d/%d/%d", c.Name, c.Train, c.Validation, c.Test)
+		if c.Train < lo.Train {
+			lo = c
+		}
+		if c.Train > hi.Train {
+			hi = c
+		}
+	}
+	line := "classes (train/validation/test): " + strings.Join(parts, ", ")
+	if lo.Train > 0 && float64(hi.Train) >= 1.5*float64(lo.Train) {
+		line += fmt.Sprintf("; imbalanced: %s has %.1f× the training examples of %s", hi.Name, float64(hi.Train)/float64(lo.Train), lo.Name)
+	} else if lo.Train == 0 {
+		line += fmt.Sprintf("; %s has no training example", lo.Name)
+	}
+	return line
 }
 
 // PlannedStage is one stage of a Plan. Readers tell stages that train from

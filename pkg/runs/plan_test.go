@@ -87,3 +87,20 @@ func TestOpenExistingSaysWhetherAStoreIsThere(t *testing.T) {
 		t.Errorf("empty dir: %v, want ErrNoStore", err)
 	}
 }
+
+// TestClassLine: each class's counts in split order, and the imbalance
+// worked by hand: 60 against 20 training examples is 3.0×; 40 against 30
+// is under 1.5× and not called imbalanced.
+func TestClassLine(t *testing.T) {
+	line := ClassLine([]ClassCount{{"cat", 60, 5, 10}, {"dog", 20, 2, 10}, {"fox", 40, 4, 10}})
+	want := "classes (train/validation/test): cat 60/5/10, dog 20/2/10, fox 40/4/10; imbalanced: cat has 3.0× the training examples of dog"
+	if line != want {
+		t.Errorf("got  %q\nwant %q", line, want)
+	}
+	if line := ClassLine([]ClassCount{{"a", 40, 0, 1}, {"b", 30, 0, 1}}); strings.Contains(line, "imbalanced") {
+		t.Errorf("40 against 30 called imbalanced: %q", line)
+	}
+	if ClassLine(nil) != "" {
+		t.Error("a line without classes")
+	}
+}

@@ -12,6 +12,8 @@ import (
 
 // loadData loads the dataset, holds out validation examples and standardizes
 // every split with the training split's statistics (never the test split's).
+// It runs before the run is recorded; what it found waits in dataLog for
+// the run's log.
 func (s *Session) loadData() error {
 	d := s.Recipe.Data
 	trainSet, testSet, note, err := LoadData(d, s.Recipe.Seed)
@@ -19,7 +21,7 @@ func (s *Session) loadData() error {
 		return err
 	}
 	if note != "" {
-		s.Log("data: %s", note)
+		s.dataLog = append(s.dataLog, "data: "+note)
 	}
 	validation := d.Validation
 	if validation < 0 {
@@ -46,8 +48,8 @@ func (s *Session) loadData() error {
 			}
 		}
 	}
-	s.Log("data: %s, %d train / %d validation / %d test examples, %d classes",
-		d.Dataset, s.Data.Train.Len(), lenOf(s.Data.Validation), s.Data.Test.Len(), s.Data.Train.NumClasses)
+	s.dataLog = append(s.dataLog, fmt.Sprintf("data: %s, %d train / %d validation / %d test examples, %d classes",
+		d.Dataset, s.Data.Train.Len(), lenOf(s.Data.Validation), s.Data.Test.Len(), s.Data.Train.NumClasses))
 	return nil
 }
 

@@ -105,3 +105,31 @@ func TestImageFolderRecipeErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestImageFolderBadImagesRecordNothing: an image that does not decode, or
+// an empty class folder, is a one-line error naming it, found before the
+// run is recorded: the store holds no run.
+func TestImageFolderBadImagesRecordNothing(t *testing.T) {
+	dir := barFolder(t, 10)
+	bad := filepath.Join(dir, "vertical", "broken.jpg")
+	if err := os.WriteFile(bad, []byte("\xff\xd8\xff not a JPEG"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.MkdirAll(filepath.Join(empty, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(empty, "b"), 0o755)
+	for _, c := range []struct{ dir, want string }{{dir, bad}, {empty, filepath.Join(empty, "a")}} {
+		src := "name: bad\nbackend: go\ndata: {dataset: imagefolder, dir: " + c.dir + ", size: [8, 8], channels: 1, batch_size: 4, validation: 2}\n" +
+			"model: {arch: mlp}\nstages:\n  - train: {steps: 1}\n"
+		store := openStore(t)
+		_, err := Run(context.Background(), mustParse(t, src), Options{Store: store})
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want one line naming %s", c.dir, err, c.want)
+		}
+		if list, _ := store.List(); len(list) != 0 {
+			t.Errorf("%s: the store holds %d runs, want none", c.dir, len(list))
+		}
+	}
+}

@@ -113,6 +113,12 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 	}
 	s.Backend, s.BackendName, res.Backend = opened.Backend, opened.Name(), opened.Name()
 	defer s.Backend.Finalize()
+	// The data too: a missing dataset, an image that does not decode or an
+	// empty class folder leaves no failed run behind.
+	if err := s.loadData(); err != nil {
+		return nil, err
+	}
+	res.Classes = s.Data.ClassCounts()
 	var recorder *runs.Recorder
 	switch {
 	case opts.Resume != "":
@@ -206,10 +212,9 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 			return err
 		}
 	}
-	if err := s.loadData(); err != nil {
-		return err
+	for _, line := range s.dataLog {
+		s.Log("%s", line)
 	}
-	res.Classes = s.Data.ClassCounts()
 	if err := s.recordPlan(); err != nil {
 		return err
 	}

@@ -115,10 +115,10 @@ func TestRunRecordsEverything(t *testing.T) {
 	}
 }
 
-// TestRunFailuresLeaveAFailedRecord: problems found only once the run
-// started (a data file that does not load) are one-line errors and leave
-// exactly one failed-run record; what can be found before (data files
-// missing) leaves none.
+// TestRunFailuresLeaveAFailedRecord: data that does not load — files
+// missing, or one that does not decode — is a one-line error found before
+// the run is recorded, so it leaves no run behind (a run that fails later,
+// as a diverged one, leaves a failed record: TestDivergedRunFailsClearly).
 func TestRunFailuresLeaveAFailedRecord(t *testing.T) {
 	empty := t.TempDir()
 	truncated := t.TempDir()
@@ -128,7 +128,7 @@ func TestRunFailuresLeaveAFailedRecord(t *testing.T) {
 		recorded        bool
 	}{
 		{"missing dataset", strings.Replace(blobsRecipe, "dataset: blobs,", "dataset: cifar10, dir: "+empty+",", 1), empty, false},
-		{"truncated IDX", strings.Replace(blobsRecipe, "dataset: blobs,", "dataset: mnist, dir: "+truncated+",", 1), "train-images-idx3-ubyte", true},
+		{"truncated IDX", strings.Replace(blobsRecipe, "dataset: blobs,", "dataset: mnist, dir: "+truncated+",", 1), "train-images-idx3-ubyte", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

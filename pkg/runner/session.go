@@ -32,6 +32,9 @@ type Session struct {
 	Backend     backends.Backend
 	BackendName string
 	Data        Splits
+	// dataLog holds what loading the data found, logged once the run has
+	// started (the data loads before the run is recorded).
+	dataLog []string
 	// Ctx holds the model's variables, optimizer state and everything a
 	// checkpoint saves.
 	Ctx   *gomlxctx.Context

@@ -70,8 +70,9 @@ func TestBadInputAsANewUserWould(t *testing.T) {
 		{"wrong type", strings.Replace(good, "batch_size: 32", "batch_size: many", 1), "wrong.yaml:3:36: data.batch_size must be an integer", false},
 		{"unknown stage", strings.Replace(good, "- evaluate:", "- teleport:", 1), `unknown.yaml:7:5: unknown stage "teleport"`, false},
 		{"missing dataset", strings.Replace(good, "dataset: blobs,", "dataset: cifar10, dir: /nonexistent/cifar,", 1), "/nonexistent/cifar", false},
-		// Files that are there but corrupt are found only by loading them.
-		{"corrupt dataset", strings.Replace(good, "dataset: blobs,", "dataset: mnist, dir: garbage,", 1), "train-images-idx3-ubyte", true},
+		// Files that are there but corrupt are found by loading them, which
+		// the runner does before it records the run.
+		{"corrupt dataset", strings.Replace(good, "dataset: blobs,", "dataset: mnist, dir: garbage,", 1), "train-images-idx3-ubyte", false},
 		// Issue 10: found before a run is recorded, with the position.
 		{"batch larger than the data", strings.Replace(good, "batch_size: 32", "batch_size: 100000", 1), "batch.yaml:3:36: data.batch_size 100000 is larger than the 270 training examples", false},
 		{"validation as large as the data", strings.Replace(good, "batch_size: 32,", "batch_size: 32, validation: 300,", 1), "valid.yaml:3:52: data.validation 300 holds out all 300", false},
@@ -120,7 +121,7 @@ func TestBadInputAsANewUserWould(t *testing.T) {
 				t.Errorf("want one failed run recorded, got %v", list)
 			case !c.failedRun && len(list) != 0:
 				t.Errorf("a recipe that did not parse left runs: %v", list)
-			case !c.failedRun:
+			case !c.failedRun && c.name != "corrupt dataset": // that one opens the store, and records nothing in it
 				if _, err := os.Stat(filepath.Join(work, "runs")); err == nil {
 					t.Errorf("a recipe that did not parse created the run store")
 				}

@@ -166,13 +166,18 @@ func listFolder(o FolderOptions) ([]folderFile, []string, error) {
 		return nil, nil, err
 	}
 	var files []folderFile
+	// add lists dir's class folders: every class needs training images; a
+	// class may have no test images (or no test folder).
 	add := func(dir string, test bool) error {
 		for c, name := range classes {
+			if test && !isDir(filepath.Join(dir, name)) {
+				continue
+			}
 			imgs, err := images(filepath.Join(dir, name))
 			if err != nil {
 				return err
 			}
-			if len(imgs) == 0 {
+			if len(imgs) == 0 && !test {
 				return fmt.Errorf("image folder %s: class folder %s has no image (.png, .jpg, .jpeg)", o.Dir, filepath.Join(dir, name))
 			}
 			for _, img := range imgs {
@@ -195,19 +200,8 @@ func listFolder(o FolderOptions) ([]folderFile, []string, error) {
 				return nil, nil, fmt.Errorf("image folder %s: test class %q has no folder under train/", o.Dir, name)
 			}
 		}
-		for c, name := range classes {
-			dir := filepath.Join(testDir, name)
-			if !isDir(dir) {
-				continue // a class with no test images
-			}
-			imgs, err := images(dir)
-			if err != nil {
-				return nil, nil, err
-			}
-			for _, img := range imgs {
-				rel, _ := filepath.Rel(o.Dir, img)
-				files = append(files, folderFile{path: rel, class: c, test: true})
-			}
+		if err := add(testDir, true); err != nil {
+			return nil, nil, err
 		}
 	} else {
 		// TestFraction of each class (at least one image, none of a class of

@@ -2,49 +2,13 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"image"
-	"image/color"
-	"image/png"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// writeBars writes an image folder of two classes: 8×8 gray PNGs of a
-// horizontal or a vertical bar at a random place on noise.
-func writeBars(t *testing.T, dir string, perClass int, seed uint64) {
-	t.Helper()
-	r := rand.New(rand.NewPCG(seed, 1))
-	for _, class := range []string{"horizontal", "vertical"} {
-		if err := os.MkdirAll(filepath.Join(dir, class), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for i := range perClass {
-			img := image.NewGray(image.Rect(0, 0, 8, 8))
-			at := r.IntN(8)
-			for y := 0; y < 8; y++ {
-				for x := 0; x < 8; x++ {
-					v := uint8(r.IntN(60))
-					if (class == "horizontal" && y == at) || (class == "vertical" && x == at) {
-						v = 200 + uint8(r.IntN(55))
-					}
-					img.SetGray(x, y, color.Gray{Y: v})
-				}
-			}
-			f, err := os.Create(filepath.Join(dir, class, fmt.Sprintf("%03d.png", i)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := png.Encode(f, img); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
-		}
-	}
-}
+	"github.com/lathe-ml/lathe/internal/imagetest"
+)
 
 // TestImageFolderRunAndPredict: a recipe on an image folder runs from the
 // command line and logs each class's counts; the model it exports
@@ -53,7 +17,7 @@ func writeBars(t *testing.T, dir string, perClass int, seed uint64) {
 func TestImageFolderRunAndPredict(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "bars")
-	writeBars(t, data, 50, 1)
+	imagetest.Bars(t, data, 50, 1)
 	recipe := "name: bars\nseed: 1\nbackend: go\ndata: {dataset: imagefolder, dir: " + data + ", size: [8, 8], channels: 1, batch_size: 16, validation: 8}\n" +
 		"model: {arch: mlp, hidden: [32]}\nstages:\n  - train: {steps: 150, optimizer: {name: adam, learning_rate: 0.01}}\n  - export: {name: bars}\n"
 	if err := os.WriteFile(filepath.Join(dir, "bars.yaml"), []byte(recipe), 0o644); err != nil {
@@ -78,7 +42,7 @@ func TestImageFolderRunAndPredict(t *testing.T) {
 		t.Fatalf("model files %v", model)
 	}
 	fresh := filepath.Join(dir, "fresh")
-	writeBars(t, fresh, 10, 2)
+	imagetest.Bars(t, fresh, 10, 2)
 	r = runLathe(t, dir, "predict", model[0], fresh, "--json", "--top", "1")
 	var preds []prediction
 	if err := json.Unmarshal([]byte(r.stdout), &preds); err != nil || r.code != 0 {

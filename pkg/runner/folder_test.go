@@ -2,59 +2,21 @@ package runner
 
 import (
 	"context"
-	"fmt"
-	"image"
-	"image/color"
-	"image/png"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/lathe-ml/lathe/internal/imagetest"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 )
-
-// barFolder writes an image folder of two classes, 8×8 gray PNGs of a
-// horizontal or a vertical bar at a random place on noise.
-func barFolder(t *testing.T, perClass int) string {
-	t.Helper()
-	dir := t.TempDir()
-	r := rand.New(rand.NewPCG(5, 6))
-	for _, class := range []string{"horizontal", "vertical"} {
-		if err := os.MkdirAll(filepath.Join(dir, class), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for i := range perClass {
-			img := image.NewGray(image.Rect(0, 0, 8, 8))
-			at := r.IntN(8)
-			for y := 0; y < 8; y++ {
-				for x := 0; x < 8; x++ {
-					v := uint8(r.IntN(60))
-					if (class == "horizontal" && y == at) || (class == "vertical" && x == at) {
-						v = 200 + uint8(r.IntN(55))
-					}
-					img.SetGray(x, y, color.Gray{Y: v})
-				}
-			}
-			f, err := os.Create(filepath.Join(dir, class, fmt.Sprintf("%03d.png", i)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := png.Encode(f, img); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
-		}
-	}
-	return dir
-}
 
 // TestImageFolderTrains: a recipe on an image folder trains and tests like
 // one on a built-in set — classes from the folder names, the test split a
 // fifth of each class — and a second load reads the decoded cache.
 func TestImageFolderTrains(t *testing.T) {
-	dir := barFolder(t, 60)
+	dir := t.TempDir()
+	imagetest.Bars(t, dir, 60, 5)
 	src := `name: folder
 seed: 2
 backend: go
@@ -110,7 +72,8 @@ func TestImageFolderRecipeErrors(t *testing.T) {
 // an empty class folder, is a one-line error naming it, found before the
 // run is recorded: the store holds no run.
 func TestImageFolderBadImagesRecordNothing(t *testing.T) {
-	dir := barFolder(t, 10)
+	dir := t.TempDir()
+	imagetest.Bars(t, dir, 10, 5)
 	bad := filepath.Join(dir, "vertical", "broken.jpg")
 	if err := os.WriteFile(bad, []byte("\xff\xd8\xff not a JPEG"), 0o644); err != nil {
 		t.Fatal(err)

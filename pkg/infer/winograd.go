@@ -10,16 +10,17 @@ package infer
 // the transforms on the kernel set's AVX-512 ones, 16 channels at a time.
 //
 // The planner takes it where it pays: channels in and out multiples of
-// 16 and transformed filters of at most
-// 16·256·256 floats (ResNet-18's last stage keeps the direct
-// convolution). Filters whose transform outgrows the L2 cache (above
-// 16·128·128 floats) keep the direct convolution too, for calls of few
-// tiles (direct): at batch 1 reading 16 filter values per channel pair
-// instead of 9 costs more than the products save (ResNet-18 at 32×32,
-// batch 1: 3.8 ms against 4.0 with Winograd everywhere; batch 64: 155
-// against 168 ms with it only below 16·128·128). Its outputs differ from
-// the direct convolution's by rounding only (the transforms add and
-// subtract a few values; U's halves are exact).
+// 16, any size (an odd one's last tiles hang over the edge), and
+// transformed filters of at most 16·256·256 floats (ResNet-18's last
+// stage keeps the direct convolution). Filters whose transform outgrows
+// the L2 cache (above 16·128·128 floats) keep the direct convolution too,
+// for calls of few tiles (direct): at batch 1 reading 16 filter values
+// per channel pair instead of 9 costs more than the products save
+// (ResNet-18 at 32×32, batch 1: 3.8 ms against 4.0 with Winograd
+// everywhere; batch 64: 155 against 168 ms with it only below
+// 16·128·128). Its outputs differ from the direct convolution's by
+// rounding only (the transforms add and subtract a few values; U's
+// halves are exact).
 type winogradStep struct {
 	fam               *family
 	u                 [16]*packed // U's element ξ for every (input, output) channel pair: [c, n]

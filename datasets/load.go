@@ -15,9 +15,10 @@ type Options struct {
 	Dir string
 	// Seed drives the synthetic sets; the same seed gives the same sets.
 	Seed int64
-	// TrainSize and TestSize are the sizes of the synthetic sets; 0 means the
+	// TrainSize and TestSize are the sizes of the synthetic sets (0: the
 	// default, DefaultSyntheticTrainSize (2000) and DefaultSyntheticTestSize
-	// (500). Real datasets ignore them: take a Subset instead.
+	// (500)), and of a real dataset the first so many examples of each
+	// split (0: all).
 	TrainSize, TestSize int
 	// Pad adds this many zero pixels on every side of each image.
 	Pad int
@@ -58,6 +59,16 @@ func Load(name string, opts Options) (train, test *Set, err error) {
 
 func load(name string, opts Options) (train, test *Set, err error) {
 	switch name {
+	case "mnist", "fashion-mnist", "cifar10":
+		if train, test, err = loadReal(name, opts); err != nil {
+			return nil, nil, err
+		}
+		if err := takeFirst(name, train, test, opts); err != nil {
+			return nil, nil, err
+		}
+		return train, test, nil
+	}
+	switch name {
 	case "mnist":
 		return loadIDX(name, opts, mnistClassNames)
 	case "fashion-mnist":
@@ -73,6 +84,35 @@ func load(name string, opts Options) (train, test *Set, err error) {
 			shapeClassNames, generateShapeImage)
 	}
 	return nil, nil, unknownNameError(name)
+}
+
+func loadReal(name string, opts Options) (train, test *Set, err error) {
+	switch name {
+	case "mnist":
+		return loadIDX(name, opts, mnistClassNames)
+	case "fashion-mnist":
+		return loadIDX(name, opts, fashionMNISTClassNames)
+	}
+	return loadCIFAR10(opts)
+}
+
+// takeFirst keeps the first opts.TrainSize and opts.TestSize examples of a
+// real dataset's splits (0: all), refusing more than a split has.
+func takeFirst(name string, train, test *Set, opts Options) error {
+	for _, c := range []struct {
+		key string
+		n   int
+		s   *Set
+	}{{"train_size", opts.TrainSize, train}, {"test_size", opts.TestSize, test}} {
+		if c.n > c.s.Len() {
+			return fmt.Errorf("%s %d: %s has %d examples in that split", c.key, c.n, name, c.s.Len())
+		}
+		if c.n > 0 {
+			size := c.s.ExampleSize()
+			c.s.Features, c.s.Labels = c.s.Features[:c.n*size:c.n*size], c.s.Labels[:c.n:c.n]
+		}
+	}
+	return nil
 }
 
 // loadIDX loads MNIST or Fashion-MNIST, which share file names and format.

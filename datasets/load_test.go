@@ -281,3 +281,23 @@ func TestLoadUnknownName(t *testing.T) {
 	_, _, err := Load("cifar100", Options{})
 	checkError(t, err, `unknown dataset "cifar100": want one of mnist, fashion-mnist, cifar10, blobs, spirals, synthetic-images`)
 }
+
+// TestRealDatasetSizes: train_size and test_size take a real dataset's
+// first examples, in order; more than a split has is an error naming it.
+func TestRealDatasetSizes(t *testing.T) {
+	full, fullTest, err := Load("mnist", Options{})
+	if err != nil {
+		t.Skipf("MNIST: %v", err)
+	}
+	train, test, err := Load("mnist", Options{TrainSize: 100, TestSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if train.Len() != 100 || test.Len() != 10 || !slices.Equal(train.Example(99), full.Example(99)) ||
+		!slices.Equal(test.Labels, fullTest.Labels[:10]) {
+		t.Errorf("%d train, %d test, or not the first examples", train.Len(), test.Len())
+	}
+	if _, _, err := Load("mnist", Options{TrainSize: 60001}); err == nil || !strings.Contains(err.Error(), "train_size 60001: mnist has 60000") {
+		t.Errorf("too many: %v", err)
+	}
+}

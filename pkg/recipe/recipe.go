@@ -119,8 +119,8 @@ type Data struct {
 	// -1 (unset) means a tenth of the training split.
 	Validation int
 	Normalize  bool // standardize with the training split's mean and std (default true)
-	TrainSize  int  // synthetic datasets only
-	TestSize   int  // synthetic datasets only
+	TrainSize  int  // a synthetic set's size; of a real one, the first so many examples
+	TestSize   int  // the same for the test split
 	// Pad adds this many zero pixels on every side of each image
 	// (Fashion-MNIST's 28×28 padded by 2 is the 32×32 of CIFAR-sized models).
 	Pad int

@@ -62,9 +62,13 @@ const DefaultSyntheticTrainSize = 2000
 
 // TrainExamples is how many training examples the dataset has before
 // validation is held out: its size, or for a synthetic set the size asked
-// for (requested, 0 for the default).
+// for (requested, 0 for the default); of a real one, the first requested
+// examples when that is fewer.
 func (d Dataset) TrainExamples(requested int) int {
 	if !d.Synthetic {
+		if requested > 0 && requested < d.TrainSize {
+			return requested
+		}
 		return d.TrainSize
 	}
 	if requested > 0 {

@@ -62,7 +62,8 @@ type folderFile struct {
 }
 
 // LoadFolder reads an image folder into a train and a test Set, pixels
-// scaled to [0, 1] as Load's datasets are. The decoded pixels are kept in
+// scaled to [0, 1] as Load's datasets are, each split's examples in
+// file-name order across classes. The decoded pixels are kept in
 // a cache file in Dir (CacheName), used again while every image keeps
 // its size and modification time; a folder that cannot be written is
 // read without one. A class folder with no image, an image that does not
@@ -223,6 +224,13 @@ func listFolder(o FolderOptions) ([]folderFile, []string, error) {
 			start = end
 		}
 	}
+	// Each split's examples in file-name order across the classes (a tie
+	// in class order): a folder written from an indexed dataset, one file
+	// per example named by its index, keeps the dataset's order, and a
+	// recipe on it runs exactly as on the dataset.
+	slices.SortStableFunc(files, func(a, b folderFile) int {
+		return strings.Compare(filepath.Base(a.path), filepath.Base(b.path))
+	})
 	for i := range files {
 		st, err := os.Stat(filepath.Join(o.Dir, files[i].path))
 		if err != nil {

@@ -135,6 +135,51 @@ func (s *Set) Normalize(mean, std float32) {
 	}
 }
 
+// FeatureStats returns each feature's mean and (population) standard
+// deviation over the set's examples — a table's per-column statistics —
+// counting only finite values (a NaN cell is data, not a statistic). A
+// feature without spread gets std 1, so standardizing only centres it.
+func (s *Set) FeatureStats() (means, stds []float32) {
+	n := s.ExampleSize()
+	sum, squares, count := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, x := range s.Features {
+		if v := float64(x); !math.IsNaN(v) && !math.IsInf(v, 0) {
+			sum[i%n] += v
+			count[i%n]++
+		}
+	}
+	means, stds = make([]float32, n), make([]float32, n)
+	for j := range n {
+		if count[j] > 0 {
+			means[j] = float32(sum[j] / count[j])
+		}
+	}
+	for i, x := range s.Features {
+		if v := float64(x); !math.IsNaN(v) && !math.IsInf(v, 0) {
+			d := v - float64(means[i%n])
+			squares[i%n] += d * d
+		}
+	}
+	for j := range n {
+		stds[j] = 1
+		if count[j] > 0 {
+			if sd := math.Sqrt(squares[j] / count[j]); sd > 0 {
+				stds[j] = float32(sd)
+			}
+		}
+	}
+	return means, stds
+}
+
+// NormalizeFeatures replaces each feature x with (x − means[f]) / stds[f],
+// in place: per-column standardization (FeatureStats of the training set).
+func (s *Set) NormalizeFeatures(means, stds []float32) {
+	n := len(means)
+	for i, x := range s.Features {
+		s.Features[i] = (x - means[i%n]) / stds[i%n]
+	}
+}
+
 // Image renders example i for viewing (in a notebook, say): an *image.Gray
 // for ExampleShape [H,W,1], an *image.RGBA for [H,W,3], nil for any other
 // shape. It assumes features in [0,1], as Load returns them — call it before

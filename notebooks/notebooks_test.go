@@ -64,6 +64,13 @@ var tutorials = []struct {
 		images:   3, // the live plot, accuracy against size, accuracy against latency
 		liveRuns: 1,
 	}},
+	{"09-your-own-model.ipynb", expectation{
+		texts: []string{"budget:", "PyTorch: ", "arch onnx-fashion_cnn: examples [28 28 1]", "trainable parameters",
+			"imported, before any stage: Lathe", "in onnxruntime", "mycnn: ", "first read: image folder",
+			"decoded in", "pixels from the cache", "on the folder's 2000 test images"},
+		images:   3, // the three live plots
+		liveRuns: 3,
+	}},
 	// A notebook as a new user writes it: import the project, run quickstart.
 	{"testdata/new-user.ipynb", expectation{
 		texts:    []string{"test accuracy", "quickstart"},

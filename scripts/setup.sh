@@ -19,9 +19,11 @@ command -v go >/dev/null || { echo "setup.sh: Go is required (https://go.dev/doc
 # Debian packages: Fashion-MNIST (real data, offline), tmux (dashboard tests),
 # gcc for cgo (the XLA backend loads PJRT plugins through it), and Jupyter's
 # headless runner with the Python kernel machinery GoNB builds on (the
-# notebooks in notebooks/ and their test), and ONNX's checker, which the ONNX
-# export's tests run on every file they write.
-packages=(dataset-fashion-mnist tmux gcc jupyter-nbconvert python3-ipykernel python3-onnx)
+# notebooks in notebooks/ and their test), ONNX's checker, which the ONNX
+# export's tests run on every file they write, and PyTorch: the peer the
+# benchmarks measure, and the user's side of an ONNX import (notebook 09,
+# pkg/onnximport's tests train or export with scripts/torch-cnn.py).
+packages=(dataset-fashion-mnist tmux gcc jupyter-nbconvert python3-ipykernel python3-onnx python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

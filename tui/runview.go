@@ -426,13 +426,38 @@ func (v runView) params(r *runs.Run, st styles, w, h int) string {
 	if r.RecipePath != "" {
 		lines = append(lines, st.label.Render("recipe ")+r.RecipePath)
 	}
-	tree := paramTree(r.Params, st)
+	// The data's classes first: an imbalanced training split shows here.
+	tree := append(classLines(r.Plan, st, w), paramTree(r.Params, st)...)
 	off := min(v.paramsOffset, max(0, len(tree)-(h-len(lines))))
 	lines = append(lines, tree[off:]...)
 	if len(r.Params) == 0 {
 		lines = append(lines, st.dim.Render("none recorded"))
 	}
 	return fit(strings.Join(lines, "\n"), w, h)
+}
+
+// classLines lists each class's examples per split, as the runner
+// recorded them in the plan, and the training split's imbalance.
+func classLines(plan *runs.Plan, st styles, w int) []string {
+	if plan == nil || len(plan.Classes) == 0 {
+		return nil
+	}
+	lines := []string{st.label.Render("classes:") + st.dim.Render(" train/validation/test")}
+	for _, c := range plan.Classes {
+		lines = append(lines, fmt.Sprintf("  %s %d/%d/%d", c.Name, c.Train, c.Validation, c.Test))
+	}
+	if note := runs.Imbalance(plan.Classes); note != "" { // word-wrapped: it matters
+		line := " "
+		for _, word := range strings.Fields(note) {
+			if lipgloss.Width(line+" "+word) > w && line != " " {
+				lines = append(lines, st.errorText.Render(line))
+				line = " "
+			}
+			line += " " + word
+		}
+		lines = append(lines, st.errorText.Render(line))
+	}
+	return lines
 }
 
 // paramTree lays dotted parameters out as nested keys, the way the recipe

@@ -41,6 +41,9 @@ func readInputs(arg string, shape []int, classes []string) ([]namedInput, error)
 	if st.IsDir() {
 		return folderInputs(arg, shape, classes)
 	}
+	if strings.HasSuffix(strings.ToLower(arg), ".csv") {
+		return csvInputs(arg, shape, classes)
+	}
 	if strings.HasSuffix(strings.ToLower(arg), ".jpg") || strings.HasSuffix(strings.ToLower(arg), ".jpeg") {
 		if len(shape) != 3 {
 			return nil, fmt.Errorf("%s: the model takes %v, not images", arg, shape)
@@ -59,6 +62,40 @@ func readInputs(arg string, shape []int, classes []string) ([]namedInput, error)
 		return nil, err
 	}
 	return []namedInput{{name: arg, values: values}}, nil
+}
+
+// csvInputs reads a CSV table's rows: its columns are the model's
+// features in the order it was trained on, and a column named "label",
+// when there is one, holds each row's class name.
+func csvInputs(file string, shape []int, classes []string) ([]namedInput, error) {
+	if len(shape) != 1 {
+		return nil, fmt.Errorf("%s: the model takes %v, not rows of a table", file, shape)
+	}
+	if _, err := infer.StatRegular(file); err != nil {
+		return nil, err
+	}
+	features, labels, columns, err := datasets.ReadCSV(file, "label")
+	if err != nil && strings.Contains(err.Error(), `no column "label"`) {
+		features, labels, columns, err = datasets.ReadCSV(file, "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(columns) != shape[0] {
+		return nil, fmt.Errorf("%s: %d feature columns (%s); the model takes %d", file, len(columns), strings.Join(columns, ", "), shape[0])
+	}
+	out := make([]namedInput, len(features)/shape[0])
+	for i := range out {
+		out[i] = namedInput{name: fmt.Sprintf("%s:%d", file, i+2), values: features[i*shape[0] : (i+1)*shape[0]]}
+		if labels != nil {
+			c := slices.Index(classes, labels[i])
+			if c < 0 {
+				return nil, fmt.Errorf("%s:%d: label %q is none of the model's classes (%s)", file, i+2, labels[i], strings.Join(classes, ", "))
+			}
+			out[i].label = &c
+		}
+	}
+	return out, nil
 }
 
 // builtInDatasets are the datasets a selection may name.

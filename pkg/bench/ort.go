@@ -2,7 +2,10 @@ package bench
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,28 +57,16 @@ func ORTAvailable(script string) error {
 // threads, for at least seconds each; the rows carry quant ("f32" or
 // "int8", whose engine says "int8 (QDQ)").
 func RunORT(script string, file *infer.File, quant string, batches []int, threads int, seconds float64) ([]InferResult, error) {
-	graph, err := infer.GraphOf(file)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "lathe-ort-")
+	dir, path, shape, _, err := writeORTModel(file)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "model.onnx")
-	if err := onnx.WriteFile(path, graph, file.Tensors); err != nil {
-		return nil, err
-	}
-	shape := make([]string, len(graph.Input.Shape))
-	for i, d := range graph.Input.Shape {
-		shape[i] = strconv.Itoa(d)
-	}
 	sizes := make([]string, len(batches))
 	for i, n := range batches {
 		sizes[i] = strconv.Itoa(n)
 	}
-	args := []string{script, "--model", path, "--shape", strings.Join(shape, ","), "--batch", strings.Join(sizes, ","), "--threads", strconv.Itoa(threads)}
+	args := []string{script, "--model", path, "--shape", shape, "--batch", strings.Join(sizes, ","), "--threads", strconv.Itoa(threads)}
 	if seconds > 0 {
 		args = append(args, "--min-seconds", strconv.FormatFloat(seconds, 'g', -1, 64))
 	}
@@ -115,4 +106,62 @@ func TimeAlone(m *infer.Model, n int, minTime time.Duration) (p50, p99 float64, 
 		return 0, 0, 0, err
 	}
 	return timing.Percentile(times[0], 0.5), timing.Percentile(times[0], 0.99), len(times[0]), nil
+}
+
+// PredictORT writes a model file as ONNX (an int8 one in QDQ form) and
+// returns the class ONNX Runtime picks for each of the raw examples in
+// features (script's --predict), so its accuracy can be set beside the
+// runtime's.
+func PredictORT(script string, file *infer.File, features []float32, threads int) ([]int, error) {
+	dir, model, shape, size, err := writeORTModel(file)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	input := filepath.Join(dir, "input.f32")
+	raw := make([]byte, 4*len(features))
+	for i, v := range features {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	if err := os.WriteFile(input, raw, 0o600); err != nil {
+		return nil, err
+	}
+	var stderr bytes.Buffer
+	c := exec.Command("node", script, "--model", model, "--shape", shape, "--predict", input, "--threads", strconv.Itoa(threads))
+	c.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(ORTDir(), "node_modules"))
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v: %s", script, err, strings.TrimSpace(LastLine(stderr.String())))
+	}
+	var r struct{ Classes []int }
+	if err := json.Unmarshal(out, &r); err != nil || len(r.Classes) != len(features)/size {
+		return nil, fmt.Errorf("%s: printed %.80q, not %d classes", script, out, len(features)/size)
+	}
+	return r.Classes, nil
+}
+
+// writeORTModel writes a model file as ONNX (QDQ for int8) into a new
+// temporary folder, which the caller removes, and gives its input shape
+// as the script takes it ("28,28,1") and its values per example.
+func writeORTModel(file *infer.File) (dir, path, shape string, size int, err error) {
+	graph, err := infer.GraphOf(file)
+	if err != nil {
+		return "", "", "", 0, err
+	}
+	if dir, err = os.MkdirTemp("", "lathe-ort-"); err != nil {
+		return "", "", "", 0, err
+	}
+	path = filepath.Join(dir, "model.onnx")
+	if err := onnx.WriteFile(path, graph, file.Tensors); err != nil {
+		os.RemoveAll(dir)
+		return "", "", "", 0, err
+	}
+	dims := make([]string, len(graph.Input.Shape))
+	size = 1
+	for i, d := range graph.Input.Shape {
+		dims[i] = strconv.Itoa(d)
+		size *= d
+	}
+	return dir, path, strings.Join(dims, ","), size, nil
 }

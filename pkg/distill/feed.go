@@ -2,6 +2,7 @@ package distill
 
 import (
 	"fmt"
+	"github.com/lathe-ml/lathe/pkg/runner"
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -15,28 +16,25 @@ import (
 // GoMLX's pure-Go backend at a forward pass, so the teacher costs the
 // step little.
 type teacherFeed struct {
-	model     *infer.Model
-	mean, std float32 // the session's standardization, undone for the runtime
-	values    []string
-	sizes     []int   // one example's size of each value
-	dims      [][]int // and its shape
-	raw       []float32
-	logits    []float32
-	out       [][]float32
+	model  *infer.Model
+	data   runner.Splits // its standardization is undone for the runtime
+	values []string
+	sizes  []int   // one example's size of each value
+	dims   [][]int // and its shape
+	raw    []float32
+	logits []float32
+	out    [][]float32
 }
 
 // newTeacherFeed plans the teacher and checks, on one example, that the
 // runtime shows every value the losses read, with the size the teacher's
 // graph gives it.
-func newTeacherFeed(t *teacherModel, mean, std float32, values []string, dims [][]int) (*teacherFeed, error) {
+func newTeacherFeed(t *teacherModel, data runner.Splits, values []string, dims [][]int) (*teacherFeed, error) {
 	m, err := infer.New(t.file)
 	if err != nil {
 		return nil, fmt.Errorf("distill: the teacher (%s): %w", t.from, err)
 	}
-	if std == 0 {
-		std = 1
-	}
-	f := &teacherFeed{model: m, mean: mean, std: std, values: values, dims: dims}
+	f := &teacherFeed{model: m, data: data, values: values, dims: dims}
 	for _, d := range dims {
 		size := 1
 		for _, x := range d {
@@ -78,9 +76,7 @@ func (f *teacherFeed) inputs(in []*tensors.Tensor) ([]*tensors.Tensor, error) {
 	f.raw = grow(f.raw, n*size)
 	f.logits = grow(f.logits, n*f.model.Classes())
 	if err := tensors.ConstFlatData(x, func(flat []float32) {
-		for i, v := range flat {
-			f.raw[i] = v*f.std + f.mean
-		}
+		copy(f.raw, f.data.Raw(flat))
 	}); err != nil {
 		return nil, fmt.Errorf("distill: reading the batch for the teacher: %w", err)
 	}

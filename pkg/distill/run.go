@@ -207,19 +207,13 @@ func (st *Stage) teacherAccuracy(s *runner.Session) (float64, int, error) {
 	}
 	set := s.Data.Split(st.CheckOn)
 	size := set.ExampleSize()
-	std := s.Data.Std
-	if std == 0 {
-		std = 1
-	}
 	const batch = 256
 	raw := make([]float32, batch*size)
 	logits := make([]float32, batch*m.Classes())
 	errs := 0
 	for start := 0; start < set.Len(); start += batch {
 		n := min(batch, set.Len()-start)
-		for i, v := range set.Features[start*size : (start+n)*size] {
-			raw[i] = v*std + s.Data.Mean
-		}
+		copy(raw, s.Data.Raw(set.Features[start*size:(start+n)*size]))
 		if err := m.Predict(raw[:n*size], n, logits[:n*m.Classes()]); err != nil {
 			return 0, 0, fmt.Errorf("distill: the teacher (%s): %w", st.teacher.from, err)
 		}

@@ -319,7 +319,8 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	return nil
 }
 
-// checkTeacherStage: the teacher stage is an earlier one that trains.
+// checkTeacherStage: the teacher stage is an earlier one that trains (or
+// any earlier one, for an imported model).
 func (st *Stage) checkTeacherStage(d *recipe.Decoder, rec *recipe.Recipe) error {
 	n := st.Teacher.Stage
 	if st.index >= 0 && n > st.index {
@@ -328,7 +329,9 @@ func (st *Stage) checkTeacherStage(d *recipe.Decoder, rec *recipe.Recipe) error 
 	if n > len(rec.Stages) {
 		return d.Errorf(st.teacherAt, "teacher stage %d: the recipe has %d stages", n, len(rec.Stages))
 	}
-	if !rec.Stages[n-1].HasSteps() {
+	// An imported model (model.onnx) is trained before any stage: any
+	// stage's model can teach, the file's as it stands at that stage.
+	if !rec.Stages[n-1].HasSteps() && rec.Model.ONNX == "" {
 		return d.Errorf(st.teacherAt, "teacher stage %d is a %s stage, which trains nothing: name the stage that trains the teacher", n, rec.Stages[n-1].Kind)
 	}
 	return nil

@@ -322,7 +322,7 @@ func TestTeacherFeedMatchesGraph(t *testing.T) {
 		t.Fatal(err)
 	}
 	const mean, std = 0.25, 2
-	feed, err := newTeacherFeed(tm, mean, std, []string{features}, [][]int{{40}})
+	feed, err := newTeacherFeed(tm, runner.Splits{Mean: mean, Std: std}, []string{features}, [][]int{{40}})
 	if err != nil {
 		t.Fatal(err)
 	}

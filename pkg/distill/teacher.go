@@ -182,7 +182,7 @@ func (st *Stage) checkTeacher(s *runner.Session, f *infer.File, from string) (*t
 	for i := range shapes {
 		dims[i] = shapes[i][0]
 	}
-	if _, err := newTeacherFeed(t, s.Data.Mean, s.Data.Std, names, dims); err != nil {
+	if _, err := newTeacherFeed(t, s.Data, names, dims); err != nil {
 		return nil, st.dec.Errorf(st.teacherAt, "%v", err)
 	}
 	return t, nil

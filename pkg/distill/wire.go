@@ -69,7 +69,7 @@ func (st *Stage) wire(s *runner.Session) (*wiring, error) {
 			return nil, err
 		}
 	}
-	feed, err := newTeacherFeed(t, s.Data.Mean, s.Data.Std, w.teacherValues, w.teacherDims())
+	feed, err := newTeacherFeed(t, s.Data, w.teacherValues, w.teacherDims())
 	if err != nil {
 		return nil, err
 	}

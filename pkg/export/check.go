@@ -24,7 +24,8 @@ type Agreement struct {
 
 // Check runs the exported model m (the runtime) and the source's graph on
 // the same examples — normalized features, as training saw them; the
-// runtime gets them back raw, x·Std + Mean — and compares their outputs.
+// runtime gets them back raw, x·Std + Mean (per feature with Means and
+// Stds) — and compares their outputs.
 func Check(src Source, m *infer.Model, normalized []float32, labels []int32) (Agreement, error) {
 	size := m.InputSize()
 	n := len(labels)
@@ -62,7 +63,11 @@ func Check(src Source, m *infer.Model, normalized []float32, labels []int32) (Ag
 		want := tensors.MustCopyFlatData[float32](out[0])
 		out[0].FinalizeAll()
 		for i, v := range x {
-			raw[i] = v*std + src.Mean
+			if f := len(src.Means); f > 0 {
+				raw[i] = v*src.Stds[i%f] + src.Means[i%f]
+			} else {
+				raw[i] = v*std + src.Mean
+			}
 		}
 		if err := m.Predict(raw[:b*size], b, got); err != nil {
 			return Agreement{}, err

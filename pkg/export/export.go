@@ -46,6 +46,8 @@ type Source struct {
 	Classes []string
 	// Mean and Std standardized the inputs in training (0 and 1: not at all).
 	Mean, Std float32
+	// Means and Stds, when set, standardized each feature instead.
+	Means, Stds []float32
 	// DType of the stored weights: infer.F32 (default) or infer.BF16.
 	DType infer.DType
 	// Producer goes in the file, for people ("lathe run 0c1d…").
@@ -73,7 +75,8 @@ func Build(src Source) (*infer.File, error) {
 	}
 	b := &builder{src: src, weights: weights, file: &infer.File{Tensors: map[string]infer.Tensor{}, Metadata: map[string]string{}},
 		graph: &infer.Graph{Format: infer.FormatName, Version: infer.FormatVersion, Producer: src.Producer, Arch: src.Spec.Arch,
-			Input: infer.Input{Shape: slices.Clone(src.Example), Mean: src.Mean, Std: src.Std}, Classes: slices.Clone(src.Classes)}}
+			Input:   infer.Input{Shape: slices.Clone(src.Example), Mean: src.Mean, Std: src.Std, Means: slices.Clone(src.Means), Stds: slices.Clone(src.Stds)},
+			Classes: slices.Clone(src.Classes)}}
 	if len(src.Example) == 3 {
 		b.graph.Input.Scale = "pixels/255"
 	}

@@ -50,7 +50,11 @@ func ValuesFn(f *infer.File, normalized bool) (func(x *graph.Node) map[string]*g
 		gr := x.Graph()
 		path := ops.ChoosePath(gr.Backend().Capabilities())
 		konst := func(name string) *graph.Node { return graph.Const(gr, weights[name]) }
-		if !normalized {
+		if !normalized && len(g.Input.Means) > 0 {
+			n := len(g.Input.Means)
+			x = graph.Div(graph.Sub(x, graph.Const(gr, tensors.FromFlatDataAndDimensions(g.Input.Means, 1, n))),
+				graph.Const(gr, tensors.FromFlatDataAndDimensions(g.Input.Stds, 1, n)))
+		} else if !normalized {
 			x = graph.MulScalar(graph.AddScalar(x, -float64(g.Input.Mean)), 1/float64(g.Input.Std))
 		}
 		values := map[string]*graph.Node{infer.InputValue: x}

@@ -16,5 +16,5 @@ func SourceOf(s *runner.Session) Source {
 		}
 	}
 	return Source{Backend: s.Backend, Ctx: s.Ctx, Spec: s.Model.Spec, Example: slices.Clone(s.Data.Train.ExampleShape),
-		Classes: names, Mean: s.Data.Mean, Std: s.Data.Std, Producer: "lathe run " + s.RunID}
+		Classes: names, Mean: s.Data.Mean, Std: s.Data.Std, Means: s.Data.Means, Stds: s.Data.Stds, Producer: "lathe run " + s.RunID}
 }

@@ -45,6 +45,11 @@ type Input struct {
 	// was trained (Std 1 and Mean 0 when it was not).
 	Mean float32 `json:"mean"`
 	Std  float32 `json:"std"`
+	// Means and Stds, when present, standardize each feature on its own
+	// instead ((x[f] − Means[f]) / Stds[f]; Mean 0 and Std 1): a table's
+	// columns, each in its own units.
+	Means []float32 `json:"means,omitempty"`
+	Stds  []float32 `json:"stds,omitempty"`
 	// Scale says what raw values are, for people ("pixels/255").
 	Scale string `json:"scale,omitempty"`
 }
@@ -178,6 +183,16 @@ func (g *Graph) check(tensors map[string]Tensor) (map[string]shape, error) {
 	}
 	if !(g.Input.Std > 0) || g.Input.Std != g.Input.Std || g.Input.Mean != g.Input.Mean {
 		return nil, fmt.Errorf("input normalization: std %g must be positive and mean %g finite", g.Input.Std, g.Input.Mean)
+	}
+	if len(g.Input.Means) > 0 || len(g.Input.Stds) > 0 {
+		if size := shape(g.Input.Shape).size(); len(g.Input.Means) != size || len(g.Input.Stds) != size {
+			return nil, fmt.Errorf("input normalization: %d means and %d stds for %d features", len(g.Input.Means), len(g.Input.Stds), size)
+		}
+		for i := range g.Input.Means {
+			if m, sd := g.Input.Means[i], g.Input.Stds[i]; !(sd > 0) || math.IsInf(float64(sd), 0) || m != m || math.IsInf(float64(m), 0) {
+				return nil, fmt.Errorf("input normalization: feature %d: std %g must be positive and finite, mean %g finite", i, sd, m)
+			}
+		}
 	}
 	shapes := map[string]shape{InputValue: shape(g.Input.Shape)}
 	for i, op := range g.Ops {

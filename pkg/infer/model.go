@@ -176,7 +176,13 @@ func (m *Model) run(x []float32, n int, logits []float32, visit func(string, []f
 func (m *Model) forward(ws *workspace, x []float32, n int, logits []float32, visit func(string, []float32)) {
 	ws.n = n
 	in := ws.bufs[m.inSlot]
-	m.kern.normalize(in, x, m.Graph.Input.Mean, 1/m.Graph.Input.Std)
+	if means, stds := m.Graph.Input.Means, m.Graph.Input.Stds; len(means) > 0 {
+		for i, v := range x { // a table's columns: a few per example
+			in[i] = (v - means[i%len(means)]) / stds[i%len(stds)]
+		}
+	} else {
+		m.kern.normalize(in, x, m.Graph.Input.Mean, 1/m.Graph.Input.Std)
+	}
 	if visit != nil {
 		m.visit(visit, InputValue, in[:len(x)])
 	}

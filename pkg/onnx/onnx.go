@@ -221,6 +221,13 @@ func (e *encoder) translate() error {
 	if g.Input.Std != 1 {
 		in = e.add("Div", []string{in, e.scalar(g.Input.Std)}, "input/div_std")
 	}
+	if len(g.Input.Means) > 0 { // per feature: [features] constants broadcast over the batch
+		means, stds := e.unique("input/means"), e.unique("input/stds")
+		e.inits = append(e.inits, tensorProto(means, []int{len(g.Input.Means)}, g.Input.Means),
+			tensorProto(stds, []int{len(g.Input.Stds)}, g.Input.Stds))
+		in = e.add("Sub", []string{in, means}, "input/sub_means")
+		in = e.add("Div", []string{in, stds}, "input/div_stds")
+	}
 	images := len(g.Input.Shape) == 3
 	nhwc := ""
 	if images {

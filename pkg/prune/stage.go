@@ -230,8 +230,12 @@ func before(at recipe.Node, rec *recipe.Recipe) []recipe.Stage {
 	return nil
 }
 
-// trainedBefore reports whether a train stage comes before the stage at.
+// trainedBefore reports whether the model is trained when the stage at
+// runs: a train stage comes before it, or the model was imported.
 func trainedBefore(at recipe.Node, rec *recipe.Recipe) bool {
+	if rec.Model.ONNX != "" {
+		return true // an imported model comes trained
+	}
 	for _, other := range before(at, rec) {
 		if other.Kind == "train" {
 			return true

@@ -40,6 +40,7 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/lathe-ml/lathe/pkg/onnximport"
 	"github.com/lathe-ml/lathe/pkg/spec"
 )
 
@@ -119,8 +120,12 @@ type Data struct {
 	// -1 (unset) means a tenth of the training split.
 	Validation int
 	Normalize  bool // standardize with the training split's mean and std (default true)
-	TrainSize  int  // a synthetic set's size; of a real one, the first so many examples
-	TestSize   int  // the same for the test split
+	// Stats, when set (normalize: {mean, std}), are the mean and std to
+	// standardize with instead of the training split's: those a model
+	// trained elsewhere was trained with (PyTorch's transforms.Normalize).
+	Stats     *Stats
+	TrainSize int // a synthetic set's size; of a real one, the first so many examples
+	TestSize  int // the same for the test split
 	// Pad adds this many zero pixels on every side of each image
 	// (Fashion-MNIST's 28×28 padded by 2 is the 32×32 of CIFAR-sized models).
 	Pad int
@@ -132,7 +137,13 @@ type Data struct {
 	Channels     int
 	TestFraction float64
 	SkipBad      bool
+	// A table (dataset: csv, see datasets.LoadCSV): the file, and the
+	// column holding the class; the others are features.
+	File, Label string
 }
+
+// Stats are a standardization's constants: (x − Mean) / Std.
+type Stats struct{ Mean, Std float64 }
 
 // ExampleShape is the shape of one example the data gives, nil where the
 // dataset's files decide it.
@@ -153,9 +164,10 @@ func (data Data) ExampleShape() []int {
 
 var (
 	topLevelKeys = []string{"name", "description", "seed", "backend", "data", "model", "stages", "variants"}
-	dataKeys     = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size", "pad", "size", "channels", "test_fraction", "skip_bad"}
-	folderKeys   = []string{"size", "channels", "test_fraction", "skip_bad"}
-	modelKeys    = []string{"arch", "hidden", "activation", "dropout", "widths"}
+	dataKeys     = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size", "pad", "size", "channels", "test_fraction", "skip_bad", "file", "label"}
+	folderKeys   = []string{"size", "channels", "skip_bad"}
+	csvKeys      = []string{"file", "label"}
+	modelKeys    = []string{"arch", "onnx", "hidden", "activation", "dropout", "widths"}
 	// Splits are the data splits a stage may name.
 	Splits      = []string{"test", "validation", "train"}
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -227,6 +239,9 @@ func Parse(file string, src []byte) (*Recipe, error) {
 	if err := r.Model.Accepts(r.Data.Dataset); err != nil {
 		return nil, d.Errorf(valueAt(have["model"], "arch"), "%v", err)
 	}
+	if err := checkImported(d, r, have["model"]); err != nil {
+		return nil, err
+	}
 	if r.Data.Dataset == "imagefolder" {
 		if err := r.Model.AcceptsShape(r.Data.ExampleShape()); err != nil {
 			return nil, d.Errorf(valueAt(have["model"], "arch"), "%v (data.size and data.channels)", err)
@@ -250,6 +265,28 @@ func Parse(file string, src []byte) (*Recipe, error) {
 		}
 	}
 	return r, nil
+}
+
+// checkImported checks an imported model's input against the data: the
+// file fixes one example's shape (features may come as images of as many
+// values, flattened).
+func checkImported(d *Decoder, r *Recipe, at Node) error {
+	if r.Model.ONNX == "" {
+		return nil
+	}
+	imp, err := onnximport.Load(r.Model.ONNX)
+	if err != nil {
+		return d.Errorf(valueAt(at, "onnx"), "model.onnx: %v", err)
+	}
+	shape := r.Data.ExampleShape()
+	if shape == nil {
+		return nil // known once the files are read
+	}
+	if !imp.Takes(shape) {
+		return d.Errorf(valueAt(at, "onnx"), "model.onnx %s takes examples of shape %v (height, width, channels), but data %s gives %v",
+			r.Model.ONNX, imp.Example, r.Data.Dataset, shape)
+	}
+	return nil
 }
 
 // checkSizes checks the data section against the dataset's size before any
@@ -330,7 +367,12 @@ func (d *Decoder) data(n Node) (Data, error) {
 		case "validation":
 			data.Validation, err = d.Int(f.Value, "data.validation", 0)
 		case "normalize":
-			data.Normalize, err = d.Bool(f.Value, "data.normalize")
+			if _, isMap := Unwrap(f.Value).(*ast.MappingNode); isMap {
+				data.Normalize = true
+				data.Stats, err = d.stats(f.Value)
+			} else {
+				data.Normalize, err = d.Bool(f.Value, "data.normalize")
+			}
 		case "train_size":
 			data.TrainSize, err = d.Int(f.Value, "data.train_size", 1)
 		case "test_size":
@@ -359,6 +401,14 @@ func (d *Decoder) data(n Node) (Data, error) {
 			}
 		case "skip_bad":
 			data.SkipBad, err = d.Bool(f.Value, "data.skip_bad")
+		case "file":
+			if data.File, err = d.String(f.Value, "data.file"); err == nil && data.File == "" {
+				err = d.Errorf(f.Value, "data.file is empty: give the CSV file's path")
+			}
+		case "label":
+			if data.Label, err = d.String(f.Value, "data.label"); err == nil && data.Label == "" {
+				err = d.Errorf(f.Value, "data.label is empty: give the name of the column holding the class")
+			}
 		}
 		if err != nil {
 			return data, err
@@ -384,6 +434,23 @@ func (d *Decoder) data(n Node) (Data, error) {
 			}
 		}
 	}
+	if data.Dataset == "csv" {
+		if data.File == "" || data.Label == "" {
+			return data, d.Errorf(n, "data: dataset csv needs file (the table) and label (the column holding the class)")
+		}
+		if at := valueAt(n, "pad"); at != n {
+			return data, d.Errorf(at, "data.pad: dataset csv has no images to pad")
+		}
+	} else {
+		for _, key := range csvKeys {
+			if at := valueAt(n, key); at != n {
+				return data, d.Errorf(at, "data.%s applies to dataset csv only, not %s", key, data.Dataset)
+			}
+		}
+	}
+	if at := valueAt(n, "test_fraction"); at != n && data.Dataset != "imagefolder" && data.Dataset != "csv" {
+		return data, d.Errorf(at, "data.test_fraction applies to datasets imagefolder and csv only, not %s", data.Dataset)
+	}
 	if ds, ok := spec.LookupDataset(data.Dataset); ok && data.Pad > 0 && len(ds.ExampleShape) != 3 && !ds.FromFiles {
 		return data, d.Errorf(valueAt(n, "pad"), "data.pad: dataset %s has no images to pad (%d features per example)", data.Dataset, ds.ExampleShape[0])
 	}
@@ -391,6 +458,30 @@ func (d *Decoder) data(n Node) (Data, error) {
 		data.EvalBatchSize = max(data.BatchSize, 500)
 	}
 	return data, nil
+}
+
+// stats reads normalize: {mean: M, std: S}.
+func (d *Decoder) stats(n Node) (*Stats, error) {
+	fields, err := d.Fields(n, "data.normalize", []string{"mean", "std"})
+	if err != nil {
+		return nil, err
+	}
+	if len(fields) != 2 {
+		return nil, d.Errorf(n, "data.normalize needs both mean and std (or true or false)")
+	}
+	st := &Stats{}
+	for _, f := range fields {
+		var v float64
+		if v, err = d.Number(f.Value, "data.normalize."+f.Key); err != nil {
+			return nil, err
+		}
+		if f.Key == "mean" {
+			st.Mean = v
+		} else if st.Std = v; v <= 0 {
+			return nil, d.Errorf(f.Value, "data.normalize.std must be positive, got %g", v)
+		}
+	}
+	return st, nil
 }
 
 // Model reads a model description written as the recipe's model section
@@ -408,6 +499,15 @@ func (d *Decoder) model(n Node) (spec.Model, error) {
 		switch f.Key {
 		case "arch":
 			m.Arch, err = d.Enum(f.Value, "model arch", spec.Archs())
+		case "onnx":
+			if m.ONNX, err = d.String(f.Value, "model.onnx"); err == nil {
+				var imp *onnximport.Model
+				if imp, err = onnximport.Load(m.ONNX); err != nil {
+					err = d.Errorf(f.Value, "model.onnx: %v", err)
+				} else {
+					m.Arch = imp.Arch
+				}
+			}
 		case "activation":
 			m.Activation, err = d.Enum(f.Value, "activation", spec.Activations)
 		case "dropout":
@@ -433,8 +533,16 @@ func (d *Decoder) model(n Node) (spec.Model, error) {
 			return m, err
 		}
 	}
+	if m.ONNX != "" {
+		for _, f := range fields {
+			if f.Key != "onnx" {
+				return m, d.Errorf(f.Value, "model.%s does not apply to an imported model (model.onnx): its file fixes the architecture", f.Key)
+			}
+		}
+		return m, nil
+	}
 	if m.Arch == "" {
-		return m, d.Errorf(n, "model needs an arch (one of %s)", strings.Join(spec.Archs(), ", "))
+		return m, d.Errorf(n, "model needs an arch (one of %s) or an ONNX file to import (onnx: FILE)", strings.Join(spec.Archs(), ", "))
 	}
 	if m.Arch != "mlp" && (m.Hidden != nil || m.Dropout != 0) {
 		return m, d.Errorf(n, "model.hidden and model.dropout apply to the mlp arch only, not %s", m.Arch)

@@ -82,6 +82,12 @@ func WriteMarkdown(w io.Writer, t *Tradeoff) error {
 			for _, r := range p.Rows {
 				fmt.Fprintf(&b, "| %s | %s | %d | %.3f | %.3f | %.2f |\n", r.Variant, r.Weights, r.Batch, r.RuntimeMs, r.PeerMs, r.RuntimeMs/r.PeerMs)
 			}
+			if len(p.Accuracy) > 0 {
+				fmt.Fprintf(&b, "\nThe same files' accuracy on the %s split:\n\n| variant | weights | Lathe's runtime | %s | same class |\n| --- | --- | --- | --- | --- |\n", t.Split, p.Engine)
+				for _, a := range p.Accuracy {
+					fmt.Fprintf(&b, "| %s | %s | %.2f%% | %.2f%% | %.2f%% |\n", a.Variant, a.Weights, 100*a.Runtime, 100*a.Peer, 100*a.Agreement)
+				}
+			}
 		}
 	}
 	fmt.Fprintf(&b, "\n## Plots\n\nPareto front (no other variant is both at least as accurate and smaller, or faster) marked.\n\n"+

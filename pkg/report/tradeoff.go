@@ -124,6 +124,19 @@ type Peer struct {
 	Engine  string    `json:"engine,omitempty"`
 	Missing string    `json:"missing,omitempty"`
 	Rows    []PeerRow `json:"rows,omitempty"`
+	// Accuracy is each timed model's test accuracy in the peer, beside
+	// Lathe's runtime's.
+	Accuracy []PeerAccuracy `json:"accuracy,omitempty"`
+}
+
+// PeerAccuracy is one model's accuracy on the report's split in both
+// runtimes, and how often they pick the same class.
+type PeerAccuracy struct {
+	Variant   string  `json:"variant"`
+	Weights   string  `json:"weights"`
+	Runtime   float64 `json:"runtime"`
+	Peer      float64 `json:"peer"`
+	Agreement float64 `json:"agreement"`
 }
 
 // PeerRow is one model at one batch size in both runtimes, in ms.
@@ -148,6 +161,10 @@ func (p *Peer) Lines() []string {
 	for _, r := range p.Rows {
 		out = append(out, fmt.Sprintf("%s (%s), batch %d: Lathe's runtime %.3f ms, %s %.3f ms (Lathe ÷ peer %.2f)",
 			r.Variant, r.Weights, r.Batch, r.RuntimeMs, p.Engine, r.PeerMs, r.RuntimeMs/r.PeerMs))
+	}
+	for _, a := range p.Accuracy {
+		out = append(out, fmt.Sprintf("%s (%s) in %s: accuracy %.2f%% (Lathe's runtime %.2f%%), the same class for %.2f%% of examples",
+			a.Variant, a.Weights, p.Engine, 100*a.Peer, 100*a.Runtime, 100*a.Agreement))
 	}
 	return out
 }

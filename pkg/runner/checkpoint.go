@@ -83,6 +83,7 @@ func (s *Session) openCheckpoints() error {
 		return fmt.Errorf("checkpoint %s: %w", intact, err)
 	}
 	s.ckptDir = dir
+	s.checkpointed = intact != ""
 	return nil
 }
 

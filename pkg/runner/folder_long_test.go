@@ -2,8 +2,6 @@ package runner
 
 import (
 	"fmt"
-	"image"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,30 +30,12 @@ func TestFashionMNISTFolderTrainsAsTheDataset(t *testing.T) {
 	if err != nil {
 		t.Skipf("Fashion-MNIST: %v", err)
 	}
+	// Class folders named to sort in the dataset's class order, files by
+	// index: the folder lists the examples as the IDX files do.
 	dir := t.TempDir()
-	for _, split := range []struct {
-		name string
-		set  *datasets.Set
-	}{{"train", train}, {"test", test}} {
-		s := split.set
-		for i := range s.Len() {
-			img := image.NewGray(image.Rect(0, 0, 28, 28))
-			for p, v := range s.Example(i) {
-				img.Pix[p] = uint8(math.Round(float64(v) * 255))
-			}
-			// Folders named to sort in the dataset's class order, files by
-			// index: the folder lists the examples as the IDX files do.
-			class := fmt.Sprintf("%d-%s", s.Labels[i], strings.ReplaceAll(s.ClassNames[s.Labels[i]], "/", "-"))
-			path := filepath.Join(dir, split.name, class, fmt.Sprintf("%05d.png", i))
-			os.MkdirAll(filepath.Dir(path), 0o755)
-			f, err := os.Create(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := png.Encode(f, img); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
+	for name, set := range map[string]*datasets.Set{"train": train, "test": test} {
+		if err := datasets.WriteFolder(filepath.Join(dir, name), set); err != nil {
+			t.Fatal(err)
 		}
 	}
 	stages := "model: {arch: mlp, hidden: [256]}\nstages:\n  - train: {epochs: 4, optimizer: {name: adam, learning_rate: 0.002}}\n  - evaluate: {split: test}\n"

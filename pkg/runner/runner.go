@@ -36,6 +36,7 @@ import (
 	"github.com/lathe-ml/lathe/pkg/backend"
 	"github.com/lathe-ml/lathe/pkg/events"
 	"github.com/lathe-ml/lathe/pkg/models"
+	"github.com/lathe-ml/lathe/pkg/onnximport"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/results"
 	"github.com/lathe-ml/lathe/pkg/runs"
@@ -235,6 +236,17 @@ func execute(ctx context.Context, s *Session, opts Options, res *Result) error {
 		// that is resuming.
 		if err := s.openCheckpoints(); err != nil {
 			return err
+		}
+	}
+	if path := s.Recipe.Model.ONNX; path != "" && !s.checkpointed {
+		imp, err := onnximport.Load(path)
+		if err != nil {
+			return err
+		}
+		assignImported(s.Ctx, imp)
+		s.Log("model: %s imported from %s: %d weights in %d layers", imp.Arch, path, imp.Parameters(), len(s.Model.Spec.Layers()))
+		for _, note := range imp.Notes {
+			s.Log("model: %s", note)
 		}
 	}
 	if s.resumed != nil {

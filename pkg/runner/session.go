@@ -53,6 +53,9 @@ type Session struct {
 	// ("" when the run is not recorded).
 	ckpt    *checkpoints.Handler
 	ckptDir string
+	// checkpointed: a checkpoint was loaded, so the model's variables come
+	// from it rather than from their initializers or an imported file.
+	checkpointed bool
 	// lastCheckpoint is the global step of the newest checkpoint saved or
 	// loaded (-1: none), for error messages; lastSave when it was saved.
 	lastCheckpoint int
@@ -87,16 +90,25 @@ type Splits struct {
 	// Mean) / Std (0 and 1 when the recipe does not normalize). An exported
 	// model applies them to raw inputs.
 	Mean, Std float32
+	// Means and Stds, when set, standardize each feature on its own
+	// instead (a CSV table's columns): (x[f] − Means[f]) / Stds[f].
+	Means, Stds []float32
 }
 
 // Raw undoes the standardization of values from a split: model files
 // take raw values and standardize them themselves.
 func (s Splits) Raw(standardized []float32) []float32 {
+	out := make([]float32, len(standardized))
+	if n := len(s.Means); n > 0 {
+		for i, v := range standardized {
+			out[i] = v*s.Stds[i%n] + s.Means[i%n]
+		}
+		return out
+	}
 	std := s.Std
 	if std == 0 {
 		std = 1
 	}
-	out := make([]float32, len(standardized))
 	for i, v := range standardized {
 		out[i] = v*std + s.Mean
 	}

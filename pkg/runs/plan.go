@@ -27,9 +27,25 @@ func ClassLine(classes []ClassCount) string {
 		return ""
 	}
 	parts := make([]string, len(classes))
-	lo, hi := classes[0], classes[0]
 	for i, c := range classes {
 		parts[i] = fmt.Sprintf("%s %d/%d/%d", c.Name, c.Train, c.Validation, c.Test)
+	}
+	line := "classes (train/validation/test): " + strings.Join(parts, ", ")
+	if note := Imbalance(classes); note != "" {
+		line += "; " + note
+	}
+	return line
+}
+
+// Imbalance says how imbalanced the training split is when its largest
+// class has 1.5 times or more the examples of its smallest, or that a
+// class has none; "" otherwise.
+func Imbalance(classes []ClassCount) string {
+	if len(classes) == 0 {
+		return ""
+	}
+	lo, hi := classes[0], classes[0]
+	for _, c := range classes {
 		if c.Train < lo.Train {
 			lo = c
 		}
@@ -37,13 +53,13 @@ func ClassLine(classes []ClassCount) string {
 			hi = c
 		}
 	}
-	line := "classes (train/validation/test): " + strings.Join(parts, ", ")
-	if lo.Train > 0 && float64(hi.Train) >= 1.5*float64(lo.Train) {
-		line += fmt.Sprintf("; imbalanced: %s has %.1f× the training examples of %s", hi.Name, float64(hi.Train)/float64(lo.Train), lo.Name)
-	} else if lo.Train == 0 {
-		line += fmt.Sprintf("; %s has no training example", lo.Name)
+	switch {
+	case lo.Train == 0:
+		return fmt.Sprintf("%s has no training example", lo.Name)
+	case float64(hi.Train) >= 1.5*float64(lo.Train):
+		return fmt.Sprintf("imbalanced: %s has %.1f× the training examples of %s", hi.Name, float64(hi.Train)/float64(lo.Train), lo.Name)
 	}
-	return line
+	return ""
 }
 
 // PlannedStage is one stage of a Plan. Readers tell stages that train from

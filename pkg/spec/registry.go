@@ -13,7 +13,10 @@ var registry = struct {
 	sync.RWMutex
 	names []string // in registration order: the zoo's first
 	nets  map[string]func(Model) Net
-}{nets: map[string]func(Model) Net{}}
+	// imported names the archs RegisterImported added: importing a file
+	// again replaces its net, which Register never does.
+	imported map[string]bool
+}{nets: map[string]func(Model) Net{}, imported: map[string]bool{}}
 
 // archName is what an architecture may be called: it is a scope of GoMLX
 // variables (/<arch>/…) and a word in recipes.
@@ -43,6 +46,33 @@ func Register(name string, net func(m Model) Net) {
 	}
 	registry.nets[name] = net
 	registry.names = append(registry.names, name)
+}
+
+// RegisterImported adds, or replaces, an architecture read from a file (an
+// ONNX model, see pkg/onnximport): a fixed net, which ignores the Model's
+// settings but its Widths. Unlike Register it returns an error, since the
+// net comes from a user's file, and it replaces an earlier import of the
+// same name (the file was exported again), but never a zoo or
+// programmed arch.
+func RegisterImported(name string, net Net) error {
+	if !archName.MatchString(name) {
+		return fmt.Errorf("arch name %q must be a letter followed by letters, digits, _ or -", name)
+	}
+	if err := checkNet(net.resolve("", nil)); err != nil {
+		return err
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if _, taken := registry.nets[name]; taken && !registry.imported[name] {
+		return fmt.Errorf("arch name %q is taken by a model that was not imported", name)
+	}
+	if !registry.imported[name] {
+		registry.names = append(registry.names, name)
+		registry.imported[name] = true
+	}
+	net = slices.Clone(net)
+	registry.nets[name] = func(Model) Net { return net }
+	return nil
 }
 
 // Archs lists the architectures a Model can name: the zoo's (mlp, lenet5,

@@ -86,6 +86,7 @@ var Datasets = []Dataset{
 	{Name: "spirals", ExampleShape: []int{2}, Classes: 2, Synthetic: true},
 	{Name: "synthetic-images", ExampleShape: []int{28, 28, 1}, Classes: 4, Synthetic: true},
 	{Name: "imagefolder", FromFiles: true},
+	{Name: "csv", FromFiles: true},
 }
 
 // DatasetNames returns the names of Datasets.
@@ -121,6 +122,10 @@ type Model struct {
 	// structured pruning leaves them; the architecture's widths elsewhere.
 	// Set by techniques, not written in recipes.
 	Widths map[string]int
+	// ONNX is the file an imported arch was read from (pkg/onnximport):
+	// its weights are the model's before any stage; "" for an arch that
+	// starts from random weights.
+	ONNX string
 }
 
 // ActivationName is the model's activation: Activation, or relu.

@@ -155,6 +155,17 @@ func timeORT(t *report.Tradeoff, files []*infer.File, runtimes []*infer.Model, o
 			peer.Engine = strings.TrimSuffix(r.Engine, " int8 (QDQ)")
 			peer.Rows = append(peer.Rows, report.PeerRow{Variant: v.Label(), Weights: v.Weights, Batch: r.Batch, RuntimeMs: ms, PeerMs: r.P50Ms})
 		}
+		classes, err := bench.PredictORT(opts.ORTScript, files[i], opts.Features, runtime.GOMAXPROCS(0))
+		if err != nil {
+			return &report.Peer{Missing: fmt.Sprintf("%s's classes: %v", v.Label(), err)}
+		}
+		ours, err := predict(runtimes[i], opts.Features, len(opts.Labels))
+		if err != nil {
+			return &report.Peer{Missing: fmt.Sprintf("%s in the runtime: %v", v.Label(), err)}
+		}
+		peer.Accuracy = append(peer.Accuracy, report.PeerAccuracy{Variant: v.Label(), Weights: v.Weights, Runtime: v.Accuracy,
+			Peer:      fraction(classes, func(j, c int) bool { return c == int(opts.Labels[j]) }),
+			Agreement: fraction(classes, func(j, c int) bool { return c == ours[j] })})
 	}
 	return peer
 }

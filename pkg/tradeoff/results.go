@@ -17,6 +17,7 @@ var reportDeclaration = results.Declaration{
 		{Name: "{role}_batch64_ms"},
 		{Name: "{role}_alone_batch64_ms", Doc: "Lathe's runtime at batch 64, timed on its own as ONNX Runtime is"},
 		{Name: "{role}_onnxruntime_batch64_ms", Doc: "ONNX Runtime at batch 64 on the model's ONNX form (QDQ for int8)"},
+		{Name: "{role}_onnxruntime_accuracy", Format: results.Percent, Doc: "the model's accuracy on the report's split in ONNX Runtime, on its ONNX form (QDQ for int8)"},
 		{Name: "size_ratio", Format: results.Times, Doc: "baseline bytes / combined bytes"},
 		{Name: "speedup_batch64", Format: results.Times, Doc: "baseline latency / combined latency at batch 64"},
 		{Name: "accuracy_drop_pp", Format: results.Fall, Doc: "baseline − combined accuracy, percentage points"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -199,13 +200,31 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 }
 
 // ortScript is ONNX Runtime's reference script: $LATHE_ORT_SCRIPT, else
-// the repository's (a run started from the repository, as the recipes
-// and notebooks are).
+// the repository's, found from the working folder up (a run started in
+// the repository or one of its folders, as the notebooks run in
+// notebooks/), else the relative path, whose absence the report explains.
 func ortScript() string {
 	if p := os.Getenv("LATHE_ORT_SCRIPT"); p != "" {
 		return p
 	}
+	if dir, err := os.Getwd(); err == nil {
+		for {
+			if p := filepath.Join(dir, bench.ORTScript); fileExists(p) {
+				return p
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
 	return bench.ORTScript
+}
+
+func fileExists(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir()
 }
 
 // resultsOf are the report's figures as the stage's results in the store.
@@ -225,6 +244,11 @@ func resultsOf(t *report.Tradeoff) map[string]float64 {
 			if r.Batch == 64 && slices.Contains(report.Roles, r.Variant) {
 				res[r.Variant+"_alone_batch64_ms"] = r.RuntimeMs
 				res[r.Variant+"_onnxruntime_batch64_ms"] = r.PeerMs
+			}
+		}
+		for _, a := range p.Accuracy {
+			if slices.Contains(report.Roles, a.Variant) {
+				res[a.Variant+"_onnxruntime_accuracy"] = a.Peer
 			}
 		}
 	}

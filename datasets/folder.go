@@ -38,6 +38,11 @@ type FolderOptions struct {
 type FolderInfo struct {
 	// TrainCounts and TestCounts are the examples of each class.
 	TrainCounts, TestCounts []int
+	// Validation holds the images of a val/ (or validation/) sub-folder
+	// beside train/ and test/, with ValidationCounts; nil without one (the
+	// caller holds out training images then).
+	Validation       *Set
+	ValidationCounts []int
 	// Skipped are the images left out with SkipBad, as paths under Dir.
 	Skipped []string
 	// Cached says the pixels came from the cache, Decoded how long decoding
@@ -54,11 +59,11 @@ var imageExts = []string{".png", ".jpg", ".jpeg"}
 // folderFile is one image: its path under Dir, class, split, and the
 // size and modification time that decide whether the cache still holds it.
 type folderFile struct {
-	path  string
-	class int
-	test  bool
-	size  int64
-	mtime int64
+	path      string
+	class     int
+	test, val bool // in the test split; in the val/ folder
+	size      int64
+	mtime     int64
 }
 
 // LoadFolder reads an image folder into a train and a test Set, pixels
@@ -126,8 +131,15 @@ func LoadFolder(o FolderOptions) (train, test *Set, info FolderInfo, err error) 
 			continue
 		}
 		s, counts := train, info.TrainCounts
-		if f.test {
+		switch {
+		case f.test:
 			s, counts = test, info.TestCounts
+		case f.val:
+			if info.Validation == nil {
+				info.Validation = &Set{Name: filepath.Base(o.Dir) + "/val", ExampleShape: slices.Clone(shape), NumClasses: len(classes), ClassNames: slices.Clone(classes)}
+				info.ValidationCounts = make([]int, len(classes))
+			}
+			s, counts = info.Validation, info.ValidationCounts
 		}
 		for _, p := range pixels[i*size : (i+1)*size] {
 			s.Features = append(s.Features, float32(p)/255)
@@ -152,8 +164,9 @@ func CacheName(height, width, channels int) string {
 	return fmt.Sprintf(".lathe-cache-%dx%dx%d.bin", height, width, channels)
 }
 
-// listFolder finds the classes and images: train/ and test/ when Dir has
-// them, else the class folders at the top, split by TestFraction.
+// listFolder finds the classes and images: train/ and test/ (and val/ or
+// validation/) when Dir has them, else the class folders at the top,
+// split by TestFraction.
 func listFolder(o FolderOptions) ([]folderFile, []string, error) {
 	trainDir, testDir := filepath.Join(o.Dir, "train"), filepath.Join(o.Dir, "test")
 	split := isDir(trainDir)
@@ -169,40 +182,53 @@ func listFolder(o FolderOptions) ([]folderFile, []string, error) {
 	var files []folderFile
 	// add lists dir's class folders: every class needs training images; a
 	// class may have no test images (or no test folder).
-	add := func(dir string, test bool) error {
+	add := func(dir string, test, val bool) error {
 		for c, name := range classes {
-			if test && !isDir(filepath.Join(dir, name)) {
+			if (test || val) && !isDir(filepath.Join(dir, name)) {
 				continue
 			}
 			imgs, err := images(filepath.Join(dir, name))
 			if err != nil {
 				return err
 			}
-			if len(imgs) == 0 && !test {
+			if len(imgs) == 0 && !test && !val {
 				return fmt.Errorf("image folder %s: class folder %s has no image (.png, .jpg, .jpeg)", o.Dir, filepath.Join(dir, name))
 			}
 			for _, img := range imgs {
 				rel, _ := filepath.Rel(o.Dir, img)
-				files = append(files, folderFile{path: rel, class: c, test: test})
+				files = append(files, folderFile{path: rel, class: c, test: test, val: val})
 			}
 		}
 		return nil
 	}
-	if err := add(trainDir, false); err != nil {
+	if err := add(trainDir, false, false); err != nil {
 		return nil, nil, err
 	}
 	if split {
-		testClasses, err := classFolders(testDir)
-		if err != nil {
-			return nil, nil, err
+		type subtree struct {
+			dir       string
+			test, val bool
 		}
-		for _, name := range testClasses {
-			if !slices.Contains(classes, name) {
-				return nil, nil, fmt.Errorf("image folder %s: test class %q has no folder under train/", o.Dir, name)
+		others := []subtree{{testDir, true, false}}
+		for _, name := range []string{"val", "validation"} {
+			if dir := filepath.Join(o.Dir, name); isDir(dir) {
+				others = append(others, subtree{dir, false, true})
+				break
 			}
 		}
-		if err := add(testDir, true); err != nil {
-			return nil, nil, err
+		for _, other := range others {
+			names, err := classFolders(other.dir)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, name := range names {
+				if !slices.Contains(classes, name) {
+					return nil, nil, fmt.Errorf("image folder %s: class %q of %s/ has no folder under train/", o.Dir, name, filepath.Base(other.dir))
+				}
+			}
+			if err := add(other.dir, other.test, other.val); err != nil {
+				return nil, nil, err
+			}
 		}
 	} else {
 		// TestFraction of each class (at least one image, none of a class of

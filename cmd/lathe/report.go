@@ -117,7 +117,7 @@ func measureRuns(g *globalFlags, store *runs.Store, list []*runs.Run, minTime ti
 		names = append(names, r.Name)
 	}
 	d := rec.Data
-	_, test, _, err := runner.LoadData(d, rec.Seed)
+	_, _, test, _, err := runner.LoadData(d, rec.Seed)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	onnxgomlx "github.com/gomlx/onnx-gomlx/onnx"
 	"github.com/lathe-ml/lathe/pkg/infer"
 	"github.com/lathe-ml/lathe/pkg/models"
@@ -233,6 +234,9 @@ func TestBF16Export(t *testing.T) {
 		x[i] = float32(rng.Float64())
 	}
 	ctx := gomlxctx.New().Checked(false)
+	// Seeded weights: with GoMLX's unseeded initializers a run in CI once
+	// drew weights whose bf16 rounding moved a logit by 0.022.
+	ctx.SetParam(initializers.ParamInitialSeed, int64(7))
 	s := models.Spec{Model: spec.Model{Arch: "lenet5"}}
 	graphLogits(t, b, ctx, s, x, []int{4, 28, 28, 1})
 	var sizes [2]int

@@ -22,7 +22,7 @@ import (
 // the run's log.
 func (s *Session) loadData() error {
 	d := s.Recipe.Data
-	trainSet, testSet, note, err := LoadData(d, s.Recipe.Seed)
+	trainSet, valSet, testSet, note, err := LoadData(d, s.Recipe.Seed)
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,10 @@ func (s *Session) loadData() error {
 	if validation < 0 {
 		validation = trainSet.Len() / 10
 	}
-	s.Data = Splits{Train: trainSet, Test: testSet, Std: 1}
+	s.Data = Splits{Train: trainSet, Validation: valSet, Test: testSet, Std: 1}
+	if valSet != nil { // the folder's own val/ images
+		validation = 0
+	}
 	if validation > 0 {
 		if s.Data.Train, s.Data.Validation, err = trainSet.Split(validation, s.Recipe.Seed); err != nil {
 			return fmt.Errorf("data.validation: %w", err)
@@ -97,11 +100,11 @@ func lenOf(s *datasets.Set) int {
 // LoadData loads a recipe's dataset, its train and test splits, and says
 // in a line what loading an image folder found (classes and their
 // counts, the cache, images left out); "" for the built-in sets.
-func LoadData(d recipe.Data, seed int64) (train, test *datasets.Set, note string, err error) {
+func LoadData(d recipe.Data, seed int64) (train, validation, test *datasets.Set, note string, err error) {
 	if d.Dataset == "csv" {
 		train, test, info, err := datasets.LoadCSV(datasets.CSVOptions{File: d.File, Label: d.Label, TestFraction: d.TestFraction, Seed: seed})
 		if err != nil {
-			return nil, nil, "", err
+			return nil, nil, nil, "", err
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "csv %s: %d features (%s), label %s:", d.File, len(info.Features), strings.Join(info.Features, ", "), d.Label)
@@ -109,32 +112,43 @@ func LoadData(d recipe.Data, seed int64) (train, test *datasets.Set, note string
 			fmt.Fprintf(&b, " %s %d/%d", name, count(train.Labels, c), count(test.Labels, c))
 		}
 		b.WriteString(" (train/test rows per class)")
-		return train, test, b.String(), nil
+		return train, nil, test, b.String(), nil
 	}
 	if d.Dataset != "imagefolder" {
 		train, test, err = datasets.Load(d.Dataset, datasets.Options{Dir: d.Dir, Seed: seed, TrainSize: d.TrainSize, TestSize: d.TestSize, Pad: d.Pad})
-		return train, test, "", err
+		return train, nil, test, "", err
 	}
 	start := time.Now()
 	train, test, info, err := datasets.LoadFolder(datasets.FolderOptions{Dir: d.Dir, Height: d.Size[0], Width: d.Size[1], Channels: d.Channels,
 		TestFraction: d.TestFraction, Seed: seed, SkipBad: d.SkipBad})
 	took := time.Since(start).Round(time.Millisecond)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
 	if d.Pad > 0 {
-		for _, s := range []*datasets.Set{train, test} {
+		for _, s := range []*datasets.Set{train, info.Validation, test} {
+			if s == nil {
+				continue
+			}
 			if err := s.Pad(d.Pad); err != nil {
-				return nil, nil, "", err
+				return nil, nil, nil, "", err
 			}
 		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "image folder %s:", d.Dir)
 	for c, name := range train.ClassNames {
-		fmt.Fprintf(&b, " %s %d/%d", name, info.TrainCounts[c], info.TestCounts[c])
+		if info.Validation != nil {
+			fmt.Fprintf(&b, " %s %d/%d/%d", name, info.TrainCounts[c], info.ValidationCounts[c], info.TestCounts[c])
+		} else {
+			fmt.Fprintf(&b, " %s %d/%d", name, info.TrainCounts[c], info.TestCounts[c])
+		}
 	}
-	b.WriteString(" (train/test images per class)")
+	if info.Validation != nil {
+		b.WriteString(" (train/val/test images per class: validation is the folder's val/)")
+	} else {
+		b.WriteString(" (train/test images per class)")
+	}
 	switch {
 	case info.Cached:
 		fmt.Fprintf(&b, "; pixels from the cache %s in %s", info.Cache, took)
@@ -146,7 +160,7 @@ func LoadData(d recipe.Data, seed int64) (train, test *datasets.Set, note string
 	if len(info.Skipped) > 0 {
 		fmt.Fprintf(&b, "; %d images left out (skip_bad), the first %s", len(info.Skipped), info.Skipped[0])
 	}
-	return train, test, b.String(), nil
+	return train, info.Validation, test, b.String(), nil
 }
 
 // ClassCounts are the examples of each class in each split, named by the

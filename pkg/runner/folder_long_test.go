@@ -61,12 +61,12 @@ func TestFashionMNISTFolderTrainsAsTheDataset(t *testing.T) {
 	rec := mustParse(t, "seed: 1\n"+folder)
 	os.Remove(filepath.Join(dir, datasets.CacheName(28, 28, 1)))
 	start := time.Now()
-	if _, _, note, err := LoadData(rec.Data, rec.Seed); err != nil || strings.Contains(note, "from the cache") {
+	if _, _, _, note, err := LoadData(rec.Data, rec.Seed); err != nil || strings.Contains(note, "from the cache") {
 		t.Fatalf("first load: %v (%s)", err, note)
 	}
 	decoded := time.Since(start)
 	start = time.Now()
-	_, _, note, err := LoadData(rec.Data, rec.Seed)
+	_, _, _, note, err := LoadData(rec.Data, rec.Seed)
 	if err != nil || !strings.Contains(note, "from the cache") {
 		t.Fatalf("second load: %v (%s)", err, note)
 	}

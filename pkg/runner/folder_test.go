@@ -34,7 +34,7 @@ stages:
 		t.Errorf("test accuracy %.3f on bars", acc)
 	}
 	rec := mustParse(t, src)
-	train, test, note, err := LoadData(rec.Data, rec.Seed)
+	train, _, test, note, err := LoadData(rec.Data, rec.Seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,5 +94,40 @@ func TestImageFolderBadImagesRecordNothing(t *testing.T) {
 		if list, _ := store.List(); len(list) != 0 {
 			t.Errorf("%s: the store holds %d runs, want none", c.dir, len(list))
 		}
+	}
+}
+
+// TestImageFolderValSubfolder: a folder with train/, val/ and test/
+// validates on val/'s images, as they are (data.validation holds out
+// nothing then), and records each class's counts in all three.
+func TestImageFolderValSubfolder(t *testing.T) {
+	dir := t.TempDir()
+	imagetest.Bars(t, filepath.Join(dir, "train"), 20, 1)
+	imagetest.Bars(t, filepath.Join(dir, "val"), 3, 2)
+	imagetest.Bars(t, filepath.Join(dir, "test"), 5, 3)
+	src := `name: folder
+backend: go
+data: {dataset: imagefolder, dir: ` + dir + `, size: [8, 8], channels: 1, batch_size: 8, validation: 10}
+model: {arch: mlp, hidden: [8]}
+stages:
+  - train: {steps: 5}
+  - evaluate: {split: validation}
+`
+	res, err := Run(context.Background(), mustParse(t, src), Options{Store: openStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][3]int{"horizontal": {20, 3, 5}, "vertical": {20, 3, 5}}
+	if len(res.Classes) != 2 {
+		t.Fatalf("classes %+v", res.Classes)
+	}
+	for _, c := range res.Classes {
+		if got := [3]int{c.Train, c.Validation, c.Test}; got != want[c.Name] {
+			t.Errorf("class %s: train/validation/test %v, want %v", c.Name, got, want[c.Name])
+		}
+	}
+	_, val, _, note, err := LoadData(mustParse(t, src).Data, 1)
+	if err != nil || val == nil || val.Len() != 6 || !strings.Contains(note, "validation is the folder's val/") {
+		t.Errorf("LoadData: %v, validation %v, note %q", err, val, note)
 	}
 }

@@ -37,8 +37,11 @@ import (
 var Names = []string{"sgd", "adagrad", "rmsprop", "adam", "adamw", "lamb", "lion"}
 
 // keys are the hyper-parameters each optimizer takes, by their recipe
-// names: the arguments of its torch.optim class. A recipe that sets one an
-// optimizer ignores (momentum on adam) is an error, not a silent no-op.
+// names: the arguments of its torch.optim class, and for lamb and lion
+// (not in torch.optim) those of the reference implementations
+// pkg/optim/testdata/reference.py follows (You et al. 2020, Algorithm 2;
+// lucidrains/lion-pytorch). A recipe that sets one an optimizer ignores
+// (momentum on adam) is an error, not a silent no-op.
 var keys = map[string][]string{
 	"sgd":     {"learning_rate", "momentum", "dampening", "nesterov", "weight_decay"},
 	"adagrad": {"learning_rate", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"},

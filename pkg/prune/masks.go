@@ -157,8 +157,10 @@ func (m *Masks) Layers(ctx *context.Context) ([]Layer, error) {
 }
 
 // Targets are the sparsities to reach: one per layer (Scope "layer"), or
-// one threshold over all layers together (Scope "global", as in Han et
-// al.), except the layers with an override, pruned to theirs alone.
+// one magnitude threshold over all layers together (Scope "global", as
+// Frankle & Carbin's convolutional nets and PyTorch's
+// global_unstructured; Han et al. 2015 set one threshold per layer),
+// except the layers with an override, pruned to theirs alone.
 type Targets struct {
 	Global    bool
 	Sparsity  float64

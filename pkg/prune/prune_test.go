@@ -467,7 +467,7 @@ func TestChannelScheduleMayEndOnTheLastStep(t *testing.T) {
 	}
 }
 
-// TestIterativeSchedule: Han et al.'s rounds, by hand: 3 rounds to 0.875
+// TestIterativeSchedule: geometric rounds, by hand: 3 rounds to 0.875
 // at steps 10, 20, 30 leave 1−0.125^(k/3) = 0.5, 0.75, 0.875.
 func TestIterativeSchedule(t *testing.T) {
 	s := prune.Schedule{Target: 0.875, Begin: 10, End: 30, Rounds: 3}

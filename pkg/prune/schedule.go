@@ -13,14 +13,15 @@ import "math"
 // Target. Begin = End is one-shot pruning at that step. Steps count from
 // the start of the training that follows the prune stage.
 //
-// With Rounds > 0 it is instead Han et al.'s iterative pruning ("Learning
-// both Weights and Connections", 2015): Rounds prunings evenly spaced from
-// Begin to End, each removing the same fraction of the weights still
-// there, so after round k of R the sparsity is
+// With Rounds > 0 it is instead iterative pruning: Rounds prunings evenly
+// spaced from Begin to End with the training between them fine-tuning
+// (the prune → retrain loop of Han et al. 2015), each removing the same
+// fraction of the weights still there — the geometric schedule of Frankle
+// & Carbin's lottery-ticket experiments (2019), not Han's, whose rounds
+// raise per-layer thresholds set as a quality parameter × each layer's
+// weight standard deviation. After round k of R the sparsity is
 //
 //	s_k = 1 − (1 − Target)^(k/R)
-//
-// and the training between rounds fine-tunes.
 type Schedule struct {
 	Initial, Target float64
 	Begin, End      int

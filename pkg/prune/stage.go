@@ -22,7 +22,7 @@ var stageKeys = []string{"target_sparsity", "initial_sparsity", "begin_step", "e
 const (
 	Gradual   = "gradual"   // Zhu & Gupta's schedule over the training that follows
 	OneShot   = "oneshot"   // every layer to its target at once, here; training after it fine-tunes
-	Iterative = "iterative" // Han et al.: rounds of pruning over the training that follows, fine-tuning between
+	Iterative = "iterative" // rounds of pruning over the training that follows, fine-tuning between (geometric, as Frankle & Carbin)
 )
 
 // Structures a prune stage removes.
@@ -53,8 +53,9 @@ type Stage struct {
 	// Layers overrides the target sparsity of some layers (pruned alone to it).
 	Layers map[string]float64
 	// Structure is Weights or Channels; Criterion ranks what is pruned:
-	// L1 (magnitude, the default), L2 or Taylor (gradient×weight over
-	// TaylorBatches training batches).
+	// L1 (magnitude, the default), L2 or Taylor (Molchanov et al. 2019:
+	// (gradient×weight)², squared per batch and averaged over
+	// TaylorBatches training batches; see taylor.go).
 	Structure     string
 	Criterion     string
 	TaylorBatches int

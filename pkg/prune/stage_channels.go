@@ -184,14 +184,14 @@ func (st *Stage) runChannels(s *runner.Session) (map[string]float64, error) {
 // planChannels ranks the channels of m by the stage's criterion, measuring
 // the gradients now for taylor.
 func (st *Stage) planChannels(s *runner.Session, m spec.Model, sparsity func(spec.ChannelGroup) (float64, bool)) (ChannelPlan, error) {
-	var grads map[string][]float32
+	var taylor map[string][]float64
 	if st.Criterion == Taylor {
 		var err error
-		if grads, err = gradients(s, st.TaylorBatches); err != nil {
+		if taylor, err = channelTaylor(s, st.TaylorBatches); err != nil {
 			return ChannelPlan{}, err
 		}
 	}
-	return PlanChannels(s.Ctx, m, st.Criterion, grads, sparsity)
+	return PlanChannels(s.Ctx, m, st.Criterion, taylor, sparsity)
 }
 
 // rebuild shrinks the session's model, whose channels the plan removes

@@ -86,11 +86,11 @@ func (p ChannelPlan) Pruned() spec.Model {
 }
 
 // PlanChannels ranks each group's channels by criterion (L1, L2, or
-// Taylor with grads: the loss's gradient for each layer's weights, by
-// layer name) and keeps all but the sparsity(group) fraction with the
-// lowest scores (ties: the earlier channel stays). Groups for which
-// sparsity reports false are left whole.
-func PlanChannels(ctx *context.Context, m spec.Model, criterion string, grads map[string][]float32, sparsity func(spec.ChannelGroup) (float64, bool)) (ChannelPlan, error) {
+// Taylor with taylor: each layer's output channels' Taylor scores, by
+// layer name, which a group sums over its producers) and keeps all but
+// the sparsity(group) fraction with the lowest scores (ties: the earlier
+// channel stays). Groups for which sparsity reports false are left whole.
+func PlanChannels(ctx *context.Context, m spec.Model, criterion string, taylor map[string][]float64, sparsity func(spec.ChannelGroup) (float64, bool)) (ChannelPlan, error) {
 	plan := ChannelPlan{Model: m, Groups: m.ChannelGroups()}
 	plan.Keep = make([][]int, len(plan.Groups))
 	for i, g := range plan.Groups {
@@ -105,7 +105,7 @@ func PlanChannels(ctx *context.Context, m spec.Model, criterion string, grads ma
 		if remove == 0 {
 			continue
 		}
-		scores, err := channelScores(ctx, m.Arch, g, criterion, grads)
+		scores, err := channelScores(ctx, m.Arch, g, criterion, taylor)
 		if err != nil {
 			return plan, err
 		}
@@ -131,7 +131,7 @@ func PlanChannels(ctx *context.Context, m spec.Model, criterion string, grads ma
 
 // channelScores scores a group's channels from its producers' weights
 // (the channel is their last axis).
-func channelScores(ctx *context.Context, arch string, g spec.ChannelGroup, criterion string, grads map[string][]float32) ([]float64, error) {
+func channelScores(ctx *context.Context, arch string, g spec.ChannelGroup, criterion string, taylor map[string][]float64) ([]float64, error) {
 	scores := make([]float64, g.Width)
 	for _, layer := range g.Producers {
 		w, dims, err := read(ctx, layerScope(arch, layer), weightsName)
@@ -142,27 +142,22 @@ func channelScores(ctx *context.Context, arch string, g spec.ChannelGroup, crite
 		if out != g.Width {
 			return nil, fmt.Errorf("prune: layer %s has %d outputs where its group has %d", layer, out, g.Width)
 		}
-		var grad []float32
 		if criterion == Taylor {
-			if grad = grads[layer]; len(grad) != len(w) {
-				return nil, fmt.Errorf("prune: no gradient for layer %s's weights", layer)
+			t := taylor[layer]
+			if len(t) != out {
+				return nil, fmt.Errorf("prune: no Taylor scores for layer %s's %d channels", layer, out)
 			}
+			for c, v := range t {
+				scores[c] += v
+			}
+			continue
 		}
-		taylor := make([]float64, out) // Σ w·g per channel, this layer
 		for i, x := range w {
-			c := i % out
 			switch criterion {
 			case L1:
-				scores[c] += math.Abs(float64(x))
+				scores[i%out] += math.Abs(float64(x))
 			case L2:
-				scores[c] += float64(x) * float64(x)
-			case Taylor:
-				taylor[c] += float64(x) * float64(grad[i])
-			}
-		}
-		if criterion == Taylor {
-			for c, t := range taylor {
-				scores[c] += t * t
+				scores[i%out] += float64(x) * float64(x)
 			}
 		}
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/lathe-ml/lathe/pkg/spec"
 )
 
-// TestMeanGradientsMatchFiniteDifferences: the gradients Taylor scores use
-// equal central differences of the loss, weight by weight.
-func TestMeanGradientsMatchFiniteDifferences(t *testing.T) {
+// TestBatchGradientsMatchFiniteDifferences: the gradients Taylor scores
+// use equal central differences of the loss, weight by weight.
+func TestBatchGradientsMatchFiniteDifferences(t *testing.T) {
 	b, err := backends.NewWithConfig("go")
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +44,9 @@ func TestMeanGradientsMatchFiniteDifferences(t *testing.T) {
 		return float64(tensors.MustCopyFlatData[float32](out[0])[0])
 	}
 	loss() // creates the variables
-	grads, err := meanGradients(b, ctx, m, 3, losses.SparseCategoricalCrossEntropyLogits, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+	var grads map[string][]float32
+	err = batchGradients(b, ctx, m, 3, losses.SparseCategoricalCrossEntropyLogits, []*tensors.Tensor{x}, []*tensors.Tensor{y},
+		func(g map[string][]float32) { grads = g })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,5 +72,34 @@ func TestMeanGradientsMatchFiniteDifferences(t *testing.T) {
 				t.Errorf("%s weight %d: gradient %g, finite difference %g", layer, i, got, want)
 			}
 		}
+	}
+}
+
+// TestTaylorScoresSquarePerBatch: Molchanov et al. 2019's scores, worked
+// by hand on two batches whose gradients cancel. Averaging the gradient
+// first (what Lathe did before) scores every weight 0; the paper's
+// mean_b (g·w)² does not.
+func TestTaylorScoresSquarePerBatch(t *testing.T) {
+	// Two weights of one output channel each ([in 1, out 2]), and a layer
+	// with both weights in one channel ([in 2, out 1]).
+	w := []float32{1, -2}
+	batches := [][]float32{{0.5, 0.5}, {-0.5, -0.5}}
+	perWeight := make([]float64, 2)
+	perChannel := make([]float64, 2)
+	oneChannel := make([]float64, 1)
+	for _, g := range batches {
+		addWeightTaylor(perWeight, w, g, len(batches))
+		addChannelTaylor(perChannel, w, g, 2, len(batches))
+		addChannelTaylor(oneChannel, w, g, 1, len(batches))
+	}
+	// w1: ((0.5·1)² + (−0.5·1)²)/2 = 0.25; w2: ((0.5·−2)² + (−0.5·−2)²)/2 = 1.
+	for name, got := range map[string][]float64{"per weight": perWeight, "per channel": perChannel} {
+		if got[0] != 0.25 || got[1] != 1 {
+			t.Errorf("%s: %v, want [0.25 1]", name, got)
+		}
+	}
+	// One channel: batch 1 sums 0.5 − 1 = −0.5, batch 2 sums 0.5: (0.25 + 0.25)/2.
+	if oneChannel[0] != 0.25 {
+		t.Errorf("one channel: %v, want 0.25", oneChannel[0])
 	}
 }

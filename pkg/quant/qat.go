@@ -134,7 +134,7 @@ func fakeQuantInput(ctx *context.Context, x *graph.Node, opt QATOptions) *graph.
 	return graph.Add(ste, graph.StopGradient(graph.Sub(fq, x)))
 }
 
-// qatRanges reads the activation ranges QAT learned, by layer: the scope
+// qatRanges reads the activation ranges QAT's observers recorded, by layer: the scope
 // of each <layer>/qat/min variable without the model's prefix ("conv1"
 // for /lenet5/conv1/qat). Layers whose observer never ran are left out.
 func qatRanges(ctx *context.Context, arch string) map[string][2]float32 {

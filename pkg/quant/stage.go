@@ -231,7 +231,7 @@ func (st *Stage) Run(_ context.Context, s *runner.Session) (map[string]float64, 
 			return nil, err
 		}
 	}
-	res["qat_ranges"] = float64(len(ranges)) // layers whose input range QAT learned
+	res["qat_ranges"] = float64(len(ranges)) // layers whose input range QAT's observers recorded
 	for _, l := range layers {
 		res["weight_sqnr_db/"+l.Layer] = l.WeightSQNR
 		res["input_sqnr_db/"+l.Layer] = l.InputSQNR

@@ -64,6 +64,13 @@ var tutorials = []struct {
 		images:   3, // the live plot, accuracy against size, accuracy against latency
 		liveRuns: 1,
 	}},
+	{"08-deploy.ipynb", expectation{
+		texts: []string{"budget:", "lenet.safetensors: ", "tensors in it", "input: [28 28 1]", "top-3", "accuracy on 10000 test images: float",
+			"passes onnx.checker's full check", "ONNX Runtime: accuracy", "the same class as Lathe's runtime on", "lathe runtime int8",
+			"INT8 SPEED-UP", "ship lenet"},
+		images:   1, // the live plot
+		liveRuns: 1,
+	}},
 	{"09-your-own-model.ipynb", expectation{
 		texts: []string{"budget:", "PyTorch: ", "arch onnx-fashion_cnn: examples [28 28 1]", "trainable parameters",
 			"imported, before any stage: Lathe", "in onnxruntime", "mycnn: ", "first read: image folder",

@@ -592,3 +592,39 @@ func newStore(t *testing.T) *runs.Store {
 	t.Cleanup(func() { store.Close() })
 	return store
 }
+
+// TestScheduleInEpochs: begin_epoch, end_epoch and frequency_epochs are
+// steps of the recipe's batch size — (600 − 100) / 32 = 15 steps an
+// epoch, 31 at batch 16 — so a schedule keeps its place in the training
+// when the batch size changes; giving a point in both units, or in epochs
+// for data counted only when it loads, is an error at the key.
+func TestScheduleInEpochs(t *testing.T) {
+	stage := "  - prune: {target_sparsity: 0.5, begin_epoch: 0.2, end_epoch: 0.8, frequency_epochs: 0.2}\n  - train: {epochs: 1}\n"
+	for batch, want := range map[string]prune.Schedule{
+		"32": {Begin: 3, End: 12, Frequency: 3}, // 0.2·15, 0.8·15, 0.2·15
+		"16": {Begin: 6, End: 25, Frequency: 6}, // 0.2·31 = 6.2, 0.8·31 = 24.8
+		"64": {Begin: 1, End: 6, Frequency: 1},  // 7 steps: 1.4, 5.6, 1.4
+	} {
+		src := strings.Replace(base, "batch_size: 32", "batch_size: "+batch, 1) + "  - train: {epochs: 1}\n" + stage
+		rec := mustParse(t, src)
+		got := rec.Stages[1].Settings.(*prune.Stage).Schedule
+		if got.Begin != want.Begin || got.End != want.End || got.Frequency != want.Frequency {
+			t.Errorf("batch %s: begin %d end %d frequency %d, want %d %d %d", batch, got.Begin, got.End, got.Frequency, want.Begin, want.End, want.Frequency)
+		}
+	}
+	for src, want := range map[string]string{
+		base + "  - train: {epochs: 1}\n  - prune: {target_sparsity: 0.5, end_epoch: 0.5, end_step: 4}\n  - train: {epochs: 1}\n": "prune: give end_epoch or end_step, not both",
+		base + "  - train: {epochs: 1}\n  - prune: {target_sparsity: 0.5, end_epoch: 2}\n  - train: {epochs: 1}\n":                "p.yaml:8:35: prune: the schedule ends at step 30, but the training after it takes 15 steps",
+		base + "  - train: {epochs: 1}\n  - prune: {target_sparsity: 0.5, begin_epoch: -1}\n  - train: {epochs: 1}\n":             "begin_epoch must be 0 or more",
+	} {
+		if _, err := recipe.Parse("p.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want %q", err, want)
+		}
+	}
+	folder := strings.Replace(base, "{dataset: blobs, batch_size: 32, validation: 100, train_size: 600, test_size: 200}",
+		"{dataset: imagefolder, dir: /nowhere, size: [8, 8], channels: 1}", 1)
+	_, err := recipe.Parse("p.yaml", []byte(folder+"  - train: {epochs: 1}\n  - prune: {target_sparsity: 0.5, end_epoch: 0.5}\n  - train: {epochs: 1}\n"))
+	if err == nil || !strings.Contains(err.Error(), "end_epoch needs a dataset whose size the recipe knows") {
+		t.Errorf("image folder: %v", err)
+	}
+}

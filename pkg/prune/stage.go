@@ -3,6 +3,7 @@ package prune
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -15,7 +16,7 @@ func init() {
 		Effects: recipe.Weights | recipe.ModelHooks | recipe.LoopHooks | recipe.OptimizerWrappers | recipe.Architecture})
 }
 
-var stageKeys = []string{"target_sparsity", "initial_sparsity", "begin_step", "end_step", "frequency", "exponent",
+var stageKeys = []string{"target_sparsity", "initial_sparsity", "begin_step", "end_step", "frequency", "begin_epoch", "end_epoch", "frequency_epochs", "exponent",
 	"schedule", "scope", "exclude", "layers", "rounds", "structure", "criterion", "taylor_batches"}
 
 // Kinds of schedule a prune stage takes.
@@ -69,11 +70,15 @@ type Stage struct {
 	fromSensitivity bool
 	// written holds the keys the recipe gives, for errors about them.
 	written map[string]recipe.Node
+	// epochs holds begin_epoch, end_epoch and frequency_epochs: schedule
+	// points in epochs of the training that follows, turned into steps
+	// once the recipe's batch size and data are known (Check).
+	epochs map[string]float64
 }
 
 func newStage() recipe.Settings {
 	return &Stage{Kind: Gradual, Schedule: Schedule{Frequency: 100, Exponent: 3}, Layers: map[string]float64{},
-		Structure: Weights, Criterion: L1, TaylorBatches: 16, named: map[string]recipe.Node{}, written: map[string]recipe.Node{}}
+		Structure: Weights, Criterion: L1, TaylorBatches: 16, named: map[string]recipe.Node{}, written: map[string]recipe.Node{}, epochs: map[string]float64{}}
 }
 
 // Set implements recipe.Settings.
@@ -91,6 +96,15 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 		st.hasEnd = true
 	case "frequency":
 		st.Schedule.Frequency, err = d.Int(f.Value, "frequency", 1)
+	case "begin_epoch", "end_epoch":
+		var v float64
+		if v, err = d.Number(f.Value, f.Key); err == nil && v < 0 {
+			err = d.Errorf(f.Value, "prune: %s must be 0 or more, got %g", f.Key, v)
+		}
+		st.epochs[f.Key] = v
+		st.hasEnd = st.hasEnd || f.Key == "end_epoch"
+	case "frequency_epochs":
+		st.epochs[f.Key], err = d.Positive(f.Value, f.Key)
 	case "exponent":
 		st.Schedule.Exponent, err = d.Positive(f.Value, "exponent")
 	case "schedule":
@@ -138,6 +152,9 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 // every layer named exists in the recipe's model.
 func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) error {
 	s := &st.Schedule
+	if err := st.epochsToSteps(d, rec); err != nil {
+		return err
+	}
 	if st.Structure == Channels {
 		if err := st.checkChannels(d, at, rec); err != nil {
 			return err
@@ -191,6 +208,39 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	return nil
 }
 
+// epochsToSteps turns schedule points given in epochs (begin_epoch,
+// end_epoch, frequency_epochs) into steps of the recipe's batch size, so
+// a schedule survives a change of batch size: 2.5 epochs stay 2.5 epochs.
+func (st *Stage) epochsToSteps(d *recipe.Decoder, rec *recipe.Recipe) error {
+	if len(st.epochs) == 0 {
+		return nil
+	}
+	perEpoch := rec.Data.StepsPerEpoch()
+	for _, pair := range [][2]string{{"begin_epoch", "begin_step"}, {"end_epoch", "end_step"}, {"frequency_epochs", "frequency"}} {
+		v, ok := st.epochs[pair[0]]
+		if !ok {
+			continue
+		}
+		at := st.written[pair[0]]
+		if other, both := st.written[pair[1]]; both {
+			return d.Errorf(other, "prune: give %s or %s, not both", pair[0], pair[1])
+		}
+		if perEpoch == 0 {
+			return d.Errorf(at, "prune: %s needs a dataset whose size the recipe knows (dataset %s is counted when it loads): give %s in steps", pair[0], rec.Data.Dataset, pair[1])
+		}
+		steps := int(math.Round(v * float64(perEpoch)))
+		switch pair[0] {
+		case "begin_epoch":
+			st.Schedule.Begin = steps
+		case "end_epoch":
+			st.Schedule.End = steps
+		default:
+			st.Schedule.Frequency = max(1, steps)
+		}
+	}
+	return nil
+}
+
 // checkWeightSchedule refuses a gradual or iterative schedule that the
 // training after it would not finish: without a train stage after it, or
 // with fewer steps there than its end, it would end short of its target
@@ -209,15 +259,23 @@ func (st *Stage) checkWeightSchedule(d *recipe.Decoder, at recipe.Node, rec *rec
 	case trains == 0:
 		return d.Errorf(at, "prune: schedule: %s prunes while training goes on, and no train stage follows it: add one, or use schedule: oneshot", st.Kind)
 	case perEpoch > 0 && s.End > steps:
-		where := at
-		if n, ok := st.written["end_step"]; ok {
-			where = n
-		}
+		where := st.where2("end_step", "end_epoch", at)
 		reached, _ := s.At(steps)
 		return d.Errorf(where, "prune: the schedule ends at step %d, but the training after it takes %d steps: it would stop at %.3g%% sparsity, not %g%%; end the schedule by step %d or train longer",
 			s.End, steps, 100*reached, 100*s.Target, steps)
 	}
 	return nil
+}
+
+// where2 is the node of whichever of two keys the recipe wrote, else at.
+func (st *Stage) where2(a, b string, at recipe.Node) recipe.Node {
+	if n, ok := st.written[a]; ok {
+		return n
+	}
+	if n, ok := st.written[b]; ok {
+		return n
+	}
+	return at
 }
 
 // before lists the recipe's stages that come before the one whose

@@ -33,7 +33,7 @@ func (st *Stage) checkChannels(d *recipe.Decoder, at recipe.Node, rec *recipe.Re
 		st.Kind = OneShot // channels go at once unless a schedule is asked for
 	}
 	if st.Kind == OneShot {
-		for _, key := range []string{"initial_sparsity", "begin_step", "end_step", "frequency", "exponent", "rounds"} {
+		for _, key := range []string{"initial_sparsity", "begin_step", "end_step", "frequency", "begin_epoch", "end_epoch", "frequency_epochs", "exponent", "rounds"} {
 			if n, ok := st.written[key]; ok {
 				return d.Errorf(n, "prune: %s does not apply to structure: channels removed at once; schedule: gradual removes them over the training that follows", key)
 			}
@@ -101,10 +101,7 @@ func (st *Stage) checkChannelSchedule(d *recipe.Decoder, at recipe.Node, rec *re
 	case trains == 0:
 		return d.Errorf(at, "prune: schedule: %s removes channels during training: put a train stage after it", st.Kind)
 	case perEpoch > 0 && end > steps:
-		where := at
-		if n, ok := st.written["end_step"]; ok {
-			where = n
-		}
+		where := st.where2("end_step", "end_epoch", at)
 		upTo := "after it"
 		if next != "" {
 			upTo = "before the next " + next + " stage"

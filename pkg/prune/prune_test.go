@@ -628,3 +628,43 @@ func TestScheduleInEpochs(t *testing.T) {
 		t.Errorf("image folder: %v", err)
 	}
 }
+
+// TestRandomCriterion: the control criterion reaches the sparsity asked
+// for, gradually as at once, and removes other weights than magnitude
+// does: at 50% of fc1, by chance about half the weights magnitude keeps.
+func TestRandomCriterion(t *testing.T) {
+	train := "  - train: {epochs: 1, optimizer: {name: adam, learning_rate: 0.01}}\n"
+	run := func(criterion string) map[string][]float32 {
+		store := newStore(t)
+		src := base + train + "  - prune: {target_sparsity: 0.5, criterion: " + criterion + ", end_step: 10, frequency: 2, exclude: [logits]}\n" + train +
+			"  - prune: {structure: channels, target_sparsity: 0.25, criterion: " + criterion + "}\n" + train
+		res, err := runner.Run(context.Background(), mustParse(t, src), runner.Options{Store: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Stages[2].Metrics["sparsity"]; math.Abs(got-0.5) > 0.01 {
+			t.Errorf("%s: sparsity %g after the gradual schedule, want 0.5", criterion, got)
+		}
+		if w := res.Stages[3].Metrics; w["width/fc1"] != 24 || w["width/fc2"] != 12 {
+			t.Errorf("%s: widths fc1 %g, fc2 %g; want 24, 12", criterion, w["width/fc1"], w["width/fc2"])
+		}
+		_, masks := weights(t, store, res.RunID)
+		return masks
+	}
+	random, magnitude := run("random")["fc2"], run("l1")["fc2"]
+	if len(random) != len(magnitude) {
+		t.Fatalf("fc2 masks of %d and %d values", len(random), len(magnitude))
+	}
+	same, kept := 0, 0
+	for i := range random {
+		if magnitude[i] == 1 {
+			kept++
+			if random[i] == 1 {
+				same++
+			}
+		}
+	}
+	if f := float64(same) / float64(kept); f < 0.3 || f > 0.7 {
+		t.Errorf("random pruning kept %.2f of the weights magnitude kept in fc2: want about half", f)
+	}
+}

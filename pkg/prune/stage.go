@@ -54,9 +54,10 @@ type Stage struct {
 	// Layers overrides the target sparsity of some layers (pruned alone to it).
 	Layers map[string]float64
 	// Structure is Weights or Channels; Criterion ranks what is pruned:
-	// L1 (magnitude, the default), L2 or Taylor (Molchanov et al. 2019:
+	// L1 (magnitude, the default), L2, Taylor (Molchanov et al. 2019:
 	// (gradient×weight)², squared per batch and averaged over
-	// TaylorBatches training batches; see taylor.go).
+	// TaylorBatches training batches; see taylor.go), or Random (the
+	// control: what pruning the same amount at random costs).
 	Structure     string
 	Criterion     string
 	TaylorBatches int
@@ -114,7 +115,7 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	case "structure":
 		st.Structure, err = d.Enum(f.Value, "structure", []string{Weights, Channels})
 	case "criterion":
-		st.Criterion, err = d.Enum(f.Value, "criterion", []string{L1, L2, Taylor})
+		st.Criterion, err = d.Enum(f.Value, "criterion", []string{L1, L2, Taylor, Random})
 	case "taylor_batches":
 		st.TaylorBatches, err = d.Int(f.Value, "taylor_batches", 1)
 	case "scope":
@@ -566,13 +567,14 @@ func (st *Stage) duePoint(last, t int) (int, bool) {
 // Taylor scores measured now when the criterion asks for them.
 func (st *Stage) targetsFor(s *runner.Session, layers []Layer, sparsity float64) (Targets, error) {
 	t := st.targets(sparsity)
-	if st.Criterion == Taylor {
-		var err error
-		if t.Scores, err = taylorScores(s, layers, st.TaylorBatches); err != nil {
-			return t, err
-		}
+	var err error
+	switch st.Criterion {
+	case Taylor:
+		t.Scores, err = taylorScores(s, layers, st.TaylorBatches)
+	case Random:
+		t.Scores, err = randomWeightScores(s.Recipe.Seed, layers)
 	}
-	return t, nil
+	return t, err
 }
 
 // targets are the stage's targets at sparsity.

@@ -142,6 +142,12 @@ func channelScores(ctx *context.Context, arch string, g spec.ChannelGroup, crite
 		if out != g.Width {
 			return nil, fmt.Errorf("prune: layer %s has %d outputs where its group has %d", layer, out, g.Width)
 		}
+		if criterion == Random {
+			for c, v := range randomScores(0, layer, out) {
+				scores[c] += v
+			}
+			continue
+		}
 		if criterion == Taylor {
 			t := taylor[layer]
 			if len(t) != out {

@@ -123,15 +123,7 @@ func TestInt8ConvPool(t *testing.T) {
 					}
 					want = append(want, maxPoolRef(a, h, w, o, window)...)
 				}
-				defer Use("auto")
-				for _, kernels := range Available() {
-					if err := Use(kernels); err != nil {
-						t.Fatal(err)
-					}
-					m, err := New(f)
-					if err != nil {
-						t.Fatal(err)
-					}
+				onEveryKernelPath(t, f, func(kernels string, m *Model) {
 					got := make([]float32, n*classes)
 					var traced []string
 					if err := m.Trace(x, n, got, func(value string, _ []float32) { traced = append(traced, value) }); err != nil {
@@ -145,8 +137,26 @@ func TestInt8ConvPool(t *testing.T) {
 					if fmt.Sprint(traced) != "[input pool flat]" {
 						t.Errorf("%s kernels: Trace visits %v, want [input pool flat]", kernels, traced)
 					}
-				}
+				})
 			})
 		}
+	}
+}
+
+// onEveryKernelPath calls check with the file's model planned on each
+// kernel path this CPU has (AVX-512, AVX2, portable Go), then goes back to
+// choosing automatically.
+func onEveryKernelPath(t *testing.T, f *File, check func(kernels string, m *Model)) {
+	t.Helper()
+	defer Use("auto")
+	for _, kernels := range Available() {
+		if err := Use(kernels); err != nil {
+			t.Fatal(err)
+		}
+		m, err := New(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(kernels, m)
 	}
 }

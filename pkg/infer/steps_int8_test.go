@@ -167,15 +167,7 @@ func TestInt8Layers(t *testing.T) {
 		}
 		want = append(want, sum...)
 	}
-	defer Use("auto")
-	for _, kernels := range Available() {
-		if err := Use(kernels); err != nil {
-			t.Fatal(err)
-		}
-		m, err := New(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	onEveryKernelPath(t, f, func(kernels string, m *Model) {
 		got := make([]float32, n*8)
 		if err := m.Predict(x, n, got); err != nil {
 			t.Fatal(err)
@@ -188,7 +180,7 @@ func TestInt8Layers(t *testing.T) {
 		if allocs := testing.AllocsPerRun(20, func() { m.Predict(x, n, got) }); allocs != 0 {
 			t.Errorf("%s kernels: %.1f allocations per call", kernels, allocs)
 		}
-	}
+	})
 }
 
 // TestBadInt8Layers: wrong quantization parameters are errors naming them.

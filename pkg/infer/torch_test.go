@@ -78,15 +78,7 @@ func TestLeNetMatchesPyTorch(t *testing.T) {
 	for i := range x {
 		x[i] = float32(float64((i*31+7)%256) / 255)
 	}
-	defer Use("auto")
-	for _, kernels := range Available() {
-		if err := Use(kernels); err != nil {
-			t.Fatal(err)
-		}
-		m, err := New(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	onEveryKernelPath(t, f, func(kernels string, m *Model) {
 		got := make([]float32, ref.Batch*10)
 		if err := m.Predict(x, ref.Batch, got); err != nil {
 			t.Fatal(err)
@@ -96,5 +88,5 @@ func TestLeNetMatchesPyTorch(t *testing.T) {
 				t.Errorf("%s: logit %d = %.7g, PyTorch %.7g (relative difference %.2g)", kernels, i, got[i], want, d)
 			}
 		}
-	}
+	})
 }

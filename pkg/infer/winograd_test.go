@@ -165,15 +165,7 @@ func TestWinogradConvolutions(t *testing.T) {
 						wants[n] = append(wants[n], want...)
 					}
 				}
-				defer Use("auto")
-				for _, kernels := range Available() {
-					if err := Use(kernels); err != nil {
-						t.Fatal(err)
-					}
-					m, err := New(f)
-					if err != nil {
-						t.Fatal(err)
-					}
+				onEveryKernelPath(t, f, func(kernels string, m *Model) {
 					winos := 0
 					for _, s := range m.steps {
 						if _, ok := s.(*winogradStep); ok {
@@ -194,7 +186,7 @@ func TestWinogradConvolutions(t *testing.T) {
 							}
 						}
 					}
-				}
+				})
 			})
 		}
 	}

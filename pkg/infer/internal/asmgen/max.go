@@ -12,41 +12,39 @@ import (
 // when either is NaN, which covers b; a's NaN lanes are blended back in.
 // dst may be a (in place).
 func maxKernel() {
-	TEXT("maxF32AVX2", NOSPLIT, "func(dst, a, b *float32, n int)")
-	Pragma("noescape")
-	Doc("maxF32AVX2 writes the NaN-propagating maximum of a and b into dst, n a multiple of 8 (see max.go in package asmgen).")
-	dst := Load(Param("dst"), GP64())
-	a := Load(Param("a"), GP64())
-	b := Load(Param("b"), GP64())
-	n := Load(Param("n"), GP64())
-	SHRQ(U8(3), n)
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
-	Label("loop")
-	x, y, nan := YMM(), YMM(), YMM()
-	VMOVUPS(Mem{Base: a}, x)
-	VMOVUPS(Mem{Base: b}, y)
-	VCMPPS(U8(3), x, x, nan) // UNORD_Q: all ones where a is NaN
-	VMAXPS(y, x, y)          // x > y ? x : y (y on NaN)
-	VBLENDVPS(nan, x, y, y)  // a's NaN where it was one
-	VMOVUPS(y, Mem{Base: dst})
-	for _, p := range []Register{dst, a, b} {
-		ADDQ(U32(32), p)
-	}
-	DECQ(n)
-	JNZ(LabelRef("loop"))
-	Label("done")
-	VZEROUPPER()
-	RET()
+	binaryLoop("maxF32AVX2", "func(dst, a, b *float32, n int)",
+		"maxF32AVX2 writes the NaN-propagating maximum of a and b into dst, n a multiple of 8 (see max.go in package asmgen).",
+		func(dst, a, b Register) {
+			x, y, nan := YMM(), YMM(), YMM()
+			VMOVUPS(Mem{Base: a}, x)
+			VMOVUPS(Mem{Base: b}, y)
+			VCMPPS(U8(3), x, x, nan) // UNORD_Q: all ones where a is NaN
+			VMAXPS(y, x, y)          // x > y ? x : y (y on NaN)
+			VBLENDVPS(nan, x, y, y)  // a's NaN where it was one
+			VMOVUPS(y, Mem{Base: dst})
+		})
 }
 
 // maxIntKernel writes maxI32AVX2: dst[i] = max(a[i], b[i]) for n (a
 // multiple of 8) int32 values: an int8 convolution max-pools its integer
 // sums before requantizing them. dst may be a (in place).
 func maxIntKernel() {
-	TEXT("maxI32AVX2", NOSPLIT, "func(dst, a, b *int32, n int)")
+	binaryLoop("maxI32AVX2", "func(dst, a, b *int32, n int)",
+		"maxI32AVX2 writes the maximum of a and b into dst, n a multiple of 8 (see max.go in package asmgen).",
+		func(dst, a, b Register) {
+			x := YMM()
+			VMOVDQU(Mem{Base: a}, x)
+			VPMAXSD(Mem{Base: b}, x, x)
+			VMOVDQU(x, Mem{Base: dst})
+		})
+}
+
+// binaryLoop writes a kernel over n (a multiple of 8) 32-bit values of
+// dst, a and b, eight a step; step computes one from the three pointers.
+func binaryLoop(name, signature, doc string, step func(dst, a, b Register)) {
+	TEXT(name, NOSPLIT, signature)
 	Pragma("noescape")
-	Doc("maxI32AVX2 writes the maximum of a and b into dst, n a multiple of 8 (see max.go in package asmgen).")
+	Doc(doc)
 	dst := Load(Param("dst"), GP64())
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
@@ -55,10 +53,7 @@ func maxIntKernel() {
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
 	Label("loop")
-	x := YMM()
-	VMOVDQU(Mem{Base: a}, x)
-	VPMAXSD(Mem{Base: b}, x, x)
-	VMOVDQU(x, Mem{Base: dst})
+	step(dst, a, b)
 	for _, p := range []Register{dst, a, b} {
 		ADDQ(U32(32), p)
 	}

@@ -1,14 +1,17 @@
-// Package docs holds Lathe's documentation pages and the test that keeps
-// the README's figures tied to their measured source, docs/results.md.
+// Package docs holds Lathe's documentation pages and the tests that keep
+// the README's figures tied to their measured source: docs/results.md,
+// rendered from the entries in docs/results/ (lathe results).
 package docs
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/lathe-ml/lathe/pkg/measured"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	_ "github.com/lathe-ml/lathe/pkg/stages" // the stage kinds a recipe names
 )
@@ -78,6 +81,23 @@ func TestReadmeFiguresAreInTheResults(t *testing.T) {
 	}
 }
 
+// TestResultsPageIsRendered: docs/results.md is exactly what its entries
+// render to, so no figure on it was typed by hand (scripts/results.sh
+// measures and renders; after a hand edit of an entry, render again).
+func TestResultsPageIsRendered(t *testing.T) {
+	entries, err := measured.ReadDir("results")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := measured.Render(&want, entries); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, "results.md"); got != want.String() {
+		t.Errorf("docs/results.md differs from its entries: run `lathe results render docs/results -o docs/results.md` (or scripts/results.sh)")
+	}
+}
+
 // TestEditedFigureIsCaught: a figure typed into the README by hand — one
 // digit changed — is reported.
 func TestEditedFigureIsCaught(t *testing.T) {
@@ -134,5 +154,60 @@ func TestReadmeRecipeParses(t *testing.T) {
 	block, _, _ = strings.Cut(block, "```")
 	if _, err := recipe.Parse("README.md", []byte(block)); err != nil {
 		t.Errorf("the README's recipe: %v", err)
+	}
+}
+
+// measuredComments are the numbers of each recipe's "# Measured" comment
+// (the line and the comment lines under it), by recipe file.
+func measuredComments(t *testing.T) map[string][]string {
+	t.Helper()
+	paths, err := filepath.Glob("../recipes/*.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no recipes: %v", err)
+	}
+	out := map[string][]string{}
+	for _, p := range paths {
+		in := false
+		for _, line := range strings.Split(read(t, p), "\n") {
+			trimmed := strings.TrimSpace(line)
+			switch {
+			case strings.HasPrefix(trimmed, "# Measured"):
+				in = true
+				out[p] = append(out[p], number.FindAllString(strings.TrimPrefix(trimmed, "# Measured"), -1)...)
+				continue
+			case !in:
+				continue
+			case !strings.HasPrefix(trimmed, "#") || strings.TrimSpace(strings.TrimPrefix(trimmed, "#")) == "":
+				in = false
+				continue
+			}
+			out[p] = append(out[p], number.FindAllString(trimmed, -1)...)
+		}
+	}
+	return out
+}
+
+// TestRecipesQuoteTheirMeasurements: every shipped recipe carries a
+// "# Measured" comment (the GPU recipe says it has not run), and every
+// number in it is one the results page holds.
+func TestRecipesQuoteTheirMeasurements(t *testing.T) {
+	results := read(t, "results.md")
+	have := map[string]bool{}
+	for _, n := range number.FindAllString(results, -1) {
+		have[n] = true
+	}
+	comments := measuredComments(t)
+	paths, _ := filepath.Glob("../recipes/*.yaml")
+	for _, p := range paths {
+		nums, ok := comments[p]
+		if !ok {
+			t.Errorf("%s has no \"# Measured\" comment quoting docs/results.md", p)
+			continue
+		}
+		for _, n := range nums {
+			if !have[n] {
+				t.Errorf("%s: its Measured comment quotes %s, which docs/results.md does not have", p, n)
+			}
+		}
 	}
 }

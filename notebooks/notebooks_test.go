@@ -7,6 +7,7 @@ package notebooks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,7 +33,8 @@ var tutorials = []struct {
 		liveRuns: 2,
 	}},
 	{"02-mixed-precision.ipynb", expectation{
-		texts:    []string{"mixed-precision/f32", "mixed-precision/bf16", "mixed-precision/fp16", "bf16 vs f32", "loss scale"},
+		texts: []string{"mixed-precision/f32", "mixed-precision/bf16", "mixed-precision/fp16", "bf16 vs f32", "loss scale",
+			"ops of one fp16 train step of lenet5", "kept in float32"},
 		images:   2,
 		liveRuns: 1,
 	}},
@@ -55,9 +57,9 @@ var tutorials = []struct {
 	}},
 	{"06-distillation.ipynb", expectation{
 		texts: []string{"budget:", "distill-notebook", "T = 1 ", "T = 20", "| teacher |", "| student alone |", "| distilled student |",
-			"gap closed:"},
-		images:   3, // the live plot, the softened outputs, the student's two curves
-		liveRuns: 1,
+			"gap closed:", "docs/results.md", "distill-cnn-notebook", "at the last logged step: soft", "here distillation"},
+		images:   5, // 2 live plots, the softened outputs, the student's two curves, the CNN's loss terms
+		liveRuns: 2,
 	}},
 	{"07-seed-pipeline.ipynb", expectation{
 		texts: []string{"budget:", "| variant | file | weights | accuracy |", "Model size −50% with high accuracy", "Inference time −80%",
@@ -252,5 +254,38 @@ func TestCheck(t *testing.T) {
 				t.Errorf("problems %q do not mention %q", problems, c.problem)
 			}
 		})
+	}
+}
+
+// TestTutorialsEndWithExercises: every tutorial's last cell tells the
+// reader what to change and re-run (a tutorial the reader cannot vary
+// teaches one run), and no tutorial quotes the results page's figures in
+// its prose without reading them (ShowMeasured) — checked here as: a
+// notebook citing docs/results.md calls ShowMeasured.
+func TestTutorialsEndWithExercises(t *testing.T) {
+	for _, tut := range tutorials {
+		if strings.HasPrefix(tut.file, "testdata/") {
+			continue
+		}
+		data, err := os.ReadFile(tut.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nb notebook
+		if err := json.Unmarshal(data, &nb); err != nil {
+			t.Fatalf("%s: %v", tut.file, err)
+		}
+		last := nb.Cells[len(nb.Cells)-1]
+		if last.CellType != "markdown" || !strings.Contains(string(last.Source), "## Change this and re-run") {
+			t.Errorf("%s: the last cell has no \"## Change this and re-run\" section", tut.file)
+		}
+		cites, reads := false, false
+		for _, c := range nb.Cells {
+			cites = cites || (c.CellType == "markdown" && strings.Contains(string(c.Source), "results source"))
+			reads = reads || (c.CellType == "code" && strings.Contains(string(c.Source), "nbui.ShowMeasured("))
+		}
+		if cites && !reads {
+			t.Errorf("%s: its prose points to the results source but no cell reads it (nbui.ShowMeasured)", tut.file)
+		}
 	}
 }

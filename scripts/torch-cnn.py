@@ -20,6 +20,7 @@ usual constants), as a Lathe recipe's `normalize: {mean: .., std: ..}` does.
 import gzip
 import json
 import os
+import platform
 import struct
 import sys
 import time
@@ -96,7 +97,24 @@ def train(out, epochs=2, seed=1):
     export(model, tx[:1], out)
     print(json.dumps({"file": out, "test_accuracy": 1 - errors / len(ty), "test_errors": errors,
                       "test_images": len(ty), "epochs": epochs, "seed": seed, "mean": MEAN, "std": STD,
-                      "train_seconds": round(seconds, 1), "torch": torch.__version__}))
+                      "train_seconds": round(seconds, 1), "torch": torch.__version__,
+                      "engine": "PyTorch " + torch.__version__.split("+")[0],
+                      "machine": machine(), "date": time.strftime("%Y-%m-%d", time.gmtime())}))
+
+
+def machine():
+    """This computer as Lathe names it (runs.Machine): CPU model, cores."""
+    model = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "Model") and value.strip():
+                    model = " ".join(value.split())
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
 
 
 class Residual(nn.Module):

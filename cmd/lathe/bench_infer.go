@@ -27,11 +27,14 @@ import (
 
 // inferReport is `lathe bench infer --json`.
 type inferReport struct {
-	Model       string              `json:"model"`
-	CPUFeatures []string            `json:"cpu_features"`
-	Kernels     string              `json:"kernels"`
-	Threads     int                 `json:"threads"`
-	Results     []bench.InferResult `json:"results"`
+	Model       string   `json:"model"`
+	CPUFeatures []string `json:"cpu_features"`
+	Kernels     string   `json:"kernels"`
+	Threads     int      `json:"threads"`
+	// Machine and Date say where and when (lathe results add reads them).
+	Machine string              `json:"machine"`
+	Date    string              `json:"date"`
+	Results []bench.InferResult `json:"results"`
 	// Speedup is GoMLX's p50 over the (float) runtime's, by batch size.
 	Speedup map[string]float64 `json:"speedup_vs_gomlx"`
 	// VsTorch is the (float) runtime's p50 over PyTorch's float one (below
@@ -242,7 +245,7 @@ func newInferReport(pair *benchPair, results []bench.InferResult) (*inferReport,
 	if err != nil {
 		return nil, err
 	}
-	rep := &inferReport{Model: pair.name, CPUFeatures: infer.CPUFeatures(), Kernels: m.Kernels(), Threads: runtime.GOMAXPROCS(0),
+	rep := &inferReport{Model: pair.name, CPUFeatures: infer.CPUFeatures(), Kernels: m.Kernels(), Threads: runtime.GOMAXPROCS(0), Machine: runs.Machine(), Date: today(),
 		Results: results, Speedup: map[string]float64{}, Paths: m.Paths()}
 	if pair.int8 != nil {
 		rep.F32Model, rep.Int8Model, rep.Int8Kernels, rep.Int8Speedup = pair.f32Name, pair.int8Name, m.Int8Kernels(), map[string]float64{}

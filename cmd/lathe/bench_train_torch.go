@@ -14,6 +14,7 @@ import (
 
 	"github.com/lathe-ml/lathe/pkg/bench"
 	"github.com/lathe-ml/lathe/pkg/models"
+	"github.com/lathe-ml/lathe/pkg/runs"
 )
 
 // torchTrain is one run of scripts/torch-train-ref.py: PyTorch's median
@@ -41,6 +42,9 @@ type versusTorch struct {
 	LatheMedian  float64   `json:"lathe_ms"`
 	TorchMedian  float64   `json:"torch_ms"`
 	Ratio        float64   `json:"lathe_over_torch"`
+	// Machine and Date say where and when (lathe results add reads them).
+	Machine string `json:"machine"`
+	Date    string `json:"date"`
 }
 
 // torchArgs describes a zoo model to the script in its own flags.
@@ -79,7 +83,7 @@ func runTorchTrain(script string, args []string) (*torchTrain, error) {
 // benchVersusTorch alternates Lathe's and PyTorch's train steps, rounds
 // times each, so that both sides see the same machine load.
 func benchVersusTorch(lathe func() (*bench.Result, error), script string, args []string, rounds int, kernels string) (*versusTorch, error) {
-	v := &versusTorch{Kernels: kernels, OpenBLASCore: os.Getenv("OPENBLAS_CORETYPE")}
+	v := &versusTorch{Kernels: kernels, OpenBLASCore: os.Getenv("OPENBLAS_CORETYPE"), Machine: runs.Machine(), Date: today()}
 	for range rounds {
 		res, err := lathe()
 		if err != nil {

@@ -47,7 +47,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.runsDir, "runs-dir", "", "run store directory (default $LATHE_RUNS or ./runs)")
-	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(&g), compareCmd(&g), resumeCmd(&g), migrateCmd(&g), exportCmd(&g), predictCmd(), reportCmd(&g))
+	root.AddCommand(runCmd(&g), lsCmd(&g), showCmd(&g), recipesCmd(), doctorCmd(&g), dashCmd(&g), benchCmd(&g), compareCmd(&g), resumeCmd(&g), migrateCmd(&g), exportCmd(&g), predictCmd(), reportCmd(&g), resultsCmd(&g))
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "lathe: %v\n", err)
 		if errors.Is(err, runner.ErrStopped) {

@@ -13,7 +13,7 @@ import (
 // as alone_<result>), the teacher's, student's and baseline's accuracy
 // and errors on the check split, and the gap closed.
 var distillDeclaration = results.Declaration{
-	Results: []results.Result{
+	Results: append([]results.Result{
 		{Name: "temperature"}, {Name: "alpha"}, {Name: "transfer_set", Format: results.Count},
 		{Name: "teacher_params", Format: results.Count},
 		{Name: "teacher_stage", Format: results.Count, Doc: "the recipe stage (1-based) that trained the teacher"},
@@ -25,7 +25,8 @@ var distillDeclaration = results.Declaration{
 		{Name: "student_{split}_accuracy", Format: results.Percent},
 		{Name: "student_{split}_errors", Format: results.Count},
 		{Name: "gap_closed", Format: results.Percent, Doc: "(alone − distilled) / (alone − teacher) errors; NaN with no gap"},
-	},
+	}, termResults...),
+	Series:   termResults,
 	Includes: []results.Include{{Prefix: "", Kind: "train"}, {Prefix: alonePrefix, Kind: "train"}},
 	Summary: func(m map[string]float64) string {
 		line := runner.TrainSummary(m)
@@ -44,6 +45,14 @@ var distillDeclaration = results.Declaration{
 		TeacherStage: "teacher_stage", TeacherLevel: "teacher_{split}_accuracy", Gap: "gap_closed",
 		Labels: [3]string{"teacher", "alone", "distilled"}}}},
 	Compare: []results.Column{{Title: "GAP CLOSED", Name: "gap_closed", Format: results.Percent, Better: 1}},
+}
+
+// termResults are the distillation's loss terms, each as it enters the
+// loss: a series while the student trains, their last values as results.
+var termResults = []results.Result{
+	{Name: softLoss, Doc: "the soft-target term as it enters the loss: α·T²·KL(teacher ‖ student)"},
+	{Name: hintLoss, Doc: "the hint term: weight × MSE between the projected student and the teacher layer"},
+	{Name: attentionLoss, Doc: "attention transfer: weight × mean (a_s − a_t)² of the pairs' normalized attention maps"},
 }
 
 // alonePrefix names the results and series of the student trained alone.

@@ -139,6 +139,35 @@ func TestDistillStage(t *testing.T) {
 			t.Errorf("no %s series in the store (%v)", name, err)
 		}
 	}
+	// The distilled phase records its terms; each is a part of the
+	// batch's loss, the rest being (1 − α)·CE ≥ 0: loss ≥ soft + hint at
+	// every logged step. No attention pairs, no attention series; the
+	// student alone has no terms.
+	series := func(name string) map[int]float64 {
+		points, err := store.Series(res.RunID, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int]float64{}
+		for _, p := range points {
+			out[p.Step] = p.Value
+		}
+		return out
+	}
+	loss, soft, hint := series("loss"), series("soft_loss"), series("hint_loss")
+	if len(soft) == 0 || len(hint) != len(soft) || len(series("attention_loss")) != 0 || len(series("alone_soft_loss")) != 0 {
+		t.Fatalf("term series: %d soft, %d hint, %d attention, %d alone_soft points; want soft and hint alike, no others",
+			len(soft), len(hint), len(series("attention_loss")), len(series("alone_soft_loss")))
+	}
+	for step, s := range soft {
+		l, ok := loss[step]
+		if !ok {
+			t.Fatalf("step %d: a soft_loss point but no loss", step)
+		}
+		if s < 0 || hint[step] < 0 || l < s+hint[step]-1e-5 {
+			t.Errorf("step %d: loss %g, soft %g, hint %g: want 0 ≤ soft + hint ≤ loss", step, l, s, hint[step])
+		}
+	}
 }
 
 // TestTeacherRunUnchanged: a teacher taken from another run leaves that
@@ -181,8 +210,8 @@ func TestTeacherRunUnchanged(t *testing.T) {
 // gradients.
 func TestTeacherNotInTrainGraph(t *testing.T) {
 	probe := &graphProbe{}
-	recipe.Register(recipe.Kind{Name: "distill_probe_test", HasSteps: true, Effects: recipe.ModelHooks | recipe.Architecture,
-		Results: results.Declaration{Includes: []results.Include{{Kind: "train"}}}, New: func() recipe.Settings { return probe }})
+	recipe.Register(recipe.Kind{Name: "distill_probe_test", HasSteps: true, Effects: recipe.ModelHooks | recipe.Architecture | recipe.LoopHooks,
+		Results: results.Declaration{Results: termResults, Series: termResults, Includes: []results.Include{{Kind: "train"}}}, New: func() recipe.Settings { return probe }})
 	store := openStore(t)
 	runRecipe(t, store, blobsHead+`  - train: {epochs: 1, optimizer: {name: adam, learning_rate: 0.01}}
   - distill_probe_test: {}

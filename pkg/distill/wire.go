@@ -2,6 +2,7 @@ package distill
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -21,6 +22,53 @@ const (
 	lossName  = "distill"
 	lossScope = "loss_" + lossName
 )
+
+// The series of the distillation's terms, each as it enters the loss
+// (weighted): soft targets α·T²·KL, the hint's weighted MSE, attention
+// transfer's weighted sum over its pairs.
+const (
+	softLoss      = "soft_loss"
+	hintLoss      = "hint_loss"
+	attentionLoss = "attention_loss"
+)
+
+// termValues keeps each term's value of the last train step in a
+// non-trainable variable, which the loop reads after the step.
+type termValues struct {
+	mu    sync.Mutex
+	scope string   // the variables' scope, once a graph made them
+	names []string // the terms this wiring has
+}
+
+// keep stores a term's value in the variable named name.
+func (t *termValues) keep(ctx *gomlxctx.Context, name string, value *graph.Node) {
+	c := ctx.In("terms").Checked(false)
+	v := c.VariableWithValue(name, float32(0)).SetTrainable(false)
+	v.SetValueGraph(graph.ConvertDType(graph.StopGradient(value), dtypes.Float32))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.scope = c.Scope()
+	if !slices.Contains(t.names, name) {
+		t.names = append(t.names, name)
+	}
+}
+
+// read adds the terms' last values to a step's metrics.
+func (t *termValues) read(s *runner.Session, m map[string]float64) error {
+	t.mu.Lock()
+	scope, names := t.scope, slices.Clone(t.names)
+	t.mu.Unlock()
+	for _, name := range names {
+		v, ok, err := s.ReadScalar(scope, name)
+		if err != nil {
+			return err
+		}
+		if ok {
+			m[name] = v
+		}
+	}
+	return nil
+}
 
 // wiring is what wire added to the student: the teacher's values each
 // pair reads and their shapes, for the log.
@@ -76,23 +124,48 @@ func (st *Stage) wire(s *runner.Session) (*wiring, error) {
 	s.Model.SetTrainInputs(feed.inputs)
 	s.Model.AddHooks(capture.hooks())
 	s.Model.Loss = hardLoss(s, s.Model.Loss, st.Alpha)
+	terms := &termValues{}
 	s.Model.AddLoss(runner.LossTerm{Name: lossName, Fn: func(ctx *gomlxctx.Context, inputs []*graph.Node, logits *graph.Node) *graph.Node {
 		// inputs: the images, the teacher's logits, then each pair's teacher value.
 		teacherLogits := inputs[1]
-		loss := graph.MulScalar(SoftTarget(logits, teacherLogits, st.Temperature), st.Alpha)
+		soft := graph.MulScalar(SoftTarget(logits, teacherLogits, st.Temperature), st.Alpha)
+		terms.keep(ctx, softLoss, soft)
+		loss := soft
 		got := capture.take(logits.Graph())
+		var hint, attention *graph.Node
 		for i, p := range pairs {
 			teacher := inputs[2+i]
 			student := graph.ConvertDType(got[p.Student], teacher.DType())
 			if st.Hint != nil && i == 0 {
 				student = project(ctx.In("hint_projection"), student, teacher.Shape().Dimensions[teacher.Rank()-1])
-				loss = graph.Add(loss, graph.MulScalar(Hint(student, teacher), p.Weight))
+				hint = graph.MulScalar(Hint(student, teacher), p.Weight)
+				loss = graph.Add(loss, hint)
 				continue
 			}
-			loss = graph.Add(loss, graph.MulScalar(AttentionTransfer(student, teacher), st.AttentionWeight*p.Weight))
+			term := graph.MulScalar(AttentionTransfer(student, teacher), st.AttentionWeight*p.Weight)
+			if attention == nil {
+				attention = term
+			} else {
+				attention = graph.Add(attention, term)
+			}
+			loss = graph.Add(loss, term)
+		}
+		if hint != nil {
+			terms.keep(ctx, hintLoss, hint)
+		}
+		if attention != nil {
+			terms.keep(ctx, attentionLoss, attention)
 		}
 		return loss
 	}})
+	// Each term's value at the last step joins the step's metrics, so the
+	// run records them as series beside train_loss: which term the
+	// student is minimizing, and whether a hint swamps the soft targets.
+	s.AddLoopHooks(func(l *runner.Loop) {
+		l.AfterStep("distill terms", runner.PriorityReport-1, func(info *runner.StepInfo) error {
+			return terms.read(s, info.Metrics)
+		})
+	})
 	return w, nil
 }
 

@@ -108,26 +108,10 @@ func WriteTable(w io.Writer, rows []Row) error {
 // of the recipe named ref (runs named ref/<variant>), else the runs whose id,
 // id prefix or name is ref.
 func Group(store *runs.Store, refs ...string) ([]*runs.Run, error) {
-	all, err := store.List()
-	if err != nil {
-		return nil, err
-	}
 	if len(refs) == 1 {
-		var group string
-		for _, r := range all { // newest first
-			if strings.HasPrefix(r.Name, refs[0]+"/") && r.Params[runs.GroupParam] != "" {
-				group = r.Params[runs.GroupParam]
-				break
-			}
-		}
-		if group != "" {
-			var out []*runs.Run
-			for _, r := range all {
-				if r.Params[runs.GroupParam] == group {
-					out = append(out, r)
-				}
-			}
-			return out, nil
+		group, err := Variants(store, refs[0])
+		if err != nil || group != nil {
+			return group, err
 		}
 	}
 	var out []*runs.Run
@@ -140,6 +124,33 @@ func Group(store *runs.Store, refs ...string) ([]*runs.Run, error) {
 	}
 	if len(out) < 2 && len(refs) == 1 {
 		return nil, fmt.Errorf("%s: nothing to compare: name a recipe with variants (e.g. optimizers-compare) or two or more runs", refs[0])
+	}
+	return out, nil
+}
+
+// Variants is the newest group of variant runs of the recipe named name
+// (runs named name/<variant> that one `lathe run` made), newest first; nil
+// when the recipe has none.
+func Variants(store *runs.Store, name string) ([]*runs.Run, error) {
+	all, err := store.List()
+	if err != nil {
+		return nil, err
+	}
+	var group string
+	for _, r := range all { // newest first
+		if strings.HasPrefix(r.Name, name+"/") && r.Params[runs.GroupParam] != "" {
+			group = r.Params[runs.GroupParam]
+			break
+		}
+	}
+	if group == "" {
+		return nil, nil
+	}
+	var out []*runs.Run
+	for _, r := range all {
+		if r.Params[runs.GroupParam] == group {
+			out = append(out, r)
+		}
 	}
 	return out, nil
 }

@@ -133,6 +133,7 @@ func Run(ctx context.Context, rec *recipe.Recipe, opts Options) (res *Result, er
 			params = map[string]string{}
 		}
 		params[runs.KernelsParam] = opened.Kernels
+		params[runs.MachineParam] = runs.Machine()
 		run := &runs.Run{Name: rec.Name, RecipePath: rec.Path, Recipe: string(rec.Source), Params: params}
 		if err := opts.Store.Create(run); err != nil {
 			return nil, err

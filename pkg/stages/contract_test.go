@@ -35,6 +35,16 @@ var contractRecipes = []string{
   - prune: {structure: channels, target_sparsity: 0.3}
   - distill: {teacher: {stage: 1}, student: {arch: mlp, hidden: [8]}, steps: 10, baseline: true, hint: {teacher: features, student: fc1}, transfer_set: 200}
 `,
+	// Attention transfer needs feature maps: two LeNet-5s on small images.
+	`name: contract-attention
+seed: 5
+backend: go
+data: {dataset: synthetic-images, batch_size: 16, validation: 32, train_size: 128, test_size: 32}
+model: {arch: lenet5}
+stages:
+  - train: {steps: 4}
+  - distill: {teacher: {stage: 1}, student: {arch: lenet5, widths: {conv1: 3, conv2: 8}}, steps: 4, attention: {pairs: [{teacher: conv1, student: conv1}]}}
+`,
 }
 
 // TestResultsMatchTheirDeclarations is the results contract: every result

@@ -20,6 +20,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/lathe" ./cmd/lathe
 export LATHE_RUNS="$work/runs"
+# The report stage finds ONNX Runtime's script from the folder it runs in;
+# the torch-cnn entry runs in $work.
+export LATHE_ORT_SCRIPT="$root/scripts/ort-infer.js"
 lathe() { "$work/lathe" "$@"; }
 want() { # entry file name: measure it?
 	[ $# -eq 0 ] && return 0
@@ -64,28 +67,35 @@ fi
 if want 50-distill; then
 	lathe run mnist-distill >/dev/null
 	lathe results add mnist-distill --stage 3,4 --labels "2×800 student (T 20),1×64 student (T 4)" \
-		--show "teacher_test_errors=teacher errors,alone_test_errors=student alone,student_test_errors=distilled,gap_closed=gap closed,transfer_set:int=transfer set" \
+		--show "teacher_test_errors:int=teacher errors,alone_test_errors:int=student alone,student_test_errors:int=distilled,gap_closed=gap closed,transfer_set:int=transfer set" \
 		--title "Distillation, MNIST MLPs" --to "$out/50-distill.json"
 fi
 
 if want 55-distill-cnn; then
 	lathe run fashion-distill-cnn >/dev/null
 	lathe results add fashion-distill-cnn --stage 2 \
-		--show "teacher_test_errors=teacher errors,alone_test_errors=student alone,student_test_errors=distilled,gap_closed=gap closed,transfer_set:int=transfer set" \
+		--show "teacher_test_errors:int=teacher errors,alone_test_errors:int=student alone,student_test_errors:int=distilled,gap_closed=gap closed,transfer_set:int=transfer set" \
 		--title "Distillation, Fashion-MNIST CNNs" --to "$out/55-distill-cnn.json"
 fi
 
 if want 60-seed-pipeline; then
-	lathe run seed-pipeline-cpu >/dev/null
-	lathe results add seed-pipeline-cpu \
+	# Three runs: the accuracy and sizes are the same each time (seed 42),
+	# the latency ratio moves with the machine's load, and one run is a
+	# coin flip on a bar it sits near.
+	for i in 1 2 3; do lathe run seed-pipeline-cpu >/dev/null; done
+	ids=$(lathe ls --json | /usr/bin/python3 -c 'import json, sys; print(" ".join(r["id"] for r in reversed(json.load(sys.stdin)) if r["name"] == "seed-pipeline-cpu"))')
+	lathe results add $ids --labels "run 1,run 2,run 3" \
 		--show "baseline_accuracy=baseline,combined_accuracy=combined,baseline_bytes:int=baseline bytes,combined_bytes:int=combined bytes,size_ratio=smaller,baseline_batch64_ms:ms=baseline batch 64,combined_batch64_ms:ms=combined batch 64,speedup_batch64=faster,accuracy_drop_pp=accuracy change (pp)" \
 		--title "All of it: the seed's pipeline" --to "$out/60-seed-pipeline.json"
+	lathe results add seed-pipeline-cpu --prefixes baseline_,quantized_,pruned_,combined_ \
+		--show "accuracy=test accuracy,agreement=agrees with baseline,bytes:int=bytes,batch64_ms:ms=batch 64,alone_batch64_ms:ms=batch 64 timed alone,onnxruntime_batch64_ms:ms=ONNX Runtime batch 64" \
+		--title "The seed's pipeline, model by model (run 3)" --to "$out/61-seed-pipeline-models.json"
 fi
 
 if want 70-onnxruntime; then
 	LATHE_ZOO_OUT="$work/zoo" go test -count=1 -run TestWriteZooFiles ./pkg/export >/dev/null
-	for m in lenet5 resnet18-32; do
-		lathe bench infer "$work/zoo/$m.safetensors" --ort --batch 64 --seconds 3 --json | /usr/bin/python3 -c '
+	for m in lenet5:LeNet-5 "resnet18-32:ResNet-18 32×32×3"; do
+		lathe bench infer "$work/zoo/${m%%:*}.safetensors" --ort --batch 64 --seconds 3 --json | /usr/bin/python3 -c '
 import json, sys
 rep = json.load(sys.stdin)
 ours = [r for r in rep["results"] if " alone (" in r["engine"] and r["quant"] == "f32"]
@@ -96,7 +106,7 @@ for o in ours:
             print(json.dumps({"model": sys.argv[1], "batch": o["batch"], "machine": rep["machine"], "date": rep["date"],
                 "kernels": rep["kernels"], "lathe_ms": o["p50_ms"], "onnxruntime_ms": t["p50_ms"],
                 "lathe_over_onnxruntime": o["p50_ms"] / t["p50_ms"]}))
-' "$m"
+' "${m#*:}"
 	done >"$work/ort.json"
 	lathe results add --bench "$work/ort.json" --label model,batch \
 		--show "lathe_ms:ms=Lathe,onnxruntime_ms:ms=ONNX Runtime,lathe_over_onnxruntime:times=Lathe ÷ ONNX Runtime" \
@@ -138,6 +148,60 @@ recipe_entry 98-fashion-qat fashion-qat "Recipe fashion-qat" f32_test_accuracy,i
 	--stage 3,6 --labels "PTQ (min/max),QAT"
 recipe_entry 99-prune-sensitivity prune-sensitivity "Recipe prune-sensitivity" test_accuracy,sparsity,sparsity/conv1,sparsity/conv2,sparsity/fc1,sparsity/fc2 \
 	--stage 3,4,6 --labels "the prune stage (80% by the sensitivity allocation),right after pruning,after one epoch of fine-tuning"
+
+# The runtime against GoMLX and PyTorch (float32), and int8 against
+# PyTorch's int8: bench infer's JSON flattened to a row per model and batch.
+flatten_infer() { # model name
+	/usr/bin/python3 -c '
+import json, sys
+rep, rows = json.load(sys.stdin), {}
+for r in rep["results"]:
+    e, q = r["engine"], r.get("quant", "f32")
+    if " alone (" in e or e.startswith("onnxruntime"):
+        continue
+    if e.startswith("gomlx"):
+        k = "gomlx_ms"
+    elif e.startswith("lathe runtime"):
+        k = "runtime_int8_ms" if q == "int8" else "runtime_ms"
+    elif e.startswith("pytorch"):
+        k = "torch_ms" if q == "f32" else "torch_int8_ms"
+    else:
+        continue
+    rows.setdefault(r["batch"], {})[k] = r["p50_ms"]
+for b, m in sorted(rows.items()):
+    out = {"model": sys.argv[1], "batch": b, "machine": rep["machine"], "date": rep["date"], "kernels": rep["kernels"], **m}
+    out["speedup_vs_gomlx"] = m["gomlx_ms"] / m["runtime_ms"]
+    out["runtime_over_torch"] = m["runtime_ms"] / m["torch_ms"]
+    if "runtime_int8_ms" in m:
+        out["int8_speedup"] = m["runtime_ms"] / m["runtime_int8_ms"]
+        out["int8_over_torch_int8"] = m["runtime_int8_ms"] / m["torch_int8_ms"]
+    print(json.dumps(out))
+' "$1"
+}
+
+if want 75-runtime; then
+	[ -d "$work/zoo" ] || LATHE_ZOO_OUT="$work/zoo" go test -count=1 -run TestWriteZooFiles ./pkg/export >/dev/null
+	for m in "mlp:MLP 784-256-256-256-10" lenet5:LeNet-5; do
+		lathe bench infer "$work/zoo/${m%%:*}.safetensors" --torch --batch 1,64 --seconds 3 --json | flatten_infer "${m#*:}"
+	done >"$work/runtime.json"
+	lathe results add --bench "$work/runtime.json" --label model,batch \
+		--show "gomlx_ms:ms=GoMLX (go),runtime_ms:ms=runtime,torch_ms:ms=PyTorch,speedup_vs_gomlx:times=runtime speed-up vs GoMLX,runtime_over_torch:times=runtime ÷ PyTorch" \
+		--command "lathe bench infer ZOO.safetensors --torch --batch 1,64 --seconds 3 (zoo files: TestWriteZooFiles; untrained: latency does not depend on the weights)" \
+		--title "The Go runtime against GoMLX and PyTorch, float32, p50" --to "$out/75-runtime.json"
+fi
+
+if want 45-int8-runtime; then
+	int8=$(ls "$LATHE_RUNS"/*/lenet.int8-minmax.safetensors 2>/dev/null | head -1 || true)
+	if [ -z "$int8" ]; then
+		lathe run mnist-ptq >/dev/null
+		int8=$(ls "$LATHE_RUNS"/*/lenet.int8-minmax.safetensors | head -1)
+	fi
+	lathe bench infer "$int8" --torch --batch 1,64 --seconds 3 --json | flatten_infer "LeNet-5 (mnist-ptq)" >"$work/int8.json"
+	lathe results add --bench "$work/int8.json" --label model,batch \
+		--show "runtime_ms:ms=runtime f32,runtime_int8_ms:ms=runtime int8,int8_speedup:times=int8 speed-up,torch_ms:ms=PyTorch f32,torch_int8_ms:ms=PyTorch int8,int8_over_torch_int8:times=runtime int8 ÷ PyTorch int8" \
+		--command "lathe bench infer RUN/lenet.int8-minmax.safetensors --torch --batch 1,64 --seconds 3 (mnist-ptq's file; PyTorch's int8 is static, onednn engine)" \
+		--title "int8 in the runtime against PyTorch's int8" --to "$out/45-int8-runtime.json"
+fi
 
 lathe results render "$out" -o docs/results.md
 echo "rendered docs/results.md from $(ls "$out"/*.json | wc -l) entries"

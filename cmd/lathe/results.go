@@ -44,7 +44,7 @@ measured it. Render turns a folder of entries into the results page.
 func resultsAddCmd(g *globalFlags) *cobra.Command {
 	var title, show, to, command, versus, benchFile, label string
 	var stages []int
-	var labels []string
+	var labels, prefixes []string
 	cmd := &cobra.Command{
 		Use:   "add RECIPE | RUN... | --bench FILE",
 		Short: "Save stored runs (one row each) or a benchmark's JSON as a results entry",
@@ -75,7 +75,7 @@ difference A − B in points for percentages, B ÷ A for every other column
 			case len(args) == 0:
 				return errors.New("no runs given (or --bench FILE)")
 			default:
-				e, declared, err = g.runsEntry(args, columns, stages)
+				e, declared, err = g.runsEntry(args, columns, stages, prefixes)
 			}
 			if err != nil {
 				return err
@@ -105,12 +105,13 @@ difference A − B in points for percentages, B ÷ A for every other column
 		},
 	}
 	cmd.Flags().StringVar(&title, "title", "", "the entry's section title (required)")
-	cmd.Flags().StringVar(&show, "show", "test_accuracy", "the columns: result names, each optionally name:format")
+	cmd.Flags().StringVar(&show, "show", "test_accuracy", "the columns: result names, each name[:format][=Title]")
 	cmd.Flags().StringVar(&to, "to", "", "the entry file to write")
 	cmd.Flags().StringVar(&command, "command", "", "the command that measured it (default: lathe run RECIPE)")
 	cmd.Flags().StringVar(&versus, "versus", "", "A,B: add a row comparing the rows labelled A and B")
 	cmd.Flags().StringVar(&benchFile, "bench", "", "a benchmark's JSON (lathe bench … --json; objects, arrays or JSON lines)")
 	cmd.Flags().IntSliceVar(&stages, "stage", nil, "rows from these stages' results (1-based, as lathe show numbers them) instead of the runs' final metrics")
+	cmd.Flags().StringSliceVar(&prefixes, "prefixes", nil, "rows from the results named PREFIX+column, one row per prefix (a report's baseline_,combined_)")
 	cmd.Flags().StringSliceVar(&labels, "labels", nil, "the rows' labels, in order (default: a run's variant or name, a stage's number and kind)")
 	cmd.Flags().StringVar(&label, "label", "model,batch", "with --bench: the fields that name a row")
 	cmd.MarkFlagRequired("title")
@@ -236,9 +237,10 @@ func groupThousands(v float64) string {
 
 // runsEntry is an entry with a row per stored run: its final metrics, the
 // run's variant name as its label; with stages, a row per run and stage,
-// from that stage's results.
+// from that stage's results; with prefixes, a row per prefix of the
+// results named prefix+column (a report's models).
 // declared finds a column's declaration among the runs' stage kinds.
-func (g *globalFlags) runsEntry(refs []string, columns []column, stages []int) (e *measured.Entry, declared func(string) (results.Result, bool), err error) {
+func (g *globalFlags) runsEntry(refs []string, columns []column, stages []int, prefixes []string) (e *measured.Entry, declared func(string) (results.Result, bool), err error) {
 	store, err := runs.OpenExisting(storeDir(g))
 	if err != nil {
 		return nil, nil, err
@@ -308,6 +310,22 @@ func (g *globalFlags) runsEntry(refs []string, columns []column, stages []int) (
 				}
 				sources = append(sources, metricsSource{label, r.Stages[n-1].Metrics})
 			}
+		}
+		if len(prefixes) > 0 {
+			var byPrefix []metricsSource
+			for _, src := range sources {
+				for _, p := range prefixes {
+					m := runs.Metrics{}
+					for _, c := range columns {
+						if v, ok := src.metrics[p+c.name]; ok {
+							m[c.name] = v
+						}
+					}
+					byPrefix = append(byPrefix, metricsSource{strings.TrimSuffix(p, "_"), m})
+				}
+			}
+			sources = byPrefix
+			declared = declaredPrefixed(declared, prefixes)
 		}
 		for _, src := range sources {
 			row := measured.Row{Label: src.label, Values: runs.Metrics{}, Cells: map[string]string{}}
@@ -380,6 +398,19 @@ func declaredIn(kinds []string) func(string) (results.Result, bool) {
 						}
 					}
 				}
+			}
+		}
+		return results.Result{}, false
+	}
+}
+
+// declaredPrefixed finds a column's declaration under the first prefix
+// that has one (a report declares {role}_accuracy, not accuracy).
+func declaredPrefixed(declared func(string) (results.Result, bool), prefixes []string) func(string) (results.Result, bool) {
+	return func(name string) (results.Result, bool) {
+		for _, p := range prefixes {
+			if r, ok := declared(p + name); ok {
+				return r, true
 			}
 		}
 		return results.Result{}, false

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/lathe-ml/lathe/pkg/amp"
 	"github.com/lathe-ml/lathe/pkg/backend"
@@ -30,7 +31,7 @@ func ShowOpPrecisions(m spec.Model, precision string) ([]bench.OpPrecision, erro
 	if err != nil {
 		return nil, err
 	}
-	half, full := p.ComputeDType().String(), "float32"
+	half, full := strings.ToLower(p.ComputeDType().String()), "float32" // bench.OpPrecision's keys
 	cols := []string{"op", half, full}
 	var rows [][]string
 	for _, c := range counts {

@@ -32,6 +32,9 @@ want() { # entry file name: measure it?
 }
 only=("$@")
 mkdir -p "$out"
+# The compression recipes run once per seed: a result is a mean with its
+# range, not one draw that may sit on either side of a bar.
+seeds=42,43,44
 
 if want 10-training; then
 	for m in "mlp --batch 128" "lenet5 --batch 128" "resnet8 --batch 64"; do
@@ -44,52 +47,49 @@ if want 10-training; then
 fi
 
 if want 20-prune-gradual; then
-	lathe run mnist-prune-gradual >/dev/null
-	lathe results add mnist-prune-gradual/pruned mnist-prune-gradual/dense \
+	lathe run mnist-prune-gradual --seeds $seeds >/dev/null
+	lathe results add mnist-prune-gradual --mean \
 		--show test_accuracy,sparsity,sparsity/conv1,sparsity/conv2,sparsity/fc1,sparsity/fc2 --versus pruned,dense \
 		--title "Unstructured pruning" --to "$out/20-prune-gradual.json"
 fi
 
 if want 30-prune-structured; then
-	lathe run fashion-prune-structured >/dev/null
-	lathe results add fashion-prune-structured/pruned fashion-prune-structured/dense \
+	lathe run fashion-prune-structured --seeds $seeds >/dev/null
+	lathe results add fashion-prune-structured --mean \
 		--show "test_accuracy=test accuracy,params:int=parameters,latency_before_ms:ms=latency before (batch 64),latency_after_ms:ms=after,latency_speedup=faster" --versus pruned,dense \
 		--title "Structured pruning" --to "$out/30-prune-structured.json"
 fi
 
 if want 40-ptq; then
-	lathe run mnist-ptq >/dev/null
-	lathe results add mnist-ptq --stage 3,4 --labels "min/max observer,MSE observer" \
+	lathe run mnist-ptq --seeds $seeds >/dev/null
+	lathe results add mnist-ptq --mean --stage 3,4 --labels "min/max observer,MSE observer" \
 		--show "f32_test_accuracy=f32 accuracy,int8_test_accuracy=int8 accuracy,f32_bytes:int=f32 bytes,int8_bytes:int=int8 bytes,size_ratio=smaller,f32_batch64_ms:ms=f32 batch 64,int8_batch64_ms:ms=int8 batch 64,int8_speedup=faster" \
 		--title "int8, post-training" --to "$out/40-ptq.json"
 fi
 
 if want 50-distill; then
-	lathe run mnist-distill >/dev/null
-	lathe results add mnist-distill --stage 3,4 --labels "2×800 student (T 20),1×64 student (T 4)" \
+	lathe run mnist-distill --seeds $seeds >/dev/null
+	lathe results add mnist-distill --mean --stage 3,4 --labels "2×800 student (T 20),1×64 student (T 4)" \
 		--show "teacher_test_errors:int=teacher errors,alone_test_errors:int=student alone,student_test_errors:int=distilled,gap_closed=gap closed,transfer_set:int=transfer set" \
 		--title "Distillation, MNIST MLPs" --to "$out/50-distill.json"
 fi
 
 if want 55-distill-cnn; then
-	lathe run fashion-distill-cnn >/dev/null
-	lathe results add fashion-distill-cnn --stage 2 \
+	lathe run fashion-distill-cnn --seeds $seeds >/dev/null
+	lathe results add fashion-distill-cnn --mean --stage 2 --labels "wide LeNet-5 → LeNet-5" \
 		--show "teacher_test_errors:int=teacher errors,alone_test_errors:int=student alone,student_test_errors:int=distilled,gap_closed=gap closed,transfer_set:int=transfer set" \
 		--title "Distillation, Fashion-MNIST CNNs" --to "$out/55-distill-cnn.json"
 fi
 
 if want 60-seed-pipeline; then
-	# Three runs: the accuracy and sizes are the same each time (seed 42),
-	# the latency ratio moves with the machine's load, and one run is a
-	# coin flip on a bar it sits near.
-	for i in 1 2 3; do lathe run seed-pipeline-cpu >/dev/null; done
-	ids=$(lathe ls --json | /usr/bin/python3 -c 'import json, sys; print(" ".join(r["id"] for r in reversed(json.load(sys.stdin)) if r["name"] == "seed-pipeline-cpu"))')
-	lathe results add $ids --labels "run 1,run 2,run 3" \
+	lathe run seed-pipeline-cpu --seeds $seeds >/dev/null
+	lathe results add seed-pipeline-cpu \
 		--show "baseline_accuracy=baseline,combined_accuracy=combined,baseline_bytes:int=baseline bytes,combined_bytes:int=combined bytes,size_ratio=smaller,baseline_batch64_ms:ms=baseline batch 64,combined_batch64_ms:ms=combined batch 64,speedup_batch64=faster,accuracy_drop_pp=accuracy change (pp)" \
-		--title "All of it: the seed's pipeline" --to "$out/60-seed-pipeline.json"
-	lathe results add seed-pipeline-cpu --prefixes baseline_,quantized_,pruned_,combined_ \
+		--title "All of it: the seed's pipeline, three seeds" --to "$out/60-seed-pipeline.json"
+	last=${seeds##*,}
+	lathe results add seed-pipeline-cpu/seed$last --prefixes baseline_,quantized_,pruned_,combined_ \
 		--show "accuracy=test accuracy,agreement=agrees with baseline,bytes:int=bytes,batch64_ms:ms=batch 64,alone_batch64_ms:ms=batch 64 timed alone,onnxruntime_batch64_ms:ms=ONNX Runtime batch 64" \
-		--title "The seed's pipeline, model by model (run 3)" --to "$out/61-seed-pipeline-models.json"
+		--title "The seed's pipeline, model by model (seed $last)" --to "$out/61-seed-pipeline-models.json"
 fi
 
 if want 70-onnxruntime; then
@@ -131,9 +131,10 @@ recipe_entry() { # file recipe title show [add's other flags…]
 	local file=$1 recipe=$2 title=$3 show=$4
 	shift 4
 	want "$file" || return 0
-	lathe run "$recipe" >/dev/null
+	lathe run "$recipe" $run_flags >/dev/null
 	lathe results add "$recipe" --show "$show" --title "$title" --to "$out/$file.json" "$@"
 }
+run_flags=""
 train_cols=test_accuracy,validation_accuracy,params:int,ms_per_step:ms
 recipe_entry 90-quickstart quickstart "Recipe quickstart" $train_cols
 recipe_entry 91-mnist-lenet mnist-lenet "Recipe mnist-lenet" $train_cols
@@ -142,12 +143,13 @@ recipe_entry 93-accumulate accumulate "Recipe accumulate" $train_cols,updates:in
 recipe_entry 94-spirals spirals "Recipe spirals" $train_cols
 recipe_entry 95-mixed-precision mixed-precision "Recipe mixed-precision" test_accuracy,ms_per_step:ms,loss_scale:plain
 recipe_entry 96-optimizers-compare optimizers-compare "Recipe optimizers-compare" test_accuracy,train_loss:short
+run_flags="--seeds $seeds" # the compression recipes below: mean and range
 recipe_entry 97-mnist-qat mnist-qat "Recipe mnist-qat" f32_test_accuracy,int8_test_accuracy,int8_bytes:int,size_ratio,int8_speedup \
-	--stage 3,6 --labels "PTQ (min/max),QAT"
+	--mean --stage 3,6 --labels "PTQ (min/max),QAT"
 recipe_entry 98-fashion-qat fashion-qat "Recipe fashion-qat" f32_test_accuracy,int8_test_accuracy,int8_bytes:int,size_ratio,int8_speedup \
-	--stage 3,6 --labels "PTQ (min/max),QAT"
+	--mean --stage 3,6 --labels "PTQ (min/max),QAT"
 recipe_entry 99-prune-sensitivity prune-sensitivity "Recipe prune-sensitivity" test_accuracy,sparsity,sparsity/conv1,sparsity/conv2,sparsity/fc1,sparsity/fc2 \
-	--stage 3,4,6 --labels "the prune stage (80% by the sensitivity allocation),right after pruning,after one epoch of fine-tuning"
+	--mean --stage 3,4,6 --labels "the prune stage (80% by the sensitivity allocation),right after pruning,after one epoch of fine-tuning"
 
 # The runtime against GoMLX and PyTorch (float32), and int8 against
 # PyTorch's int8: bench infer's JSON flattened to a row per model and batch.

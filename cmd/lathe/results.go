@@ -45,6 +45,7 @@ func resultsAddCmd(g *globalFlags) *cobra.Command {
 	var title, show, to, command, versus, benchFile, label string
 	var stages []int
 	var labels, prefixes []string
+	var mean bool
 	cmd := &cobra.Command{
 		Use:   "add RECIPE | RUN... | --bench FILE",
 		Short: "Save stored runs (one row each) or a benchmark's JSON as a results entry",
@@ -53,6 +54,10 @@ Columns (--show) are result names, each optionally with a format and a title,
 name[:format][=Title]: formats percent, count, int (248,928), times (2.16×), ms,
 signed, short, seconds, plain. Without a format a run's result prints as its
 stage kind declares it.
+
+--mean makes one row of the runs that share a label (a variant run with
+--seeds): the mean, then the range in brackets; the seeds column counts
+them.
 
 --versus A,B adds a row comparing the runs labelled A and B (variants): the
 difference A − B in points for percentages, B ÷ A for every other column
@@ -75,10 +80,13 @@ difference A − B in points for percentages, B ÷ A for every other column
 			case len(args) == 0:
 				return errors.New("no runs given (or --bench FILE)")
 			default:
-				e, declared, err = g.runsEntry(args, columns, stages, prefixes)
+				e, declared, err = g.runsEntry(args, columns, stages, prefixes, mean)
 			}
 			if err != nil {
 				return err
+			}
+			if mean {
+				meanRows(e, columns, declared)
 			}
 			if len(labels) > 0 {
 				if len(labels) != len(e.Rows) {
@@ -111,6 +119,7 @@ difference A − B in points for percentages, B ÷ A for every other column
 	cmd.Flags().StringVar(&versus, "versus", "", "A,B: add a row comparing the rows labelled A and B")
 	cmd.Flags().StringVar(&benchFile, "bench", "", "a benchmark's JSON (lathe bench … --json; objects, arrays or JSON lines)")
 	cmd.Flags().IntSliceVar(&stages, "stage", nil, "rows from these stages' results (1-based, as lathe show numbers them) instead of the runs' final metrics")
+	cmd.Flags().BoolVar(&mean, "mean", false, "one row per variant: the mean of its runs (a recipe run with seeds) with their range, and how many")
 	cmd.Flags().StringSliceVar(&prefixes, "prefixes", nil, "rows from the results named PREFIX+column, one row per prefix (a report's baseline_,combined_)")
 	cmd.Flags().StringSliceVar(&labels, "labels", nil, "the rows' labels, in order (default: a run's variant or name, a stage's number and kind)")
 	cmd.Flags().StringVar(&label, "label", "model,batch", "with --bench: the fields that name a row")
@@ -240,7 +249,7 @@ func groupThousands(v float64) string {
 // from that stage's results; with prefixes, a row per prefix of the
 // results named prefix+column (a report's models).
 // declared finds a column's declaration among the runs' stage kinds.
-func (g *globalFlags) runsEntry(refs []string, columns []column, stages []int, prefixes []string) (e *measured.Entry, declared func(string) (results.Result, bool), err error) {
+func (g *globalFlags) runsEntry(refs []string, columns []column, stages []int, prefixes []string, mean bool) (e *measured.Entry, declared func(string) (results.Result, bool), err error) {
 	store, err := runs.OpenExisting(storeDir(g))
 	if err != nil {
 		return nil, nil, err
@@ -297,14 +306,14 @@ func (g *globalFlags) runsEntry(refs []string, columns []column, stages []int, p
 			kinds[i] = st.Kind
 		}
 		declared := declaredIn(kinds)
-		sources := []metricsSource{{runLabel(r), r.Final}}
+		sources := []metricsSource{{runLabel(r, mean), r.Final}}
 		if len(stages) > 0 {
 			sources = sources[:0]
 			for _, n := range stages {
 				if n < 1 || n > len(r.Stages) {
 					return nil, nil, fmt.Errorf("--stage %d: run %s has stages 1 to %d", n, r.ID, len(r.Stages))
 				}
-				label := runLabel(r)
+				label := runLabel(r, mean)
 				if len(stages) > 1 {
 					label += fmt.Sprintf(", stage %d (%s)", n, r.Stages[n-1].Kind)
 				}
@@ -363,11 +372,18 @@ type metricsSource struct {
 func today() string { return time.Now().UTC().Format("2006-01-02") }
 
 // runLabel names a run's row: its variant, else its name.
-func runLabel(r *runs.Run) string {
-	if v := r.Params["variant.name"]; v != "" {
-		return v
+func runLabel(r *runs.Run, mean bool) string {
+	label, seed := r.Name, ""
+	if base, ok := strings.CutSuffix(r.Name, "/seed"+r.Params["seed"]); ok && r.Params["seed"] != "" {
+		label, seed = base, r.Params["seed"]
 	}
-	return r.Name
+	if v := r.Params["variant.name"]; v != "" {
+		label = v
+	}
+	if seed != "" && !mean {
+		label += " (seed " + seed + ")"
+	}
+	return label
 }
 
 func columnNames(columns []column) string {
@@ -586,4 +602,47 @@ func decodeObjects(data []byte) ([]map[string]any, error) {
 			return nil, fmt.Errorf("byte %d: a %T, not an object", dec.InputOffset(), x)
 		}
 	}
+}
+
+// meanRows replaces the rows sharing a label (one variant's seeds) by
+// one: each value the mean of theirs, printed with their range, and a
+// seeds column counting them.
+func meanRows(e *measured.Entry, columns []column, declared func(string) (results.Result, bool)) {
+	var order []string
+	groups := map[string][]measured.Row{}
+	for _, r := range e.Rows {
+		if groups[r.Label] == nil {
+			order = append(order, r.Label)
+		}
+		groups[r.Label] = append(groups[r.Label], r)
+	}
+	e.Rows = nil
+	for _, label := range order {
+		rows := groups[label]
+		out := measured.Row{Label: label, Values: runs.Metrics{"seeds": float64(len(rows))},
+			Cells: map[string]string{"seeds": strconv.Itoa(len(rows))}}
+		for _, c := range columns {
+			var vals []float64
+			for _, r := range rows {
+				if v, ok := r.Values[c.name]; ok {
+					vals = append(vals, v)
+				}
+			}
+			if len(vals) == 0 {
+				continue
+			}
+			sum := 0.0
+			for _, v := range vals {
+				sum += v
+			}
+			m, lo, hi := sum/float64(len(vals)), slices.Min(vals), slices.Max(vals)
+			out.Values[c.name], out.Values[c.name+" min"], out.Values[c.name+" max"] = m, lo, hi
+			out.Cells[c.name] = c.print(m, declared)
+			if len(vals) > 1 {
+				out.Cells[c.name] += " (" + c.print(lo, declared) + " to " + c.print(hi, declared) + ")"
+			}
+		}
+		e.Rows = append(e.Rows, out)
+	}
+	e.Columns = append(e.Columns, measured.Column{Name: "seeds", Title: "seeds"})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,5 +107,57 @@ func TestResultsFromRunsAndBenchmarks(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(entries, "30.json")); err == nil {
 		t.Error("a refused entry was written")
+	}
+}
+
+// TestResultsMeanOverSeeds: `run --seeds` runs each variant once per
+// seed; `results add --mean` makes one row per variant whose value is the
+// mean of the runs' own (read back with lathe ls), with their range.
+func TestResultsMeanOverSeeds(t *testing.T) {
+	dir := t.TempDir()
+	src := "name: duo\nbackend: go\ndata: {dataset: blobs, batch_size: 32, train_size: 300, test_size: 100}\n" +
+		"model: {arch: mlp, hidden: [8]}\nstages:\n  - train: {epochs: 1}\n  - evaluate: {split: test}\n" +
+		"variants:\n  - {name: sgd, optimizer: {name: sgd, learning_rate: 0.1}}\n  - {name: adam, optimizer: adam}\n"
+	os.WriteFile(filepath.Join(dir, "duo.yaml"), []byte(src), 0o644)
+	if r := runLathe(t, dir, "run", "duo.yaml", "--seeds", "1,2,3"); r.code != 0 {
+		t.Fatalf("run --seeds: exit %d\n%s", r.code, r.stderr)
+	}
+	var listed []struct {
+		Name  string             `json:"name"`
+		Final map[string]float64 `json:"final_metrics"`
+	}
+	json.Unmarshal([]byte(runLathe(t, dir, "ls", "--json").stdout), &listed)
+	sum, lo, hi, n := 0.0, 2.0, -1.0, 0
+	for _, r := range listed {
+		if strings.HasPrefix(r.Name, "duo/sgd/seed") {
+			v := r.Final["test_loss"]
+			sum, lo, hi, n = sum+v, min(lo, v), max(hi, v), n+1
+		}
+	}
+	if len(listed) != 6 || n != 3 {
+		t.Fatalf("%d runs, %d of sgd; want 6 and 3", len(listed), n)
+	}
+	to := filepath.Join(dir, "mean.json")
+	if r := runLathe(t, dir, "results", "add", "duo", "--mean", "--show", "test_loss:plain", "--title", "T", "--to", to); r.code != 0 {
+		t.Fatalf("results add --mean: exit %d\n%s", r.code, r.stderr)
+	}
+	var e struct {
+		Rows []struct {
+			Label  string
+			Values map[string]float64
+			Cells  map[string]string
+		}
+	}
+	data, _ := os.ReadFile(to)
+	json.Unmarshal(data, &e)
+	if len(e.Rows) != 2 || e.Rows[0].Label != "sgd" || e.Rows[1].Label != "adam" {
+		t.Fatalf("rows %s", data)
+	}
+	sgd := e.Rows[0]
+	if math.Abs(sgd.Values["test_loss"]-sum/3) > 1e-12 || sgd.Values["test_loss min"] != lo || sgd.Values["test_loss max"] != hi || sgd.Cells["seeds"] != "3" {
+		t.Errorf("sgd row %+v, want mean %g of 3, range %g to %g", sgd, sum/3, lo, hi)
+	}
+	if !strings.Contains(sgd.Cells["test_loss"], " to ") {
+		t.Errorf("cell %q does not give the range", sgd.Cells["test_loss"])
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 func runCmd(g *globalFlags) *cobra.Command {
 	var backendFlag, cpuProfile string
+	var seeds []int64
 	cmd := &cobra.Command{
 		Use:   "run RECIPE",
 		Short: "Run a recipe file or a shipped recipe by name",
@@ -29,6 +30,11 @@ func runCmd(g *globalFlags) *cobra.Command {
 			rec, err := recipe.Load(args[0])
 			if err != nil {
 				return err
+			}
+			if len(seeds) > 0 {
+				if err := rec.SetSeeds(seeds); err != nil {
+					return fmt.Errorf("--seeds: %w", err)
+				}
 			}
 			// A recipe the backend cannot run is refused before the store
 			// is opened (or created).
@@ -85,6 +91,7 @@ func runCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	cmd.Flags().Int64SliceVar(&seeds, "seeds", nil, "run the recipe (each variant) once per seed, e.g. 42,43,44, as a `seeds:` key would: results with a spread")
 	cmd.Flags().StringVar(&backendFlag, "backend", "", "backend: auto, go, xla:cpu, xla:cuda or xla:/abs/plugin.so (overrides $GOMLX_BACKEND and the recipe)")
 	return cmd
 }

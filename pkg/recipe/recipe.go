@@ -34,9 +34,11 @@ package recipe
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -60,6 +62,9 @@ type Recipe struct {
 	// Variants run the recipe several times with other stage settings
 	// (optimizer, schedule, precision, a pruning target…), one run each: see Expand.
 	Variants []Variant
+	// Seeds, when set, run the recipe (each variant) once per seed: a
+	// result is then a mean with its spread, not one draw (see Expand).
+	Seeds []int64
 }
 
 // Variant is one named alternative of a recipe's stage settings.
@@ -74,30 +79,110 @@ type Variant struct {
 const VariantParam = "variant"
 
 // Expand returns the recipes to run: the recipe itself, or one per variant
-// named <recipe>/<variant>, each with params variant=<name>.
+// named <recipe>/<variant>, each with params variant=<name>; with Seeds,
+// each of those once per seed, named …/seed<N> with params seed=<N>.
 func (r *Recipe) Expand() []*Recipe {
+	var out []*Recipe
 	if len(r.Variants) == 0 {
-		return []*Recipe{r}
-	}
-	out := make([]*Recipe, 0, len(r.Variants))
-	for _, v := range r.Variants {
-		c := *r
-		c.Name = r.Name + "/" + v.Name
-		c.Seed = v.Seed
-		c.Stages = v.Stages
-		c.Variants = nil
-		c.Params = map[string]string{VariantParam: v.Name}
-		for k, val := range r.Params {
-			if !strings.HasPrefix(k, "variants.") {
+		out = []*Recipe{r}
+	} else {
+		for _, v := range r.Variants {
+			c := *r
+			c.Name = r.Name + "/" + v.Name
+			c.Seed = v.Seed
+			c.Stages = v.Stages
+			c.Variants = nil
+			c.Params = map[string]string{VariantParam: v.Name}
+			for k, val := range r.Params {
+				if !strings.HasPrefix(k, "variants.") {
+					c.Params[k] = val
+				}
+			}
+			for k, val := range v.Params {
 				c.Params[k] = val
 			}
+			out = append(out, &c)
 		}
-		for k, val := range v.Params {
-			c.Params[k] = val
-		}
-		out = append(out, &c)
 	}
-	return out
+	if len(r.Seeds) == 0 {
+		return out
+	}
+	var seeded []*Recipe
+	for _, one := range out {
+		for _, seed := range r.Seeds {
+			c := *one
+			c.Name = fmt.Sprintf("%s/seed%d", one.Name, seed)
+			c.Seed = seed
+			c.Seeds = nil
+			c.Params = maps.Clone(one.Params)
+			delete(c.Params, "seeds")
+			c.Params["seed"] = strconv.FormatInt(seed, 10)
+			seeded = append(seeded, &c)
+		}
+	}
+	return seeded
+}
+
+// SetSeeds makes the recipe run once per seed (Seeds), as a `seeds:` key
+// would: `lathe run --seeds`.
+func (r *Recipe) SetSeeds(seeds []int64) error {
+	if err := checkSeeds(seeds); err != nil {
+		return err
+	}
+	r.Seeds = seeds
+	if err := r.checkVariantSeeds(); err != nil {
+		r.Seeds = nil
+		return err
+	}
+	r.Params["seeds"] = fmt.Sprint(seeds)
+	return nil
+}
+
+// checkVariantSeeds refuses seeds beside a variant that sets its own seed:
+// which one would the variant's runs use?
+func (r *Recipe) checkVariantSeeds() error {
+	for _, v := range r.Variants {
+		if _, own := v.Params["variant.seed"]; own {
+			return fmt.Errorf("variant %s sets its own seed; with seeds every variant runs once per seed", quoted(v.Name))
+		}
+	}
+	return nil
+}
+
+// checkSeeds: at least two, each once (one seed is the seed key).
+func checkSeeds(seeds []int64) error {
+	if len(seeds) < 2 {
+		return fmt.Errorf("seeds lists %d seed(s): give at least two (one is the seed key)", len(seeds))
+	}
+	for i, s := range seeds {
+		if s < 0 {
+			return fmt.Errorf("seed %d is negative", s)
+		}
+		if slices.Contains(seeds[:i], s) {
+			return fmt.Errorf("seed %d is listed twice", s)
+		}
+	}
+	return nil
+}
+
+// seeds decodes the seeds list.
+func (d *Decoder) seeds(n Node) ([]int64, error) {
+	items, err := d.List(n, "seeds")
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, item := range items {
+		s, err := d.Int64(item, "a seed", 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	if err := checkSeeds(out); err != nil {
+		return nil, d.Errorf(n, "%v", err)
+	}
+	return out, nil
 }
 
 // Variant returns the expanded recipe of the named variant.
@@ -163,7 +248,7 @@ func (data Data) ExampleShape() []int {
 }
 
 var (
-	topLevelKeys = []string{"name", "description", "seed", "backend", "data", "model", "stages", "variants"}
+	topLevelKeys = []string{"name", "description", "seed", "seeds", "backend", "data", "model", "stages", "variants"}
 	dataKeys     = []string{"dataset", "dir", "batch_size", "eval_batch_size", "validation", "normalize", "train_size", "test_size", "pad", "size", "channels", "test_fraction", "skip_bad", "file", "label"}
 	folderKeys   = []string{"size", "channels", "skip_bad"}
 	csvKeys      = []string{"file", "label"}
@@ -213,6 +298,8 @@ func Parse(file string, src []byte) (*Recipe, error) {
 			r.Description, err = d.String(f.Value, "description")
 		case "seed":
 			r.Seed, err = d.Int64(f.Value, "seed", 0)
+		case "seeds":
+			r.Seeds, err = d.seeds(f.Value)
 		case "backend":
 			if r.Backend, err = d.String(f.Value, "backend"); err == nil {
 				if verr := spec.ValidateBackend(r.Backend); verr != nil {
@@ -259,9 +346,17 @@ func Parse(file string, src []byte) (*Recipe, error) {
 		return nil, err
 	}
 	flatten("", body, r.Params)
+	if have["seed"] != nil && have["seeds"] != nil {
+		return nil, d.Errorf(have["seeds"], "give seed or seeds, not both")
+	}
 	if v := have["variants"]; v != nil {
 		if r.Variants, err = d.variants(v, r); err != nil {
 			return nil, err
+		}
+	}
+	if len(r.Seeds) > 0 {
+		if err := r.checkVariantSeeds(); err != nil {
+			return nil, d.Errorf(have["seeds"], "%v", err)
 		}
 	}
 	return r, nil

@@ -196,6 +196,49 @@ func TestVariantsOverrideAnyStage(t *testing.T) {
 	}
 }
 
+// TestSeedsRunEachVariantPerSeed: `seeds` runs every variant once per
+// seed, named …/seed<N> with that seed; the mistakes are positioned errors.
+func TestSeedsRunEachVariantPerSeed(t *testing.T) {
+	src := "name: v\nseeds: [7, 8, 9]\ndata: {dataset: blobs, validation: 50}\nmodel: {arch: mlp}\nstages:\n  - train: {steps: 5}\n" +
+		"variants:\n  - {name: a, optimizer: sgd}\n  - {name: b}\n"
+	r, err := recipe.Parse("v.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, one := range r.Expand() {
+		got = append(got, one.Name+":"+strconv.FormatInt(one.Seed, 10)+":"+one.Params["seed"]+":"+one.Params[recipe.VariantParam])
+		if _, ok := one.Params["seeds"]; ok {
+			t.Errorf("%s keeps the seeds param", one.Name)
+		}
+	}
+	want := []string{"v/a/seed7:7:7:a", "v/a/seed8:8:8:a", "v/a/seed9:9:9:a", "v/b/seed7:7:7:b", "v/b/seed8:8:8:b", "v/b/seed9:9:9:b"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("expanded %v, want %v", got, want)
+	}
+	plain, err := recipe.Parse("p.yaml", []byte(strings.Replace(strings.Split(src, "variants:")[0], "seeds: [7, 8, 9]", "seed: 3", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.SetSeeds([]int64{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if ex := plain.Expand(); len(ex) != 2 || ex[0].Name != "v/seed1" || ex[1].Seed != 2 {
+		t.Errorf("--seeds on a recipe without variants: %d runs, first %s", len(ex), ex[0].Name)
+	}
+	for bad, want := range map[string]string{
+		strings.Replace(src, "seeds: [7, 8, 9]", "seeds: [7]", 1):               "v.yaml:2:8: seeds lists 1 seed(s)",
+		strings.Replace(src, "seeds: [7, 8, 9]", "seeds: [7, 8, 7]", 1):         "seed 7 is listed twice",
+		strings.Replace(src, "seeds: [7, 8, 9]", "seed: 1\nseeds: [7, 8]", 1):  "give seed or seeds, not both",
+		strings.Replace(src, "{name: b}", "{name: b, seed: 5}", 1):              `variant "b" sets its own seed`,
+		strings.Replace(src, "seeds: [7, 8, 9]", "seeds: [7, x]", 1):            "v.yaml:2:",
+	} {
+		if _, err := recipe.Parse("v.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: error %v, want one line with %q", bad, err, want)
+		}
+	}
+}
+
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // FuzzParse: any input gives a recipe or a one-line positioned error, never a panic.

@@ -205,5 +205,15 @@ if want 45-int8-runtime; then
 		--title "int8 in the runtime against PyTorch's int8" --to "$out/45-int8-runtime.json"
 fi
 
+# Han et al.'s pruning to 8% of the weights (table 1), three seeds each.
+for han in lenet5:LeNet-5 "lenet-300-100:LeNet-300-100"; do
+	name=${han%%:*}
+	want "85-han-$name" || continue
+	lathe run "han-$name" --seeds $seeds >/dev/null
+	lathe results add "han-$name" --mean --versus pruned,dense \
+		--show "test_accuracy=test accuracy,sparsity,nonzero_prunable_params:int=weights left,sparse_bytes:int=sparse bytes (values + bitmap),dense_bytes:int=dense bytes" \
+		--title "Han's pruning, ${han#*:}" --to "$out/85-han-$name.json"
+done
+
 lathe results render "$out" -o docs/results.md
 echo "rendered docs/results.md from $(ls "$out"/*.json | wc -l) entries"

@@ -638,8 +638,8 @@ func meanRows(e *measured.Entry, columns []column, declared func(string) (result
 			m, lo, hi := sum/float64(len(vals)), slices.Min(vals), slices.Max(vals)
 			out.Values[c.name], out.Values[c.name+" min"], out.Values[c.name+" max"] = m, lo, hi
 			out.Cells[c.name] = c.print(m, declared)
-			if len(vals) > 1 {
-				out.Cells[c.name] += " (" + c.print(lo, declared) + " to " + c.print(hi, declared) + ")"
+			if from, to := c.print(lo, declared), c.print(hi, declared); from != to {
+				out.Cells[c.name] += " (" + from + " to " + to + ")"
 			}
 		}
 		e.Rows = append(e.Rows, out)

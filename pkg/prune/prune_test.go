@@ -446,6 +446,10 @@ func TestBadStructuredKeys(t *testing.T) {
 		train + "  - prune: {target_sparsity: 0.5, rounds: 4}\n":                                                                                "p.yaml:8:35: prune: rounds applies to schedule: iterative",
 		train + "  - prune: {target_sparsity: 0.5, taylor_batches: 4}\n":                                                                        "taylor_batches applies to criterion: taylor",
 		train + "  - prune: {target_sparsity: 0.5, schedule: iterative, rounds: 4, end_step: 2}\n":                                              "4 rounds of iterative pruning need end_step at least 3 steps after begin_step",
+		train + "  - prune: {target_sparsity: 0.5, criterion: han, scope: layer}\n":                                                             "p.yaml:8:51: prune: criterion: han sets one quality parameter for every layer",
+		train + "  - prune: {target_sparsity: 0.5, relative_quality: {conv: 0.3}}\n":                                                            "p.yaml:8:35: prune: relative_quality applies to criterion: han",
+		train + "  - prune: {structure: channels, target_sparsity: 0.5, criterion: han}\n":                                                      "criterion: han ranks weights",
+		train + "  - prune: {target_sparsity: 0.5, criterion: han, relative_quality: {pool: 1}}\n":                                              `relative_quality names no layer of the mlp model: "pool"`,
 	}
 	for stages, want := range cases {
 		_, err := recipe.Parse("p.yaml", []byte(base+stages+"  - train: {epochs: 1}\n"))

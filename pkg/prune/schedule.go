@@ -17,9 +17,10 @@ import "math"
 // spaced from Begin to End with the training between them fine-tuning
 // (the prune → retrain loop of Han et al. 2015), each removing the same
 // fraction of the weights still there — the geometric schedule of Frankle
-// & Carbin's lottery-ticket experiments (2019), not Han's, whose rounds
-// raise per-layer thresholds set as a quality parameter × each layer's
-// weight standard deviation. After round k of R the sparsity is
+// & Carbin's lottery-ticket experiments (2019). With criterion: han each
+// round's cut is Han's: per-layer thresholds, a quality parameter × each
+// layer's weight standard deviation, the parameter solved for the round's
+// sparsity (han.go). After round k of R the sparsity is
 //
 //	s_k = 1 − (1 − Target)^(k/R)
 type Schedule struct {

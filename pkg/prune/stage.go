@@ -3,6 +3,7 @@ package prune
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -17,7 +18,7 @@ func init() {
 }
 
 var stageKeys = []string{"target_sparsity", "initial_sparsity", "begin_step", "end_step", "frequency", "begin_epoch", "end_epoch", "frequency_epochs", "exponent",
-	"schedule", "scope", "exclude", "layers", "rounds", "structure", "criterion", "taylor_batches"}
+	"schedule", "scope", "exclude", "layers", "rounds", "structure", "criterion", "taylor_batches", "relative_quality"}
 
 // Kinds of schedule a prune stage takes.
 const (
@@ -61,6 +62,9 @@ type Stage struct {
 	Structure     string
 	Criterion     string
 	TaylorBatches int
+	// RelativeQuality scales Han's quality parameter by layer kind
+	// (criterion: han): "conv" and "dense".
+	RelativeQuality map[string]float64
 
 	hasEnd bool
 	index  int // the stage's place in its recipe, naming its checkpointed parameters
@@ -79,7 +83,7 @@ type Stage struct {
 
 func newStage() recipe.Settings {
 	return &Stage{Kind: Gradual, Schedule: Schedule{Frequency: 100, Exponent: 3}, Layers: map[string]float64{},
-		Structure: Weights, Criterion: L1, TaylorBatches: 16, named: map[string]recipe.Node{}, written: map[string]recipe.Node{}, epochs: map[string]float64{}}
+		Structure: Weights, Criterion: L1, TaylorBatches: 16, RelativeQuality: maps.Clone(defaultRelativeQuality), named: map[string]recipe.Node{}, written: map[string]recipe.Node{}, epochs: map[string]float64{}}
 }
 
 // Set implements recipe.Settings.
@@ -115,7 +119,9 @@ func (st *Stage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 	case "structure":
 		st.Structure, err = d.Enum(f.Value, "structure", []string{Weights, Channels})
 	case "criterion":
-		st.Criterion, err = d.Enum(f.Value, "criterion", []string{L1, L2, Taylor, Random})
+		st.Criterion, err = d.Enum(f.Value, "criterion", []string{L1, L2, Taylor, Random, Han})
+	case "relative_quality":
+		err = st.setRelativeQuality(d, f)
 	case "taylor_batches":
 		st.TaylorBatches, err = d.Int(f.Value, "taylor_batches", 1)
 	case "scope":
@@ -180,6 +186,9 @@ func (st *Stage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe) er
 	}
 	if n, ok := st.written["taylor_batches"]; ok && st.Criterion != Taylor {
 		return d.Errorf(n, "prune: taylor_batches applies to criterion: taylor")
+	}
+	if err := st.checkHan(d, at, rec); err != nil {
+		return err
 	}
 	switch {
 	case s.Initial > s.Target:
@@ -344,11 +353,11 @@ func (st *Stage) String() string {
 	case st.Structure == Channels:
 		return fmt.Sprintf("remove %g%% of the channels of every layer%s by %s", 100*s.Target, st.overridesText(), st.Criterion)
 	case st.Kind == OneShot:
-		return fmt.Sprintf("prune %g%% at once (%s)", 100*s.Target, scope)
+		return fmt.Sprintf("prune %g%% at once (%s)%s", 100*s.Target, scope, st.hanText())
 	case st.Kind == Iterative:
-		return fmt.Sprintf("prune to %g%% in %d rounds from step %d to %d (%s)", 100*s.Target, s.Rounds, s.Begin, s.End, scope)
+		return fmt.Sprintf("prune to %g%% in %d rounds from step %d to %d (%s)%s", 100*s.Target, s.Rounds, s.Begin, s.End, scope, st.hanText())
 	}
-	return fmt.Sprintf("prune to %g%% from step %d to %d every %d (%s)", 100*s.Target, s.Begin, s.End, s.Frequency, scope)
+	return fmt.Sprintf("prune to %g%% from step %d to %d every %d (%s)%s", 100*s.Target, s.Begin, s.End, s.Frequency, scope, st.hanText())
 }
 
 // overridesText lists the layers pruned to their own sparsity, " (fc1
@@ -573,6 +582,8 @@ func (st *Stage) targetsFor(s *runner.Session, layers []Layer, sparsity float64)
 		t.Scores, err = taylorScores(s, layers, st.TaylorBatches)
 	case Random:
 		t.Scores, err = randomWeightScores(s.Recipe.Seed, layers)
+	case Han:
+		t.Scores, err = hanScores(layers, convLayers(s.Model.Spec.Model, s.Data.Train.ExampleShape), st.RelativeQuality)
 	}
 	return t, err
 }

@@ -227,11 +227,11 @@ func TestSeedsRunEachVariantPerSeed(t *testing.T) {
 		t.Errorf("--seeds on a recipe without variants: %d runs, first %s", len(ex), ex[0].Name)
 	}
 	for bad, want := range map[string]string{
-		strings.Replace(src, "seeds: [7, 8, 9]", "seeds: [7]", 1):               "v.yaml:2:8: seeds lists 1 seed(s)",
-		strings.Replace(src, "seeds: [7, 8, 9]", "seeds: [7, 8, 7]", 1):         "seed 7 is listed twice",
-		strings.Replace(src, "seeds: [7, 8, 9]", "seed: 1\nseeds: [7, 8]", 1):  "give seed or seeds, not both",
-		strings.Replace(src, "{name: b}", "{name: b, seed: 5}", 1):              `variant "b" sets its own seed`,
-		strings.Replace(src, "seeds: [7, 8, 9]", "seeds: [7, x]", 1):            "v.yaml:2:",
+		strings.Replace(src, "seeds: [7, 8, 9]", "seeds: [7]", 1):             "v.yaml:2:8: seeds lists 1 seed(s)",
+		strings.Replace(src, "seeds: [7, 8, 9]", "seeds: [7, 8, 7]", 1):       "seed 7 is listed twice",
+		strings.Replace(src, "seeds: [7, 8, 9]", "seed: 1\nseeds: [7, 8]", 1): "give seed or seeds, not both",
+		strings.Replace(src, "{name: b}", "{name: b, seed: 5}", 1):            `variant "b" sets its own seed`,
+		strings.Replace(src, "seeds: [7, 8, 9]", "seeds: [7, x]", 1):          "v.yaml:2:",
 	} {
 		if _, err := recipe.Parse("v.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%q: error %v, want one line with %q", bad, err, want)

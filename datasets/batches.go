@@ -34,6 +34,10 @@ type Batches struct {
 	// Staging buffers, reused: FromFlatDataAndDimensions copies out of them.
 	features []float32
 	classes  []int32
+
+	augment      Augment // what is done to each example yielded (SetAugment)
+	augmentDraws *rng    // the current epoch's draws for it
+	scratch      []float32
 }
 
 // NewBatches returns batches of batchSize examples of s.
@@ -103,6 +107,9 @@ func (b *Batches) Reset() {
 // startEpoch rewinds to the start of b.epoch.
 func (b *Batches) startEpoch() {
 	b.position = 0
+	if b.augment.On() {
+		b.augmentDraws = newRNG(b.seed, streamAugment+uint64(b.epoch))
+	}
 	if b.shuffle {
 		b.order = newRNG(b.seed, streamEpoch+uint64(b.epoch)).permutation(b.set.Len())
 	}
@@ -133,6 +140,15 @@ func (b *Batches) Yield() (spec any, inputs, labels []*tensors.Tensor, err error
 	}
 	b.features, b.classes = features, classes
 	b.position = end
+	if b.augment.On() {
+		shape, n := b.set.ExampleShape, b.set.ExampleSize()
+		if len(b.scratch) < n {
+			b.scratch = make([]float32, n)
+		}
+		for i := range size {
+			b.augment.augmentExample(features[i*n:(i+1)*n], b.scratch[:n], shape[0], shape[1], shape[2], b.augmentDraws)
+		}
+	}
 
 	dims := append([]int{size}, b.set.ExampleShape...)
 	inputs = []*tensors.Tensor{tensors.FromFlatDataAndDimensions(features, dims...)}

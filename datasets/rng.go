@@ -13,6 +13,7 @@ const (
 	streamTrainData uint64 = 2
 	streamTestData  uint64 = 3
 	streamEpoch     uint64 = 1 << 32 // + epoch number
+	streamAugment   uint64 = 2 << 32 // + epoch number
 )
 
 // rng is a seeded PCG generator with its own bounded-integer, uniform and

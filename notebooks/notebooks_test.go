@@ -45,8 +45,9 @@ var tutorials = []struct {
 	}},
 	{"04-pruning.ipynb", expectation{
 		texts: []string{"Sensitivity of lenet5-sensitivity", "| fc1 | 48000 |", "final sparsity, counted from the weights:",
-			"sparsity of fc1", "exactly 0", "parameters: 61706 before", "latency per batch of 64:", "after fine-tuning",
-			"the control, the same schedule removing weights at random:"},
+			"sparsity of fc1", "exactly 0", "parameters: 61706 before", "latency per batch of 64 in GoMLX:",
+			"latency per batch of 64 in the runtime:", "after fine-tuning", "the control, the same schedule removing weights at random:",
+			"Han et al.'s per-layer thresholds:", "Han's pruning, LeNet-5", "Han's pruning, LeNet-300-100", "Structured pruning"},
 		images:   7, // 3 live plots, the sensitivity plot, the pruned-vs-dense curves, 2 weight histograms
 		liveRuns: 3,
 	}},
@@ -57,7 +58,7 @@ var tutorials = []struct {
 	}},
 	{"06-distillation.ipynb", expectation{
 		texts: []string{"budget:", "distill-notebook", "T = 1 ", "T = 20", "| teacher |", "| student alone |", "| distilled student |",
-			"gap closed:", "docs/results.md", "distill-cnn-notebook", "at the last logged step: soft", "here distillation"},
+			"gap closed:", "docs/results.md", "Distillation, Hinton et al.'s MNIST setting", "distill-cnn-notebook", "at the last logged step: soft", "here distillation"},
 		images:   5, // 2 live plots, the softened outputs, the student's two curves, the CNN's loss terms
 		liveRuns: 2,
 	}},

@@ -5,7 +5,7 @@
 # quote those figures; `go test ./docs` fails when they quote a number the
 # page lacks, or when the page differs from its entries.
 #
-#   scripts/results.sh            # every entry, about 15 minutes on 2 cores
+#   scripts/results.sh            # every entry, over an hour on 2 cores
 #   scripts/results.sh ptq prune  # only entries whose file name holds a word
 #
 # Needs scripts/setup.sh (bin/lathe's dependencies, python3-torch with
@@ -56,7 +56,7 @@ fi
 if want 30-prune-structured; then
 	lathe run fashion-prune-structured --seeds $seeds >/dev/null
 	lathe results add fashion-prune-structured --mean \
-		--show "test_accuracy=test accuracy,params:int=parameters,latency_before_ms:ms=latency before (batch 64),latency_after_ms:ms=after,latency_speedup=faster" --versus pruned,dense \
+		--show "test_accuracy=test accuracy,params:int=parameters,latency_before_ms:ms=GoMLX before (batch 64),latency_after_ms:ms=after,latency_speedup=faster,runtime_before_ms:ms=runtime before (batch 64),runtime_after_ms:ms=after,runtime_speedup=faster" --versus pruned,dense \
 		--title "Structured pruning" --to "$out/30-prune-structured.json"
 fi
 
@@ -72,6 +72,14 @@ if want 50-distill; then
 	lathe results add mnist-distill --mean --stage 3,4 --labels "2×800 student (T 20),1×64 student (T 4)" \
 		--show "teacher_test_errors:int=teacher errors,alone_test_errors:int=student alone,student_test_errors:int=distilled,gap_closed=gap closed,transfer_set:int=transfer set" \
 		--title "Distillation, MNIST MLPs" --to "$out/50-distill.json"
+fi
+
+if want 51-distill-hinton; then
+	# One seed: a run takes about 15 minutes on 2 cores.
+	lathe run mnist-distill-hinton >/dev/null
+	lathe results add mnist-distill-hinton --stage 3 --labels "2×1200 with dropout and jitter → 2×800 at T 20 (seed 42)" \
+		--show "teacher_test_errors:int=teacher errors,alone_test_errors:int=student alone,student_test_errors:int=distilled,gap_closed=gap closed" \
+		--title "Distillation, Hinton et al.'s MNIST setting" --to "$out/51-distill-hinton.json"
 fi
 
 if want 55-distill-cnn; then

@@ -20,7 +20,7 @@ func init() {
 var (
 	ownKeys   = []string{"teacher", "student", "temperature", "alpha", "hint", "attention", "baseline", "check", "transfer_set"}
 	trainKeys = []string{"epochs", "steps", "optimizer", "schedule", "clip", "precision", "precision_fallback",
-		"log_every", "checkpoint", "checkpoint_every", "nonfinite"}
+		"log_every", "checkpoint", "checkpoint_every", "nonfinite", "augment"}
 )
 
 // Defaults: Hinton et al. found temperatures from 2.5 to 4 best for

@@ -361,8 +361,8 @@ func TestGradualStructuredStage(t *testing.T) {
 			t.Errorf("%s = %g, want %g", k, got[k], v)
 		}
 	}
-	if got["rebuild_max_diff"] > 1e-5 || !(got["latency_speedup"] > 0) {
-		t.Errorf("rebuild diff %g, latency speed-up %g", got["rebuild_max_diff"], got["latency_speedup"])
+	if got["rebuild_max_diff"] > 1e-5 || !(got["latency_speedup"] > 0) || !(got["runtime_speedup"] > 0) || !(got["runtime_after_ms"] > 0) {
+		t.Errorf("rebuild diff %g, latency speed-up %g, runtime speed-up %g (%g ms after)", got["rebuild_max_diff"], got["latency_speedup"], got["runtime_speedup"], got["runtime_after_ms"])
 	}
 	if acc := res.Final["test_accuracy"]; acc < 0.95 {
 		t.Errorf("test accuracy of the gradually pruned model: %g", acc)

@@ -25,9 +25,12 @@ var pruneResults = []results.Result{
 	{Name: "params_after", Format: results.Count},
 	{Name: "flops_before", Format: results.Count},
 	{Name: "flops_after", Format: results.Count},
-	{Name: "latency_before_ms", Doc: "runtime latency at batch LatencyBatch, before"},
+	{Name: "latency_before_ms", Doc: "GoMLX (the training backend) latency at batch LatencyBatch, before"},
 	{Name: "latency_after_ms"},
 	{Name: "latency_speedup", Format: results.Times},
+	{Name: "runtime_before_ms", Doc: "Lathe runtime latency of the exported model at batch LatencyBatch, before"},
+	{Name: "runtime_after_ms"},
+	{Name: "runtime_speedup", Format: results.Times},
 	{Name: "rebuild_max_diff", Doc: "largest logit difference between the rebuilt and the masked model"},
 }
 
@@ -53,9 +56,14 @@ func rebuildSummary(m map[string]float64) string {
 	if !ok {
 		return ""
 	}
-	return fmt.Sprintf("rebuilt smaller: params %s → %s, latency %s → %s (%.2f×)",
+	text := fmt.Sprintf("rebuilt smaller: params %s → %s, latency %s → %s (%.2f×)",
 		runs.FormatCount(m["params_before"]), runs.FormatCount(m["params_after"]),
 		runs.FormatMetric("latency_before_ms", m["latency_before_ms"]), runs.FormatMetric("latency_after_ms", m["latency_after_ms"]), speedup)
+	if rt, ok := m["runtime_speedup"]; ok {
+		text += fmt.Sprintf(", in the runtime %s → %s (%.2f×)",
+			runs.FormatMetric("runtime_before_ms", m["runtime_before_ms"]), runs.FormatMetric("runtime_after_ms", m["runtime_after_ms"]), rt)
+	}
+	return text
 }
 
 // What a sensitivity stage records.

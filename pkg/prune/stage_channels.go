@@ -223,6 +223,10 @@ func (st *Stage) rebuild(s *runner.Session, plan ChannelPlan, paramsBefore int, 
 	if err != nil {
 		return nil, err
 	}
+	rt, err := runtimeLatencies(s, masked, spec)
+	if err != nil {
+		return nil, err
+	}
 	example, classes := s.Data.Train.ExampleShape, s.Model.NumClasses
 	result := map[string]float64{
 		"channels_removed":  float64(plan.Removed()),
@@ -233,6 +237,9 @@ func (st *Stage) rebuild(s *runner.Session, plan ChannelPlan, paramsBefore int, 
 		"latency_before_ms": lat.before,
 		"latency_after_ms":  lat.after,
 		"latency_speedup":   lat.before / lat.after,
+		"runtime_before_ms": rt.before,
+		"runtime_after_ms":  rt.after,
+		"runtime_speedup":   rt.before / rt.after,
 		"rebuild_max_diff":  diff,
 	}
 	for _, l := range small.Architecture(nil) {
@@ -240,9 +247,10 @@ func (st *Stage) rebuild(s *runner.Session, plan ChannelPlan, paramsBefore int, 
 			result["width/"+l.Name] = float64(l.Out)
 		}
 	}
-	s.Log("prune: %s: %d channels removed; parameters %d → %d (%.2f× fewer), FLOPs per example %.3g → %.3g, latency at batch %d %.2f → %.2f ms (%.2f× faster); rebuilt outputs within %.2g of the masked model's",
+	s.Log("prune: %s: %d channels removed; parameters %d → %d (%.2f× fewer), FLOPs per example %.3g → %.3g, latency at batch %d %.2f → %.2f ms in GoMLX (%.2f× faster), %.2f → %.2f ms in the runtime (%.2f×); rebuilt outputs within %.2g of the masked model's",
 		st, plan.Removed(), paramsBefore, int(result["params_after"]), result["params_before"]/result["params_after"],
-		result["flops_before"], result["flops_after"], LatencyBatch, lat.before, lat.after, result["latency_speedup"], diff)
+		result["flops_before"], result["flops_after"], LatencyBatch, lat.before, lat.after, result["latency_speedup"],
+		rt.before, rt.after, result["runtime_speedup"], diff)
 	return result, nil
 }
 

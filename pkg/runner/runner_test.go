@@ -293,3 +293,41 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		t.Errorf("resuming a finished run: want an error")
 	}
 }
+
+// TestAugmentedTraining: a train stage with augment still learns the
+// synthetic shapes (the jitter moves them, not their class); a recipe
+// augmenting points, or with a bad augment key, is a positioned error.
+func TestAugmentedTraining(t *testing.T) {
+	src := strings.Replace(strings.Replace(blobsRecipe, "dataset: blobs", "dataset: synthetic-images", 1),
+		"{arch: mlp, hidden: [16]}", "{arch: lenet5}", 1)
+	src = strings.Replace(strings.Replace(src, "epochs: 3", "epochs: 6, augment: {shift: 2, flip: true}", 1), "learning_rate: 0.01", "learning_rate: 0.002", 1)
+	var lines []string
+	sink := events.SinkFunc(func(e events.Event) {
+		if e.Kind == events.Log {
+			lines = append(lines, e.Message)
+		}
+	})
+	res, err := Run(context.Background(), mustParse(t, src), Options{Sinks: []events.Sink{sink}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := res.Final["test_accuracy"]; after < 0.75 {
+		t.Errorf("LeNet-5 on jittered synthetic shapes: test accuracy %.3f, want ≥ 0.75", after)
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), "augmented: shift ±2 px, horizontal flip") {
+		t.Errorf("the log does not say the training was augmented:\n%s", strings.Join(lines, "\n"))
+	}
+
+	for bad, want := range map[string]string{
+		"augment: {flip: true}": "augment shifts and mirrors images; the blobs dataset holds points",
+		"augment: {shift: -1}": "augment.shift",
+		"augment: {shift: 40}": "at most 16",
+		"augment: {rotate: 5}": `unknown key "rotate"`,
+		"augment: {flip: 1.5}": "augment.flip",
+	} {
+		_, err := recipe.Parse("a.yaml", []byte(strings.Replace(blobsRecipe, "epochs: 3", "epochs: 1, "+bad, 1)))
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "a.yaml:") {
+			t.Errorf("%s: %v, want a positioned error with %q", bad, err, want)
+		}
+	}
+}

@@ -21,7 +21,7 @@ func init() {
 }
 
 var trainKeys = []string{"epochs", "steps", "optimizer", "schedule", "clip", "precision", "precision_fallback",
-	"accumulate_steps", "devices", "log_every", "checkpoint", "checkpoint_every", "nonfinite"}
+	"accumulate_steps", "devices", "log_every", "checkpoint", "checkpoint_every", "nonfinite", "augment"}
 
 // NonFinite says what a train stage does when a step's loss is NaN or ±Inf.
 const (
@@ -68,8 +68,12 @@ type TrainStage struct {
 	CheckpointEvery     int
 	CheckpointEveryTime time.Duration
 	NonFinite           string // NonFiniteFail (default) or NonFiniteSkip
+	// Augment jitters and mirrors the training images as batches are
+	// drawn (its Fill is set from the data's standardization).
+	Augment datasets.Augment
 
 	accumulateAt recipe.Node // where accumulate_steps is written, for errors
+	augmentAt    recipe.Node // where augment is written
 }
 
 func newTrainStage() recipe.Settings {
@@ -95,6 +99,9 @@ func (t *TrainStage) Set(d *recipe.Decoder, f recipe.Field) (err error) {
 		t.CheckpointEvery, t.CheckpointEveryTime, err = decodeEvery(d, f.Value)
 	case "nonfinite":
 		t.NonFinite, err = d.Enum(f.Value, "nonfinite", []string{NonFiniteFail, NonFiniteSkip})
+	case "augment":
+		t.Augment, err = decodeAugment(d, f.Value)
+		t.augmentAt = f.Value
 	case "optimizer":
 		// A new optimizer starts from its own defaults; schedule and clipping stay.
 		var o optim.Config
@@ -155,6 +162,9 @@ func (t *TrainStage) Check(d *recipe.Decoder, at recipe.Node, rec *recipe.Recipe
 	if t.AccumulateSteps > 1 && t.NonFinite == NonFiniteSkip {
 		return d.Errorf(at, "nonfinite: skip cannot be combined with accumulate_steps in this version")
 	}
+	if t.Augment.On() && slices.Contains([]string{"blobs", "spirals", "csv"}, rec.Data.Dataset) {
+		return d.Errorf(t.augmentAt, "augment shifts and mirrors images; the %s dataset holds points or table rows", rec.Data.Dataset)
+	}
 	if t.Optimizer.Schedule.Name == "" {
 		t.Optimizer.Schedule.Name = "constant"
 	}
@@ -188,7 +198,11 @@ func (t *TrainStage) String() string {
 	if t.Steps > 0 {
 		budget = fmt.Sprintf("%d steps", t.Steps)
 	}
-	return fmt.Sprintf("train %s with %s (lr %g, %s schedule)", budget, t.Optimizer.Name, t.Optimizer.LearningRate, t.Optimizer.Schedule.Name)
+	augment := ""
+	if t.Augment.On() {
+		augment = ", augmented: " + t.Augment.String()
+	}
+	return fmt.Sprintf("train %s with %s (lr %g, %s schedule%s)", budget, t.Optimizer.Name, t.Optimizer.LearningRate, t.Optimizer.Schedule.Name, augment)
 }
 
 // CapSteps implements recipe.StepCapper: a copy taking at most n steps (a
@@ -254,6 +268,9 @@ func (t *TrainStage) Run(ctx context.Context, s *Session) (map[string]float64, e
 	}
 	s.Log("train: %d steps (%d per epoch) of batch %d with %s, learning rate %g (%s schedule), %s, on %s",
 		total, perEpoch, batch, t.Optimizer.Name, t.Optimizer.LearningRate, t.Optimizer.Schedule.Name, precision, s.BackendName)
+	if t.Augment.On() {
+		s.Log("train: augmented: %s, new draws every epoch", t.Augment)
+	}
 	if t.AccumulateSteps > 1 {
 		s.Log("train: one update every %d micro-batches (effective batch %d)", t.AccumulateSteps, batch*t.AccumulateSteps)
 	}
@@ -294,7 +311,11 @@ func (t *TrainStage) feeder(s *Session) (feeder, error) {
 			return nil, fmt.Errorf("accumulate_steps cannot be combined with devices > 1 (GoMLX v0.26.0 does not distribute accumulation)")
 		}
 		s.Log("train: data-parallel over %d devices, %d examples per device per step", replicas, batch/replicas)
-		return newDataParallel(s.Backend, s.Data.Train, batch, replicas, seed)
+		dp, err := newDataParallel(s.Backend, s.Data.Train, batch, replicas, seed)
+		if err == nil {
+			err = t.augment(s, dp.shards)
+		}
+		return dp, err
 	}
 	if t.Devices != 0 {
 		s.Log("train: the %s backend has %d device; training as a single replica", s.BackendName, s.Backend.NumDevices())
@@ -304,7 +325,26 @@ func (t *TrainStage) feeder(s *Session) (feeder, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := t.augment(s, ds); err != nil {
+		return nil, err
+	}
 	return singleDevice{ds, s.Model.trainInputs}, nil
+}
+
+// augment puts the stage's augmentation on its batches, shifting in the
+// standardized value of a black pixel.
+func (t *TrainStage) augment(s *Session, ds *datasets.Batches) error {
+	if !t.Augment.On() {
+		return nil
+	}
+	a := t.Augment
+	if std := s.Data.Std; std != 0 && len(s.Data.Means) == 0 {
+		a.Fill = -s.Data.Mean / std
+	}
+	if err := ds.SetAugment(a); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
 }
 
 // addHooks wires what a train stage does around its steps.

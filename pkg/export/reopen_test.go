@@ -1,10 +1,11 @@
-package export
+package export_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 
+	"github.com/lathe-ml/lathe/pkg/export"
 	_ "github.com/lathe-ml/lathe/pkg/prune"
 	"github.com/lathe-ml/lathe/pkg/recipe"
 	"github.com/lathe-ml/lathe/pkg/runner"
@@ -49,7 +50,7 @@ func TestReopenRefusesAModelChangedAfterItsCheckpoint(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			file, err := Build(SourceOf(s))
+			file, err := export.Build(export.SourceOf(s))
 			if err != nil {
 				t.Fatal(err)
 			}

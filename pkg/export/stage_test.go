@@ -1,4 +1,4 @@
-package export
+package export_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lathe-ml/lathe/pkg/export"
 	"github.com/lathe-ml/lathe/pkg/infer"
 	_ "github.com/lathe-ml/lathe/pkg/prune"
 	"github.com/lathe-ml/lathe/pkg/recipe"
@@ -50,7 +51,7 @@ func TestExportStage(t *testing.T) {
 	if got["export_weight_bytes"] != float64(4*params) {
 		t.Errorf("export_weight_bytes %g, want 4 × %d parameters of the pruned model", got["export_weight_bytes"], params)
 	}
-	for _, format := range Formats {
+	for _, format := range export.Formats {
 		info, err := os.Stat(filepath.Join(store.RunDir(res.RunID), "small."+format))
 		if err != nil {
 			t.Fatal(err)

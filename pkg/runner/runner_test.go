@@ -320,10 +320,10 @@ func TestAugmentedTraining(t *testing.T) {
 
 	for bad, want := range map[string]string{
 		"augment: {flip: true}": "augment shifts and mirrors images; the blobs dataset holds points",
-		"augment: {shift: -1}": "augment.shift",
-		"augment: {shift: 40}": "at most 16",
-		"augment: {rotate: 5}": `unknown key "rotate"`,
-		"augment: {flip: 1.5}": "augment.flip",
+		"augment: {shift: -1}":  "augment.shift",
+		"augment: {shift: 40}":  "at most 16",
+		"augment: {rotate: 5}":  `unknown key "rotate"`,
+		"augment: {flip: 1.5}":  "augment.flip",
 	} {
 		_, err := recipe.Parse("a.yaml", []byte(strings.Replace(blobsRecipe, "epochs: 3", "epochs: 1, "+bad, 1)))
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "a.yaml:") {

@@ -6,7 +6,7 @@ import (
 
 	gomlxctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/lathe-ml/lathe/pkg/export"
-	goruntime "github.com/lathe-ml/lathe/pkg/infer" // the package name is taken by this package's infer
+	latheinfer "github.com/lathe-ml/lathe/pkg/infer" // "infer" is this package's forward-pass helper
 	"github.com/lathe-ml/lathe/pkg/models"
 	"github.com/lathe-ml/lathe/pkg/runner"
 	"github.com/lathe-ml/lathe/pkg/timing"
@@ -28,7 +28,7 @@ func runtimeLatencies(s *runner.Session, masked *gomlxctx.Context, maskedSpec mo
 		if err != nil {
 			return none, fmt.Errorf("prune: exporting for the runtime's timing: %w", err)
 		}
-		m, err := goruntime.New(f)
+		m, err := latheinfer.New(f)
 		if err != nil {
 			return none, fmt.Errorf("prune: loading the exported model in the runtime: %w", err)
 		}
